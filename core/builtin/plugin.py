@@ -1,0 +1,60 @@
+"""Core's parts, registered through the same hooks as any plugin. Torch-free: targets are lazy strings."""
+
+from __future__ import annotations
+
+from jepakit import hookimpl
+from jepakit.builtin.configs import (
+    DistanceConfig,
+    EMAConfig,
+    PredictorConfig,
+    SmoothL1Config,
+    VICRegConfig,
+    ViTConfig,
+)
+from jepakit.builtin.data_config import DigitsConfig, GlyphsConfig, ImageFolderConfig
+from jepakit.builtin.heads_config import KNNConfig, LinearProbeConfig
+from jepakit.hookspecs import RegisterFn
+
+
+@hookimpl
+def jepa_register_encoders(register: RegisterFn) -> None:
+    register("vit", "jepakit.models:VisionTransformer", config=ViTConfig, modality="image", layout="grid2d",
+             summary="ViT on a 2-D patch grid: sin-cos positions, SDPA blocks, context tokens gathered first")
+
+
+@hookimpl
+def jepa_register_predictors(register: RegisterFn) -> None:
+    register("vit-predictor", "jepakit.models:TransformerPredictor", config=PredictorConfig,
+             summary="narrow transformer predictor: shared mask token + sin-cos positions of the targets")
+
+
+@hookimpl
+def jepa_register_targets(register: RegisterFn) -> None:
+    register("ema", "jepakit.targets:EMATarget", config=EMAConfig,
+             summary="EMA teacher with a linear momentum ramp; layer-normed full-input targets")
+
+
+@hookimpl
+def jepa_register_losses(register: RegisterFn) -> None:
+    register("smooth-l1", "jepakit.losses:SmoothL1", config=SmoothL1Config, summary="smooth-L1 (I-JEPA's code)")
+    register("l1", "jepakit.losses:L1", config=DistanceConfig, summary="mean absolute error (V-JEPA)")
+    register("l2", "jepakit.losses:L2", config=DistanceConfig, summary="mean squared error (I-JEPA's paper)")
+    register("vicreg", "jepakit.losses:VICReg", config=VICRegConfig,
+             summary="VICReg variance + covariance on pooled context features (anti-collapse)")
+
+
+@hookimpl
+def jepa_register_datasets(register: RegisterFn) -> None:
+    register("digits", "jepakit.builtin.data:digits", config=DigitsConfig, modality="image",
+             summary="scikit-learn's 1,797 8x8 handwritten digits, upsampled; fixed 1,400/397 split")
+    register("glyphs", "jepakit.builtin.data:glyphs", config=GlyphsConfig, modality="image",
+             summary="letters rendered offline from matplotlib's fonts with affine jitter and clutter")
+    register("image-folder", "jepakit.builtin.data:image_folder", config=ImageFolderConfig, modality="image",
+             summary="your own images: root/<class>/*.png|jpg, resized, stratified split")
+
+
+@hookimpl
+def jepa_register_heads(register: RegisterFn) -> None:
+    register("linear-probe", "jepakit.evaluate:LinearProbe", config=LinearProbeConfig,
+             summary="standardize + logistic regression on frozen features")
+    register("knn", "jepakit.evaluate:KNNProbe", config=KNNConfig, summary="cosine k-NN on frozen features")

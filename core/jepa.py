@@ -1,0 +1,83 @@
+"""The generic JEPA: predict the target encoder's features of hidden tokens from the context encoder's features.
+
+    ctx  = encoder(x, keep=context_idx)             # [B, Nc, D]  only visible tokens go through the blocks
+    pred = predictor(ctx, context_idx, target_idx)  # [B, M, Nt, D]
+    tgt  = target.targets(x, target_idx)            # [B, M, Nt, D]  no gradient
+    loss = sum_k weight_k * term_k(pred, tgt, context=ctx)
+
+Variants that need more (a flow head, a text decoder, two towers) subclass this and keep `step`'s contract.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from jepakit.compose import ResolvedRun, build_part
+from jepakit.interfaces import DataSplits, MaskSet, StepOutput
+
+
+class JEPA(nn.Module):
+    def __init__(self, encoder: nn.Module, predictor: nn.Module, target: nn.Module,
+                 terms: dict[str, nn.Module], weights: dict[str, float]) -> None:
+        super().__init__()
+        self.encoder, self.predictor, self.target = encoder, predictor, target
+        self.terms = nn.ModuleDict(terms)
+        self.weights = dict(weights)
+
+    def step(self, batch: dict[str, Any]) -> StepOutput:
+        x: torch.Tensor = batch["x"]
+        masks: MaskSet = batch["masks"]
+        ctx = self.encoder(x, keep=masks.context)  # [B, Nc, D]
+        pred = self.predictor(ctx, masks.context, masks.targets)  # [B, M, Nt, D]
+        tgt = self.target.targets(x, masks.targets)  # [B, M, Nt, D]
+        loss = torch.zeros((), device=x.device)
+        metrics: dict[str, float] = {}
+        for name, term in self.terms.items():
+            value = term(pred, tgt, context=ctx)
+            metrics[f"loss/{name}"] = float(value.detach())
+            loss = loss + self.weights[name] * value
+        metrics["loss"] = float(loss.detach())
+        return StepOutput(loss, metrics)
+
+    def after_step(self, step: int) -> None:
+        """Called after each optimizer step (`step` counts completed steps): the EMA update lives here."""
+        self.target.update(self.encoder, step)
+
+    @property
+    def teacher(self) -> nn.Module:
+        return self.target.teacher
+
+    def trainable_parameters(self) -> list[nn.Parameter]:
+        return [p for p in self.parameters() if p.requires_grad]
+
+
+@dataclass
+class Built:
+    """What `build` returns: the model, the masker for the DataLoader collate, and the data."""
+
+    model: JEPA
+    masker: Any
+    splits: DataSplits
+
+
+def build_encoder(resolved: ResolvedRun, input_shape: tuple[int, ...]) -> nn.Module:
+    return build_part(resolved.parts["encoder"], input_shape=tuple(input_shape))
+
+
+def build(resolved: ResolvedRun, splits: DataSplits | None = None) -> Built:
+    """Build every part of a resolved run, with the seed set so that the initial weights are reproducible."""
+    torch.manual_seed(resolved.run.seed)
+    if splits is None:
+        splits = build_part(resolved.parts["data"], seed=resolved.run.seed)
+    encoder = build_encoder(resolved, splits.input_shape)
+    grid = tuple(encoder.grid)
+    masker = build_part(resolved.parts["masker"], grid=grid)
+    predictor = build_part(resolved.parts["predictor"], embed_dim=encoder.embed_dim, grid=grid)
+    target = build_part(resolved.parts["target"], encoder=encoder, total_steps=resolved.optim.steps)
+    terms = {name: build_part(p) for name, p in resolved.losses.items()}
+    weights = {name: p.weight for name, p in resolved.losses.items()}
+    return Built(JEPA(encoder, predictor, target, terms, weights), masker, splits)

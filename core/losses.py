@@ -1,0 +1,66 @@
+"""Energy terms. Each is an nn.Module: forward(pred, target, **aux) -> scalar; the variant weights and sums them.
+
+pred and target are [B, M, Nt, D]; aux["context"] is the context encoder's output [B, Nc, D].
+Terms compute in float32 even under bf16 autocast: a reduction over many tokens loses precision in bf16.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from jepakit.builtin.configs import DistanceConfig, SmoothL1Config, VICRegConfig
+
+
+class SmoothL1(nn.Module):
+    def __init__(self, cfg: SmoothL1Config) -> None:
+        super().__init__()
+        self.beta = cfg.beta
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor, **aux: Any) -> torch.Tensor:
+        return F.smooth_l1_loss(pred.float(), target.float(), beta=self.beta)
+
+
+class L1(nn.Module):
+    def __init__(self, cfg: DistanceConfig) -> None:
+        super().__init__()
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor, **aux: Any) -> torch.Tensor:
+        return F.l1_loss(pred.float(), target.float())
+
+
+class L2(nn.Module):
+    """Mean squared error: the paper's written objective (average L2 distance)."""
+
+    def __init__(self, cfg: DistanceConfig) -> None:
+        super().__init__()
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor, **aux: Any) -> torch.Tensor:
+        return F.mse_loss(pred.float(), target.float())
+
+
+def vicreg_var_cov(z: torch.Tensor, std_target: float = 1.0, eps: float = 1e-4) -> tuple[torch.Tensor, torch.Tensor]:
+    """z [B, D] -> (variance hinge, covariance penalty) of VICReg (Bardes et al. 2022)."""
+    z = z.float()
+    z = z - z.mean(dim=0)
+    std = torch.sqrt(z.var(dim=0) + eps)  # [D]
+    var = F.relu(std_target - std).mean()
+    cov = (z.T @ z) / max(z.shape[0] - 1, 1)  # [D, D]
+    off = cov - torch.diag(torch.diag(cov))
+    return var, off.pow(2).sum() / z.shape[1]
+
+
+class VICReg(nn.Module):
+    """Variance + covariance regulariser on the mean-pooled context-encoder output (one vector per sample)."""
+
+    def __init__(self, cfg: VICRegConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor, **aux: Any) -> torch.Tensor:
+        z = aux["context"].mean(dim=1)  # [B, D]
+        var, cov = vicreg_var_cov(z, self.cfg.std_target, self.cfg.eps)
+        return self.cfg.var_weight * var + self.cfg.cov_weight * cov

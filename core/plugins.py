@@ -1,0 +1,306 @@
+"""Plugin loading: core built-ins, then entry points one at a time, then local paths; each isolated.
+
+pluggy's own `load_setuptools_entrypoints` stops at the first broken plugin (llm#1280 took `--help` down that
+way), so we load each entry point inside a guard, call each plugin's hook on its own, and record what failed.
+A broken plugin is listed with its error; every other plugin keeps working. `strict = true` makes it fatal.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.metadata as md
+import importlib.util
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pluggy
+
+from jepakit import JEPAKIT_PLUGIN_API, hookspecs
+from jepakit.config import build_dataclass, load_toml
+from jepakit.errors import JepakitError
+from jepakit.registry import PartSpec, Registry
+
+ENTRY_POINT_GROUP = "jepakit"
+CORE = "core"
+
+
+@dataclass
+class PluginSettings:
+    """The `[plugins]` table of plugins.toml (pytest's required_plugins, `-p no:`, datasette's plugins-dir)."""
+
+    require: list[str] = field(default_factory=list)  # "jepakit-ijepa>=0.1": checked against installed versions
+    disable: list[str] = field(default_factory=list)  # plugin (entry-point) names never loaded
+    paths: list[str] = field(default_factory=list)  # local .py files or folders of them, loaded as plugins
+    strict: bool = False  # any plugin error is fatal (exit 2) instead of a `broken` row
+
+
+@dataclass
+class PluginRecord:
+    """One plugin as `jepakit plugins list` shows it."""
+
+    name: str
+    distribution: str = ""
+    version: str = ""
+    status: str = "ok"  # ok | broken | disabled
+    provides: list[str] = field(default_factory=list)
+    error: str | None = None
+    api: str = JEPAKIT_PLUGIN_API
+    source: str = ""  # entry point value or file path
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class PluginState:
+    """Everything loading produced: the filled registry, one record per plugin, and plugins.toml."""
+
+    registry: Registry
+    records: list[PluginRecord]
+    settings: PluginSettings
+    user_variants: dict[str, dict[str, Any]]
+    settings_path: Path | None
+    problems: list[str] = field(default_factory=list)  # unmet `require` lines
+
+    def record(self, name: str) -> PluginRecord:
+        for rec in self.records:
+            if rec.name == name or rec.distribution == name:
+                return rec
+        names = [r.name for r in self.records]
+        from jepakit.errors import did_you_mean
+
+        raise JepakitError(f'no plugin called "{name}".{did_you_mean(name, names)}', "`jepakit plugins list` shows them")
+
+
+def find_settings(path: str | Path | None = None) -> Path | None:
+    """plugins.toml to use: the explicit path, $JEPAKIT_PLUGINS_TOML, or ./plugins.toml if present."""
+    if path is not None:
+        return Path(path)
+    env = os.environ.get("JEPAKIT_PLUGINS_TOML")
+    if env:
+        return Path(env)
+    local = Path.cwd() / "plugins.toml"
+    return local if local.is_file() else None
+
+
+def read_settings(path: Path | None) -> tuple[PluginSettings, dict[str, dict[str, Any]]]:
+    """Parse plugins.toml into its `[plugins]` settings and `[variants.NAME]` compositions."""
+    if path is None:
+        return PluginSettings(), {}
+    data = load_toml(path)
+    unknown = set(data) - {"plugins", "variants"}
+    if unknown:
+        key = sorted(unknown)[0]
+        raise JepakitError(f"{path}: unknown table [{key}]", "plugins.toml holds only [plugins] and [variants.NAME] tables")
+    settings = build_dataclass(PluginSettings, data.get("plugins", {}), "plugins")
+    variants = data.get("variants", {})
+    if not isinstance(variants, dict) or any(not isinstance(v, dict) for v in variants.values()):
+        raise JepakitError(f"{path}: [variants] must hold tables", "write each composition as [variants.NAME]")
+    base = path.parent
+    settings.paths = [str((base / p).resolve()) if not Path(p).is_absolute() else p for p in settings.paths]
+    return settings, variants
+
+
+def load_plugins(
+    settings_path: str | Path | None = None,
+    *,
+    entry_points: bool = True,
+    extra: list[tuple[str, Any]] | None = None,
+) -> PluginState:
+    """Load every plugin and fill a fresh registry. Never raises for a broken plugin unless `strict`.
+
+    `extra` registers (name, module-or-object) pairs directly: tests use it for fixture plugins.
+    """
+    path = find_settings(settings_path)
+    settings, user_variants = read_settings(path)
+    pm = pluggy.PluginManager("jepakit")
+    pm.add_hookspecs(hookspecs)
+    records: list[PluginRecord] = []
+    loaded: list[tuple[PluginRecord, object]] = []
+
+    from jepakit.builtin import plugin as core_plugin
+
+    loaded.append((PluginRecord(CORE, "jepakit", _version("jepakit"), source="jepakit.builtin.plugin"), core_plugin))
+    if entry_points:
+        loaded += _load_entry_points(settings, records)
+    for p in settings.paths:
+        loaded += _load_path(Path(p), settings, records)
+    for name, obj in extra or []:
+        loaded.append((PluginRecord(name, source=getattr(obj, "__name__", repr(obj))), obj))
+
+    registry = Registry()
+    for rec, obj in loaded:
+        records.append(rec)
+        _register_plugin(pm, rec, obj, registry)
+    _add_user_variants(registry, user_variants, path)
+    state = PluginState(registry, records, settings, user_variants, path, _check_requires(settings.require))
+    if settings.strict:
+        broken = [r for r in records if r.status == "broken"]
+        if broken:
+            r = broken[0]
+            raise JepakitError(f'plugin "{r.name}" is broken: {r.error}', "fix or uninstall it, or set strict = false")
+        if state.problems:
+            raise JepakitError(state.problems[0], "run `jepakit plugins install -r plugins.toml`")
+    return state
+
+
+def _version(dist: str) -> str:
+    try:
+        return md.version(dist)
+    except md.PackageNotFoundError:
+        return ""
+
+
+def _load_entry_points(settings: PluginSettings, records: list[PluginRecord]) -> list[tuple[PluginRecord, object]]:
+    out, seen = [], set()
+    for ep in md.entry_points(group=ENTRY_POINT_GROUP):
+        dist = ep.dist.name if ep.dist else ""
+        if (dist, ep.value) in seen or ep.name == CORE:  # a lib64->lib symlink lists a dist twice (instawow#188)
+            continue
+        seen.add((dist, ep.value))
+        rec = PluginRecord(ep.name, dist, ep.dist.version if ep.dist else "", source=ep.value)
+        if ep.name in settings.disable or dist in settings.disable:
+            rec.status = "disabled"
+            records.append(rec)
+            continue
+        try:
+            module = ep.load()
+        except BaseException as exc:  # noqa: BLE001 - a plugin may raise anything, even SystemExit
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            _fail(rec, "import", exc)
+            records.append(rec)
+            continue
+        out.append((rec, module))
+    return out
+
+
+def _load_path(path: Path, settings: PluginSettings, records: list[PluginRecord]) -> list[tuple[PluginRecord, object]]:
+    """A local plugin file, or every top-level .py file in a folder (no packaging needed)."""
+    if not path.exists():
+        rec = PluginRecord(path.stem, str(path), status="broken", error=f"plugin path not found: {path}", source=str(path))
+        records.append(rec)
+        return []
+    files = sorted(path.glob("*.py")) if path.is_dir() else [path]
+    out = []
+    for file in files:
+        rec = PluginRecord(file.stem, str(file), source=str(file))
+        if file.stem in settings.disable:
+            rec.status = "disabled"
+            records.append(rec)
+            continue
+        try:
+            spec = importlib.util.spec_from_file_location(f"jepakit_local_{file.stem}", file)
+            assert spec is not None and spec.loader is not None
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[spec.name] = module
+            spec.loader.exec_module(module)
+        except BaseException as exc:  # noqa: BLE001
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            _fail(rec, "import", exc)
+            records.append(rec)
+            continue
+        out.append((rec, module))
+    return out
+
+
+def _fail(rec: PluginRecord, stage: str, exc: BaseException) -> None:
+    rec.status = "broken"
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    rec.error = f"{stage}: {type(exc).__name__}: {text}".rstrip(": ")
+
+
+def _register_plugin(pm: pluggy.PluginManager, rec: PluginRecord, obj: object, registry: Registry) -> None:
+    """Validate a plugin's hooks, then call each of its registration hooks on its own, inside a guard."""
+    if rec.status != "ok":
+        return
+    api = str(getattr(obj, "JEPAKIT_PLUGIN_API", JEPAKIT_PLUGIN_API))
+    rec.api = api
+    if api.split(".")[0] != JEPAKIT_PLUGIN_API.split(".")[0]:
+        rec.status, rec.error = "broken", f"built for plugin API {api}, this jepakit provides API {JEPAKIT_PLUGIN_API}"
+        return
+    unknown = [n for n in dir(obj) if n.startswith("jepa_") and n not in hookspecs.KINDS and _is_impl(obj, n)]
+    if unknown:  # check_pending: a misspelled hook would otherwise never be called (pluggy#48)
+        rec.status, rec.error = "broken", f'unknown hook "{unknown[0]}" (misspelled?); hooks are in jepakit.hookspecs'
+        return
+    try:
+        pm.register(obj, name=rec.name)
+    except BaseException as exc:  # noqa: BLE001 - bad hook signature, duplicate name
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        _fail(rec, "register", exc)
+        return
+    for hook_name, kind in hookspecs.KINDS.items():
+        for impl in getattr(pm.hook, hook_name).get_hookimpls():
+            if impl.plugin_name != rec.name:
+                continue
+            try:
+                impl.function(**{a: _register_fn(registry, rec.name, kind) for a in impl.argnames})
+            except BaseException as exc:  # noqa: BLE001
+                if isinstance(exc, KeyboardInterrupt):
+                    raise
+                _fail(rec, hook_name, exc)
+                registry.remove_plugin(rec.name)  # no half-registered plugin
+                rec.provides = []
+                pm.unregister(name=rec.name)
+                return
+    rec.provides = sorted({s.kind for s in registry.by_plugin(rec.name)}, key=list(hookspecs.KINDS.values()).index)
+
+
+def _is_impl(obj: object, name: str) -> bool:
+    return hasattr(getattr(obj, name, None), "jepakit_impl")
+
+
+def _register_fn(registry: Registry, plugin: str, kind: str):
+    """The `register` closure a hook receives, bound to its plugin so every part records its owner."""
+
+    def register(name: str, target: Any, *, config: type | None = None, summary: str = "", modality: str = "",
+                 layout: str = "", aliases: tuple[str, ...] = ()) -> None:
+        if not isinstance(name, str) or not name or "/" in name:
+            raise JepakitError(f"{kind}: part name must be a non-empty string without '/', got {name!r}")
+        if kind == "variants":
+            if not isinstance(target, dict):
+                raise JepakitError(f'variant "{name}": spec must be a dict of part tables, got {type(target).__name__}')
+            spec = PartSpec(kind, f"{plugin}/{name}", plugin, "", None, summary, modality, "", tuple(aliases), target)
+        else:
+            if not isinstance(target, str) or ":" not in target:
+                raise JepakitError(f'{kind[:-1]} "{name}": target must be a "module:attr" string, got {target!r}')
+            if config is not None and not dataclasses.is_dataclass(config):
+                raise JepakitError(f'{kind[:-1]} "{name}": config must be a dataclass, got {config!r}')
+            spec = PartSpec(kind, f"{plugin}/{name}", plugin, target, config, summary, modality, layout, tuple(aliases))
+        registry.add(spec)
+
+    return register
+
+
+def _add_user_variants(registry: Registry, variants: dict[str, dict[str, Any]], path: Path | None) -> None:
+    for name, table in variants.items():
+        table = dict(table)
+        summary, modality = str(table.pop("summary", "")), str(table.pop("modality", ""))
+        qualified = name if "/" in name else f"local/{name}"
+        registry.add(PartSpec("variants", qualified, "local", "", None, summary, modality, spec=table,
+                              target=str(path or "")))
+
+
+def _check_requires(require: list[str]) -> list[str]:
+    """Unmet `require` lines, each as a message ("jepakit-ajepa>=0.2 is required, 0.1.0 is installed")."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    problems = []
+    for line in require:
+        try:
+            req = Requirement(line)
+        except InvalidRequirement as exc:
+            problems.append(f'plugins.require: "{line}" is not a valid requirement ({exc})')
+            continue
+        have = _version(req.name)
+        if not have:
+            problems.append(f"plugins.require: {req.name} is required but not installed")
+        elif req.specifier and have not in req.specifier:
+            problems.append(f"plugins.require: {line} is required, {have} is installed")
+    return problems

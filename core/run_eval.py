@@ -1,0 +1,76 @@
+"""Evaluate a run: the trained encoder next to the same architecture at random init and a raw-input baseline.
+
+The random-init encoder is rebuilt with the run's seed, so it is exactly the trained encoder's starting point.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from jepakit.ckpt import latest_checkpoint, unpack_state
+from jepakit.compose import ResolvedRun, resolve_run
+from jepakit.config import load_toml
+from jepakit.errors import JepakitError
+from jepakit.jepa import Built, build, build_encoder
+from jepakit.plugins import PluginState
+from jepakit.runs import RunDir
+
+log = logging.getLogger("jepakit")
+
+
+def evaluate_built(resolved: ResolvedRun, built: Built, run_dir: RunDir) -> dict[str, Any]:
+    """Probe the trained model's encoder, write eval.json and the embedding plot, and return the result."""
+    from jepakit import plots
+    from jepakit.evaluate import evaluate_encoders, extract_features
+
+    model = built.model
+    trained = model.teacher if resolved.eval.encoder == "target" else model.encoder
+    torch.manual_seed(resolved.run.seed)
+    random_init = build_encoder(resolved, built.splits.input_shape)
+    heads = {spec.name.split("/")[-1]: _head_factory(spec) for spec in resolved.heads}
+    result = evaluate_encoders(trained, random_init, built.splits, readout=resolved.eval.readout, heads=heads)
+    result = {"variant": resolved.variant, **result}
+    result.setdefault("encoder", resolved.eval.encoder)
+    last = run_dir.read_metrics()
+    if last:
+        result["train"] = {"steps": last[-1].get("step"), "final_loss": last[-1].get("loss")}
+    run_dir.write_eval(result)
+    try:
+        feats, labels = extract_features(trained, built.splits.test, readout=resolved.eval.readout)
+        plots.plot_embedding_pca(feats, labels, run_dir.plots / "embedding_pca.png")
+    except (ValueError, RuntimeError) as exc:  # a plot must never lose an evaluation
+        log.warning("embedding plot skipped: %s", exc)
+    return result
+
+
+def _head_factory(spec: Any):
+    cls = spec.load()
+    cfg = spec.config() if spec.config else None
+    return (lambda: cls(cfg)) if cfg is not None else cls
+
+
+def load_run(path: str | Path, state: PluginState) -> tuple[ResolvedRun, Built, RunDir]:
+    """Rebuild a run from RUN_DIR/config.toml and load its newest good checkpoint."""
+    run_dir = RunDir(path)
+    if not run_dir.config.is_file():
+        raise JepakitError(f"{run_dir.path} is not a run directory (no config.toml)",
+                           "pass the --out directory of a `jepakit train` run")
+    resolved = resolve_run(load_toml(run_dir.config), state)
+    resolved.run.out = str(run_dir.path)
+    built = build(resolved)
+    found = latest_checkpoint(run_dir.checkpoints)
+    if found is None:
+        raise JepakitError(f"{run_dir.path} has no readable checkpoint", "train it first (or resume it with --resume)")
+    tensors, meta = found
+    unpack_state(built.model, None, tensors, meta)
+    return resolved, built, run_dir
+
+
+def evaluate_run(path: str | Path, state: PluginState) -> dict[str, Any]:
+    resolved, built, run_dir = load_run(path, state)
+    run_dir.plots.mkdir(exist_ok=True)
+    return evaluate_built(resolved, built, run_dir)

@@ -1,0 +1,88 @@
+"""The run directory: resolved config, metrics log, checkpoints, evaluation and plots, and a lock.
+
+    RUN_DIR/config.toml         every setting, defaults filled in (what `eval` and `--resume` rebuild from)
+    RUN_DIR/metrics.jsonl       one JSON object per logged step
+    RUN_DIR/checkpoints/        step-NNNNNNN.safetensors + .json
+    RUN_DIR/eval.json           trained vs random init vs raw input, collapse monitors
+    RUN_DIR/plots/*.png         loss curve, masks drawn over inputs, embedding PCA
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from jepakit.ckpt import atomic_write_text
+from jepakit.errors import JepakitError, RunFailed
+
+
+class RunDir:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._lock_fd: int | None = None
+
+    config = property(lambda self: self.path / "config.toml")
+    metrics = property(lambda self: self.path / "metrics.jsonl")
+    checkpoints = property(lambda self: self.path / "checkpoints")
+    eval_json = property(lambda self: self.path / "eval.json")
+    plots = property(lambda self: self.path / "plots")
+
+    def create(self) -> None:
+        try:
+            self.checkpoints.mkdir(parents=True, exist_ok=True)
+            probe = self.path / ".write-test"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise JepakitError(f"cannot write to run directory {self.path}: {exc.strerror or exc}",
+                               "choose a writable directory with --out") from exc
+
+    def lock(self) -> None:
+        """Hold an exclusive flock for the run's lifetime. The kernel drops it when the process dies (even SIGKILL)."""
+        fd = os.open(self.path / ".lock", os.O_CREAT | os.O_RDWR, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise JepakitError(f"run directory {self.path} is in use by another jepakit process",
+                               "wait for it to finish, or train into another --out") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._lock_fd = fd
+
+    def unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def read_metrics(self) -> list[dict[str, Any]]:
+        if not self.metrics.is_file():
+            return []
+        rows = []
+        for line in self.metrics.read_text(encoding="utf-8").splitlines():
+            try:
+                rows.append(json.loads(line))
+            except ValueError:
+                continue  # a line cut by a kill mid-write
+        return rows
+
+    def truncate_metrics(self, step: int) -> None:
+        """Keep only rows up to `step` (resume restarts there; later rows would be logged twice)."""
+        rows = [r for r in self.read_metrics() if r.get("step", 0) <= step]
+        atomic_write_text(self.metrics, "".join(json.dumps(r) + "\n" for r in rows))
+
+    def log(self, row: dict[str, Any]) -> None:
+        try:
+            with open(self.metrics, "a", encoding="utf-8") as f:
+                f.write(json.dumps(row) + "\n")
+        except OSError as exc:
+            raise RunFailed(f"cannot append to {self.metrics}: {exc.strerror or exc}", "free disk space") from exc
+
+    def read_eval(self) -> dict[str, Any]:
+        return json.loads(self.eval_json.read_text(encoding="utf-8"))
+
+    def write_eval(self, result: dict[str, Any]) -> None:
+        atomic_write_text(self.eval_json, json.dumps(result, indent=1) + "\n")

@@ -1,0 +1,51 @@
+"""Target strategies: how the features a JEPA predicts are made."""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from jepakit.builtin.configs import EMAConfig
+from jepakit.models import gather_tokens
+
+
+class EMATarget(nn.Module):
+    """EMA teacher (I-JEPA, V-JEPA, A-JEPA): a no-grad copy of the context encoder, updated after every step by
+    theta_bar <- m * theta_bar + (1 - m) * theta, with m ramping linearly from momentum[0] to momentum[1].
+
+    Targets are the teacher's outputs on the *full* input, layer-normed over features without affine parameters,
+    then gathered at the target indices.
+    """
+
+    def __init__(self, cfg: EMAConfig, encoder: nn.Module, total_steps: int) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.encoder = copy.deepcopy(encoder)
+        self.encoder.requires_grad_(False)
+        self.total = max(1, int(round(total_steps * cfg.ipe_scale)))
+
+    @property
+    def teacher(self) -> nn.Module:
+        return self.encoder
+
+    def momentum(self, step: int) -> float:
+        m0, m1 = self.cfg.momentum
+        return m0 + (m1 - m0) * min(step / self.total, 1.0)
+
+    @torch.no_grad()
+    def targets(self, x: torch.Tensor, tgt_idx: torch.Tensor) -> torch.Tensor:
+        h = self.encoder(x)  # [B, N, D]
+        h = F.layer_norm(h, h.shape[-1:])
+        B, M, Nt = tgt_idx.shape
+        return gather_tokens(h, tgt_idx.reshape(B, M * Nt)).reshape(B, M, Nt, -1)  # [B, M, Nt, D]
+
+    @torch.no_grad()
+    def update(self, encoder: nn.Module, step: int) -> None:
+        m = self.momentum(step)
+        teacher = [p for p in self.encoder.parameters()]
+        student = [p.detach() for p in encoder.parameters()]
+        torch._foreach_mul_(teacher, m)
+        torch._foreach_add_(teacher, student, alpha=1.0 - m)

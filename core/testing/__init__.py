@@ -1,0 +1,1 @@
+"""Contract tests any plugin can run on its parts."""

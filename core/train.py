@@ -1,0 +1,221 @@
+"""The training loop: AdamW with I-JEPA's schedules, optional bf16 autocast, atomic checkpoints, exact resume.
+
+Resume is exact: batches and masks are functions of (seed, step) (see loader.py), and model, optimizer and EMA
+state come back from the checkpoint, so a resumed fp32 CPU run logs the same losses as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from jepakit.ckpt import latest_checkpoint, list_checkpoints, pack_state, save_checkpoint, unpack_state
+from jepakit.compose import OptimConfig, ResolvedRun
+from jepakit.config import dumps_toml, load_toml
+from jepakit.ckpt import atomic_write_text
+from jepakit.errors import Interrupted, JepakitError, RunFailed
+from jepakit.jepa import JEPA, build
+from jepakit.loader import make_loader
+from jepakit.runs import RunDir
+
+log = logging.getLogger("jepakit")
+Progress = Callable[[int, int, dict[str, float]], None]
+
+
+def cosine(start: float, end: float, t: float) -> float:
+    """Cosine interpolation from start (t=0) to end (t=1)."""
+    return end + (start - end) * 0.5 * (1.0 + math.cos(math.pi * min(max(t, 0.0), 1.0)))
+
+
+def lr_at(cfg: OptimConfig, step: int) -> float:
+    """Linear warm-up start_lr -> lr over warmup*steps, then cosine lr -> final_lr (I-JEPA's WarmupCosineSchedule)."""
+    warm = int(cfg.warmup * cfg.steps)
+    if step < warm:
+        return cfg.start_lr + (cfg.lr - cfg.start_lr) * step / warm
+    return cosine(cfg.lr, cfg.final_lr, (step - warm) / max(1, cfg.steps - warm))
+
+
+def wd_at(cfg: OptimConfig, step: int) -> float:
+    """Weight decay rising by a cosine from weight_decay to final_weight_decay (I-JEPA: 0.04 -> 0.4)."""
+    return cosine(cfg.weight_decay, cfg.final_weight_decay, step / cfg.steps)
+
+
+def param_groups(model: torch.nn.Module) -> list[dict[str, Any]]:
+    """Decay weight matrices only; biases, norms and 1-D parameters are excluded, as in the paper's code."""
+    decay, no_decay = [], []
+    for p in model.parameters():
+        if p.requires_grad:
+            (decay if p.ndim >= 2 else no_decay).append(p)
+    return [{"params": decay, "wd_scale": 1.0}, {"params": no_decay, "wd_scale": 0.0, "weight_decay": 0.0}]
+
+
+class _StopFlag:
+    """SIGINT/SIGTERM set a flag; the loop checkpoints at the next step boundary and exits 130."""
+
+    def __init__(self) -> None:
+        self.signal: int | None = None
+        self._old: dict[int, Any] = {}
+
+    def __enter__(self) -> _StopFlag:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(ValueError):  # not the main thread: leave handlers alone
+                self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.signal = signum
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, handler in self._old.items():
+            signal.signal(sig, handler)
+
+
+def _check_resume_config(run_dir: RunDir, resolved: ResolvedRun) -> None:
+    saved = load_toml(run_dir.config)
+    now = resolved.to_dict()
+    for d in (saved, now):
+        d.get("run", {}).pop("out", None)
+    if saved != now:
+        changed = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
+        raise JepakitError(f"--resume: the config differs from the one {run_dir.path} was started with (in: "
+                           f"{', '.join(changed)})", "resume with the same run file and --set options, or start a new --out")
+
+
+def train(resolved: ResolvedRun, *, out: str | Path | None = None, resume: bool = False, do_eval: bool = True,
+          progress: Progress | None = None) -> dict[str, Any]:
+    """Train a resolved run into its run directory; returns a summary (and the evaluation unless do_eval=False)."""
+    if out is not None:
+        resolved.run.out = str(out)
+    run_dir = RunDir(resolved.run.out)
+    run_dir.create()
+    run_dir.lock()
+    try:
+        return _train(resolved, run_dir, resume, do_eval, progress)
+    finally:
+        run_dir.unlock()
+
+
+def _train(resolved: ResolvedRun, run_dir: RunDir, resume: bool, do_eval: bool, progress: Progress | None) -> dict:
+    cfg, rc = resolved.optim, resolved.run
+    if rc.threads:
+        torch.set_num_threads(rc.threads)
+    has_ckpt = bool(list_checkpoints(run_dir.checkpoints))
+    if has_ckpt and not resume:
+        raise JepakitError(f"{run_dir.path} already holds a run", "add --resume to continue it, or train into another --out")
+    built = build(resolved)
+    model = built.model
+    opt = torch.optim.AdamW(param_groups(model), lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
+    start, skipped = 0, 0
+    found = latest_checkpoint(run_dir.checkpoints) if resume else None
+    if found is not None:
+        _check_resume_config(run_dir, resolved)
+        tensors, meta = found
+        unpack_state(model, opt, tensors, meta)
+        start, skipped = int(meta["step"]), int(meta.get("skipped_steps", 0))
+        run_dir.truncate_metrics(start)
+        log.info("resuming %s from step %d", run_dir.path, start)
+    else:
+        atomic_write_text(run_dir.config, dumps_toml(resolved.to_dict()))
+        atomic_write_text(run_dir.metrics, "")
+    monitor_x = _monitor_batch(built.splits.train)
+    loader = make_loader(built.splits.train, built.masker, batch_size=cfg.batch_size, seed=rc.seed, start=start,
+                         total=cfg.steps, workers=rc.workers)
+    amp = torch.autocast("cpu", dtype=torch.bfloat16) if rc.precision == "bf16" else contextlib.nullcontext()
+    last_ckpt, t0, done = start, time.perf_counter(), start
+
+    def checkpoint(step: int) -> None:
+        nonlocal last_ckpt
+        tensors, meta = pack_state(model, opt)
+        meta.update(variant=resolved.variant, skipped_steps=skipped)
+        save_checkpoint(run_dir.checkpoints, step, tensors, meta, keep=rc.keep_checkpoints)
+        last_ckpt = step
+
+    with _StopFlag() as stop:
+        for batch in loader:
+            step = batch["step"]
+            lr, wd = lr_at(cfg, step), wd_at(cfg, step)
+            for group in opt.param_groups:
+                group["lr"], group["weight_decay"] = lr, wd * group["wd_scale"]
+            model.train()
+            with amp:
+                result = model.step(batch)
+            if not torch.isfinite(result.loss):
+                if rc.on_nan == "stop":
+                    raise RunFailed(f"loss is {float(result.loss)} at step {step}; last good checkpoint: step {last_ckpt}",
+                                    "lower optim.lr, or set run.on_nan = \"skip\" to skip such steps")
+                skipped += 1
+                opt.zero_grad(set_to_none=True)
+                continue
+            opt.zero_grad(set_to_none=True)
+            result.loss.backward()
+            if cfg.clip_grad > 0:
+                torch.nn.utils.clip_grad_norm_(model.trainable_parameters(), cfg.clip_grad)
+            opt.step()
+            done = step + 1
+            model.after_step(done)
+            row: dict[str, Any] = {}
+            if done % rc.monitor_every == 0 or done == cfg.steps:
+                row.update(collapse_monitor(model, monitor_x))
+            if done % rc.log_every == 0 or done == cfg.steps or row:
+                row = {"step": done, **result.metrics, "lr": lr, "wd": wd, "skipped": skipped,
+                       "elapsed_s": round(time.perf_counter() - t0, 3), **row}
+                run_dir.log(row)
+            if progress is not None:
+                progress(done, cfg.steps, result.metrics)
+            if done % rc.ckpt_every == 0 or done == cfg.steps:
+                checkpoint(done)
+            if stop.signal is not None:
+                if last_ckpt != done:
+                    checkpoint(done)
+                raise Interrupted(f"interrupted at step {done}; checkpoint saved in {run_dir.checkpoints}",
+                                  f"continue with: jepakit train <run file> --out {run_dir.path} --resume")
+    if done == start and start < cfg.steps:
+        raise RunFailed("the data loader produced no batches", "check that the dataset is not empty")
+    summary: dict[str, Any] = {"run_dir": str(run_dir.path), "steps": done, "skipped_steps": skipped,
+                               "train_seconds": round(time.perf_counter() - t0, 2)}
+    _plots(run_dir, built, start == 0)
+    if do_eval:
+        from jepakit.run_eval import evaluate_built
+
+        summary["eval"] = evaluate_built(resolved, built, run_dir)
+    return summary
+
+
+def _monitor_batch(dataset: Any, n: int = 512) -> torch.Tensor:
+    """A fixed set of training inputs for the collapse monitors (the first n, always the same)."""
+    n = min(n, len(dataset))
+    return torch.stack([torch.as_tensor(dataset[i][0]) for i in range(n)])
+
+
+@torch.no_grad()
+def collapse_monitor(model: JEPA, x: torch.Tensor) -> dict[str, float]:
+    """Per-dimension std and effective rank of the teacher's mean-pooled features: collapse shows here first."""
+    from jepakit.evaluate import collapse_stats
+
+    teacher = model.teacher
+    was_training = teacher.training
+    teacher.eval()
+    feats = torch.cat([teacher(x[i:i + 256]).mean(dim=1) for i in range(0, len(x), 256)])  # [n, D]
+    teacher.train(was_training)
+    stats = collapse_stats(feats.float().numpy())
+    return {"feature_std": round(float(stats["feature_std"]), 5), "effective_rank": round(float(stats["effective_rank"]), 3)}
+
+
+def _plots(run_dir: RunDir, built: Any, draw_masks: bool) -> None:
+    """Loss curve always; masks drawn over sample inputs once per run."""
+    from jepakit import plots
+
+    run_dir.plots.mkdir(exist_ok=True)
+    plots.plot_loss(run_dir.read_metrics(), run_dir.plots / "loss.png")
+    if draw_masks or not (run_dir.plots / "masks.png").exists():
+        masks = built.masker(4, torch.Generator().manual_seed(0))
+        x = torch.stack([torch.as_tensor(built.splits.train[i][0]) for i in range(4)])
+        plots.plot_masks(x, masks.context, masks.targets, tuple(built.model.encoder.grid), run_dir.plots / "masks.png")

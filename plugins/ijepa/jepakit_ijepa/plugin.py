@@ -1,0 +1,62 @@
+"""I-JEPA's hook implementations: the multi-block masker and the paper's variant with its tiny presets.
+
+Torch-free on purpose: this module is imported whenever plugins load, including for `jepakit --help`.
+The encoder, predictor, EMA target and losses are core's parts; I-JEPA is what it composes from them.
+"""
+
+from __future__ import annotations
+
+from jepakit import hookimpl
+from jepakit.hookspecs import RegisterFn, RegisterVariantFn
+from jepakit_ijepa.config import MultiBlockConfig
+
+JEPAKIT_PLUGIN_API = "1"
+
+#: I-JEPA as published (configs/in1k_vith14_ep300.yaml): ViT-H/14 at 224 px, predictor 384 wide x 12 deep,
+#: batch 2048, 300 epochs of ImageNet-1k (625 steps each), 40 warm-up epochs, EMA 0.996 -> 1, bf16.
+#: Point data.path at an ImageFolder copy of ImageNet (nothing is downloaded).
+PAPER = {
+    "encoder": {"use": "core/vit", "patch_size": 14, "embed_dim": 1280, "depth": 32, "num_heads": 16},
+    "masker": {"use": "ijepa/multiblock"},
+    "predictor": {"use": "core/vit-predictor", "embed_dim": 384, "depth": 12, "num_heads": 16},
+    "target": {"use": "core/ema", "momentum": [0.996, 1.0]},
+    "loss": {"pred": {"use": "core/smooth-l1"}},
+    "data": {"use": "core/image-folder", "size": 224, "channels": 3},
+    "optim": {"steps": 187_500, "batch_size": 2048, "lr": 1e-3, "start_lr": 2e-4, "final_lr": 1e-6,
+              "warmup": 40 / 300, "weight_decay": 0.04, "final_weight_decay": 0.4},
+    "run": {"precision": "bf16", "ckpt_every": 5000, "monitor_every": 1000, "log_every": 50},
+    "eval": {"readout": "mean", "encoder": "target"},
+}
+
+#: The same method scaled down by config for 2 CPU cores (see docs/variants/ijepa.md for the measurements):
+#: an 8x8 token grid, a ViT 96 wide x 4 deep, a predictor 64 wide x 4 deep, paper masking with min_keep 4.
+#: At this scale plain I-JEPA collapses (loss -> 0, effective rank falls), so the preset adds a named
+#: VICReg variance/covariance term on pooled context features; `ijepa/ijepa-tiny-plain` keeps it out.
+TINY_PLAIN = {
+    "encoder": {"use": "core/vit", "patch_size": 4, "embed_dim": 96, "depth": 4, "num_heads": 4},
+    "masker": {"use": "ijepa/multiblock", "min_keep": 4},
+    "predictor": {"use": "core/vit-predictor", "embed_dim": 64, "depth": 4, "num_heads": 4},
+    "target": {"use": "core/ema", "momentum": [0.996, 1.0]},
+    "loss": {"pred": {"use": "core/smooth-l1"}},
+    "data": {"use": "core/glyphs", "size": 32},
+    "optim": {"steps": 500, "batch_size": 128, "lr": 1e-3, "start_lr": 2e-4, "final_lr": 1e-6, "warmup": 0.1,
+              "weight_decay": 0.04, "final_weight_decay": 0.4},
+    "run": {"precision": "fp32", "ckpt_every": 100, "monitor_every": 100, "log_every": 10},
+    "eval": {"readout": "mean", "encoder": "target"},
+}
+TINY = {**TINY_PLAIN, "loss": {"pred": {"use": "core/smooth-l1"}, "vicreg": {"use": "core/vicreg", "weight": 1.0}}}
+
+
+@hookimpl
+def jepa_register_maskers(register: RegisterFn) -> None:
+    register("multiblock", "jepakit_ijepa.masks:MultiBlockMasker", config=MultiBlockConfig, layout="grid2d",
+             summary="I-JEPA multi-block masks: 4 targets (scale 0.15-0.2, aspect 0.75-1.5), 1 context block minus targets")
+
+
+@hookimpl
+def jepa_register_variants(register: RegisterVariantFn) -> None:
+    register("ijepa", PAPER, modality="image", summary="I-JEPA as published: ViT-H/14, 224 px, ImageNet folder")
+    register("ijepa-tiny", TINY, modality="image",
+             summary="I-JEPA at CPU scale on embedded glyphs (+ named VICReg anti-collapse term), minutes on 2 cores")
+    register("ijepa-tiny-plain", TINY_PLAIN, modality="image",
+             summary="ijepa-tiny without the anti-collapse term: the paper's objective alone (collapses at this scale)")

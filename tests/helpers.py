@@ -1,0 +1,13 @@
+"""Helpers shared by test modules (conftest.py holds fixtures only)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def write_plugins_toml(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "plugins.toml"
+    path.write_text(body, encoding="utf-8")
+    return path
