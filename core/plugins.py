@@ -283,8 +283,7 @@ def _add_user_variants(registry: Registry, variants: dict[str, dict[str, Any]], 
         table = dict(table)
         summary, modality = str(table.pop("summary", "")), str(table.pop("modality", ""))
         qualified = name if "/" in name else f"local/{name}"
-        registry.add(PartSpec("variants", qualified, "local", "", None, summary, modality, spec=table,
-                              target=str(path or "")))
+        registry.add(PartSpec("variants", qualified, "local", str(path or ""), None, summary, modality, spec=table))
 
 
 def _check_requires(require: list[str]) -> list[str]:

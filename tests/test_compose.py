@@ -1,0 +1,67 @@
+"""Composition: run files resolve against variants, and every mismatch is rejected before any tensor exists."""
+
+from __future__ import annotations
+
+import pytest
+
+from jepakit.compose import resolve_run
+from jepakit.errors import JepakitError
+
+TINY = "ijepa/ijepa-tiny"
+
+
+def test_variant_defaults_and_overrides_merge(plugin_state):
+    run = resolve_run({"variant": TINY, "optim": {"lr": 5e-4}, "masker": {"min_keep": 6}}, plugin_state,
+                      ["run.seed=3"])
+    assert run.optim.lr == 5e-4 and run.optim.steps == 500
+    assert run.parts["masker"].cfg.min_keep == 6 and run.parts["masker"].cfg.num_targets == 4
+    assert run.run.seed == 3 and run.run.out == "runs/ijepa-ijepa-tiny"
+    assert set(run.losses) == {"pred", "vicreg"}
+    assert run.to_dict()["encoder"]["use"] == "core/vit"
+
+
+@pytest.mark.parametrize(
+    ("run", "needle"),
+    [
+        ({}, "variant: missing"),
+        ({"variant": "ijepa/ijepa-tiyn"}, 'unknown variant "ijepa/ijepa-tiyn". Did you mean "ijepa/ijepa-tiny"?'),
+        ({"variant": TINY, "optimizer": {}}, 'optimizer: unknown section "optimizer". Did you mean "optim"?'),
+        ({"variant": TINY, "optim": {"lr": "fast"}}, "optim.lr: expected a finite number, got 'fast' (str)"),
+        ({"variant": TINY, "masker": {"use": "ijepa/multiblok"}}, 'masker.use: unknown masker "ijepa/multiblok"'),
+        ({"variant": TINY, "encoder": {"depht": 2}}, 'encoder.depht: unknown key "depht". Did you mean "depth"?'),
+        ({"variant": TINY, "loss": {"pred": {"weight": "x"}}}, "loss.pred.weight: expected a number"),
+        ({"variant": TINY, "eval": {"heads": ["core/linear"]}}, 'eval.heads[0]: unknown head "core/linear"'),
+        ({"variant": TINY, "run": {"precision": "fp16"}}, "run.precision: expected 'fp32' or 'bf16'"),
+    ],
+)
+def test_bad_runs_name_the_key(plugin_state, run, needle):
+    with pytest.raises(JepakitError) as info:
+        resolve_run(run, plugin_state)
+    assert needle in info.value.message
+    assert info.value.hint
+
+
+def test_layout_mismatch_names_both_parts(plugin_state):
+    from jepakit.registry import PartSpec
+
+    plugin_state.registry.add(PartSpec("maskers", "fx/tube", "fx", "math:sqrt", None, layout="grid3d"))
+    with pytest.raises(JepakitError) as info:
+        resolve_run({"variant": TINY, "masker": {"use": "fx/tube"}}, plugin_state)
+    msg = info.value.message
+    assert "masker.use" in msg and '"fx/tube"' in msg and '"core/vit"' in msg and "grid3d" in msg and "grid2d" in msg
+
+
+def test_modality_mismatch_names_both_parts(plugin_state):
+    from jepakit.registry import PartSpec
+
+    plugin_state.registry.add(PartSpec("datasets", "fx/eeg", "fx", "math:sqrt", None, modality="eeg"))
+    with pytest.raises(JepakitError, match='dataset "fx/eeg" is eeg data but encoder "core/vit" encodes image'):
+        resolve_run({"variant": TINY, "data": {"use": "fx/eeg"}}, plugin_state)
+
+
+def test_grid_too_small_for_masks_is_a_config_error(plugin_state):
+    from jepakit.jepa import build
+
+    run = resolve_run({"variant": TINY, "masker": {"min_keep": 60}}, plugin_state)
+    with pytest.raises(JepakitError, match="masker.min_keep"):
+        build(run)
