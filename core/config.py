@@ -163,6 +163,8 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
             if not isinstance(nxt, dict):
                 raise JepakitError(f"--set {expr}: {'.'.join(keys[: i + 1])} is a value, not a table", "check the key path")
             table = nxt
+        if keys[-1] == "use" and table.get("use") not in (None, value):
+            table.clear()  # switching a part to another one drops the old part's settings
         table[keys[-1]] = value
     return out
 

@@ -1,8 +1,9 @@
-"""Frozen-feature evaluation: readouts, probes, collapse monitors, and the trained/random/raw comparison.
+"""Frozen-feature evaluation: readouts, probes, collapse monitors, and the trained / random-init / raw comparison.
 
-The protocol is fixed and identical for every row: features of the fixed train split fit the probe, the fixed
-test split scores it; StandardScaler on train features, then L2 logistic regression (lbfgs, C=1, 3000 iterations,
-seed 0); k-NN with cosine distance on the same standardized features.
+The protocol is fixed and identical for every row (reference/tiny-scale.md): probes fit on features of the fixed
+train split and score on the fixed test split; the linear probe standardizes with train statistics, then runs
+L2 logistic regression (lbfgs). A trained encoder only counts as better if it beats the same architecture at
+random init *and* raw pixels under that one protocol.
 """
 
 from __future__ import annotations
@@ -15,102 +16,181 @@ import torch
 import torch.nn.functional as F
 
 from jepakit.builtin.heads_config import KNNConfig, LinearProbeConfig
+from jepakit.errors import JepakitError
 from jepakit.interfaces import DataSplits, Head
 
-PROTOCOL = ("fixed train/test split; features standardized on train; linear = logistic regression (lbfgs, C=1, "
-            "max_iter=3000, seed 0); knn = cosine k-NN (k=20); identical for trained, random-init and raw rows")
+READOUTS = ("mean", "last4_mean")
+MONITOR_SAMPLES = 512  # collapse stats use the first 512 training images, as the training-time monitor does
 
 
-@torch.no_grad()
-def extract_features(encoder: torch.nn.Module, dataset: Any, *, readout: str = "mean",
-                     batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
-    """Mean-pooled features of the last layer ("mean") or of the last 4 layers, each layer-normed ("last4_mean")."""
-    was_training = encoder.training
-    encoder.eval()
-    feats, labels = [], []
+def _batches(dataset: Any, batch_size: int):
+    """(x [b, ...], y [b]) batches in order; a fast path for in-memory splits that expose `.x` and `.y`."""
+    x_all, y_all = getattr(dataset, "x", None), getattr(dataset, "y", None)
+    if isinstance(x_all, torch.Tensor) and isinstance(y_all, torch.Tensor) and len(x_all) == len(dataset):
+        for i in range(0, len(dataset), batch_size):
+            yield x_all[i:i + batch_size], y_all[i:i + batch_size]
+        return
     for i in range(0, len(dataset), batch_size):
         items = [dataset[j] for j in range(i, min(i + batch_size, len(dataset)))]
-        x = torch.stack([torch.as_tensor(it[0]) for it in items])
-        if readout == "mean":
-            f = encoder(x).mean(dim=1)  # [b, D]
-        elif readout == "last4_mean":
-            layers = encoder.forward_layers(x, 4)
-            f = torch.cat([F.layer_norm(z, z.shape[-1:]).mean(dim=1) for z in layers], dim=1)  # [b, 4D]
-        else:
-            raise ValueError(f"unknown readout {readout!r}")
-        feats.append(f.float())
-        labels += [int(it[1]) for it in items]
-    encoder.train(was_training)
-    return torch.cat(feats).numpy(), np.asarray(labels)
+        yield (torch.stack([torch.as_tensor(it[0]) for it in items]),
+               torch.as_tensor([int(it[1]) for it in items]))
 
 
-def raw_features(dataset: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Flattened inputs: the baseline any learned feature should beat."""
-    x = np.stack([np.asarray(dataset[i][0], dtype=np.float32).reshape(-1) for i in range(len(dataset))])
-    return x, np.asarray([int(dataset[i][1]) for i in range(len(dataset))])
+def _readout(encoder: torch.nn.Module, x: torch.Tensor, readout: str) -> torch.Tensor:
+    if readout == "mean":
+        return encoder(x).mean(dim=1)  # [b, N, D] final-normed -> [b, D]
+    layers = encoder.forward_layers(x, 4)  # last 4 blocks, each [b, N, D]
+    return torch.cat([F.layer_norm(z, z.shape[-1:]).mean(dim=1) for z in layers], dim=1)  # [b, 4D]
+
+
+def extract_features(encoder: torch.nn.Module, dataset: Any, *, readout: str = "mean",
+                     batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """Frozen features of a whole split: (feats [N, F] float32, labels [N]).
+
+    "mean" averages the final-normed tokens (I-JEPA's readout); "last4_mean" layer-norms (no affine) each of the
+    last 4 block outputs, mean-pools and concatenates them, which reads more than the last layer's view.
+    """
+    if readout not in READOUTS:
+        raise JepakitError(f"eval.readout: unknown readout {readout!r}", f"choose one of: {', '.join(READOUTS)}")
+    was_training = encoder.training
+    try:
+        device = next(encoder.parameters()).device
+    except StopIteration:
+        device = torch.device("cpu")
+    feats, labels = [], []
+    encoder.eval()
+    try:
+        with torch.no_grad():
+            for x, y in _batches(dataset, batch_size):
+                f = _readout(encoder, x.to(device=device, dtype=torch.float32), readout)  # [b, F]
+                feats.append(f.float().cpu())
+                labels.append(y.cpu())
+    finally:
+        encoder.train(was_training)
+    if not feats:
+        raise JepakitError("cannot extract features from an empty dataset", "check the dataset's splits")
+    return torch.cat(feats).numpy().astype(np.float32, copy=False), torch.cat(labels).numpy()
+
+
+def raw_features(dataset: Any, batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """Flattened inputs [N, C*H*W]: the baseline any learned feature should beat."""
+    xs, ys = zip(*((x.reshape(len(x), -1).float(), y) for x, y in _batches(dataset, batch_size)), strict=True)
+    return torch.cat(xs).numpy(), torch.cat(ys).numpy()
 
 
 def collapse_stats(feats: np.ndarray) -> dict[str, float]:
-    """Mean per-dimension std, and effective rank exp(H(p)) of the normalized singular values (RankMe)."""
-    feats = np.asarray(feats, dtype=np.float64)
-    centred = feats - feats.mean(axis=0, keepdims=True)
-    s = np.linalg.svd(centred, compute_uv=False)
-    p = s / max(s.sum(), 1e-12)
+    """Per-dimension std (mean over dims) and effective rank of features [N, F] (reference/tiny-scale.md).
+
+    Effective rank = exp(entropy of the normalised singular values of the centred features) (RankMe): about 1
+    when all samples lie on one line (dimensional collapse), up to min(N, F) for isotropic features. A fully
+    constant matrix has no spread at all and gets effective rank 0. Non-finite features give NaN for both.
+    """
+    z = np.asarray(feats, dtype=np.float64)
+    if z.ndim != 2 or len(z) < 2:
+        raise ValueError(f"collapse_stats needs features [N >= 2, F], got shape {z.shape}")
+    if not np.isfinite(z).all():
+        return {"feature_std": float("nan"), "effective_rank": float("nan")}
+    std = float(z.std(axis=0, ddof=1).mean())
+    s = np.linalg.svd(z - z.mean(axis=0, keepdims=True), compute_uv=False)
+    if s.sum() <= 1e-12 * max(1.0, float(np.abs(z).max())):
+        return {"feature_std": std, "effective_rank": 0.0}
+    p = s / s.sum()
     p = p[p > 0]
-    return {"feature_std": float(feats.std(axis=0).mean()), "effective_rank": float(np.exp(-(p * np.log(p)).sum()))}
+    return {"feature_std": std, "effective_rank": float(np.exp(-(p * np.log(p)).sum()))}
 
 
 class LinearProbe:
-    metric, higher_is_better = "accuracy", True
+    """StandardScaler (train statistics) + L2 logistic regression; scores accuracy in percent."""
+
+    metric = "accuracy"
+    higher_is_better = True
 
     def __init__(self, cfg: LinearProbeConfig | None = None) -> None:
         self.cfg = cfg or LinearProbeConfig()
+        self._scaler: Any = None
+        self._clf: Any = None
 
-    def fit(self, feats: np.ndarray, labels: np.ndarray) -> None:
+    def describe(self) -> str:
+        c = self.cfg
+        return f"StandardScaler(train) + LogisticRegression(lbfgs, C={c.C}, max_iter={c.max_iter}, seed={c.seed})"
+
+    def fit(self, feats: Any, labels: Any) -> None:
         from sklearn.linear_model import LogisticRegression
         from sklearn.preprocessing import StandardScaler
 
-        self.scaler = StandardScaler().fit(feats)
-        self.clf = LogisticRegression(C=self.cfg.C, max_iter=self.cfg.max_iter, random_state=self.cfg.seed)
-        self.clf.fit(self.scaler.transform(feats), labels)
+        x = np.asarray(feats, dtype=np.float64)  # [Ntr, F]
+        self._scaler = StandardScaler().fit(x)
+        self._clf = LogisticRegression(C=self.cfg.C, max_iter=self.cfg.max_iter, random_state=self.cfg.seed)
+        self._clf.fit(self._scaler.transform(x), np.asarray(labels))
 
-    def score(self, feats: np.ndarray, labels: np.ndarray) -> dict[str, float]:
-        return {"accuracy": round(100.0 * float((self.clf.predict(self.scaler.transform(feats)) == labels).mean()), 2)}
+    def score(self, feats: Any, labels: Any) -> dict[str, float]:
+        if self._clf is None:
+            raise RuntimeError("LinearProbe.score called before fit")
+        pred = self._clf.predict(self._scaler.transform(np.asarray(feats, dtype=np.float64)))  # [Nte]
+        return {"accuracy": 100.0 * float(np.mean(pred == np.asarray(labels)))}
 
 
 class KNNProbe:
-    metric, higher_is_better = "accuracy", True
+    """Cosine k-NN: standardize with train statistics, L2-normalise, majority vote of the k most similar."""
+
+    metric = "accuracy"
+    higher_is_better = True
 
     def __init__(self, cfg: KNNConfig | None = None) -> None:
         self.cfg = cfg or KNNConfig()
+        self._bank: np.ndarray | None = None
 
-    def _norm(self, feats: np.ndarray) -> np.ndarray:
-        z = (feats - self.mean) / self.std
+    def describe(self) -> str:
+        return f"cosine k-NN (k={self.cfg.k}) on standardized, L2-normalised features"
+
+    def _embed(self, feats: Any) -> np.ndarray:
+        z = (np.asarray(feats, dtype=np.float64) - self._mean) / self._std
         return z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
 
-    def fit(self, feats: np.ndarray, labels: np.ndarray) -> None:
-        self.mean, self.std = feats.mean(0), feats.std(0) + 1e-8
-        self.bank, self.labels = self._norm(feats), np.asarray(labels)
+    def fit(self, feats: Any, labels: Any) -> None:
+        x = np.asarray(feats, dtype=np.float64)  # [Ntr, F]
+        self._mean, self._std = x.mean(axis=0), x.std(axis=0)
+        self._std[self._std < 1e-12] = 1.0  # constant dims carry nothing; avoid dividing by 0
+        self._classes, self._labels = np.unique(np.asarray(labels), return_inverse=True)
+        self._bank = self._embed(x)
 
-    def score(self, feats: np.ndarray, labels: np.ndarray) -> dict[str, float]:
-        sims = self._norm(feats) @ self.bank.T  # [Nte, Ntr]
-        k = min(self.cfg.k, len(self.labels))
-        nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        votes = self.labels[nearest]  # [Nte, k]
-        pred = np.array([np.bincount(v).argmax() for v in votes])
-        return {"accuracy": round(100.0 * float((pred == labels).mean()), 2)}
+    def score(self, feats: Any, labels: Any) -> dict[str, float]:
+        if self._bank is None:
+            raise RuntimeError("KNNProbe.score called before fit")
+        q = self._embed(feats)  # [Nte, F]
+        k = min(self.cfg.k, len(self._bank))
+        n_cls = len(self._classes)
+        pred = np.empty(len(q), dtype=np.int64)
+        for i in range(0, len(q), 1024):  # [b, Ntr] similarity blocks keep memory bounded
+            sims = q[i:i + 1024] @ self._bank.T
+            nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]  # [b, k]
+            votes = np.zeros((len(sims), n_cls))
+            rows = np.arange(len(sims))[:, None]
+            np.add.at(votes, (rows, self._labels[nearest]), 1.0 + 1e-6 * sims[rows, nearest])  # ties: closer wins
+            pred[i:i + len(sims)] = votes.argmax(axis=1)
+        return {"accuracy": 100.0 * float(np.mean(self._classes[pred] == np.asarray(labels)))}
 
 
-def _score(head_factory: Callable[[], Head], train: tuple, test: tuple) -> float:
-    head = head_factory()
-    head.fit(*train)
-    return head.score(*test)[head.metric]
+def _primary(heads: dict[str, Any]) -> str:
+    """The head whose score fills the top-level trained/random_init/baseline_raw: the linear probe if present."""
+    for name in heads:
+        if name.startswith("linear"):
+            return name
+    return next(iter(heads))
 
 
 def evaluate_encoders(trained: torch.nn.Module, random_init: torch.nn.Module, splits: DataSplits, *,
                       readout: str = "mean", heads: dict[str, Callable[[], Head]] | None = None) -> dict[str, Any]:
-    """Every head on trained features, random-init features and raw inputs, plus collapse monitors."""
-    heads = heads or {"linear-probe": LinearProbe, "knn": KNNProbe}
+    """Every head on trained features, random-init features and raw inputs, plus collapse monitors.
+
+    `heads` maps a name to a zero-argument factory (default: "linear" and "knn"). Each head is fitted afresh
+    per row, so all three rows share one protocol. Scores are percentages rounded to 2 decimals.
+    """
+    heads = dict(heads) if heads is not None else {"linear": LinearProbe, "knn": KNNProbe}
+    if not heads:
+        raise JepakitError("no evaluation heads configured", "add a head, e.g. the linear probe")
+    if readout not in READOUTS:
+        raise JepakitError(f"eval.readout: unknown readout {readout!r}", f"choose one of: {', '.join(READOUTS)}")
     rows = {
         "trained": (extract_features(trained, splits.train, readout=readout),
                     extract_features(trained, splits.test, readout=readout)),
@@ -118,20 +198,46 @@ def evaluate_encoders(trained: torch.nn.Module, random_init: torch.nn.Module, sp
                         extract_features(random_init, splits.test, readout=readout)),
         "raw": (raw_features(splits.train), raw_features(splits.test)),
     }
-    metrics = {name: {row: _score(factory, *data) for row, data in rows.items()} for name, factory in heads.items()}
-    primary = metrics[next(iter(heads))]
+    metrics: dict[str, dict[str, float]] = {}
+    described: list[str] = []
+    first: dict[str, Head] = {}
+    for name, factory in heads.items():
+        metrics[name] = {}
+        for row, (train, test) in rows.items():
+            head = factory()
+            first.setdefault(name, head)
+            head.fit(*train)
+            metrics[name][row] = round(float(head.score(*test)[head.metric]), 2)
+        describe = getattr(first[name], "describe", None)
+        described.append(f"{name}: {describe() if callable(describe) else type(first[name]).__name__}")
+    main = _primary(heads)
+    n_train, n_test = len(splits.train), len(splits.test)
+    protocol = (f"fixed stratified split {n_train}/{n_test} of {splits.name}; features: {readout} readout "
+                f"(raw: flattened inputs); {'; '.join(described)}; fit on train, scored on test; "
+                "identical for trained, random_init and raw")
     return {
         "dataset": splits.name,
-        "metric": "accuracy",
-        "higher_is_better": True,
+        "metric": first[main].metric,
+        "higher_is_better": bool(first[main].higher_is_better),
         "readout": readout,
-        "trained": primary["trained"],
-        "random_init": primary["random_init"],
-        "baseline_raw": primary["raw"],
+        "trained": metrics[main]["trained"],
+        "random_init": metrics[main]["random_init"],
+        "baseline_raw": metrics[main]["raw"],
         "metrics": metrics,
-        "collapse": {**collapse_stats(rows["trained"][1][0]),
-                     "random_init": collapse_stats(rows["random_init"][1][0])},
-        "protocol": PROTOCOL,
-        "n_train": len(splits.train),
-        "n_test": len(splits.test),
+        "collapse": {**_monitor(trained, splits, readout, rows["trained"][0][0]),
+                     "random_init": _monitor(random_init, splits, readout, rows["random_init"][0][0])},
+        "protocol": protocol,
+        "n_train": n_train,
+        "n_test": n_test,
     }
+
+
+def _monitor(encoder: torch.nn.Module, splits: DataSplits, readout: str, train_feats: np.ndarray) -> dict[str, float]:
+    """Collapse stats of mean-pooled features of the first 512 training images: the training monitor's numbers."""
+    if readout == "mean":
+        feats = train_feats[:MONITOR_SAMPLES]
+    else:
+        n = min(MONITOR_SAMPLES, len(splits.train))
+        subset = [splits.train[i] for i in range(n)]
+        feats, _ = extract_features(encoder, subset, readout="mean")
+    return {k: round(v, 5) for k, v in collapse_stats(feats).items()}

@@ -91,6 +91,9 @@ def read_settings(path: Path | None) -> tuple[PluginSettings, dict[str, dict[str
     """Parse plugins.toml into its `[plugins]` settings and `[variants.NAME]` compositions."""
     if path is None:
         return PluginSettings(), {}
+    if not path.is_file():
+        raise JepakitError(f"plugins file not found: {path}",
+                           "check --plugins-toml / JEPAKIT_PLUGINS_TOML, or create plugins.toml with a [plugins] table")
     data = load_toml(path)
     unknown = set(data) - {"plugins", "variants"}
     if unknown:
@@ -110,10 +113,12 @@ def load_plugins(
     *,
     entry_points: bool = True,
     extra: list[tuple[str, Any]] | None = None,
+    strict: bool | None = None,
 ) -> PluginState:
     """Load every plugin and fill a fresh registry. Never raises for a broken plugin unless `strict`.
 
     `extra` registers (name, module-or-object) pairs directly: tests use it for fixture plugins.
+    `strict` overrides plugins.toml's setting (`plugins doctor` loads non-strictly to list every problem).
     """
     path = find_settings(settings_path)
     settings, user_variants = read_settings(path)
@@ -138,7 +143,7 @@ def load_plugins(
         _register_plugin(pm, rec, obj, registry)
     _add_user_variants(registry, user_variants, path)
     state = PluginState(registry, records, settings, user_variants, path, _check_requires(settings.require))
-    if settings.strict:
+    if settings.strict if strict is None else strict:
         broken = [r for r in records if r.status == "broken"]
         if broken:
             r = broken[0]

@@ -61,3 +61,9 @@ def test_toml_writer_round_trips():
             "loss": {"pred": {"use": "core/smooth-l1", "weight": 1.0}}, "eval": {"heads": ["x", "y"]},
             "s": 'quote " and \\ back'}
     assert tomllib.loads(dumps_toml(data)) == data
+
+
+def test_switching_a_part_with_set_drops_its_old_settings():
+    data = {"data": {"use": "core/glyphs", "per_class": 10}}
+    assert apply_overrides(data, ["data.use=core/digits"]) == {"data": {"use": "core/digits"}}
+    assert apply_overrides(data, ["data.use=core/glyphs"]) == data

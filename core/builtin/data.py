@@ -1,150 +1,331 @@
 """Core's datasets: real material that ships offline, and a loader for the user's own images.
 
-Each returns `DataSplits` with a fixed train/test split, so every probe row (trained, random init, raw) is
-scored on the same images.
+Each returns `DataSplits` with a fixed train/test split (independent of the run's seed), so every probe row
+(trained, random init, raw) of every run is scored on the same images. Nothing here downloads anything.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 import logging
+import os
+import tempfile
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch.utils.data import TensorDataset
+from torch.utils.data import Dataset
 
 from jepakit.builtin.data_config import DigitsConfig, GlyphsConfig, ImageFolderConfig
 from jepakit.errors import JepakitError
 from jepakit.interfaces import DataSplits
 
 log = logging.getLogger("jepakit")
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
+GLYPHS_VERSION = 1  # bump when the renderer changes, so stale disk caches are not reused
+GLYPH_SHIFT = 0.22  # max translation, fraction of the image side
+GLYPH_FRAGMENT_P = 0.6  # chance of a fragment of another letter
+# Distinct families and styles shipped in matplotlib's mpl-data/fonts/ttf (the STIX size/non-unicode faces and
+# the "Display" faces have no Latin letters, cmmi/cmsy map letters to math symbols: all left out).
+GLYPH_FACES = (
+    "DejaVuSans", "DejaVuSans-Bold", "DejaVuSans-Oblique", "DejaVuSans-BoldOblique",
+    "DejaVuSerif", "DejaVuSerif-Bold", "DejaVuSerif-Italic", "DejaVuSerif-BoldItalic",
+    "DejaVuSansMono", "DejaVuSansMono-Bold", "DejaVuSansMono-Oblique", "DejaVuSansMono-BoldOblique",
+    "STIXGeneral", "STIXGeneralBol", "STIXGeneralItalic", "STIXGeneralBolIta",
+    "cmr10", "cmb10", "cmss10", "cmti10", "cmtt10",
+)
+
+
+class ImageSplit(Dataset):
+    """One split held in memory: `x` [N, C, H, W] float32 in [-1, 1], `y` [N] long. Indexing is a tensor view.
+
+    `skipped` lists files that could not be read (image folders only), so callers can report them.
+    """
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, skipped: list[str] | None = None) -> None:
+        self.x = x.contiguous()  # [N, C, H, W]
+        self.y = y.long()  # [N]
+        self.skipped: list[str] = list(skipped or [])
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        return self.x[i], int(self.y[i])
 
 
 def _split(y: np.ndarray, test: float | int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified indices (train, test): every class appears in both splits in proportion."""
     from sklearn.model_selection import train_test_split
 
-    return train_test_split(np.arange(len(y)), test_size=test, stratify=y, random_state=seed)
+    train, test_idx = train_test_split(np.arange(len(y)), test_size=test, stratify=y, random_state=seed)
+    return np.sort(train), np.sort(test_idx)
 
 
-def _splits(name: str, x: torch.Tensor, y: np.ndarray, tr: np.ndarray, te: np.ndarray, classes: list[str]) -> DataSplits:
+def _make_splits(name: str, x: torch.Tensor, y: np.ndarray, train: np.ndarray, test: np.ndarray,
+                 classes: list[str], skipped: list[str] | None = None) -> DataSplits:
     yt = torch.as_tensor(y, dtype=torch.long)
-    return DataSplits(name, TensorDataset(x[tr], yt[tr]), TensorDataset(x[te], yt[te]), tuple(x.shape[1:]),
-                      len(classes), "image", classes)
+    tr, te = torch.as_tensor(train), torch.as_tensor(test)
+    return DataSplits(name=name, train=ImageSplit(x[tr], yt[tr], skipped), test=ImageSplit(x[te], yt[te], skipped),
+                      input_shape=tuple(int(s) for s in x.shape[1:]), num_classes=len(classes), modality="image",
+                      class_names=list(classes))
 
 
-def digits(cfg: DigitsConfig, seed: int = 0) -> DataSplits:
-    """scikit-learn digits: pixels / 16, bilinear upsampling to cfg.size, mapped to [-1, 1]."""
+# ----------------------------------------------------------------------------------------------------- digits
+
+
+@functools.lru_cache(maxsize=4)
+def _digits_tensor(size: int) -> tuple[torch.Tensor, np.ndarray]:
+    """All 1,797 digits upsampled once per size and kept in memory (indexing is then a view)."""
     from sklearn.datasets import load_digits
 
     d = load_digits()
-    x = torch.as_tensor(d.images, dtype=torch.float32)[:, None] / 16.0  # [1797, 1, 8, 8]
-    x = F.interpolate(x, size=(cfg.size, cfg.size), mode="bilinear", align_corners=False) * 2 - 1
-    tr, te = _split(d.target, cfg.test_size, cfg.split_seed)
-    return _splits(f"digits{cfg.size}", x, d.target, tr, te, [str(i) for i in range(10)])
+    x = torch.as_tensor(d.images, dtype=torch.float32)[:, None] / 16.0  # [1797, 1, 8, 8] in [0, 1]
+    if size != 8:
+        x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)  # [1797, 1, S, S]
+    return x * 2.0 - 1.0, np.asarray(d.target)
 
 
-def _fonts() -> list[Path]:
+def digits(cfg: DigitsConfig, seed: int = 0) -> DataSplits:
+    """scikit-learn digits (offline): pixels / 16, bilinear upsampling to cfg.size, mapped to [-1, 1].
+
+    `seed` (the run's seed) is ignored on purpose: the split is the fixed protocol of reference/tiny-scale.md.
+    """
+    x, y = _digits_tensor(int(cfg.size))
+    train, test = _split(y, int(cfg.test_size), int(cfg.split_seed))
+    return _make_splits(f"digits{cfg.size}", x, y, train, test, [str(i) for i in range(10)])
+
+
+# ----------------------------------------------------------------------------------------------------- glyphs
+
+
+def _font_paths() -> list[Path]:
     import matplotlib
 
     ttf = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
-    faces = sorted(p for p in ttf.glob("*.ttf") if p.stem.startswith(("DejaVu", "STIXGeneral", "cmr", "cmss", "cmtt")))
-    if not faces:
-        raise JepakitError(f"no fonts found in {ttf}", "reinstall matplotlib (it ships the fonts glyphs renders)")
+    faces = [ttf / f"{name}.ttf" for name in GLYPH_FACES if (ttf / f"{name}.ttf").is_file()]
+    if len(faces) < 2:
+        raise JepakitError(f"only {len(faces)} of matplotlib's fonts were found in {ttf}",
+                           "reinstall matplotlib: the glyphs dataset renders letters from the fonts it ships")
     return faces
 
 
-def _render(letter: str, font_path: Path, cfg: GlyphsConfig, rng: np.random.Generator, fonts: list[Path]) -> np.ndarray:
-    """One glyph on a canvas 2x the output size, transformed, cluttered, then downsampled (anti-aliasing)."""
-    from PIL import Image, ImageDraw, ImageFont
+@functools.lru_cache(maxsize=2048)
+def _font(path: str, px: int):
+    from PIL import ImageFont
 
-    big = cfg.size * 2
+    return ImageFont.truetype(path, px)
+
+
+def _paste_text(draw, text: str, font, centre: tuple[float, float], fill: int) -> None:
+    """Draw `text` with its ink box centred on `centre` (glyph metrics differ a lot between fonts)."""
+    left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+    draw.text((centre[0] - (left + right) / 2, centre[1] - (top + bottom) / 2), text, fill=fill, font=font)
+
+
+def _affine(rng: np.random.Generator, big: int) -> tuple[float, ...]:
+    """PIL AFFINE data for a random rotation/scale/shear/translation about the canvas centre (output -> input)."""
+    theta = np.deg2rad(rng.uniform(-15.0, 15.0))
+    scale = rng.uniform(0.7, 1.1)
+    shear = rng.uniform(-0.25, 0.25)
+    t = rng.uniform(-GLYPH_SHIFT, GLYPH_SHIFT, size=2) * big  # translation, pixels of the canvas
+    rot = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+    fwd = scale * rot @ np.array([[1.0, shear], [0.0, 1.0]])  # input -> output about the centre
+    inv = np.linalg.inv(fwd)
+    c = np.array([big / 2.0, big / 2.0])
+    off = c - inv @ (c + t)
+    return (inv[0, 0], inv[0, 1], off[0], inv[1, 0], inv[1, 1], off[1])
+
+
+def _render(label: int, cfg: GlyphsConfig, fonts: list[Path], rng: np.random.Generator) -> np.ndarray:
+    """One letter at 2x resolution (jitter + clutter), box-downsampled to cfg.size: uint8 [S, S]."""
+    from PIL import Image, ImageDraw
+
+    big = cfg.size * 2  # supersampling: strokes stay anti-aliased after the affine warp
     img = Image.new("L", (big, big), 0)
     draw = ImageDraw.Draw(img)
-    font = ImageFont.truetype(str(font_path), int(big * rng.uniform(0.55, 0.8)))
-    left, top, right, bottom = draw.textbbox((0, 0), letter, font=font)
-    draw.text(((big - (right - left)) / 2 - left, (big - (bottom - top)) / 2 - top), letter, fill=255, font=font)
+    font = _font(str(fonts[int(rng.integers(len(fonts)))]), int(big * rng.uniform(0.55, 0.8)))
+    _paste_text(draw, chr(ord("A") + label), font, (big / 2, big / 2), int(rng.uniform(190, 255)))
     if cfg.jitter:
-        angle = rng.uniform(-15, 15)
-        scale = rng.uniform(0.7, 1.1)
-        shear = rng.uniform(-0.2, 0.2)
-        dx, dy = rng.uniform(-0.22, 0.22, size=2) * big
-        img = img.rotate(angle, resample=Image.BILINEAR, center=(big / 2, big / 2))
-        c = big / 2  # inverse affine about the centre: output (u, v) samples input (a u + b v + e, ...)
-        a, b, d_, e_ = 1 / scale, shear / scale, 0.0, 1 / scale
-        img = img.transform((big, big), Image.AFFINE, (a, b, c - a * c - b * c - dx, d_, e_, c - e_ * c - dy),
-                            resample=Image.BILINEAR)
-    if cfg.clutter:
+        img = img.transform((big, big), Image.AFFINE, _affine(rng, big), resample=Image.BILINEAR)
         draw = ImageDraw.Draw(img)
-        for _ in range(rng.integers(1, 4)):  # strokes
-            pts = [tuple(rng.uniform(0, big, size=2)) for _ in range(2)]
-            draw.line(pts, fill=int(rng.uniform(90, 200)), width=int(rng.integers(1, 3)))
-        if rng.random() < 0.5:  # a fragment of another glyph at the border
-            other = chr(ord("A") + int(rng.integers(0, 26)))
-            frag = ImageFont.truetype(str(fonts[int(rng.integers(len(fonts)))]), int(big * 0.5))
-            corner = (float(rng.choice([-0.25, 0.75])) * big, float(rng.uniform(-0.2, 0.8)) * big)
-            draw.text(corner, other, fill=int(rng.uniform(120, 220)), font=frag)
-    out = np.asarray(img.resize((cfg.size, cfg.size), Image.BILINEAR), dtype=np.float32) / 255.0
+    noise_sd = 0.0
     if cfg.clutter:
-        out = np.clip(out + rng.normal(0, 0.05, size=out.shape), 0, 1)
-    return out
+        for _ in range(int(rng.integers(1, 4))):  # random strokes crossing the image
+            pts = [tuple(float(v) for v in rng.uniform(0, big, size=2)) for _ in range(2)]
+            draw.line(pts, fill=int(rng.uniform(80, 200)), width=int(rng.integers(2, 4)))
+        if rng.random() < GLYPH_FRAGMENT_P:  # part of another letter poking in from an edge
+            other = (label + int(rng.integers(1, 26))) % 26
+            frag = _font(str(fonts[int(rng.integers(len(fonts)))]), int(big * rng.uniform(0.45, 0.7)))
+            edge = rng.integers(4)
+            along, across = rng.uniform(0.1, 0.9) * big, rng.uniform(-0.05, 0.12) * big
+            centre = [(along, across), (along, big - across), (across, along), (big - across, along)][edge]
+            _paste_text(draw, chr(ord("A") + other), frag, centre, int(rng.uniform(100, 220)))
+        noise_sd = rng.uniform(0.02, 0.08)
+    small = np.asarray(img.reduce(2), dtype=np.float32) / 255.0  # [S, S] in [0, 1]
+    if noise_sd:
+        small = small + rng.normal(0.0, noise_sd, size=small.shape)
+    return np.clip(np.rint(small * 255.0), 0, 255).astype(np.uint8)  # quantised like an image file
+
+
+def _cache_dir() -> Path | None:
+    """$JEPAKIT_CACHE, else ~/.cache/jepakit; JEPAKIT_CACHE set to "", "0", "off" or "none" disables it."""
+    env = os.environ.get("JEPAKIT_CACHE")
+    if env is not None:
+        return None if env.strip().lower() in ("", "0", "off", "none", "false") else Path(env).expanduser()
+    return Path.home() / ".cache" / "jepakit"
+
+
+def _glyphs_key(cfg: GlyphsConfig) -> str:
+    import matplotlib
+    import PIL
+
+    blob = json.dumps({"cfg": asdict(cfg), "v": GLYPHS_VERSION, "mpl": matplotlib.__version__,
+                       "pil": PIL.__version__}, sort_keys=True)
+    return hashlib.sha1(blob.encode()).hexdigest()[:16]
+
+
+def _load_npz(path: Path, cfg: GlyphsConfig) -> tuple[np.ndarray, np.ndarray] | None:
+    try:
+        with np.load(path) as z:
+            x, y = z["x"], z["y"]
+    except (OSError, ValueError, KeyError) as exc:  # missing or corrupt: regenerate
+        if path.exists():
+            log.debug("ignoring unreadable glyphs cache %s: %s", path, exc)
+        return None
+    n = cfg.classes * cfg.per_class
+    if x.shape != (n, cfg.size, cfg.size) or x.dtype != np.uint8 or y.shape != (n,):
+        return None
+    return x, y
+
+
+def _save_npz(path: Path, x: np.ndarray, y: np.ndarray) -> None:
+    """Atomic: a temp file in the same folder, renamed over the target. A failure only costs the cache."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, x=x, y=y)
+            os.replace(tmp, path)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+    except OSError as exc:
+        log.debug("could not write glyphs cache %s: %s", path, exc)
+
+
+@functools.lru_cache(maxsize=4)
+def _glyph_arrays(key: str, cfg_items: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 images [N, S, S] and labels [N] for one config: memory cache, then disk cache, then rendering."""
+    cfg = GlyphsConfig(**dict(cfg_items))
+    cache = _cache_dir()
+    path = cache / f"glyphs-{key}.npz" if cache is not None else None
+    if path is not None and (hit := _load_npz(path, cfg)) is not None:
+        return hit
+    fonts = _font_paths()
+    rng = np.random.default_rng(cfg.seed)
+    y = np.repeat(np.arange(cfg.classes), cfg.per_class)  # [N], balanced
+    x = np.stack([_render(int(label), cfg, fonts, rng) for label in y])  # [N, S, S] uint8
+    if path is not None:
+        _save_npz(path, x, y)
+    return x, y
 
 
 def glyphs(cfg: GlyphsConfig, seed: int = 0) -> DataSplits:
-    """Letters from matplotlib's fonts with affine jitter and clutter; deterministic from cfg.seed."""
-    fonts = _fonts()
-    rng = np.random.default_rng(cfg.seed)
+    """Letters A.. rendered from matplotlib's fonts with affine jitter and clutter: harder than digits.
+
+    Deterministic from cfg.seed (images and split); the run's `seed` is ignored so runs compare on one test set.
+    """
+    x8, y = _glyph_arrays(_glyphs_key(cfg), tuple(sorted(asdict(cfg).items())))
+    x = torch.from_numpy(x8).float().div_(127.5).sub_(1.0)[:, None]  # [N, 1, S, S] in [-1, 1]
+    train, test = _split(y, float(cfg.test_fraction), int(cfg.seed))
     letters = [chr(ord("A") + i) for i in range(cfg.classes)]
-    images, labels = [], []
-    for label, letter in enumerate(letters):
-        for _ in range(cfg.per_class):
-            images.append(_render(letter, fonts[int(rng.integers(len(fonts)))], cfg, rng, fonts))
-            labels.append(label)
-    x = torch.as_tensor(np.stack(images))[:, None] * 2 - 1  # [N, 1, S, S] in [-1, 1]
-    y = np.asarray(labels)
-    tr, te = _split(y, cfg.test_fraction, cfg.seed)
-    return _splits(f"glyphs{cfg.size}", x, y, tr, te, letters)
+    return _make_splits(f"glyphs{cfg.size}", x, y, train, test, letters)
+
+
+# ------------------------------------------------------------------------------------------------ image folder
+
+
+def _load_image(path: Path, size: int, channels: int) -> np.ndarray:
+    """Center-crop to a square, resize, and return float32 [C, S, S] in [0, 1]; raises on unreadable files."""
+    from PIL import Image, ImageOps
+
+    with Image.open(path) as im:
+        im.seek(0)  # first frame of an animated gif/webp
+        im = im.convert("L" if channels == 1 else "RGB")
+        im = ImageOps.fit(im, (size, size), method=Image.BILINEAR)
+        arr = np.asarray(im, dtype=np.float32) / 255.0
+    return arr.reshape(size, size, channels).transpose(2, 0, 1)
+
+
+def _class_folders(root: Path, cfg: ImageFolderConfig) -> list[Path]:
+    if not cfg.path:
+        raise JepakitError("data.path is empty: image-folder needs the folder of your images",
+                           'set data.path = "/path/to/images" (one sub-folder per class)')
+    if not root.exists():
+        raise JepakitError(f"data.path: image folder not found: {root}",
+                           "check the path; it must be a folder with one sub-folder of images per class")
+    if not root.is_dir():
+        raise JepakitError(f"data.path: {root} is a file, not a folder",
+                           "point data.path at the folder that holds one sub-folder per class")
+    entries = [p for p in root.iterdir() if not p.name.startswith(".")]
+    if not entries:
+        raise JepakitError(f"data.path: {root} is empty", "lay images out as path/<class name>/<image file>")
+    classes = sorted((p for p in entries if p.is_dir()), key=lambda p: p.name)
+    if not classes:
+        loose = sum(p.suffix.lower() in IMAGE_SUFFIXES for p in entries)
+        raise JepakitError(f"data.path: {root} has no class sub-folders ({loose} image file(s) directly inside)",
+                           "move images into one sub-folder per class: path/<class name>/<image file>")
+    if len(classes) < 2:
+        raise JepakitError(f'data.path: {root} has 1 class folder ("{classes[0].name}"); probes need at least 2',
+                           "add a second class folder, e.g. path/<other class>/<image file>")
+    return classes
 
 
 def image_folder(cfg: ImageFolderConfig, seed: int = 0) -> DataSplits:
-    """path/<class>/<image>: resized to cfg.size, [-1, 1]; unreadable files are skipped, counted and logged."""
-    from PIL import Image, UnidentifiedImageError
+    """The user's images, `path/<class>/*`: loaded eagerly, cropped + resized to cfg.size, mapped to [-1, 1].
 
+    Unreadable or non-image files are skipped, never fatal: they are listed in `train.skipped`/`test.skipped`
+    and one warning on the "jepakit" logger names the count and the first file. The split is stratified by
+    cfg.split_seed (the run's `seed` is ignored, so runs compare on one test set).
+    """
     root = Path(cfg.path).expanduser()
-    if not cfg.path or not root.is_dir():
-        raise JepakitError(f"data.path: image folder not found: {cfg.path or '(empty)'}",
-                           "set data.path to a folder with one subfolder of images per class")
-    classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    if len(classes) < 2:
-        raise JepakitError(f"data.path: {root} has {len(classes)} class folder(s); a probe needs at least 2",
-                           "lay images out as path/<class name>/<image file>")
-    if cfg.channels not in (1, 3):
-        raise JepakitError(f"data.channels: expected 1 or 3, got {cfg.channels}", "1 = grayscale, 3 = RGB")
-    images, labels, skipped = [], [], []
-    for label, name in enumerate(classes):
-        for file in sorted((root / name).rglob("*")):
+    folders = _class_folders(root, cfg)
+    images: list[np.ndarray] = []
+    labels: list[int] = []
+    skipped: list[str] = []
+    for label, folder in enumerate(folders):
+        for file in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")):
             if file.suffix.lower() not in IMAGE_SUFFIXES:
-                continue
-            try:
-                with Image.open(file) as im:
-                    im = im.convert("L" if cfg.channels == 1 else "RGB").resize((cfg.size, cfg.size), Image.BILINEAR)
-                    arr = np.asarray(im, dtype=np.float32) / 255.0
-            except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
                 skipped.append(str(file))
                 continue
-            images.append(arr.reshape(cfg.size, cfg.size, cfg.channels).transpose(2, 0, 1))
+            try:
+                images.append(_load_image(file, cfg.size, cfg.channels))  # [C, S, S]
+            except Exception as exc:  # noqa: BLE001 - any decoder failure means "skip this file"
+                log.debug("skipping %s: %s", file, exc)
+                skipped.append(str(file))
+                continue
             labels.append(label)
     if skipped:
-        log.warning("skipped %d unreadable image file(s) in %s, first: %s", len(skipped), root, skipped[0])
-    counts = np.bincount(labels, minlength=len(classes)) if labels else np.zeros(len(classes), int)
+        log.warning("image-folder: skipped %d unreadable or non-image file(s) under %s; first: %s",
+                    len(skipped), root, skipped[0])
+    names = [f.name for f in folders]
+    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=len(names))
     if counts.min() < 2:
-        empty = classes[int(counts.argmin())]
-        raise JepakitError(f'data.path: class folder "{empty}" has {int(counts.min())} readable image(s)',
-                           "every class needs at least 2 readable images for a train/test split")
-    x = torch.as_tensor(np.stack(images)) * 2 - 1
+        worst = names[int(counts.argmin())]
+        raise JepakitError(f'data.path: class folder "{worst}" has {int(counts.min())} readable image(s)',
+                           "every class needs at least 2 readable images (one for train, one for test)")
+    n, k = len(labels), len(names)
+    n_test = max(int(np.ceil(cfg.test_fraction * n)), k)
+    if n - n_test < k:
+        raise JepakitError(f"data.path: {n} images are too few to split {k} classes with test_fraction "
+                           f"{cfg.test_fraction}", "add images or change data.test_fraction")
+    x = torch.from_numpy(np.stack(images)).mul_(2.0).sub_(1.0)  # [N, C, S, S] in [-1, 1]
     y = np.asarray(labels)
-    tr, te = _split(y, cfg.test_fraction, cfg.split_seed)
-    splits = _splits(root.name, x, y, tr, te, classes)
-    splits.skipped = skipped  # type: ignore[attr-defined]
-    return splits
+    train, test = _split(y, n_test, int(cfg.split_seed))
+    return _make_splits(root.name or "images", x, y, train, test, names, skipped)

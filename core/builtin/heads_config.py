@@ -1,4 +1,4 @@
-"""Config dataclasses of core's probes. Torch-free."""
+"""Config dataclasses of core's probes (heads on frozen features). Torch-free: they are the TOML schema."""
 
 from __future__ import annotations
 
@@ -7,15 +7,31 @@ from dataclasses import dataclass
 
 @dataclass
 class LinearProbeConfig:
-    """StandardScaler fitted on train features + L2 logistic regression (lbfgs): the fixed probe protocol."""
+    """StandardScaler fitted on train features + L2 logistic regression (lbfgs): the fixed probe protocol.
 
-    C: float = 1.0
-    max_iter: int = 3000
-    seed: int = 0
+    The defaults are reference/tiny-scale.md's protocol; change them only if every compared row changes too.
+    """
+
+    C: float = 1.0  # inverse L2 strength of the logistic regression
+    max_iter: int = 3000  # lbfgs iterations; high so that convergence never decides a comparison
+    seed: int = 0  # random_state of the classifier (lbfgs is deterministic; kept for other solvers)
+
+    def __post_init__(self) -> None:
+        if not self.C > 0:
+            raise ValueError(f"C must be positive, got {self.C}")
+        if self.max_iter < 1:
+            raise ValueError(f"max_iter must be at least 1, got {self.max_iter}")
 
 
 @dataclass
 class KNNConfig:
-    """Cosine k-NN on standardized features, majority vote."""
+    """Cosine k-NN on standardized, L2-normalised features, majority vote (ties go to the closer class).
 
-    k: int = 20
+    A second, non-parametric view of the same features: it rewards neighbourhood structure, not separability.
+    """
+
+    k: int = 20  # neighbours that vote; capped at the number of training samples
+
+    def __post_init__(self) -> None:
+        if self.k < 1:
+            raise ValueError(f"k must be at least 1, got {self.k}")

@@ -1,10 +1,12 @@
-"""I-JEPA's multi-block masker, vectorised over the batch and guaranteed to terminate.
+"""I-JEPA's multi-block masker (arXiv 2301.08243, section 3 and the official `MaskCollator`), written afresh.
 
-Per batch: one target-block size and one context-block size. Per image: M target-block positions and one
-context-block position; the context keeps its block minus the union of the targets. An image left with fewer
-than `min_keep` context tokens is re-drawn (20 tries), then relaxed by ignoring target blocks one at a time, as
-the official sampler does. Because the bare context block is checked against `min_keep` at construction,
-relaxation always ends in a valid sample: the official loop can spin forever on small grids, this one cannot.
+Per batch: one target block size and one context block size are drawn (so targets stack without padding). Per
+image: M target blocks at uniform positions, then a context block at a uniform position with the targets cut
+out. A context that keeps fewer than `min_keep` tokens is redrawn, then target cut-outs are given up one at a
+time, last target first, as the official collator does. Unlike the official loop this always ends: each level's
+retries are drawn and scored at once, the last level cuts nothing out, and a grid too small is rejected in `__init__`.
+
+`reference_quirks` reproduces the official off-by-ones; the default fixes them (see MultiBlockConfig).
 """
 
 from __future__ import annotations
@@ -17,102 +19,209 @@ from jepakit.errors import JepakitError
 from jepakit.interfaces import MaskSet
 from jepakit_ijepa.config import MultiBlockConfig
 
+#: Context positions tried per relaxation level before one more target cut-out is given up (the official timeout).
 RETRIES = 20
+
+Size = tuple[int, int]
 
 
 class MultiBlockMasker:
+    """Samples I-JEPA masks on a 2-D token grid: context [B, Nc] and targets [B, M, Nt], flat row-major indices.
+
+    Holds only the config and numbers derived from it (no generator, no tensors), so it pickles into DataLoader
+    workers; the `generator` passed to each call is its only source of randomness.
+    """
+
     layout = "grid2d"
 
-    def __init__(self, cfg: MultiBlockConfig, grid: tuple[int, int]) -> None:
-        if len(grid) != 2:
+    def __init__(self, cfg: MultiBlockConfig, grid: tuple[int, ...]) -> None:
+        if len(grid) != 2 or min(grid) < 1:
             raise JepakitError(f"masker: ijepa/multiblock needs a 2-D token grid, got {tuple(grid)}",
-                               "use a masker made for this encoder's layout")
-        self.cfg, self.grid = cfg, (int(grid[0]), int(grid[1]))
-        H, W = self.grid
-        smallest = self._smallest_area(cfg.context_scale, cfg.context_aspect)
-        if cfg.min_keep > smallest:
-            raise JepakitError(
-                f"masker.min_keep: {cfg.min_keep} is more than the smallest context block holds ({smallest} tokens "
-                f"on the {H}x{W} token grid)",
-                f"set masker.min_keep to at most {smallest}, lower the encoder's patch size, or raise context_scale",
-            )
+                               "use it with a 2-D image encoder such as core/vit")
+        self.cfg = cfg
+        self.grid: tuple[int, int] = (int(grid[0]), int(grid[1]))
+        # The official code keeps a block only if it has *more* than min_keep tokens; ours asks for at least.
+        self._strict = int(cfg.reference_quirks)
+        self._tgt_need = cfg.min_keep + self._strict  # fewest tokens a target block may have
+        self._ctx_need = max(self._tgt_need, 1)  # fewest tokens the context may keep (never empty)
+        self._validate()
 
-    def _smallest_area(self, scale: tuple[float, float], aspect: tuple[float, float], n: int = 41) -> int:
-        """Fewest tokens a block drawn from these ranges can hold (rounding makes this non-monotone: scan)."""
-        steps = [i / (n - 1) for i in range(n)]
-        return min(math.prod(self._block_size(scale[0] + t * (scale[1] - scale[0]), aspect[0] + u * (aspect[1] - aspect[0])))
-                   for t in steps for u in steps)
-
-    def _block_size(self, scale: float, aspect: float) -> tuple[int, int]:
-        """(h, w) of a block covering `scale` of the grid with height/width ratio `aspect`, clipped to the grid."""
-        H, W = self.grid
-        n = H * W
-        h, w = round(math.sqrt(scale * n * aspect)), round(math.sqrt(scale * n / aspect))
-        cap_h, cap_w = (H - 1, W - 1) if self.cfg.reference_quirks else (H, W)  # official: `while h >= H: h -= 1`
-        return max(1, min(h, max(cap_h, 1))), max(1, min(w, max(cap_w, 1)))
-
-    def _draw_size(self, scale: tuple[float, float], aspect: tuple[float, float], g: torch.Generator) -> tuple[int, int]:
-        u = torch.rand(2, generator=g)
-        if self.cfg.reference_quirks:  # the official sampler reuses one draw for scale and aspect
-            u[1] = u[0]
-        s = scale[0] + float(u[0]) * (scale[1] - scale[0])
-        a = aspect[0] + float(u[1]) * (aspect[1] - aspect[0])
-        return self._block_size(s, a)
-
-    def _blocks(self, shape: tuple[int, ...], h: int, w: int, g: torch.Generator) -> torch.Tensor:
-        """Boolean masks [*shape, H, W] of h x w blocks at uniformly drawn positions."""
-        H, W = self.grid
-        span_h, span_w = (H - h, W - w) if self.cfg.reference_quirks else (H - h + 1, W - w + 1)
-        top = (torch.rand(shape, generator=g) * max(span_h, 1)).long()  # [*shape]
-        left = (torch.rand(shape, generator=g) * max(span_w, 1)).long()
-        rows, cols = torch.arange(H), torch.arange(W)
-        in_r = (rows >= top[..., None]) & (rows < top[..., None] + h)  # [*shape, H]
-        in_c = (cols >= left[..., None]) & (cols < left[..., None] + w)  # [*shape, W]
-        return in_r[..., :, None] & in_c[..., None, :]
+    # ----------------------------------------------------------------------------------------------- sampling
 
     def __call__(self, batch_size: int, generator: torch.Generator) -> MaskSet:
-        cfg, (H, W), B, M = self.cfg, self.grid, batch_size, self.cfg.num_targets
-        th, tw = self._draw_size(cfg.target_scale, cfg.target_aspect, generator)
-        ch, cw = self._draw_size(cfg.context_scale, cfg.context_aspect, generator)
-        targets = self._blocks((B, M), th, tw, generator).reshape(B, M, H * W)  # [B, M, N]
-        block = self._blocks((B,), ch, cw, generator).reshape(B, H * W)  # [B, N]
-        context = self._context(block, targets)
-        for _ in range(RETRIES):  # re-draw the images that kept too few context tokens
-            bad = context.sum(1) < cfg.min_keep  # [B]
-            if not bad.any():
-                break
-            n_bad = int(bad.sum())
-            targets[bad] = self._blocks((n_bad, M), th, tw, generator).reshape(n_bad, M, H * W)
-            block[bad] = self._blocks((n_bad,), ch, cw, generator).reshape(n_bad, H * W)
-            context = self._context(block, targets)
-        for keep_targets in range(M - 1, -1, -1):  # relax: ignore target blocks one at a time
-            bad = context.sum(1) < cfg.min_keep
-            if not bad.any():
-                break
-            context[bad] = self._context(block[bad], targets[bad, :keep_targets])
-        return MaskSet(self._indices(context, generator), self._target_indices(targets, th * tw))
+        """Masks for one batch. Every draw comes from `generator`, in a fixed order, so equal seeds give equal masks."""
+        cfg, (H, W) = self.cfg, self.grid
+        B, M, N = batch_size, cfg.num_targets, H * W
+        ht, wt = self._draw_size(cfg.target_scale, cfg.target_aspect, generator)
+        hc, wc = self._draw_size(cfg.context_scale, cfg.context_aspect, generator)
 
-    def _context(self, block: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        if self.cfg.allow_overlap or targets.shape[1] == 0:
-            return block.clone()
-        return block & ~targets.any(dim=1)  # [B, N]
+        # Targets: corners in [0, H-h] (reference: [0, H-h), never touching the last row/column). Built row-major
+        # from the corner, so each block's indices are sorted, and all blocks share one size: no truncation needed.
+        top = torch.randint(0, H - ht + 1 - self._strict, (B, M), generator=generator)  # [B, M]
+        left = torch.randint(0, W - wt + 1 - self._strict, (B, M), generator=generator)  # [B, M]
+        dr = torch.arange(ht).repeat_interleave(wt)  # [Nt] row offset of each block token
+        dc = torch.arange(wt).repeat(ht)  # [Nt] column offset
+        targets = (top[..., None] + dr) * W + left[..., None] + dc  # [B, M, Nt]
 
-    def _indices(self, mask: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-        """Bool [B, N] -> sorted indices [B, K], K = the batch minimum of kept tokens.
+        # The context may keep every token (allow_overlap) or every token outside all M targets.
+        free = torch.ones(B, N, dtype=torch.bool)  # [B, N]
+        if not cfg.allow_overlap:
+            free.scatter_(1, targets.view(B, -1), False)
+        context = torch.zeros(B, N, dtype=torch.bool)  # [B, N]
+        for _ in range(cfg.num_context):  # the MaskSet holds one context: several blocks are merged
+            block, found = self._place(free[:, None], hc, wc, generator, last_resort=cfg.allow_overlap)
+            if not bool(found.all()):  # rare: relax the images whose RETRIES tries all kept too few tokens
+                block[~found] = self._relaxed(targets[~found], hc, wc, generator)
+            context |= block
 
-        The official code truncates each sorted list (dropping the bottom of the image); we keep a random subset
-        unless reference_quirks is set.
+        # Batch-min truncation so rows stack. The official code keeps each row's lowest `nc` indices, which drops
+        # the bottom of the image more often (ijepa#60); by default a random subset of the kept tokens stays.
+        nc = int(context.sum(1).min())
+        ar = torch.arange(N)
+        score = ar.float().expand(B, N) if cfg.reference_quirks else torch.rand(B, N, generator=generator)
+        score = torch.where(context, score, torch.full_like(score, float("inf")))
+        keep = score.topk(nc, dim=1, largest=False).indices.sort(dim=1).values  # [B, Nc], ascending
+        return MaskSet(context=keep.contiguous(), targets=targets)  # [B, Nc], [B, M, Nt]
+
+    def _relaxed(self, targets: torch.Tensor, hc: int, wc: int, generator: torch.Generator) -> torch.Tensor:
+        """Context blocks [F, N] for images that failed with every cut-out: retry with the cut-outs of the first
+        M-1, M-2, ... 0 targets (the official collator gives up the last target's cut-out first)."""
+        F, M, _ = targets.shape
+        N = self.grid[0] * self.grid[1]
+        covered = torch.zeros(F, M, N, dtype=torch.bool).scatter_(2, targets, True)  # [F, M, N]
+        first_m = covered.cumsum(1) > 0  # [F, M, N]: union of targets 0..m
+        allowed = ~torch.cat([first_m[:, :-1].flip(1), torch.zeros(F, 1, N, dtype=torch.bool)], 1)  # [F, M, N]
+        block, _ = self._place(allowed, hc, wc, generator, last_resort=True)
+        return block
+
+    def _place(self, allowed: torch.Tensor, hc: int, wc: int, generator: torch.Generator,
+               last_resort: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """One hc x wc context block per image, restricted to the tokens its first good level allows.
+
+        allowed: [B, L, N] tokens each level (tried in order) lets the context keep. Returns the mask [B, N] and
+        whether some try kept enough tokens [B]. All L x RETRIES corners are drawn at once and scored with an
+        integral image, so the cost is fixed and no loop can fail to end. `last_resort`: the last level cuts
+        nothing out, so it is always accepted (__init__ checked every context block holds enough tokens).
         """
-        keep = int(mask.sum(1).min())
-        if self.cfg.reference_quirks:
-            score = -torch.arange(mask.shape[1], dtype=torch.float32).expand_as(mask)
-        else:
-            score = torch.rand(mask.shape, generator=g)
-        score = score.masked_fill(~mask, float("-inf"))
-        return score.topk(keep, dim=1).indices.sort(dim=1).values  # [B, K]
+        (H, W), (B, L, N) = self.grid, allowed.shape
+        T = RETRIES if not bool(allowed.all()) else 1  # with nothing cut out the first try always succeeds
+        top = torch.randint(0, H - hc + 1 - self._strict, (B, L, T), generator=generator)  # [B, L, T]
+        left = torch.randint(0, W - wc + 1 - self._strict, (B, L, T), generator=generator)  # [B, L, T]
 
-    @staticmethod
-    def _target_indices(targets: torch.Tensor, size: int) -> torch.Tensor:
-        """Bool [B, M, N] with `size` true per block -> ascending indices [B, M, size]."""
-        order = torch.argsort((~targets).to(torch.uint8), dim=-1, stable=True)
-        return order[..., :size].sort(dim=-1).values
+        # Integral image per level: S[r, c] = allowed tokens above and left of (r, c).
+        S = torch.zeros(B, L, H + 1, W + 1, dtype=torch.int32)  # [B, L, H+1, W+1]
+        S[:, :, 1:, 1:] = allowed.view(B, L, H, W).to(torch.int32).cumsum(2).cumsum(3)
+        S = S.view(B, L, -1)
+
+        def corner(r: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+            return S.gather(2, r * (W + 1) + c)  # [B, L, T]
+
+        kept = corner(top + hc, left + wc) - corner(top, left + wc) - corner(top + hc, left) + corner(top, left)
+        ok = (kept >= self._ctx_need).view(B, L * T)  # [B, L*T] in the order the official loop tries them
+        if last_resort:
+            ok[:, -1] = True
+        pick = ok.to(torch.uint8).argmax(dim=1)  # [B] first acceptable candidate (0 if none)
+        r0 = top.view(B, -1).gather(1, pick[:, None])  # [B, 1]
+        c0 = left.view(B, -1).gather(1, pick[:, None])  # [B, 1]
+        rows, cols = torch.arange(H), torch.arange(W)
+        in_rows = (rows >= r0) & (rows < r0 + hc)  # [B, H]
+        in_cols = (cols >= c0) & (cols < c0 + wc)  # [B, W]
+        block = (in_rows[:, :, None] & in_cols[:, None, :]).view(B, N)  # [B, N]
+        level = allowed.gather(1, (pick // T)[:, None, None].expand(B, 1, N)).squeeze(1)  # [B, N]
+        return block & level, ok.any(dim=1)  # [B, N], [B]
+
+    # ------------------------------------------------------------------------------------------- block sizes
+
+    def _size(self, k: int, aspect: float) -> Size:
+        """A block of about k tokens with height/width `aspect`: h = round(sqrt(k a)), w = round(sqrt(k / a)).
+
+        Clipped to the grid, at least 1; the reference caps blocks at H-1 x W-1 (its `while h >= H` loop).
+        """
+        H, W = self.grid
+        h, w = int(round(math.sqrt(k * aspect))), int(round(math.sqrt(k / aspect)))
+        return max(1, min(h, H - self._strict)), max(1, min(w, W - self._strict))
+
+    def _draw_size(self, scale: tuple[float, float], aspect: tuple[float, float], generator: torch.Generator) -> Size:
+        """Scale ~ U(scale), aspect ~ U(aspect); k = int(N * scale) tokens as in the official code.
+
+        The reference draws one uniform and uses it for both (large blocks are then always the tallest);
+        the default draws them independently, as the paper's text describes.
+        """
+        u_s, u_a = torch.rand(2, generator=generator).tolist()
+        if self.cfg.reference_quirks:
+            u_a = u_s
+        s = scale[0] + u_s * (scale[1] - scale[0])
+        a = aspect[0] + u_a * (aspect[1] - aspect[0])
+        return self._size(int(self.grid[0] * self.grid[1] * s), a)
+
+    def _possible_sizes(self, scale: tuple[float, float], aspect: tuple[float, float]) -> set[Size]:
+        """Every size `_draw_size` can return: int() and round() are piecewise constant, so evaluating at each
+        breakpoint and midway between breakpoints covers them all (exactly, unlike a dense sample)."""
+        N = self.grid[0] * self.grid[1]
+        (s0, s1), (a0, a1) = scale, aspect
+        ks = range(int(N * s0), int(N * s1) + 1)
+
+        def with_midpoints(points: list[float]) -> list[float]:
+            pts = sorted(set(points))
+            return pts + [(x + y) / 2 for x, y in zip(pts, pts[1:])]
+
+        if not self.cfg.reference_quirks:  # independent draws: per k, the aspect breakpoints of that k
+            return {self._size(k, a) for k in ks for a in with_midpoints([a0, a1, *_aspect_breaks(k, a0, a1)])}
+        us = [0.0, 1.0]  # one shared draw u: breakpoints where int(N s(u)) or a round() flips
+        if s1 > s0:
+            us += [(k / N - s0) / (s1 - s0) for k in ks]
+        if a1 > a0:
+            us += [(a - a0) / (a1 - a0) for k in ks for a in _aspect_breaks(k, a0, a1)]
+        return {self._size(int(N * (s0 + u * (s1 - s0))), a0 + u * (a1 - a0))
+                for u in with_midpoints([u for u in us if 0.0 <= u <= 1.0])}
+
+    # -------------------------------------------------------------------------------------------- validation
+
+    def _validate(self) -> None:
+        """Reject a grid on which a valid sample cannot exist, naming the key to change and the largest value
+        that would work. The official collator loops forever instead (e.g. 8x8 grid with min_keep 10)."""
+        cfg, (H, W) = self.cfg, self.grid
+        where = f"the {H}x{W} token grid"
+        if cfg.reference_quirks and min(H, W) < 2:
+            raise JepakitError(f"masker.reference_quirks: the official block placement needs a grid at least 2x2, "
+                               f"got {where}", "set masker.reference_quirks = false")
+        tgt = self._possible_sizes(cfg.target_scale, cfg.target_aspect)
+        ctx = self._possible_sizes(cfg.context_scale, cfg.context_aspect)
+        limits = {"its smallest target block": min(h * w for h, w in tgt),
+                  "its smallest context block": min(h * w for h, w in ctx)}
+        if not cfg.allow_overlap:
+            best = self._best_context(ctx, tgt)
+            if best == 0:
+                raise JepakitError(
+                    f"masker.target_scale: on {where} the target blocks always cover the whole context block, "
+                    "so no context token is left",
+                    "use a smaller masker.target_scale, a finer token grid (smaller patch size), "
+                    "or masker.allow_overlap = true")
+            limits["the context left after cutting out the smallest targets"] = best
+        what, tokens = min(limits.items(), key=lambda kv: kv[1])
+        largest = tokens - self._strict  # largest min_keep that every batch can satisfy
+        if cfg.min_keep > largest:
+            rule = " (reference_quirks asks for more than min_keep)" if self._strict else ""
+            why = (f"it exceeds the {H * W} tokens of {where}" if cfg.min_keep > H * W
+                   else f"on {where} {what} has {tokens} token{'s' * (tokens != 1)}{rule}")
+            raise JepakitError(f"masker.min_keep = {cfg.min_keep} cannot be met: {why}",
+                               f"set masker.min_keep <= {largest}, or use a finer token grid (smaller patch size)")
+
+    def _best_context(self, ctx: set[Size], tgt: set[Size]) -> int:
+        """Most context tokens that can survive the cut-outs, over all drawable sizes: all M targets stacked on
+        one spot and pushed as far from the context block as corner ranges allow."""
+        H, W = self.grid
+        c = torch.tensor(sorted(ctx))[:, None, :]  # [Pc, 1, 2]
+        t = torch.tensor(sorted(tgt))[None, :, :]  # [1, Pt, 2]
+        over_h = (c[..., 0] + t[..., 0] - H + self._strict).clamp(min=0)  # [Pc, Pt] least shared rows
+        over_w = (c[..., 1] + t[..., 1] - W + self._strict).clamp(min=0)  # [Pc, Pt] least shared columns
+        return int((c[..., 0] * c[..., 1] - over_h * over_w).max())
+
+
+def _aspect_breaks(k: int, a0: float, a1: float) -> list[float]:
+    """Aspects in [a0, a1] where round(sqrt(k a)) or round(sqrt(k / a)) changes value (crosses j + 0.5)."""
+    if k <= 0:
+        return []
+    hs = [(j + 0.5) ** 2 / k for j in range(int(math.sqrt(k * a1)) + 1)]
+    ws = [k / (j + 0.5) ** 2 for j in range(int(math.sqrt(k / a0)) + 1)]
+    return [a for a in hs + ws if a0 <= a <= a1]

@@ -1,0 +1,43 @@
+"""`jepakit new run --from VARIANT`: write a variant's fully resolved config as an editable run file.
+
+Every default is spelled out, so the file documents what the variant really does and any line can be edited;
+`jepakit validate` accepts it as written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from jepakit.cli import output
+from jepakit.cli.context import load_state
+from jepakit.errors import JepakitError
+
+app = typer.Typer(help="Scaffold new files.", no_args_is_help=True)
+
+
+@app.command("run")
+def new_run(
+    ctx: typer.Context,
+    variant: Annotated[str, typer.Option("--from", metavar="VARIANT", help="Variant to start from (`jepakit list variants`).")],
+    out: Annotated[Path | None, typer.Option("-o", "--out", metavar="FILE", help="File to write (default: <variant>.toml).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a run file holding a variant's resolved configuration."""
+    from jepakit.compose import resolve_run
+    from jepakit.config import dumps_toml
+
+    resolved = resolve_run({"variant": variant}, load_state(ctx))
+    path = out or Path(f"{resolved.variant.split('/')[-1]}.toml")
+    if path.exists() and not force:
+        raise JepakitError(f"{path} already exists", "pass --force to overwrite it, or choose another file with -o")
+    header = (f"# jepakit run file, resolved from variant {resolved.variant}.\n"
+              f"# Edit any value; check with: jepakit validate {path}\n# Train with:  jepakit train {path}\n\n")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(header + dumps_toml(resolved.to_dict()), encoding="utf-8")
+    except OSError as exc:
+        raise JepakitError(f"cannot write {path}: {exc.strerror or exc}", "choose a writable path with -o") from exc
+    output.note(f"wrote {path}", style="green")

@@ -1,0 +1,75 @@
+"""Training progress on stderr: a rich progress bar on a terminal, plain log lines everywhere else.
+
+A bar in a CI log or a redirected file is an unreadable smear of carriage returns, so when stderr is not a
+terminal we print one line every `every` steps (the run's `log_every`) and at the end.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from types import TracebackType
+from typing import Any
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from jepakit.cli import output
+
+
+def format_metrics(metrics: dict[str, Any], limit: int = 3) -> str:
+    """`loss=0.1234 vicreg=...`: the first few numeric metrics, loss first."""
+    keys = sorted(metrics, key=lambda k: (k != "loss", list(metrics).index(k)))
+    parts = [f"{k}={metrics[k]:.4g}" for k in keys if isinstance(metrics[k], (int, float))]
+    return " ".join(parts[:limit])
+
+
+class ProgressReporter:
+    """The `progress(done, total, metrics)` callback core's `train` calls after every step."""
+
+    def __init__(self, every: int = 10, description: str = "training", terminal: bool | None = None,
+                 when_done: str = "") -> None:
+        self.every = max(1, int(every))
+        self.when_done = when_done  # printed once the last step is done (e.g. "evaluating ...")
+        self.description = description
+        self.terminal = output.err().is_terminal if terminal is None else terminal
+        self._bar: Progress | None = None
+        self._task: Any = None
+        self._t0 = time.perf_counter()
+        self._first: int | None = None
+
+    def __enter__(self) -> ProgressReporter:
+        if self.terminal:
+            self._bar = Progress(TextColumn("{task.description}"), BarColumn(bar_width=24), MofNCompleteColumn(),
+                                 TimeRemainingColumn(), TextColumn("{task.fields[metrics]}"), console=output.err())
+            self._bar.start()
+        return self
+
+    def __call__(self, done: int, total: int, metrics: dict[str, Any]) -> None:
+        if self._first is None:
+            self._first, self._t0 = done - 1, time.perf_counter()  # a resumed run starts part-way
+        text = format_metrics(metrics)
+        if self._bar is not None:
+            if self._task is None:
+                self._task = self._bar.add_task(self.description, total=total, completed=done, metrics=text)
+            self._bar.update(self._task, completed=done, total=total, metrics=text)
+        elif done % self.every == 0 or done == total:
+            rate = (done - self._first) / max(time.perf_counter() - self._t0, 1e-9)
+            sys.stderr.write(f"step {done}/{total} {text} ({rate:.1f} steps/s)\n")
+            sys.stderr.flush()
+        if done >= total:
+            self._finish()
+
+    def _finish(self) -> None:
+        """Stop the bar at the last step: what follows (plots, evaluation) must not redraw it."""
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+        if self.when_done:
+            output.note(self.when_done)
+            self.when_done = ""
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None

@@ -1,0 +1,168 @@
+"""`jepakit validate | train | eval | demo`: check a run file, train it, evaluate a run directory.
+
+`validate` stays torch-free (composition only); `train`, `eval` and `demo` import core's torch modules inside
+their bodies, so the rest of the CLI never pays for torch.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from jepakit.cli import output
+from jepakit.cli.context import load_state
+from jepakit.cli.parts_cmd import warn_broken
+from jepakit.errors import JepakitError
+
+DEMO_VARIANT = "ijepa/ijepa-tiny"
+RunFile = Annotated[Path, typer.Argument(metavar="RUN.toml", help="Run file naming a variant and its overrides.")]
+SetOpt = Annotated[list[str] | None, typer.Option("--set", metavar="KEY=VALUE",
+                                                  help="Override a setting, e.g. --set optim.lr=5e-4 (repeatable).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
+
+
+def validate(ctx: typer.Context, run_file: RunFile, overrides: SetOpt = None) -> None:
+    """Check a run file without building anything.
+
+    Every key is checked against its part's settings and every part name against the installed plugins.
+    """
+    from jepakit.compose import resolve_run
+
+    state = load_state(ctx)
+    warn_broken(state)
+    resolved = resolve_run(run_file, state, overrides or [])
+    n = len(resolved.parts) + len(resolved.losses)
+    output.out().print(f"OK: {resolved.variant} ({n} parts)", markup=False, highlight=False)
+
+
+def _train(resolved: Any, out: Path | None, resume: bool, do_eval: bool) -> dict[str, Any]:
+    """Run core's trainer with a progress reporter; INFO logs (e.g. 'resuming ...') reach stderr meanwhile."""
+    from jepakit.cli.progress import ProgressReporter
+    from jepakit.train import train
+
+    output.setup_logging(logging.INFO)
+    try:
+        after = "evaluating: trained vs random init vs raw input ..." if do_eval else ""
+        with ProgressReporter(resolved.run.log_every, description=resolved.variant, when_done=after) as progress:
+            return train(resolved, out=out, resume=resume, do_eval=do_eval, progress=progress)
+    finally:
+        output.setup_logging(logging.WARNING)
+
+
+def _report(summary: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        output.print_json(summary)
+        return
+    output.note(f"run directory: {summary.get('run_dir')} ({summary.get('steps')} steps, "
+                f"{summary.get('train_seconds')} s)", style="green")
+    if isinstance(summary.get("eval"), dict):
+        output.print_eval(summary["eval"])
+
+
+def train_cmd(
+    ctx: typer.Context,
+    run_file: RunFile,
+    overrides: SetOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", metavar="DIR", help="Run directory (default: run.out).")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from the run directory's last checkpoint.")] = False,
+    no_eval: Annotated[bool, typer.Option("--no-eval", help="Skip the evaluation after training.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Train a run file, then evaluate it.
+
+    The evaluation compares the trained encoder with the same encoder at random init and with raw input.
+    """
+    from jepakit.compose import resolve_run
+
+    state = load_state(ctx)
+    warn_broken(state)
+    resolved = resolve_run(run_file, state, overrides or [])
+    _report(_train(resolved, out, resume, not no_eval), as_json)
+
+
+def eval_cmd(
+    ctx: typer.Context,
+    run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A directory written by `jepakit train`.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Evaluate a run: trained vs random init vs raw input.
+
+    Prints each head's score and the collapse monitors (feature std, effective rank).
+    """
+    from jepakit.run_eval import evaluate_run
+
+    result = evaluate_run(run_dir, load_state(ctx))
+    if as_json:
+        output.print_json(result)
+    else:
+        output.print_eval(result)
+
+
+def prepare_demo_dir(path: Path, resolved: Any) -> bool:
+    """Decide how the demo uses `path`: True to resume an unfinished identical run, else start fresh.
+
+    A finished (or differently configured) demo run is deleted after a note; a non-empty folder that is not a
+    run directory is never deleted.
+    """
+    from jepakit.ckpt import list_checkpoints
+    from jepakit.config import load_toml
+    from jepakit.runs import RunDir
+
+    if not path.exists():
+        return False
+    run = RunDir(path)
+    if not path.is_dir() or (not run.config.is_file() and not run.checkpoints.is_dir() and any(path.iterdir())):
+        raise JepakitError(f"{path} exists and is not a jepakit run directory", "choose another --out")
+    rows = run.read_metrics()
+    finished = run.eval_json.is_file() or (bool(rows) and rows[-1].get("step", 0) >= resolved.optim.steps)
+    same = False
+    if run.config.is_file():
+        try:
+            saved, now = load_toml(run.config), resolved.to_dict()
+            for d in (saved, now):
+                d.get("run", {}).pop("out", None)
+            same = saved == now
+        except JepakitError:
+            same = False
+    if list_checkpoints(run.checkpoints) and same and not finished:
+        output.note(f"resuming the unfinished demo run in {path}")
+        return True
+    if any(path.iterdir()):
+        why = "a finished demo run" if finished else "a demo run with other settings"
+        output.note(f"{path} holds {why}: deleting it and starting fresh")
+        shutil.rmtree(path)
+    return False
+
+
+def demo(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", metavar="DIR", help="Run directory.")] = Path("runs/demo"),
+    steps: Annotated[int | None, typer.Option("--steps", min=1, metavar="N", help="Training steps (default: the variant's).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Train and evaluate the bundled tiny I-JEPA.
+
+    Trains ijepa/ijepa-tiny on embedded data, evaluates it and says whether it learned anything.
+    """
+    from jepakit.compose import resolve_run
+
+    state = load_state(ctx)
+    warn_broken(state)
+    overrides = [f"optim.steps={steps}"] if steps else []
+    resolved = resolve_run({"variant": DEMO_VARIANT}, state, overrides)
+    resolved.run.out = str(out)
+    resume = prepare_demo_dir(out, resolved)
+    data = resolved.parts["data"].spec.name if "data" in resolved.parts else "?"
+    output.note(f"demo: {resolved.variant} on {data}, {resolved.optim.steps} steps, into {out}")
+    _report(_train(resolved, out, resume, True), as_json)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("validate")(validate)
+    app.command("train")(train_cmd)
+    app.command("eval")(eval_cmd)
+    app.command("demo")(demo)
