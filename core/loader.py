@@ -69,4 +69,10 @@ def make_loader(dataset: Dataset, masker: Any, *, batch_size: int, seed: int, st
                 workers: int) -> DataLoader:
     sampler = StepBatchSampler(len(dataset), batch_size, seed, start, total)  # type: ignore[arg-type]
     return DataLoader(_Indexed(dataset), batch_sampler=sampler, collate_fn=MaskCollator(masker, seed),
-                      num_workers=workers, persistent_workers=False, prefetch_factor=4 if workers else None)
+                      num_workers=workers, persistent_workers=False, prefetch_factor=4 if workers else None,
+                      worker_init_fn=_one_thread if workers else None)
+
+
+def _one_thread(worker_id: int) -> None:
+    """Workers only stack tensors and sample masks: one thread each leaves the cores to the training step."""
+    torch.set_num_threads(1)

@@ -96,9 +96,18 @@ def digits(cfg: DigitsConfig, seed: int = 0) -> DataSplits:
 
     `seed` (the run's seed) is ignored on purpose: the split is the fixed protocol of reference/tiny-scale.md.
     """
-    x, y = _digits_tensor(int(cfg.size))
+    inner = cfg.digit_size or cfg.size
+    x, y = _digits_tensor(int(inner))
+    name = f"digits{cfg.size}"
+    if inner < cfg.size:  # shifted digits: each image at its own fixed random offset on a blank canvas
+        g = torch.Generator().manual_seed(cfg.split_seed)
+        offsets = torch.randint(0, cfg.size - inner + 1, (len(x), 2), generator=g).tolist()
+        canvas = torch.full((len(x), x.shape[1], cfg.size, cfg.size), -1.0)  # [N, 1, S, S] background
+        for i, (top, left) in enumerate(offsets):
+            canvas[i, :, top:top + inner, left:left + inner] = x[i]
+        x, name = canvas, f"digits{cfg.size}-shifted{inner}"
     train, test = _split(y, int(cfg.test_size), int(cfg.split_seed))
-    return _make_splits(f"digits{cfg.size}", x, y, train, test, [str(i) for i in range(10)])
+    return _make_splits(name, x, y, train, test, [str(i) for i in range(10)])
 
 
 # ----------------------------------------------------------------------------------------------------- glyphs

@@ -19,10 +19,15 @@ class DigitsConfig:
     size: int = 16  # side of the upsampled image; 16 gives an 8x8 grid with patch 2
     test_size: int = 397  # number of test images (out of 1,797); 397 is the fixed protocol
     split_seed: int = 0  # random_state of the stratified split; keep 0 to compare with published numbers
+    # 0: the digit fills the canvas. Else each digit is upsampled to digit_size and placed at its own fixed
+    # random offset on the size x size canvas: the same real digits, but raw pixels no longer line up.
+    digit_size: int = 0
 
     def __post_init__(self) -> None:
         if self.size < 1:
             raise ValueError(f"size must be at least 1, got {self.size}")
+        if not 0 <= self.digit_size <= self.size:
+            raise ValueError(f"digit_size must lie in [0, size={self.size}], got {self.digit_size}")
         if not 10 <= self.test_size <= 1797 - 10:
             raise ValueError(f"test_size must lie in [10, 1787] so both splits hold every class, got {self.test_size}")
 
