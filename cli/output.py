@@ -186,6 +186,8 @@ def verdict(result: Mapping[str, Any]) -> str:
     d_raw = sign * (trained - raw) if _is_num(raw) else None
     line = f"Verdict: trained {fmt(trained)} vs random init {fmt(rand)} ({d_rand:+.3g})"
     line += f" vs raw input {fmt(raw)} ({d_raw:+.3g})" if d_raw is not None else ""
+    if result.get("metric") == "accuracy" and sign > 0 and 0 <= rand < 100 and trained <= 100 and rand > 1:
+        line += f"; error {100 - trained:.1f} % vs {100 - rand:.1f} % at random init (x{(100 - trained) / (100 - rand):.2f})"
     if d_rand <= -margin:
         return line + ": WORSE than random init (check the collapse monitors)"
     if d_rand <= margin:

@@ -17,7 +17,7 @@ from jepakit.runs import RunDir
 from jepakit.train import train
 
 SMALL = [
-    "data.use=core/digits", "data.size=16", "encoder.patch_size=2", "encoder.embed_dim=32", "encoder.depth=1",
+    "data.use=core/digits", "data.size=16", "data.digit_size=0", "encoder.patch_size=2", "encoder.embed_dim=32", "encoder.depth=1",
     "encoder.num_heads=2", "predictor.embed_dim=16", "predictor.depth=1", "predictor.num_heads=2",
     "optim.batch_size=32", "optim.steps=12", "run.ckpt_every=4", "run.log_every=1", "run.monitor_every=6",
     "run.workers=0",
