@@ -1,81 +1,174 @@
-"""PNG plots of a run: loss curve, masks drawn over inputs, embedding PCA. Agg backend; atomic writes."""
+"""PNG plots of a run: loss curve, masks drawn over inputs, embedding PCA.
+
+Agg backend only (runs are headless), and matplotlib is imported inside the functions so importing jepakit stays
+cheap. Each PNG is written to a temp file in the same folder and renamed over the target, so a reader (or a
+crash mid-write) never sees a half-written image.
+"""
 
 from __future__ import annotations
 
-import io
+import math
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from jepakit.ckpt import atomic_write
+CONTEXT_RGBA = (0.15, 0.45, 1.0, 0.35)  # context tokens: translucent blue
 
 
-def _figure():
+def _new_figure(w: float, h: float) -> Any:
+    """A pyplot-free Figure on the Agg canvas: no global figure registry to leak, safe off the main thread."""
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    return plt
-
-
-def _save(fig: Any, path: Path) -> None:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    _figure().close(fig)
-    atomic_write(Path(path), buf.getvalue())
+    fig = Figure(figsize=(w, h))
+    FigureCanvasAgg(fig)
+    return fig
 
 
-def plot_loss(rows: list[dict[str, Any]], path: Path) -> None:
-    """Total loss and each term against step (log scale), with the learning rate on a twin axis."""
-    plt = _figure()
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    steps = [r["step"] for r in rows if "loss" in r]
-    for key in sorted({k for r in rows for k in r if k == "loss" or k.startswith("loss/")}):
-        ax.plot(steps, [r.get(key, np.nan) for r in rows if "loss" in r], label=key, lw=1.2)
+def _save(fig: Any, path: str | Path) -> Path:
+    """Write the figure as PNG atomically (temp file in the same folder, then os.replace)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            fig.savefig(f, format="png", dpi=110, bbox_inches="tight")
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return path
+
+
+def _numpy(a: Any) -> np.ndarray:
+    """Tensors (any device, with grad) or array-likes to numpy, without importing torch here."""
+    if hasattr(a, "detach"):
+        a = a.detach().cpu().numpy()
+    return np.asarray(a)
+
+
+def plot_loss(metrics_rows: list[dict[str, Any]], path: str | Path) -> Path:
+    """Loss (and each `loss/<term>`) against step on a log axis, with the learning rate on a twin axis.
+
+    Log-y because JEPA losses fall by orders of magnitude and a collapse (loss -> ~0) must stay visible; it falls
+    back to a linear axis when a value is <= 0. Rows without a finite loss are left out.
+    """
+    rows = [r for r in metrics_rows if isinstance(r.get("loss"), (int, float)) and math.isfinite(r["loss"])]
+    fig = _new_figure(6.0, 3.5)
+    ax = fig.add_subplot(1, 1, 1)
+    if not rows:
+        ax.text(0.5, 0.5, "no loss logged yet", ha="center", va="center", transform=ax.transAxes)
+        return _save(fig, path)
+    steps = np.array([r.get("step", i) for i, r in enumerate(rows)], dtype=float)  # [T]
+    keys = ["loss"] + sorted({k for r in rows for k in r if k.startswith("loss/")})
+    positive = True
+    for key in keys:
+        vals = np.array([r.get(key, np.nan) for r in rows], dtype=float)  # [T]
+        ax.plot(steps, vals, label=key, lw=1.4 if key == "loss" else 0.9)
+        positive &= bool(np.all(vals[np.isfinite(vals)] > 0))
+    if positive:
+        ax.set_yscale("log")
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
-    if steps and min(r["loss"] for r in rows if "loss" in r) > 0:
-        ax.set_yscale("log")
-    ax.legend(loc="upper right", fontsize=7)
-    if rows and "lr" in rows[0]:
+    if any("lr" in r for r in rows):
+        lr = np.array([r.get("lr", np.nan) for r in rows], dtype=float)
         ax2 = ax.twinx()
-        ax2.plot(steps, [r.get("lr", np.nan) for r in rows if "loss" in r], color="grey", ls=":", lw=1)
+        ax2.plot(steps, lr, color="grey", ls=":", lw=1.0, label="lr")
         ax2.set_ylabel("lr", color="grey")
-    _save(fig, path)
+        ax2.tick_params(axis="y", colors="grey")
+    ax.legend(loc="upper right", fontsize=7)
+    ax.grid(alpha=0.3, which="both")
+    return _save(fig, path)
 
 
-def plot_masks(images: Any, context_idx: Any, target_idx: Any, grid: tuple[int, int], path: Path) -> None:
-    """Each sample with its context tokens tinted blue and each target block in its own colour."""
-    plt = _figure()
-    images, ctx, tgt = (np.asarray(a) for a in (images, context_idx, target_idx))
-    k = len(images)
-    fig, axes = plt.subplots(1, k, figsize=(2.2 * k, 2.4), squeeze=False)
-    gh, gw = grid
-    colours = plt.get_cmap("tab10")
-    for i, ax in enumerate(axes[0]):
-        img = images[i]
-        img = img[0] if img.shape[0] == 1 else img.transpose(1, 2, 0)
-        ax.imshow((img + 1) / 2, cmap="gray", vmin=0, vmax=1, extent=(0, gw, gh, 0))
-        overlay = np.zeros((gh * gw, 4))
-        overlay[ctx[i]] = (0.1, 0.4, 1.0, 0.35)
+def _to_display(img: np.ndarray) -> tuple[np.ndarray, str | None]:
+    """[C, H, W] (or [H, W]) -> an image imshow understands; [-1, 1] inputs are mapped to [0, 1]."""
+    if img.ndim == 2:
+        img = img[None]
+    lo, hi = float(img.min()), float(img.max())
+    img = (img + 1.0) / 2.0 if lo >= -1.0 - 1e-6 and hi <= 1.0 + 1e-6 else (img - lo) / max(hi - lo, 1e-12)
+    img = np.clip(img, 0.0, 1.0)
+    if img.shape[0] == 3:
+        return img.transpose(1, 2, 0), None  # [H, W, 3]
+    return img[0], "gray"  # [H, W]; other channel counts show the first channel
+
+
+def plot_masks(images: Any, context_idx: Any, target_idx: Any, grid: tuple[int, int], path: str | Path) -> Path:
+    """Each sample with its context tokens tinted blue and each target block tinted and outlined in its own colour.
+
+    images [K, C, H, W] (tensor or array), context_idx [K, Nc], target_idx [K, M, Nt], flat indices on `grid`
+    (gh, gw). Seeing the masks is the quickest check that a masker matches its description.
+    """
+    from matplotlib.patches import Rectangle
+
+    x, ctx, tgt = _numpy(images), _numpy(context_idx).astype(np.int64), _numpy(target_idx).astype(np.int64)
+    if len(grid) != 2:
+        raise ValueError(f"plot_masks draws 2-D grids only, got grid {tuple(grid)}")
+    gh, gw = (int(g) for g in grid)
+    if ctx.ndim != 2 or tgt.ndim != 3 or not (len(x) == len(ctx) == len(tgt)):
+        raise ValueError(f"expected images [K,C,H,W], context [K,Nc], targets [K,M,Nt]; got {x.shape}, "
+                         f"{ctx.shape}, {tgt.shape}")
+    n_tok = gh * gw
+    if ctx.size and (ctx.min() < 0 or ctx.max() >= n_tok) or tgt.size and (tgt.min() < 0 or tgt.max() >= n_tok):
+        raise ValueError(f"mask indices fall outside the {gh}x{gw} grid")
+    import matplotlib
+
+    palette = matplotlib.colormaps["tab10"]
+    k = len(x)
+    fig = _new_figure(2.2 * k, 2.5)
+    for i in range(k):
+        ax = fig.add_subplot(1, k, i + 1)
+        img, cmap = _to_display(x[i])
+        ax.imshow(img, cmap=cmap, vmin=0, vmax=1, extent=(0, gw, gh, 0), interpolation="nearest")
+        overlay = np.zeros((n_tok, 4))  # [N, RGBA]
+        overlay[ctx[i]] = CONTEXT_RGBA
         for m in range(tgt.shape[1]):
-            overlay[tgt[i, m]] = (*colours(m + 1)[:3], 0.55)
-        ax.imshow(overlay.reshape(gh, gw, 4), extent=(0, gw, gh, 0))
+            colour = palette((m + 1) % 10)[:3]
+            overlay[tgt[i, m]] = (*colour, 0.5)
+            rows, cols = np.divmod(np.unique(tgt[i, m]), gw)  # bounding box of the block, in grid cells
+            ax.add_patch(Rectangle((cols.min(), rows.min()), cols.max() - cols.min() + 1,
+                                   rows.max() - rows.min() + 1, fill=False, edgecolor=colour, lw=1.6))
+        ax.imshow(overlay.reshape(gh, gw, 4), extent=(0, gw, gh, 0), interpolation="nearest")
+        ax.set_xlim(0, gw)
+        ax.set_ylim(gh, 0)
         ax.set_xticks([])
         ax.set_yticks([])
-    axes[0][0].set_title("blue: context, colours: targets", fontsize=7, loc="left")
-    _save(fig, path)
+        ax.set_title(f"ctx {ctx.shape[1]} / {tgt.shape[1]}x{tgt.shape[2]} tgt", fontsize=7)
+    fig.suptitle("blue: context tokens; outlined colours: target blocks", fontsize=8)
+    return _save(fig, path)
 
 
-def plot_embedding_pca(feats: np.ndarray, labels: np.ndarray, path: Path) -> None:
-    """First two principal components of the features, coloured by label."""
-    plt = _figure()
-    z = feats - feats.mean(0)
-    _, _, vt = np.linalg.svd(z, full_matrices=False)
-    xy = z @ vt[:2].T
-    fig, ax = plt.subplots(figsize=(4, 4))
-    ax.scatter(xy[:, 0], xy[:, 1], c=labels, cmap="tab20", s=4)
-    ax.set_title("embedding PCA (test split)", fontsize=8)
-    _save(fig, path)
+def plot_embedding_pca(feats: Any, labels: Any, path: str | Path) -> Path:
+    """The first two principal components of features [N, F], coloured by label.
+
+    A quick look at class structure and collapse: collapsed features show as a line or a dot.
+    """
+    z = _numpy(feats).astype(np.float64)
+    y = _numpy(labels).reshape(-1)
+    if z.ndim != 2 or len(z) < 2 or len(z) != len(y):
+        raise ValueError(f"plot_embedding_pca needs feats [N >= 2, F] and labels [N]; got {z.shape}, {y.shape}")
+    if not np.isfinite(z).all():
+        raise ValueError("features contain NaN or inf")
+    z = z - z.mean(axis=0)
+    _, s, vt = np.linalg.svd(z, full_matrices=False)
+    xy = z @ vt[:2].T  # [N, <=2]
+    if xy.shape[1] < 2:
+        xy = np.concatenate([xy, np.zeros((len(xy), 2 - xy.shape[1]))], axis=1)
+    var = s**2 / max(float((s**2).sum()), 1e-12)
+    classes, codes = np.unique(y, return_inverse=True)
+    fig = _new_figure(4.5, 4.0)
+    ax = fig.add_subplot(1, 1, 1)
+    sc = ax.scatter(xy[:, 0], xy[:, 1], c=codes, cmap="tab20" if len(classes) <= 20 else "viridis", s=5)
+    if len(classes) <= 20:
+        handles, _ = sc.legend_elements(num=None)  # one handle per distinct code
+        ax.legend(handles, [str(c) for c in classes], fontsize=6, markerscale=0.6, loc="best", ncol=2)
+    ev = [f"{100 * v:.1f}%" for v in list(var[:2]) + [0.0] * (2 - len(var[:2]))]
+    ax.set_xlabel(f"PC1 ({ev[0]})")
+    ax.set_ylabel(f"PC2 ({ev[1]})")
+    ax.set_title(f"embedding PCA, n={len(z)}", fontsize=8)
+    return _save(fig, path)

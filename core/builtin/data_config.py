@@ -46,8 +46,8 @@ class GlyphsConfig:
     test_fraction: float = 0.25  # fraction held out for testing, stratified by letter
     classes: int = 26  # the first `classes` letters of A..Z
     seed: int = 0  # drives rendering, jitter, clutter and the split
-    jitter: bool = True  # random rotation (±15°), scale (0.7-1.1), shear and translation (up to ~25% of size)
-    clutter: bool = True  # random line strokes, fragments of other letters and pixel noise
+    jitter: bool = True  # random rotation (±15°), scale (0.7-1.1), shear (±0.25) and shift (±12.5% of the side)
+    clutter: bool = True  # 0-2 thin random strokes, half the time a fragment of another letter, pixel noise
 
     def __post_init__(self) -> None:
         if self.size < 8:

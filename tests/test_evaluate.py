@@ -1,0 +1,144 @@
+"""Frozen-feature evaluation: collapse monitors, probes and the trained/random/raw comparison."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from jepakit.builtin.heads_config import KNNConfig, LinearProbeConfig
+from jepakit.errors import JepakitError
+from jepakit.evaluate import KNNProbe, LinearProbe, collapse_stats, evaluate_encoders, extract_features
+from jepakit.interfaces import DataSplits, Head
+
+
+class TinyEncoder(nn.Module):
+    """A stand-in encoder: 4x4 patches of a [1, 8, 8] input -> 4 tokens, two linear 'blocks', a final norm."""
+
+    layout = "grid2d"
+    grid = (2, 2)
+
+    def __init__(self, dim: int = 6) -> None:
+        super().__init__()
+        self.embed_dim = dim
+        self.patch = nn.Conv2d(1, dim, kernel_size=4, stride=4)
+        self.blocks = nn.ModuleList(nn.Linear(dim, dim) for _ in range(2))
+        self.norm = nn.LayerNorm(dim)
+
+    def _tokens(self, x: torch.Tensor) -> torch.Tensor:
+        return self.patch(x).flatten(2).transpose(1, 2)  # [B, 4, D]
+
+    def forward(self, x: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
+        return self.forward_layers(x, 1)[-1]
+
+    def forward_layers(self, x: torch.Tensor, n: int) -> list[torch.Tensor]:
+        z, outs = self._tokens(x), []
+        for block in self.blocks:
+            z = z + torch.tanh(block(z))
+            outs.append(z)
+        outs[-1] = self.norm(outs[-1])
+        return outs[-n:]
+
+
+class ListSplit(torch.utils.data.Dataset):
+    """A plain (x, y) dataset without `.x`/`.y`, to exercise the generic path."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        self.items = [(x[i], int(y[i])) for i in range(len(x))]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int):
+        return self.items[i]
+
+
+def _blobs(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two classes of 8x8 images: bright left half vs bright right half, plus noise."""
+    g = torch.Generator().manual_seed(seed)
+    y = torch.arange(n) % 2
+    x = torch.randn(n, 1, 8, 8, generator=g) * 0.3
+    x[y == 0, :, :, :4] += 1.0
+    x[y == 1, :, :, 4:] += 1.0
+    return x.clamp(-1, 1), y
+
+
+def _splits() -> DataSplits:
+    xtr, ytr = _blobs(80, 0)
+    xte, yte = _blobs(40, 1)
+    return DataSplits("blobs", ListSplit(xtr, ytr), ListSplit(xte, yte), (1, 8, 8), 2, class_names=["l", "r"])
+
+
+def test_collapse_stats_rank_one_vs_isotropic() -> None:
+    rng = np.random.default_rng(0)
+    line = rng.normal(size=(500, 1)) @ rng.normal(size=(1, 32))  # rank 1
+    iso = rng.normal(size=(500, 32))
+    collapsed, healthy = collapse_stats(line), collapse_stats(iso)
+    assert collapsed["effective_rank"] == pytest.approx(1.0, abs=1e-6)
+    assert healthy["effective_rank"] > 25
+    assert healthy["feature_std"] == pytest.approx(1.0, abs=0.1)
+    assert collapse_stats(np.ones((10, 4)))["effective_rank"] == 0.0
+    assert collapse_stats(np.ones((10, 4)))["feature_std"] == 0.0
+    assert np.isnan(collapse_stats(np.full((3, 2), np.nan))["effective_rank"])
+
+
+@pytest.mark.parametrize("head", [LinearProbe(LinearProbeConfig()), KNNProbe(KNNConfig(k=5))])
+def test_probes_beat_chance_on_separable_blobs(head: Head) -> None:
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(3, 10)) * 4
+
+    def sample(n: int) -> tuple[np.ndarray, np.ndarray]:
+        y = rng.integers(0, 3, size=n)
+        return centres[y] + rng.normal(size=(n, 10)), y
+
+    head.fit(*sample(150))
+    score = head.score(*sample(90))
+    assert set(score) == {head.metric} and head.higher_is_better
+    assert score["accuracy"] > 90.0  # chance is 33 %
+
+
+def test_probe_score_before_fit_raises() -> None:
+    with pytest.raises(RuntimeError):
+        LinearProbe().score(np.zeros((2, 2)), np.zeros(2))
+
+
+def test_extract_features_readouts_and_mode_restored() -> None:
+    enc = TinyEncoder(dim=6).train()
+    splits = _splits()
+    feats, labels = extract_features(enc, splits.train, readout="mean", batch_size=32)
+    assert feats.shape == (80, 6) and feats.dtype == np.float32 and labels.tolist() == [i % 2 for i in range(80)]
+    with torch.no_grad():
+        expected = enc.eval()(torch.stack([splits.train[i][0] for i in range(80)])).mean(1).numpy()
+    enc.train()
+    assert np.allclose(feats, expected, atol=1e-5)
+    four, _ = extract_features(enc, splits.train, readout="last4_mean")
+    assert four.shape == (80, 12)  # the stand-in has 2 blocks, so "last 4" is both of them
+    assert enc.training
+    with pytest.raises(JepakitError):
+        extract_features(enc, splits.train, readout="cls")
+
+
+def test_evaluate_encoders_report() -> None:
+    torch.manual_seed(0)
+    trained, random_init = TinyEncoder(), TinyEncoder()
+    splits = _splits()
+    out = evaluate_encoders(trained, random_init, splits, readout="mean",
+                            heads={"linear": LinearProbe, "knn": lambda: KNNProbe(KNNConfig(k=5))})
+    for key in ("dataset", "metric", "higher_is_better", "readout", "trained", "random_init", "baseline_raw",
+                "metrics", "collapse", "protocol", "n_train", "n_test"):
+        assert key in out, key
+    assert out["dataset"] == "blobs" and out["metric"] == "accuracy" and out["higher_is_better"] is True
+    assert (out["n_train"], out["n_test"]) == (80, 40)
+    assert set(out["metrics"]) == {"linear", "knn"}
+    for head in out["metrics"].values():
+        assert set(head) == {"trained", "random_init", "raw"}
+        assert all(0.0 <= v <= 100.0 and round(v, 2) == v for v in head.values())
+    assert out["trained"] == out["metrics"]["linear"]["trained"]
+    assert out["baseline_raw"] == out["metrics"]["linear"]["raw"] > 90.0  # the blobs are linearly separable
+    assert out["collapse"]["effective_rank"] > 1.0 and out["collapse"]["feature_std"] > 0.0
+    assert set(out["collapse"]["random_init"]) == {"feature_std", "effective_rank"}
+    assert "\n" not in out["protocol"] and "LogisticRegression" in out["protocol"]
+    again = evaluate_encoders(trained, random_init, splits, readout="last4_mean")
+    assert again["readout"] == "last4_mean" and set(again["metrics"]) == {"linear", "knn"}
+    assert again["collapse"]["feature_std"] == out["collapse"]["feature_std"]  # always mean-pooled, same images

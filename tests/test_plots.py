@@ -1,0 +1,63 @@
+"""Plots are written as complete, valid PNGs (and no temp files are left behind)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from jepakit import plots
+
+
+def _assert_png(path: Path) -> None:
+    assert path.is_file() and path.stat().st_size > 1000
+    with Image.open(path) as im:
+        assert im.format == "PNG" and im.size[0] > 50 and im.size[1] > 50
+        im.verify()
+    assert not [p for p in path.parent.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_plot_loss_with_lr_and_terms(tmp_path: Path) -> None:
+    rows = [{"step": s, "loss": 1.0 / (s + 1), "loss/pred": 0.5 / (s + 1), "lr": 1e-3 * min(1, s / 5)}
+            for s in range(20)]
+    rows.append({"step": 20, "loss": float("nan")})  # a bad row is dropped, not plotted
+    _assert_png(plots.plot_loss(rows, tmp_path / "sub" / "loss.png"))
+
+
+def test_plot_loss_empty_and_nonpositive(tmp_path: Path) -> None:
+    _assert_png(plots.plot_loss([], tmp_path / "empty.png"))
+    _assert_png(plots.plot_loss([{"step": 0, "loss": 0.0}, {"step": 1, "loss": -0.1}], tmp_path / "neg.png"))
+
+
+def test_plot_masks_tensor_and_array(tmp_path: Path) -> None:
+    g = torch.Generator().manual_seed(0)
+    images = torch.rand(3, 1, 16, 16, generator=g) * 2 - 1  # [K, C, H, W]
+    ctx = torch.stack([torch.randperm(64, generator=g)[:20] for _ in range(3)])  # [K, Nc]
+    block = torch.tensor([0, 1, 8, 9])  # a 2x2 block on the 8x8 grid
+    tgt = torch.stack([torch.stack([block + 18, block + 36]) for _ in range(3)])  # [K, M=2, Nt=4]
+    _assert_png(plots.plot_masks(images, ctx, tgt, (8, 8), tmp_path / "masks.png"))
+    rgb = np.random.default_rng(0).random((2, 3, 16, 16))  # RGB in [0, 1] on a 4x4 grid
+    ctx4 = np.array([[2, 3, 6, 7], [8, 9, 12, 13]])  # [K, Nc]
+    tgt4 = np.array([[[0, 1, 4, 5]], [[10, 11, 14, 15]]])  # [K, M=1, Nt=4]
+    _assert_png(plots.plot_masks(rgb, ctx4, tgt4, (4, 4), tmp_path / "rgb.png"))
+    with pytest.raises(ValueError):
+        plots.plot_masks(images, ctx, tgt, (4, 4), tmp_path / "bad.png")  # indices beyond a 4x4 grid
+
+
+def test_plot_embedding_pca(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(4), 25)
+    feats = rng.normal(size=(100, 8)) + labels[:, None]
+    _assert_png(plots.plot_embedding_pca(feats, labels, tmp_path / "pca.png"))
+    with pytest.raises(ValueError):
+        plots.plot_embedding_pca(np.zeros((1, 3)), np.zeros(1), tmp_path / "one.png")
+
+
+def test_atomic_write_replaces_existing(tmp_path: Path) -> None:
+    path = tmp_path / "loss.png"
+    path.write_bytes(b"old")
+    plots.plot_loss([{"step": 0, "loss": 1.0}, {"step": 1, "loss": 0.5}], path)
+    _assert_png(path)
