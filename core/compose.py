@@ -21,7 +21,7 @@ from typing import Any, Literal
 from jepakit.config import apply_overrides, build_dataclass, deep_merge, load_toml, to_plain
 from jepakit.errors import JepakitError, did_you_mean
 from jepakit.plugins import PluginState
-from jepakit.registry import PartSpec
+from jepakit.registry import PartSpec, singular
 
 #: Part tables of a run and the registry kind each one names.
 ROLES: dict[str, str] = {
@@ -142,7 +142,7 @@ def resolve_spec(name: str, modality: str, spec: dict[str, Any], state: PluginSt
     for role, kind in ROLES.items():
         table = spec.get(role)
         if table is None:
-            raise JepakitError(f"{role}: missing", f'add a [{role}] table with use = "<a registered {kind[:-1]}>"')
+            raise JepakitError(f"{role}: missing", f'add a [{role}] table with use = "<a registered {singular(kind)}>"')
         parts[role] = _part(reg, kind, table, role)
     loss_table = spec.get("loss", {})
     if not isinstance(loss_table, dict) or not loss_table:
@@ -172,7 +172,7 @@ def _part(reg, kind: str, table: Any, key: str) -> Part:
     if not isinstance(table, dict):
         raise JepakitError(f"{key}: expected a table, got {table!r}", f'write [{key}] with use = "<name>"')
     if "use" not in table:
-        raise JepakitError(f"{key}.use: missing", f"name a registered {kind[:-1]} (`jepakit list {kind}`)")
+        raise JepakitError(f"{key}.use: missing", f"name a registered {singular(kind)} (`jepakit list {kind}`)")
     spec = reg.get(kind, table["use"], key=f"{key}.use")
     settings = {k: v for k, v in table.items() if k != "use"}
     cfg = build_dataclass(spec.config, settings, key) if spec.config else None

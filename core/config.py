@@ -7,6 +7,7 @@ fixing a config file needs exactly those four things.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import tomllib
 import types
@@ -203,7 +204,13 @@ def _emit_table(table: dict[str, Any], path: list[str], lines: list[str]) -> Non
 
 
 def _key(k: str) -> str:
-    return k if k.replace("_", "").replace("-", "").isalnum() else f'"{k}"'
+    bare = k and all(c.isascii() and (c.isalnum() or c in "_-") for c in k)
+    return k if bare else _string(k)
+
+
+def _string(v: str) -> str:
+    """A TOML basic string. JSON's escapes are valid TOML; DEL must be escaped too."""
+    return json.dumps(v, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def _value(v: Any) -> str:
@@ -212,12 +219,12 @@ def _value(v: Any) -> str:
     if isinstance(v, (int, float)):
         return repr(v) if not isinstance(v, float) or math.isfinite(v) else ("nan" if v != v else ("inf" if v > 0 else "-inf"))
     if isinstance(v, str):
-        return '"' + v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+        return _string(v)
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(_value(x) for x in v) + "]"
     if isinstance(v, dict):
         return "{ " + ", ".join(f"{_key(k)} = {_value(x)}" for k, x in v.items()) + " }"
-    raise TypeError(f"cannot write {type(v).__name__} to TOML")
+    raise TypeError(f"cannot write {type(v).__name__} to TOML (TOML has no null: leave the key out instead)")
 
 
 __all__ = [

@@ -22,7 +22,7 @@ import pluggy
 from jepakit import JEPAKIT_PLUGIN_API, hookspecs
 from jepakit.config import build_dataclass, load_toml
 from jepakit.errors import JepakitError
-from jepakit.registry import PartSpec, Registry
+from jepakit.registry import PartSpec, Registry, singular
 
 ENTRY_POINT_GROUP = "jepakit"
 CORE = "core"
@@ -274,9 +274,9 @@ def _register_fn(registry: Registry, plugin: str, kind: str):
             spec = PartSpec(kind, f"{plugin}/{name}", plugin, "", None, summary, modality, "", tuple(aliases), target)
         else:
             if not isinstance(target, str) or ":" not in target:
-                raise JepakitError(f'{kind[:-1]} "{name}": target must be a "module:attr" string, got {target!r}')
+                raise JepakitError(f'{singular(kind)} "{name}": target must be a "module:attr" string, got {target!r}')
             if config is not None and not dataclasses.is_dataclass(config):
-                raise JepakitError(f'{kind[:-1]} "{name}": config must be a dataclass, got {config!r}')
+                raise JepakitError(f'{singular(kind)} "{name}": config must be a dataclass, got {config!r}')
             spec = PartSpec(kind, f"{plugin}/{name}", plugin, target, config, summary, modality, layout, tuple(aliases))
         registry.add(spec)
 

@@ -17,6 +17,11 @@ from jepakit.hookspecs import KINDS
 ALL_KINDS: tuple[str, ...] = tuple(KINDS.values())
 
 
+def singular(kind: str) -> str:
+    """"losses" -> "loss", "encoders" -> "encoder": for messages."""
+    return kind[:-2] if kind.endswith("sses") else kind[:-1]
+
+
 @dataclass(frozen=True)
 class PartSpec:
     """One registered part. `target` is "module:attr"; variants carry their composition in `spec` instead."""
@@ -45,7 +50,7 @@ class PartSpec:
                 obj = getattr(obj, part)
         except (ImportError, AttributeError) as exc:
             raise JepakitError(
-                f'{self.kind[:-1]} "{self.name}" (plugin "{self.plugin}") cannot be loaded from "{self.target}": {exc}',
+                f'{singular(self.kind)} "{self.name}" (plugin "{self.plugin}") cannot be loaded from "{self.target}": {exc}',
                 "the plugin is broken or a dependency is missing: run `jepakit plugins doctor`",
             ) from exc
         return obj
@@ -67,7 +72,7 @@ class Registry:
             owner = table.get(key) or table.get(aliases.get(key, ""))
             if owner is not None and owner != spec:
                 raise JepakitError(
-                    f'{spec.kind[:-1]} name "{key}" is registered by both "{owner.plugin}" and "{spec.plugin}"',
+                    f'{singular(spec.kind)} name "{key}" is registered by both "{owner.plugin}" and "{spec.plugin}"',
                     f'disable one of them in plugins.toml ([plugins] disable = ["{spec.plugin}"]) or rename the part',
                 )
         table[spec.name] = spec
@@ -101,7 +106,7 @@ class Registry:
             where = f"{key}: " if key else ""
             known = [*self._parts[kind], *self._aliases[kind]]
             raise JepakitError(
-                f'{where}unknown {kind[:-1]} "{name}".{did_you_mean(name, known)}',
+                f'{where}unknown {singular(kind)} "{name}".{did_you_mean(name, known)}',
                 f"`jepakit list {kind}` shows the {kind} installed plugins provide",
             )
         return self._parts[kind][qualified]

@@ -1,0 +1,366 @@
+"""A contract suite any plugin runs on its own parts (timm's registry-parametrized model tests, made reusable):
+
+    def test_contract():  # in the plugin's tests
+        check_plugin("myjepa", tiny={"myjepa/tube": {"min_keep": 2, "_grid": (4, 8, 8)}})
+
+`check_<kind>(spec, tiny)` builds a part from its default config plus `tiny` overrides (paper defaults are huge)
+and checks its `jepakit.interfaces` protocol: shapes, dtypes, finite values and gradients, determinism under a
+seed, pickling. A failure is an AssertionError naming the part and the check. Keys of `tiny` starting with "_" are
+build context, not config: `_input_shape` (encoders, targets), `_grid` (maskers, predictors), `_embed_dim`
+(predictors, losses); defaults come from `CONTEXT` by layout, so parts on layouts other than grid2d pass their own.
+Kind defaults (`TINY`) apply only to fields a config has; per-part overrides apply strictly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import math
+import pickle
+import tempfile
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from jepakit.compose import Part, build_part, resolve_run
+from jepakit.config import build_dataclass, dumps_toml, to_plain
+from jepakit.interfaces import Encoder, EnergyTerm, Head, Masker, MaskSet, Predictor, TargetStrategy
+from jepakit.registry import PartSpec
+
+#: Config fields that make each kind tiny; applied only where the config has the field.
+TINY: dict[str, dict[str, Any]] = {
+    "encoders": {"embed_dim": 32, "depth": 1, "num_heads": 2, "patch_size": 4},
+    "predictors": {"embed_dim": 16, "depth": 1, "num_heads": 2},
+}
+#: Build context per layout ("" = a part that declares no layout).
+CONTEXT: dict[str, dict[str, Any]] = {
+    "grid2d": {"_input_shape": (3, 16, 16), "_grid": (14, 14)},
+    "": {"_grid": (4, 4), "_embed_dim": 32, "_input_shape": (3, 16, 16)},
+}
+#: Config key of each kind (as in a run file), also the kind's singular in messages.
+KEYS = {"encoders": "encoder", "maskers": "masker", "predictors": "predictor", "targets": "target",
+        "datasets": "data", "heads": "head", "losses": "loss", "variants": "variant"}
+BATCH = 4
+
+
+class _Failed(AssertionError):  # already names the part and check
+    pass
+
+
+def _fail(spec: PartSpec, check: str, why: str) -> None:
+    raise _Failed(f'{KEYS.get(spec.kind, spec.kind)} "{spec.name}" failed the "{check}" check: {why}')
+
+
+@contextlib.contextmanager
+def _check(spec: PartSpec, check: str) -> Iterator[None]:
+    """Any error inside becomes an AssertionError naming the part and the check."""
+    try:
+        yield
+    except _Failed:
+        raise
+    except Exception as exc:  # noqa: BLE001 - an AssertionError or whatever the part raised
+        why = str(exc) if type(exc) is AssertionError else f"{type(exc).__name__}: {exc}"
+        raise _Failed(f'{KEYS.get(spec.kind, spec.kind)} "{spec.name}" failed the "{check}" check: {why}') from exc
+
+
+def _split(spec: PartSpec, tiny: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(config fields, build context) from a tiny dict, context defaulted by the part's layout."""
+    tiny = dict(tiny or {})
+    ctx = {**CONTEXT[""], **CONTEXT.get(spec.layout, {}), **{k: v for k, v in tiny.items() if k.startswith("_")}}
+    return {k: v for k, v in tiny.items() if not k.startswith("_")}, ctx
+
+
+def _shape(spec: PartSpec, check: str, t: Any, expected: tuple[int, ...], what: str) -> None:
+    """A finite floating tensor of the expected shape."""
+    if not isinstance(t, torch.Tensor) or not t.is_floating_point():
+        _fail(spec, check, f"{what} is {getattr(t, 'dtype', type(t).__name__)}, expected a floating tensor")
+    if not bool(torch.isfinite(t).all()):
+        _fail(spec, check, f"{what} holds NaN or inf")
+    if tuple(t.shape) != tuple(expected):
+        _fail(spec, check, f"{what} has shape {list(t.shape)}, expected {list(expected)}")
+
+
+def _grads(spec: PartSpec, module: nn.Module, scalar: torch.Tensor) -> None:
+    """Backward a scalar; every trainable parameter must receive a finite gradient."""
+    module.zero_grad(set_to_none=True)
+    scalar.backward()
+    for name, p in ((n, p) for n, p in module.named_parameters() if p.requires_grad):
+        if p.grad is None or not bool(torch.isfinite(p.grad).all()):
+            _fail(spec, "gradients", f"parameter {name!r} got " + ("no gradient" if p.grad is None else "NaN or inf"))
+
+
+def _probe(out: torch.Tensor, seed: int = 1) -> torch.Tensor:
+    """A scalar with random weights (a plain mean of layer-normed outputs has zero gradient)."""
+    w = torch.randn(out.shape, generator=torch.Generator().manual_seed(seed))
+    return (out.float() * w).sum()
+
+
+def _subset(n: int, k: int, batch: int, seed: int = 0) -> torch.Tensor:
+    """[batch, k] sorted distinct indices in [0, n)."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.stack([torch.randperm(n, generator=g)[:k].sort().values for _ in range(batch)])
+
+
+def _roundtrip(spec: PartSpec, cfg: Any, key: str) -> None:
+    with _check(spec, "config TOML round-trip"):
+        text = dumps_toml(to_plain(cfg))
+        back = build_dataclass(type(cfg), tomllib.loads(text), key)
+        assert back == cfg, f"{cfg!r} came back from TOML as {back!r}:\n{text}"
+    with _check(spec, "config pickling"):
+        back = pickle.loads(pickle.dumps(cfg))
+        assert back == cfg, f"{cfg!r} came back from pickle as {back!r}"
+
+
+def check_config(spec: PartSpec, cfg_overrides: dict[str, Any] | None = None) -> Any:
+    """The config builds from defaults (every field has one), and it and the tiny config round-trip through TOML
+    and pickle. Returns the tiny config (None for a part without config)."""
+    fields, _ = _split(spec, cfg_overrides)
+    cls, key = spec.config, KEYS.get(spec.kind, spec.kind)
+    if cls is None and fields:
+        _fail(spec, "config", f"takes no settings, got {sorted(fields)}")
+    if cls is None:
+        return None
+    if not (dataclasses.is_dataclass(cls) and isinstance(cls, type)):
+        _fail(spec, "config", f"config must be a dataclass, got {cls!r}")
+    missing = [f.name for f in dataclasses.fields(cls)
+               if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    if missing:
+        _fail(spec, "config defaults", f"field(s) {missing} of {cls.__name__} have no default")
+    for check, data in (("config defaults", {}), ("tiny config", fields))[: 1 + bool(fields)]:
+        with _check(spec, check):
+            cfg = build_dataclass(cls, data, key)
+        _roundtrip(spec, cfg, key)
+    return cfg
+
+
+def _build(spec: PartSpec, cfg: Any, **context: Any) -> Any:
+    with _check(spec, "build"):
+        return build_part(Part(spec, cfg, KEYS.get(spec.kind, spec.kind)), **context)
+
+
+def check_encoder(spec: PartSpec, cfg_overrides: dict[str, Any] | None = None) -> None:
+    """[B, N, D] without keep, [B, Nc, D] with keep (all kept = no keep), forward_layers, gradients, determinism."""
+    cfg, ctx = check_config(spec, cfg_overrides), _split(spec, cfg_overrides)[1]
+    shape = tuple(ctx["_input_shape"])
+    x = torch.randn(BATCH, *shape, generator=torch.Generator().manual_seed(0))
+    torch.manual_seed(0)
+    enc = _build(spec, cfg, input_shape=shape)
+    with _check(spec, "forward"):
+        assert isinstance(enc, nn.Module), f"built a {type(enc).__name__}, not an nn.Module"
+        assert isinstance(enc, Encoder), "missing one of embed_dim, grid, layout, forward, forward_layers"
+        assert not spec.layout or enc.layout == spec.layout, f"layout {enc.layout!r}, registered as {spec.layout!r}"
+        n, d = math.prod(enc.grid), int(enc.embed_dim)
+        out = enc(x)
+    _shape(spec, "forward", out, (BATCH, n, d), "forward(x)")
+    keep = _subset(n, max(1, n // 2), BATCH)
+    with _check(spec, "forward with keep"):
+        _shape(spec, "forward with keep", enc(x, keep), (BATCH, keep.shape[1], d), "forward(x, keep)")
+        torch.testing.assert_close(enc(x, torch.arange(n).expand(BATCH, n)), out,
+                                   msg=lambda m: f"keeping every token differs from keep=None: {m}")
+    with _check(spec, "forward_layers"):
+        layers = enc.forward_layers(x, 1)
+        assert isinstance(layers, (list, tuple)) and len(layers) == 1, f"forward_layers(x, 1) gave {type(layers)}"
+        _shape(spec, "forward_layers", layers[0], (BATCH, n, d), "forward_layers(x, 1)[0]")
+    _grads(spec, enc, _probe(out, 1) + _probe(enc(x, keep), 2))
+    torch.manual_seed(0)
+    again = _build(spec, cfg, input_shape=shape)
+    with _check(spec, "determinism"), torch.no_grad():
+        assert torch.equal(again(x), out.detach()), "two builds under torch.manual_seed(0) give different outputs"
+
+
+def check_masker(spec: PartSpec, cfg_overrides: dict[str, Any] | None = None, seeds: int = 5) -> None:
+    """MaskSet shapes, dtypes, index ranges, uniqueness, disjointness (unless allow_overlap), seeds, pickling."""
+    cfg, ctx = check_config(spec, cfg_overrides), _split(spec, cfg_overrides)[1]
+    grid = tuple(ctx["_grid"])
+    n, overlap = math.prod(grid), bool(getattr(cfg, "allow_overlap", False))
+    m = _build(spec, cfg, grid=grid)
+    with _check(spec, "protocol"):
+        assert isinstance(m, Masker), "missing one of grid, layout, __call__(batch_size, generator)"
+        assert tuple(m.grid) == grid, f"grid {m.grid}, built with {grid}"
+        assert not spec.layout or m.layout == spec.layout, f"layout {m.layout!r}, registered as {spec.layout!r}"
+
+    def sample(masker: Any, seed: int, global_seed: int = 0) -> MaskSet:
+        torch.manual_seed(global_seed)  # masks must not depend on the global RNG
+        with _check(spec, "sampling"):
+            return masker(BATCH, torch.Generator().manual_seed(seed))
+
+    for seed in range(seeds):
+        ms = sample(m, seed)
+        with _check(spec, "MaskSet"):
+            assert isinstance(ms, MaskSet), f"returned a {type(ms).__name__}, not a MaskSet"
+            c, t = ms.context, ms.targets
+            assert c.dtype == torch.long and t.dtype == torch.long, f"dtypes {c.dtype}, {t.dtype}: expected long"
+            assert c.dim() == 2 and c.shape[0] == BATCH and c.shape[1] >= 1, f"context shape {list(c.shape)}"
+            assert t.dim() == 3 and t.shape[0] == BATCH and min(t.shape[1:]) >= 1, f"targets shape {list(t.shape)}"
+            for name, idx in (("context", c), ("targets", t)):
+                assert int(idx.min()) >= 0 and int(idx.max()) < n, f"{name} indices outside [0, {n})"
+            assert all(len(set(r.tolist())) == len(r) for r in c), "context repeats a token"
+            assert all(len(set(b.tolist())) == len(b) for b in t.flatten(0, 1)), "a target block repeats a token"
+            if not overlap:
+                for row, (cr, tr) in enumerate(zip(c.tolist(), t.flatten(1).tolist(), strict=True)):
+                    both = set(cr) & set(tr)
+                    assert not both, f"seed {seed} row {row}: context overlaps targets at {sorted(both)[:5]}"
+    with _check(spec, "determinism"):
+        a, b = sample(m, 3, 1), sample(_build(spec, cfg, grid=grid), 3, 2)
+        assert torch.equal(a.context, b.context) and torch.equal(a.targets, b.targets), \
+            "equal generator seeds gave different masks"
+    with _check(spec, "pickling"):
+        c = sample(pickle.loads(pickle.dumps(m)), 3)
+        assert torch.equal(a.context, c.context) and torch.equal(a.targets, c.targets), \
+            "the unpickled masker samples different masks"
+
+
+def check_predictor(spec: PartSpec, cfg_overrides: dict[str, Any] | None = None) -> None:
+    """[B, M, Nt, D] from ctx [B, Nc, D]; finite gradients to every parameter and to ctx; determinism."""
+    cfg, ctx = check_config(spec, cfg_overrides), _split(spec, cfg_overrides)[1]
+    grid, d = tuple(ctx["_grid"]), int(ctx["_embed_dim"])
+    n, m, nt = math.prod(grid), 2, max(1, math.prod(grid) // 4)
+    ctx_idx, tgt_idx = _subset(n, max(1, n // 2), BATCH, 0), _subset(n, m * nt, BATCH, 1).view(BATCH, m, nt)
+    feats = torch.randn(BATCH, ctx_idx.shape[1], d, generator=torch.Generator().manual_seed(0), requires_grad=True)
+    torch.manual_seed(0)
+    pred = _build(spec, cfg, embed_dim=d, grid=grid)
+    with _check(spec, "forward"):
+        assert isinstance(pred, nn.Module) and isinstance(pred, Predictor), f"built a {type(pred).__name__}"
+        out = pred(feats, ctx_idx, tgt_idx)
+    _shape(spec, "forward", out, (BATCH, m, nt, d), "forward(ctx, ctx_idx, tgt_idx)")
+    _grads(spec, pred, _probe(out))
+    if feats.grad is None or not bool(torch.isfinite(feats.grad).all()):
+        _fail(spec, "gradients", "the context features got no finite gradient")
+    torch.manual_seed(0)
+    again = _build(spec, cfg, embed_dim=d, grid=grid)
+    with _check(spec, "determinism"), torch.no_grad():
+        assert torch.equal(again(feats, ctx_idx, tgt_idx), out.detach()), \
+            "two builds under torch.manual_seed(0) give different outputs"
+
+
+def check_target(spec: PartSpec, cfg_overrides: dict[str, Any] | None = None,
+                 encoder_factory: Any = None) -> None:
+    """targets [B, M, Nt, D] without grad; update runs and leaves the student alone; teacher; determinism.
+    The student is `encoder_factory(input_shape)`, by default core's ViT at TINY size."""
+    from jepakit.builtin.configs import ViTConfig
+    from jepakit.models import VisionTransformer
+
+    cfg, ctx = check_config(spec, cfg_overrides), _split(spec, cfg_overrides)[1]
+    shape = tuple(ctx["_input_shape"])
+    factory = encoder_factory or (lambda s: VisionTransformer(ViTConfig(**TINY["encoders"]), input_shape=s))
+    x = torch.randn(BATCH, *shape, generator=torch.Generator().manual_seed(0))
+
+    def build() -> tuple[nn.Module, Any]:
+        torch.manual_seed(0)
+        enc = factory(shape)
+        return enc, _build(spec, cfg, encoder=enc, total_steps=10)
+
+    enc, tgt = build()
+    n, d = math.prod(enc.grid), int(enc.embed_dim)
+    tgt_idx = _subset(n, 2 * max(1, n // 4), BATCH).view(BATCH, 2, -1)
+    with _check(spec, "targets"):
+        assert isinstance(tgt, nn.Module) and isinstance(tgt, TargetStrategy), f"built a {type(tgt).__name__}"
+        assert isinstance(tgt.teacher, nn.Module) and tgt.state_dict() is not None, "teacher is not an nn.Module"
+        out = tgt.targets(x, tgt_idx)
+    _shape(spec, "targets", out, (BATCH, 2, tgt_idx.shape[2], d), "targets(x, tgt_idx)")
+    if out.requires_grad or out.grad_fn is not None:
+        _fail(spec, "targets", "targets carry a gradient (they must be computed without one)")
+    with _check(spec, "update"):
+        with torch.no_grad():
+            torch._foreach_add_(list(enc.parameters()), [0.1 * torch.randn_like(p) for p in enc.parameters()])
+        student = {k: v.clone() for k, v in enc.state_dict().items()}
+        for step in (0, 5, 10):
+            tgt.update(enc, step)
+        for k, v in enc.state_dict().items():
+            assert torch.equal(v, student[k]), f"update changed the student encoder's {k!r}"
+        _shape(spec, "update", tgt.targets(x, tgt_idx), tuple(out.shape), "targets after update")
+    with _check(spec, "determinism"):
+        assert torch.equal(build()[1].targets(x, tgt_idx), out), "two builds under torch.manual_seed(0) differ"
+
+
+def check_loss(spec: PartSpec, cfg_overrides: dict[str, Any] | None = None) -> None:
+    """A finite scalar with finite gradients to pred (and to the `context` aux where used); determinism."""
+    cfg, ctx = check_config(spec, cfg_overrides), _split(spec, cfg_overrides)[1]
+    d, g = int(ctx["_embed_dim"]), torch.Generator().manual_seed(0)
+    pred = torch.randn(BATCH, 2, 3, d, generator=g).requires_grad_(True)
+    target = torch.randn(BATCH, 2, 3, d, generator=g)
+    context = torch.randn(BATCH, 5, d, generator=g).requires_grad_(True)
+    term = _build(spec, cfg)
+    with _check(spec, "forward"):
+        assert isinstance(term, nn.Module) and isinstance(term, EnergyTerm), f"built a {type(term).__name__}"
+        out = term(pred, target, context=context)
+    _shape(spec, "forward", out, (), "the energy")
+    with _check(spec, "gradients"):
+        out.backward()
+        assert pred.grad is not None or context.grad is not None, "neither pred nor context gets a gradient"
+        for name, t in (("pred", pred), ("context", context)):
+            assert t.grad is None or bool(torch.isfinite(t.grad).all()), f"the gradient to {name} holds NaN or inf"
+    with _check(spec, "determinism"):
+        assert torch.equal(_build(spec, cfg)(pred, target, context=context), out), "equal inputs, different energy"
+
+
+def check_head(spec: PartSpec, cfg_overrides: dict[str, Any] | None = None) -> None:
+    """fit on separable features, then score returns a finite value for the head's metric."""
+    cfg = check_config(spec, cfg_overrides)
+    g = torch.Generator().manual_seed(0)
+    y = torch.arange(60) % 3
+    feats = (torch.randn(60, 8, generator=g) + 4.0 * nn.functional.one_hot(y, 8)).numpy()
+    head = _build(spec, cfg)
+    with _check(spec, "fit and score"):
+        assert isinstance(head, Head), "missing one of metric, higher_is_better, fit, score"
+        assert isinstance(head.metric, str) and isinstance(head.higher_is_better, bool), "bad metric attributes"
+        head.fit(feats[:45], y[:45].numpy())
+        scores = head.score(feats[45:], y[45:].numpy())
+        assert isinstance(scores, dict) and head.metric in scores, f"score gave {scores!r}, no {head.metric!r}"
+        assert all(math.isfinite(float(v)) for v in scores.values()), f"non-finite scores {scores}"
+
+
+def check_variant(spec: PartSpec, state: Any) -> None:
+    """The variant resolves against the installed parts (nothing is built)."""
+    with _check(spec, "resolve"):
+        resolve_run({"variant": spec.name}, state)
+
+
+def isolated_state() -> Any:
+    """Installed plugins loaded with an empty plugins.toml, so the user's file cannot interfere."""
+    from jepakit.plugins import load_plugins
+
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "plugins.toml").write_text("", encoding="utf-8")
+        return load_plugins(Path(tmp) / "plugins.toml")
+
+
+CHECKS = {"encoders": check_encoder, "maskers": check_masker, "predictors": check_predictor,
+          "targets": check_target, "losses": check_loss, "heads": check_head, "datasets": check_config}
+
+
+def tiny_for(spec: PartSpec, tiny: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Per-part overrides if given, else the kind's defaults restricted to the fields the config has."""
+    if tiny and spec.name in tiny:
+        return dict(tiny[spec.name])
+    names = {f.name for f in dataclasses.fields(spec.config)} if spec.config else set()
+    return {k: v for k, v in TINY.get(spec.kind, {}).items() if k in names}
+
+
+def check_part(spec: PartSpec, tiny: dict[str, Any] | None = None, *, state: Any = None) -> None:
+    """Run the contract of the part's kind. `tiny` overrides this part's config (default: `tiny_for(spec)`)."""
+    if spec.kind == "variants":
+        return check_variant(spec, state if state is not None else isolated_state())
+    if spec.kind not in CHECKS:
+        _fail(spec, "kind", f"no contract for kind {spec.kind!r}")
+    CHECKS[spec.kind](spec, tiny_for(spec) if tiny is None else tiny)
+
+
+def check_plugin(plugin_name: str, tiny: dict[str, dict] | None = None) -> list[str]:
+    """Check every part a plugin registered (tiny overrides by qualified name, then kind defaults) and resolve each
+    of its variants. Returns the qualified names checked."""
+    state = isolated_state()
+    names = [r.name for r in state.records] + [r.distribution for r in state.records]
+    assert plugin_name in names, f'plugin "{plugin_name}" is not installed (installed: {sorted(set(names) - {""})})'
+    rec = state.record(plugin_name)
+    assert rec.status == "ok", f'plugin "{rec.name}" is {rec.status}: {rec.error}'
+    specs = state.registry.by_plugin(rec.name)
+    assert specs, f'plugin "{rec.name}" registered nothing'
+    for spec in specs:
+        check_part(spec, tiny_for(spec, tiny), state=state)
+    return [s.name for s in specs]
+
