@@ -19,8 +19,8 @@ import torch
 
 from jepakit.ckpt import latest_checkpoint, list_checkpoints, pack_state, save_checkpoint, unpack_state
 from jepakit.compose import OptimConfig, ResolvedRun
-from jepakit.config import dumps_toml, load_toml
 from jepakit.ckpt import atomic_write_text
+from jepakit.config import dumps_toml, load_toml
 from jepakit.errors import Interrupted, JepakitError, RunFailed
 from jepakit.jepa import JEPA, build
 from jepakit.loader import make_loader
@@ -215,7 +215,8 @@ def _plots(run_dir: RunDir, built: Any, draw_masks: bool) -> None:
 
     run_dir.plots.mkdir(exist_ok=True)
     plots.plot_loss(run_dir.read_metrics(), run_dir.plots / "loss.png")
-    if draw_masks or not (run_dir.plots / "masks.png").exists():
+    grid = tuple(built.model.encoder.grid)
+    if len(grid) == 2 and (draw_masks or not (run_dir.plots / "masks.png").exists()):  # 2-D grids only
         masks = built.masker(4, torch.Generator().manual_seed(0))
         x = torch.stack([torch.as_tensor(built.splits.train[i][0]) for i in range(4)])
-        plots.plot_masks(x, masks.context, masks.targets, tuple(built.model.encoder.grid), run_dir.plots / "masks.png")
+        plots.plot_masks(x, masks.context, masks.targets, grid, run_dir.plots / "masks.png")
