@@ -59,7 +59,7 @@ class ImageSplit(Dataset):
         return self.x[i], int(self.y[i])
 
 
-def _split(y: np.ndarray, test: float | int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def stratified_split(y: np.ndarray, test: float | int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Stratified indices (train, test): every class appears in both splits in proportion."""
     from sklearn.model_selection import train_test_split
 
@@ -106,7 +106,7 @@ def digits(cfg: DigitsConfig, seed: int = 0) -> DataSplits:
         for i, (top, left) in enumerate(offsets):
             canvas[i, :, top:top + inner, left:left + inner] = x[i]
         x, name = canvas, f"digits{cfg.size}-shifted{inner}"
-    train, test = _split(y, int(cfg.test_size), int(cfg.split_seed))
+    train, test = stratified_split(y, int(cfg.test_size), int(cfg.split_seed))
     return _make_splits(name, x, y, train, test, [str(i) for i in range(10)])
 
 
@@ -252,7 +252,7 @@ def glyphs(cfg: GlyphsConfig, seed: int = 0) -> DataSplits:
     """
     x8, y = _glyph_arrays(_glyphs_key(cfg), tuple(sorted(asdict(cfg).items())))
     x = torch.from_numpy(x8).float().div_(127.5).sub_(1.0)[:, None]  # [N, 1, S, S] in [-1, 1]
-    train, test = _split(y, float(cfg.test_fraction), int(cfg.seed))
+    train, test = stratified_split(y, float(cfg.test_fraction), int(cfg.seed))
     letters = [chr(ord("A") + i) for i in range(cfg.classes)]
     return _make_splits(f"glyphs{cfg.size}", x, y, train, test, letters)
 
@@ -336,5 +336,5 @@ def image_folder(cfg: ImageFolderConfig, seed: int = 0) -> DataSplits:
                            f"{cfg.test_fraction}", "add images or change data.test_fraction")
     x = torch.from_numpy(np.stack(images)).mul_(2.0).sub_(1.0)  # [N, C, S, S] in [-1, 1]
     y = np.asarray(labels)
-    train, test = _split(y, n_test, int(cfg.split_seed))
+    train, test = stratified_split(y, n_test, int(cfg.split_seed))
     return _make_splits(root.name or "images", x, y, train, test, names, skipped)

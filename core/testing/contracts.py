@@ -39,6 +39,7 @@ TINY: dict[str, dict[str, Any]] = {
 #: Build context per layout ("" = a part that declares no layout).
 CONTEXT: dict[str, dict[str, Any]] = {
     "grid2d": {"_input_shape": (3, 16, 16), "_grid": (14, 14)},
+    "grid3d": {"_input_shape": (1, 4, 16, 16), "_grid": (4, 8, 8)},
     "": {"_grid": (4, 4), "_embed_dim": 32, "_input_shape": (3, 16, 16)},
 }
 #: Config key of each kind (as in a run file), also the kind's singular in messages.

@@ -1,0 +1,106 @@
+"""Config dataclasses of V-JEPA's parts. Torch-free: they are the TOML schemas of `[masker]`, `[encoder]`, `[data]`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+def _pair(name: str, value: tuple[float, float], lo: float, hi: float) -> tuple[float, float]:
+    v = tuple(float(x) for x in value)
+    if len(v) != 2 or not lo < v[0] <= v[1] <= hi:
+        raise ValueError(f"{name} must be a [low, high] pair with {lo} < low <= high <= {hi}, got {list(v)}")
+    return v  # type: ignore[return-value]
+
+
+@dataclass
+class TubeConfig:
+    """V-JEPA's 3-D multi-block masks: spatial blocks extended over time (tubes); the TARGET is their union and
+    the context is its complement (the inverse of I-JEPA, whose context is one big block).
+
+    The paper draws two mask sets per clip (short-range and long-range) and averages their losses. jepakit's
+    generic JEPA takes one MaskSet per batch, so `generator` picks one: "short", "long", or "mixed" (default):
+    each batch uses one of the two, drawn with probability 1/2 from the batch's generator, so both ranges get
+    equal weight in expectation, as in the paper's average.
+    """
+
+    generator: Literal["mixed", "short", "long"] = "mixed"
+    #: Short-range generator: 8 tubes of 15 % of the frame each (paper, configs/pretrain/vitl16.yaml).
+    short_blocks: int = 8
+    short_scale: tuple[float, float] = (0.15, 0.15)
+    #: Long-range generator: 2 tubes of 70 % of the frame each.
+    long_blocks: int = 2
+    long_scale: tuple[float, float] = (0.7, 0.7)
+    #: Height / width of each spatial block, drawn per batch (both generators).
+    aspect: tuple[float, float] = (0.75, 1.5)
+    #: Fraction of the time steps a tube spans (paper 1.0: tubes run through the whole clip, so no frame shows
+    #: the masked region and copying from neighbouring frames is impossible).
+    temporal_scale: tuple[float, float] = (1.0, 1.0)
+    #: Fewest context tokens a clip may keep; placements leaving fewer are redrawn (paper: redraw if empty).
+    min_keep: int = 1
+
+    def __post_init__(self) -> None:
+        if self.generator not in ("mixed", "short", "long"):
+            raise ValueError(f'generator must be "mixed", "short" or "long", got {self.generator!r}')
+        if self.short_blocks < 1 or self.long_blocks < 1:
+            raise ValueError("short_blocks and long_blocks must be at least 1")
+        if self.min_keep < 1:
+            raise ValueError(f"min_keep must be at least 1 (the context may not be empty), got {self.min_keep}")
+        self.short_scale = _pair("short_scale", self.short_scale, 0.0, 1.0)
+        self.long_scale = _pair("long_scale", self.long_scale, 0.0, 1.0)
+        self.temporal_scale = _pair("temporal_scale", self.temporal_scale, 0.0, 1.0)
+        self.aspect = _pair("aspect", self.aspect, 0.0, float("inf"))
+
+
+@dataclass
+class VideoViTConfig:
+    """A pre-norm ViT on tubelets. Paper: ViT-L/16 (1024 wide, 24 deep, 16 heads), tubelet 2 x 16 x 16."""
+
+    tubelet_size: int = 2  # frames per token (Conv3d kernel = stride along time)
+    patch_size: int = 16  # pixels per token side (Conv3d kernel = stride in space)
+    embed_dim: int = 1024
+    depth: int = 24
+    num_heads: int = 16
+    mlp_ratio: float = 4.0
+    qkv_bias: bool = True
+    norm_eps: float = 1e-6
+
+    def __post_init__(self) -> None:
+        if min(self.tubelet_size, self.patch_size, self.embed_dim, self.depth, self.num_heads) < 1:
+            raise ValueError("tubelet_size, patch_size, embed_dim, depth and num_heads must be positive")
+        if self.embed_dim % self.num_heads:
+            raise ValueError(f"embed_dim {self.embed_dim} is not divisible by num_heads {self.num_heads}")
+
+
+@dataclass
+class MovingDigitsConfig:
+    """Clips of scikit-learn's real handwritten digits sliding across a blank canvas, generated offline.
+
+    Each of the 1,797 digits becomes one clip with its own fixed direction and start (from `seed`). `label`
+    picks what probes predict: the digit (content, 10 classes) or the motion direction (dynamics, 4 classes:
+    right, left, down, up), which no single frame reveals.
+    """
+
+    frames: int = 8
+    size: int = 16  # canvas side in pixels
+    digit_size: int = 8  # sprite side (8 = the native 8x8 digits; larger is bilinearly upsampled)
+    speed: int = 1  # pixels per frame
+    label: Literal["digit", "direction"] = "digit"
+    test_size: int = 397  # fixed stratified split, as core/digits
+    limit: int = 0  # use only the first `limit` digits (0 = all 1,797): for quick tests
+    seed: int = 0  # directions, starts and the split; independent of the run's seed
+
+    def __post_init__(self) -> None:
+        if self.label not in ("digit", "direction"):
+            raise ValueError(f'label must be "digit" or "direction", got {self.label!r}')
+        if min(self.frames, self.size, self.digit_size) < 1 or self.speed < 0:
+            raise ValueError("frames, size and digit_size must be positive and speed non-negative")
+        if self.digit_size + self.speed * (self.frames - 1) > self.size:
+            raise ValueError(f"a {self.digit_size}-pixel digit moving {self.speed} px/frame for {self.frames} frames "
+                             f"leaves a {self.size}-pixel canvas; use a larger size or fewer frames")
+        total = self.limit or 1797
+        if not 0 <= self.limit <= 1797:
+            raise ValueError(f"limit must lie in [0, 1797] (0 = all digits), got {self.limit}")
+        if not 10 <= self.test_size <= total - 10:
+            raise ValueError(f"test_size must lie in [10, {total - 10}] so both splits hold every class, "
+                             f"got {self.test_size}")
