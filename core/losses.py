@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from jepakit.builtin.configs import DistanceConfig, SmoothL1Config, VICRegConfig
+from jepakit.builtin.configs import DistanceConfig, SIGRegConfig, SmoothL1Config, VICRegConfig
 
 
 class SmoothL1(nn.Module):
@@ -64,3 +64,28 @@ class VICReg(nn.Module):
         z = aux["context"].mean(dim=1)  # [B, D]
         var, cov = vicreg_var_cov(z, self.cfg.std_target, self.cfg.eps)
         return self.cfg.var_weight * var + self.cfg.cov_weight * cov
+
+
+def epps_pulley(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """x [n, K] samples of K 1-D projections, t [T] knots -> Epps-Pulley statistic per projection [K]."""
+    n = x.shape[0]
+    tx = x[:, :, None] * t  # [n, K, T]
+    re, im = tx.cos().mean(0), tx.sin().mean(0)  # [K, T] empirical characteristic function
+    gauss = torch.exp(-0.5 * t**2)  # [T] N(0, 1)'s characteristic function, also the weight
+    integrand = ((re - gauss) ** 2 + im**2) * gauss  # [K, T]
+    return 2.0 * n * torch.trapezoid(integrand, t, dim=-1)  # even integrand: twice the half-line
+
+
+class SIGReg(nn.Module):
+    """SIGReg on the mean-pooled context-encoder output: pushes pooled embeddings towards N(0, I)."""
+
+    def __init__(self, cfg: SIGRegConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.register_buffer("knots", torch.linspace(0.0, cfg.t_max, cfg.num_knots), persistent=False)
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor, **aux: Any) -> torch.Tensor:
+        z = aux["context"].float().mean(dim=1)  # [B, D]
+        dirs = torch.randn(z.shape[1], self.cfg.num_directions, device=z.device)
+        dirs = dirs / dirs.norm(dim=0, keepdim=True)  # [D, K] unit directions, fresh every step
+        return epps_pulley(z @ dirs, self.knots).mean()

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from jepakit.builtin.configs import EMAConfig
+from jepakit.builtin.configs import EMAConfig, StopGradConfig
 from jepakit.models import gather_tokens
 
 
@@ -49,3 +49,30 @@ class EMATarget(nn.Module):
         student = [p.detach() for p in encoder.parameters()]
         torch._foreach_mul_(teacher, m)
         torch._foreach_add_(teacher, student, alpha=1.0 - m)
+
+
+class StopGradTarget(nn.Module):
+    """Targets from the context encoder itself on the full input, without gradient (no EMA teacher).
+
+    The encoder is held outside the module tree, so its weights are not stored twice in checkpoints.
+    """
+
+    def __init__(self, cfg: StopGradConfig, encoder: nn.Module, total_steps: int) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self._encoder = [encoder]
+
+    @property
+    def teacher(self) -> nn.Module:
+        return self._encoder[0]
+
+    @torch.no_grad()
+    def targets(self, x: torch.Tensor, tgt_idx: torch.Tensor) -> torch.Tensor:
+        h = self.teacher(x)  # [B, N, D]
+        if self.cfg.layer_norm:
+            h = F.layer_norm(h, h.shape[-1:])
+        B, M, Nt = tgt_idx.shape
+        return gather_tokens(h, tgt_idx.reshape(B, M * Nt)).reshape(B, M, Nt, -1)  # [B, M, Nt, D]
+
+    def update(self, encoder: nn.Module, step: int) -> None:
+        """Nothing to update: the target is the encoder."""

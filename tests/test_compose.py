@@ -65,3 +65,20 @@ def test_grid_too_small_for_masks_is_a_config_error(plugin_state):
     run = resolve_run({"variant": TINY, "masker": {"min_keep": 60}}, plugin_state)
     with pytest.raises(JepakitError, match="masker.min_keep"):
         build(run)
+
+
+@pytest.mark.slow
+def test_the_shipped_sigreg_composition_trains(tmp_path):
+    """plugins.toml's `ijepa-sigreg` example: no EMA, stop-gradient targets + SIGReg, trains and evaluates."""
+    from pathlib import Path
+
+    from jepakit.plugins import load_plugins
+    from jepakit.train import train
+
+    state = load_plugins(Path(__file__).parents[1] / "plugins.toml")
+    run = resolve_run({"variant": "local/ijepa-sigreg"}, state, [
+        "optim.steps=6", "optim.batch_size=32", "encoder.depth=1", "predictor.depth=1", "run.workers=0",
+        "run.ckpt_every=3", f'run.out="{tmp_path / "run"}"'])
+    assert run.parts["target"].spec.name == "core/stopgrad" and set(run.losses) == {"pred", "sigreg"}
+    ev = train(run)["eval"]
+    assert ev["variant"] == "local/ijepa-sigreg" and 0 < ev["trained"] <= 100

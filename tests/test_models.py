@@ -102,3 +102,28 @@ def test_schedules_follow_the_paper_shape():
     assert lr_at(cfg, 100) == pytest.approx(1e-6)
     assert lr_at(cfg, 55) < lr_at(cfg, 20)
     assert wd_at(cfg, 0) == pytest.approx(0.04) and wd_at(cfg, 100) == pytest.approx(0.4)
+
+
+def test_sigreg_is_small_for_gaussian_and_large_for_collapsed_embeddings():
+    from jepakit.builtin.configs import SIGRegConfig
+    from jepakit.losses import SIGReg
+
+    torch.manual_seed(0)
+    term = SIGReg(SIGRegConfig())
+    gauss = term(None, None, context=torch.randn(256, 1, 32))  # one token: pooled = N(0, I) samples
+    collapsed = term(None, None, context=torch.ones(256, 3, 32) + 1e-3 * torch.randn(256, 3, 32))
+    assert gauss < 5 and collapsed > 50 * gauss
+    z = torch.randn(64, 2, 16, requires_grad=True)
+    term(None, None, context=z).backward()
+    assert torch.isfinite(z.grad).all() and z.grad.abs().sum() > 0
+
+
+def test_stopgrad_target_is_the_encoder_without_gradient_or_a_second_copy():
+    from jepakit.builtin.configs import StopGradConfig
+    from jepakit.targets import StopGradTarget
+
+    enc = VisionTransformer(TINY, input_shape=(1, 16, 16))
+    target = StopGradTarget(StopGradConfig(), enc, total_steps=10)
+    assert target.teacher is enc and list(target.state_dict()) == []
+    tgt = target.targets(torch.randn(2, 1, 16, 16), torch.tensor([[[0, 1]], [[2, 3]]]))
+    assert tgt.shape == (2, 1, 2, 32) and not tgt.requires_grad

@@ -83,3 +83,29 @@ class VICRegConfig:
     cov_weight: float = 1.0
     std_target: float = 1.0
     eps: float = 1e-4
+
+
+@dataclass
+class StopGradConfig:
+    """No teacher: targets are the context encoder's own full-input features under stop-gradient (LeJEPA,
+    eb_jepa). Without EMA nothing slows the target down, so pair it with an anti-collapse term (SIGReg, VICReg)."""
+
+    layer_norm: bool = True  # layer-norm targets over features without affine, as the EMA target does
+
+
+@dataclass
+class SIGRegConfig:
+    """LeJEPA's SIGReg (arXiv 2511.08544): an Epps-Pulley test that pooled embeddings are isotropic Gaussian,
+    on `num_directions` random 1-D projections redrawn every step, averaged over directions.
+
+    The statistic n * integral |phi_emp(t) - exp(-t^2/2)|^2 exp(-t^2/2) dt is computed on `num_knots` points
+    of [0, t_max] by the trapezoid rule (the integrand is even in t).
+    """
+
+    num_directions: int = 64
+    num_knots: int = 17
+    t_max: float = 3.0
+
+    def __post_init__(self) -> None:
+        if self.num_directions < 1 or self.num_knots < 2 or not self.t_max > 0:
+            raise ValueError("num_directions >= 1, num_knots >= 2 and t_max > 0 are required")

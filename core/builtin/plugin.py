@@ -7,7 +7,9 @@ from jepakit.builtin.configs import (
     DistanceConfig,
     EMAConfig,
     PredictorConfig,
+    SIGRegConfig,
     SmoothL1Config,
+    StopGradConfig,
     VICRegConfig,
     ViTConfig,
 )
@@ -32,6 +34,8 @@ def jepa_register_predictors(register: RegisterFn) -> None:
 def jepa_register_targets(register: RegisterFn) -> None:
     register("ema", "jepakit.targets:EMATarget", config=EMAConfig,
              summary="EMA teacher with a linear momentum ramp; layer-normed full-input targets")
+    register("stopgrad", "jepakit.targets:StopGradTarget", config=StopGradConfig,
+             summary="no teacher: the context encoder's own full-input features under stop-gradient")
 
 
 @hookimpl
@@ -41,6 +45,8 @@ def jepa_register_losses(register: RegisterFn) -> None:
     register("l2", "jepakit.losses:L2", config=DistanceConfig, summary="mean squared error (I-JEPA's paper)")
     register("vicreg", "jepakit.losses:VICReg", config=VICRegConfig,
              summary="VICReg variance + covariance on pooled context features (anti-collapse)")
+    register("sigreg", "jepakit.losses:SIGReg", config=SIGRegConfig,
+             summary="LeJEPA's SIGReg: Epps-Pulley isotropic-Gaussian test on random projections of pooled features")
 
 
 @hookimpl
