@@ -16,20 +16,16 @@ from jepakit.cli import output
 from jepakit.cli.context import load_state
 from jepakit.config import dumps_toml, to_plain
 from jepakit.errors import JepakitError, did_you_mean
-from jepakit.registry import ALL_KINDS, PartSpec
+from jepakit.registry import ALL_KINDS, PartSpec, singular
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout instead of a table.")]
-
-
-def _singular(kind: str) -> str:
-    return kind[:-2] if kind.endswith("sses") else kind[:-1]
 
 
 def normalize_kind(kind: str) -> str | None:
     """'encoders' or 'encoder' -> 'encoders'; None when `kind` is not a kind at all."""
     k = kind.strip().lower()
     for full in ALL_KINDS:
-        if k in (full, _singular(full)):
+        if k in (full, singular(full)):
             return full
     return None
 
@@ -77,7 +73,7 @@ def list_cmd(
     if full == "variants":  # variants have no token layout of their own
         cols, rows = [c for c in cols if c != "layout"], [[r[0], r[1], r[2], r[4]] for r in rows]
     elif full is None:
-        cols, rows = ["kind", *cols], [[_singular(s.kind), *r] for s, r in zip(specs, rows)]
+        cols, rows = ["kind", *cols], [[singular(s.kind), *r] for s, r in zip(specs, rows)]
     output.out().print(output.table(full, cols, rows))
 
 
@@ -89,7 +85,7 @@ def find_part(state: Any, name: str, kind: str | None = None) -> PartSpec:
     if len(found) == 1:
         return found[0]
     if found:
-        which = ", ".join(f"{_singular(s.kind)} {s.name}" for s in found)
+        which = ", ".join(f"{singular(s.kind)} {s.name}" for s in found)
         raise JepakitError(f'"{name}" names several parts: {which}', "pass --kind to pick one")
     known = [n for s in reg.list() if s.kind in kinds for n in (s.name, s.short, *s.aliases)]
     raise JepakitError(f'no part called "{name}".{did_you_mean(name, known)}', "`jepakit list` shows every part")
@@ -152,7 +148,7 @@ def show_cmd(
         output.print_json(info)
         return
     console = output.out()
-    console.print(Text.assemble((spec.name, "bold"), f"  ({_singular(spec.kind)} from plugin {spec.plugin})"))
+    console.print(Text.assemble((spec.name, "bold"), f"  ({singular(spec.kind)} from plugin {spec.plugin})"))
     for label in ("summary", "target", "layout", "modality"):
         if info[label]:
             console.print(Text(f"  {label:9s}{info[label]}"))

@@ -7,6 +7,7 @@ positions, no CLS token, trunc-normal(0.02) init with each block's output projec
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -88,8 +89,52 @@ def init_transformer(module: nn.Module, blocks: nn.ModuleList) -> None:
         block.mlp[2].weight.data.div_(math.sqrt(2.0 * layer))
 
 
-class VisionTransformer(nn.Module):
-    """ViT encoder on a 2-D patch grid. The context path gathers kept tokens before the blocks."""
+class TokenEncoder(nn.Module):
+    """A pre-norm transformer over a token grid; subclasses supply the tokenizer (`patch_embed`) and the grid.
+
+    The context path gathers kept tokens before the blocks, so it costs O(Nc), not O(N). Any grid works:
+    the fixed sin-cos table is built for its number of axes.
+    """
+
+    def _build(self, cfg: Any, patch_embed: nn.Module, grid: tuple[int, ...]) -> None:
+        """Call from the subclass's __init__ once `patch_embed` exists (it consumes the RNG first)."""
+        self.cfg, self.embed_dim, self.grid = cfg, cfg.embed_dim, tuple(grid)
+        self.patch_embed = patch_embed
+        self.register_buffer("pos_embed", sincos_pos_embed(cfg.embed_dim, self.grid)[None], persistent=False)
+        self.blocks = nn.ModuleList(
+            Block(cfg.embed_dim, cfg.num_heads, cfg.mlp_ratio, cfg.qkv_bias, cfg.norm_eps) for _ in range(cfg.depth)
+        )
+        self.norm = nn.LayerNorm(cfg.embed_dim, eps=cfg.norm_eps)
+        init_transformer(self, self.blocks)
+
+    @property
+    def num_tokens(self) -> int:
+        return math.prod(self.grid)
+
+    def tokens(self, x: torch.Tensor) -> torch.Tensor:
+        """x -> tokens with positions [B, N, D] (N flattened row-major over the grid: the masks' index space)."""
+        return self.patch_embed(x).flatten(2).transpose(1, 2) + self.pos_embed  # [B, N, D]
+
+    def forward(self, x: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
+        z = self.tokens(x)  # [B, N, D]
+        if keep is not None:
+            z = gather_tokens(z, keep)  # [B, Nc, D]
+        for block in self.blocks:
+            z = block(z)
+        return self.norm(z)
+
+    def forward_layers(self, x: torch.Tensor, n: int) -> list[torch.Tensor]:
+        """Outputs of the last min(n, depth) blocks on the full input, each [B, N, D] (the last final-normed)."""
+        z, outs = self.tokens(x), []
+        for block in self.blocks:
+            z = block(z)
+            outs.append(z)
+        outs[-1] = self.norm(outs[-1])
+        return outs[-n:]
+
+
+class VisionTransformer(TokenEncoder):
+    """ViT encoder on a 2-D patch grid (I-JEPA's): a strided conv patchifies, no CLS token."""
 
     layout = "grid2d"
 
@@ -103,39 +148,7 @@ class VisionTransformer(nn.Module):
         if h % p or w % p:
             raise JepakitError(f"encoder.patch_size: {p} does not divide the input size {h}x{w}",
                                "choose a patch size that divides the image size (or change data.size)")
-        self.cfg, self.embed_dim, self.grid = cfg, cfg.embed_dim, (h // p, w // p)
-        self.patch_embed = nn.Conv2d(chans, cfg.embed_dim, kernel_size=p, stride=p)
-        self.register_buffer("pos_embed", sincos_pos_embed(cfg.embed_dim, self.grid)[None], persistent=False)
-        self.blocks = nn.ModuleList(
-            Block(cfg.embed_dim, cfg.num_heads, cfg.mlp_ratio, cfg.qkv_bias, cfg.norm_eps) for _ in range(cfg.depth)
-        )
-        self.norm = nn.LayerNorm(cfg.embed_dim, eps=cfg.norm_eps)
-        init_transformer(self, self.blocks)
-
-    @property
-    def num_tokens(self) -> int:
-        return self.grid[0] * self.grid[1]
-
-    def tokens(self, x: torch.Tensor) -> torch.Tensor:
-        """x [B, C, H, W] -> patch tokens with positions [B, N, D]."""
-        return self.patch_embed(x).flatten(2).transpose(1, 2) + self.pos_embed
-
-    def forward(self, x: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
-        z = self.tokens(x)  # [B, N, D]
-        if keep is not None:
-            z = gather_tokens(z, keep)  # [B, Nc, D]
-        for block in self.blocks:
-            z = block(z)
-        return self.norm(z)
-
-    def forward_layers(self, x: torch.Tensor, n: int) -> list[torch.Tensor]:
-        """Outputs of the last n blocks on the full input, each [B, N, D] (the last one final-normed)."""
-        z, outs = self.tokens(x), []
-        for block in self.blocks:
-            z = block(z)
-            outs.append(z)
-        outs[-1] = self.norm(outs[-1])
-        return outs[-n:]
+        self._build(cfg, nn.Conv2d(chans, cfg.embed_dim, kernel_size=p, stride=p), (h // p, w // p))
 
 
 class TransformerPredictor(nn.Module):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from jepakit.builtin.configs import ViTConfig
+
 
 def _pair(name: str, value: tuple[float, float], lo: float, hi: float) -> tuple[float, float]:
     v = tuple(float(x) for x in value)
@@ -53,23 +55,20 @@ class TubeConfig:
 
 
 @dataclass
-class VideoViTConfig:
-    """A pre-norm ViT on tubelets. Paper: ViT-L/16 (1024 wide, 24 deep, 16 heads), tubelet 2 x 16 x 16."""
+class VideoViTConfig(ViTConfig):
+    """Core's ViT settings plus the tubelet length, with V-JEPA's defaults: ViT-L/16 (1024 wide, 24 deep,
+    16 heads), tubelet 2 x 16 x 16."""
 
-    tubelet_size: int = 2  # frames per token (Conv3d kernel = stride along time)
     patch_size: int = 16  # pixels per token side (Conv3d kernel = stride in space)
     embed_dim: int = 1024
     depth: int = 24
     num_heads: int = 16
-    mlp_ratio: float = 4.0
-    qkv_bias: bool = True
-    norm_eps: float = 1e-6
+    tubelet_size: int = 2  # frames per token (Conv3d kernel = stride along time)
 
     def __post_init__(self) -> None:
-        if min(self.tubelet_size, self.patch_size, self.embed_dim, self.depth, self.num_heads) < 1:
-            raise ValueError("tubelet_size, patch_size, embed_dim, depth and num_heads must be positive")
-        if self.embed_dim % self.num_heads:
-            raise ValueError(f"embed_dim {self.embed_dim} is not divisible by num_heads {self.num_heads}")
+        super().__post_init__()
+        if self.tubelet_size < 1:
+            raise ValueError(f"tubelet_size must be positive, got {self.tubelet_size}")
 
 
 @dataclass
