@@ -14,6 +14,7 @@ validate` runs only this; `train` then calls `build`.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -30,8 +31,12 @@ ROLES: dict[str, str] = {
     "predictor": "predictors",
     "target": "targets",
     "data": "datasets",
+    "method": "methods",
 }
 SECTIONS = ("variant", *ROLES, "loss", "optim", "run", "eval")
+#: The default method, and the roles it needs. Other methods need encoder and data, and build what else they use.
+DEFAULT_METHOD = "core/jepa"
+JEPA_ROLES = ("encoder", "masker", "predictor", "target", "data")
 
 
 @dataclass
@@ -107,10 +112,14 @@ class ResolvedRun:
         """The fully resolved config (every default filled in), as written to RUN_DIR/config.toml."""
         out: dict[str, Any] = {"variant": self.variant}
         for role, part in self.parts.items():
-            out[role] = {"use": part.spec.name, **to_plain(part.cfg)}
-        out["loss"] = {n: {"use": p.spec.name, "weight": p.weight, **to_plain(p.cfg)} for n, p in self.losses.items()}
+            out[role] = {"use": part.spec.name, **_settings(part)}
+        out["loss"] = {n: {"use": p.spec.name, "weight": p.weight, **_settings(p)} for n, p in self.losses.items()}
         out["optim"], out["run"], out["eval"] = to_plain(self.optim), to_plain(self.run), to_plain(self.eval)
         return out
+
+
+def _settings(part: Part) -> dict[str, Any]:
+    return to_plain(part.cfg) if part.cfg is not None else {}
 
 
 def read_run(source: str | Path | dict[str, Any], overrides: list[str] = ()) -> dict[str, Any]:
@@ -138,14 +147,20 @@ def resolve_run(source: str | Path | dict[str, Any], state: PluginState, overrid
 def resolve_spec(name: str, modality: str, spec: dict[str, Any], state: PluginState) -> ResolvedRun:
     """Validate a merged variant spec (part tables + loss + optim/run/eval)."""
     reg = state.registry
-    parts = {}
+    parts = {"method": _part(reg, "methods", spec.get("method", {"use": DEFAULT_METHOD}), "method")}
+    generic = parts["method"].spec.name == DEFAULT_METHOD
     for role, kind in ROLES.items():
         table = spec.get(role)
+        if role == "method":
+            continue
         if table is None:
-            raise JepakitError(f"{role}: missing", f'add a [{role}] table with use = "<a registered {singular(kind)}>"')
+            if generic or role in ("encoder", "data"):
+                raise JepakitError(f"{role}: missing", f'add a [{role}] table with use = "<a registered {singular(kind)}>"')
+            continue
         parts[role] = _part(reg, kind, table, role)
+    parts = {role: parts[role] for role in ROLES if role in parts}  # method last: it reads best after its parts
     loss_table = spec.get("loss", {})
-    if not isinstance(loss_table, dict) or not loss_table:
+    if not isinstance(loss_table, dict) or (generic and not loss_table):
         raise JepakitError("loss: missing or empty", 'add e.g. [loss.pred] use = "core/smooth-l1"')
     losses = {}
     for term, table in loss_table.items():
@@ -185,6 +200,8 @@ def check_compatible(parts: dict[str, Part]) -> None:
     """Reject mismatched token layouts and modalities before any tensor exists, naming both parts."""
     enc = parts["encoder"]
     for role in ("masker", "predictor"):
+        if role not in parts:
+            continue
         other = parts[role]
         if other.spec.layout and enc.spec.layout and other.spec.layout != enc.spec.layout:
             raise JepakitError(
@@ -202,11 +219,28 @@ def check_compatible(parts: dict[str, Part]) -> None:
 
 
 def build_part(part: Part, **context: Any) -> Any:
-    """Import a part's target and construct it; config errors raised while building name the part's key."""
+    """Import a part's target and construct it; config errors raised while building name the part's key.
+
+    Like pluggy with hook arguments, composition *offers* context keywords (`input_shape`, `grid`, `meta`, ...)
+    and the constructor takes the ones it names, so adding an offer never breaks an existing part.
+    """
     factory = part.spec.load()
+    context = _accepted(factory, context)
     try:
         return factory(part.cfg, **context) if part.cfg is not None else factory(**context)
     except JepakitError:
         raise
     except (ValueError, TypeError) as exc:
         raise JepakitError(f"{part.key}: {part.spec.name} could not be built: {exc}", f"check the settings in [{part.key}]") from exc
+
+
+def _accepted(factory: Any, context: dict[str, Any]) -> dict[str, Any]:
+    """The context keywords `factory` names (all of them if it takes **kwargs or has no readable signature)."""
+    try:
+        params = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return context
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return context
+    names = {p.name for p in params if p.kind is not inspect.Parameter.POSITIONAL_ONLY}
+    return {k: v for k, v in context.items() if k in names}

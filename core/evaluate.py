@@ -72,9 +72,13 @@ def extract_features(encoder: torch.nn.Module, dataset: Any, *, readout: str = "
     return torch.cat(feats).numpy().astype(np.float32, copy=False), torch.cat(labels).numpy()
 
 
-def raw_features(dataset: Any, batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
-    """Flattened inputs [N, C*H*W]: the baseline any learned feature should beat."""
-    xs, ys = zip(*((x.reshape(len(x), -1).float(), y) for x, y in _batches(dataset, batch_size)), strict=True)
+def raw_features(dataset: Any, batch_size: int = 1024, transform: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """The raw-input baseline any learned feature should beat: flattened inputs [N, C*H*W], or, where the
+    dataset defines `raw_features` (log-mel for audio, band power for EEG), that transform's [N, F]."""
+    def feats(x: torch.Tensor) -> torch.Tensor:
+        return (transform(x) if transform is not None else x).reshape(len(x), -1).float()
+
+    xs, ys = zip(*((feats(x), y) for x, y in _batches(dataset, batch_size)), strict=True)
     return torch.cat(xs).numpy(), torch.cat(ys).numpy()
 
 
@@ -196,7 +200,8 @@ def evaluate_encoders(trained: torch.nn.Module, random_init: torch.nn.Module, sp
                     extract_features(trained, splits.test, readout=readout)),
         "random_init": (extract_features(random_init, splits.train, readout=readout),
                         extract_features(random_init, splits.test, readout=readout)),
-        "raw": (raw_features(splits.train), raw_features(splits.test)),
+        "raw": (raw_features(splits.train, transform=splits.raw_features),
+                raw_features(splits.test, transform=splits.raw_features)),
     }
     metrics: dict[str, dict[str, float]] = {}
     described: list[str] = []
@@ -213,7 +218,7 @@ def evaluate_encoders(trained: torch.nn.Module, random_init: torch.nn.Module, sp
     main = _primary(heads)
     n_train, n_test = len(splits.train), len(splits.test)
     protocol = (f"fixed stratified split {n_train}/{n_test} of {splits.name}; features: {readout} readout "
-                f"(raw: flattened inputs); {'; '.join(described)}; fit on train, scored on test; "
+                f"(raw: {'dataset raw features' if splits.raw_features else 'flattened inputs'}); {'; '.join(described)}; fit on train, scored on test; "
                 "identical for trained, random_init and raw")
     return {
         "dataset": splits.name,

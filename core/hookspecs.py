@@ -59,10 +59,10 @@ class RegisterFn(Protocol):
 class RegisterVariantFn(Protocol):
     """The `register` callable `jepa_register_variants` receives.
 
-    `spec` is a TOML-shaped dict: one table per part (`encoder`, `masker`, `predictor`, `target`), a `loss` table
-    of named energy terms, and defaults for `data`, `optim`, `run`, `eval`. Each part table names a registered
-    part with `use` and sets its config fields. It is the same schema as a `[variants.NAME]` table in
-    plugins.toml, so a user composition and a published variant are one kind of thing.
+    `spec` is a TOML-shaped dict: one table per part (`encoder`, `masker`, `predictor`, `target`, `data`, and
+    optionally `method`), a `loss` table of named energy terms, and defaults for `optim`, `run`, `eval`. Each
+    part table names a registered part with `use` and sets its config fields. It is the same schema as a
+    `[variants.NAME]` table in plugins.toml, so a user composition and a published variant are one kind of thing.
     """
 
     def __call__(
@@ -128,6 +128,15 @@ def jepa_register_heads(register: RegisterFn) -> None:
 
 
 @hookspec
+def jepa_register_methods(register: RegisterFn) -> None:
+    """Register training methods: how a run's parts become a model and how the trained run is evaluated.
+
+    Built as `target(cfg)`; must satisfy `jepakit.interfaces.Method`. Most variants use the default `core/jepa`
+    (masked latent prediction); register one only when the objective does not fit it (MC-JEPA's flow + content).
+    """
+
+
+@hookspec
 def jepa_register_variants(register: RegisterVariantFn) -> None:
     """Register named compositions: a published JEPA with its paper defaults, and its tiny presets."""
 
@@ -141,5 +150,6 @@ KINDS: dict[str, str] = {
     "jepa_register_targets": "targets",
     "jepa_register_datasets": "datasets",
     "jepa_register_heads": "heads",
+    "jepa_register_methods": "methods",
     "jepa_register_variants": "variants",
 }

@@ -8,11 +8,15 @@ Torch is only imported for type checking here, so plugin config modules can impo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
     from torch.utils.data import Dataset
+
+    from jepakit.compose import ResolvedRun
+    from jepakit.runs import RunDir
 
 
 @dataclass
@@ -33,10 +37,16 @@ class MaskSet:
 
 @runtime_checkable
 class Masker(Protocol):
-    """Built as `Masker(cfg, grid=(gh, gw, ...))`. Runs in DataLoader workers, so it must pickle.
+    """Built as `Masker(cfg, grid=(gh, gw, ...), meta=...)`. Runs in DataLoader workers, so it must pickle.
 
     Never loops forever: a grid too small for the requested blocks raises JepakitError at construction.
     `generator` is the only source of randomness, so a batch's masks are a function of its seed.
+
+    Optional members, looked up with getattr:
+    - `step_aware = True`: the collate calls `masker(B, generator, step=s, total_steps=T)`, so a curriculum is
+      still a pure function of (seed, step) and survives resume and DataLoader workers.
+    - `draw(x [4, ...], path_stem: Path) -> list[Path]`: writes mask pictures (PNG) after training; maskers
+      without it get core's default picture for 2-D and 3-D grids.
     """
 
     grid: tuple[int, ...]
@@ -115,6 +125,10 @@ class DataSplits:
     num_classes: int
     modality: str = "image"
     class_names: list[str] = field(default_factory=list)
+    #: dataset facts parts may need, offered to constructors as `meta=` (electrode positions, sample rate ...)
+    meta: dict[str, Any] = field(default_factory=dict)
+    #: inputs [B, ...] -> raw-baseline features [B, F] (log-mel, band power ...); None = the flattened input
+    raw_features: Callable[[torch.Tensor], torch.Tensor] | None = None
 
 
 @runtime_checkable
@@ -138,3 +152,23 @@ class StepOutput:
 
     loss: torch.Tensor
     metrics: dict[str, float] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Method(Protocol):
+    """Built as `Method(cfg)`. How a run's parts become a trainable model, and how a trained run is evaluated.
+
+    `core/jepa` (the default) is the masked-prediction JEPA of `jepakit.jepa`. A variant whose objective does not
+    fit it (a flow estimator beside a content loss, two towers, a text decoder) registers its own method and
+    names it in its spec's `[method]` table; the training loop, checkpoints and resume stay core's.
+
+    build(resolved, splits) -> jepakit.jepa.Built, whose `model` has the training contract:
+        step(batch) -> StepOutput; after_step(step); trainable_parameters(); `encoder` and `teacher` modules
+        (teacher(x) -> [B, N, D] feeds the collapse monitor). `masker` may be None (the batch has no masks).
+    evaluate(resolved, built, run_dir) -> dict: writes and returns eval.json's content (`metric`, `trained`,
+        `random_init`, `higher_is_better`, `metrics`, ...).
+    """
+
+    def build(self, resolved: ResolvedRun, splits: DataSplits) -> Any: ...
+
+    def evaluate(self, resolved: ResolvedRun, built: Any, run_dir: RunDir) -> dict[str, Any]: ...

@@ -57,27 +57,44 @@ class JEPA(nn.Module):
 
 @dataclass
 class Built:
-    """What `build` returns: the model, the masker for the DataLoader collate, and the data."""
+    """What a method's `build` returns: the model, the masker for the DataLoader collate (or None), the data."""
 
-    model: JEPA
+    model: nn.Module
     masker: Any
     splits: DataSplits
+    method: Any = None  # the Method that built it; evaluation goes through it
 
 
-def build_encoder(resolved: ResolvedRun, input_shape: tuple[int, ...]) -> nn.Module:
-    return build_part(resolved.parts["encoder"], input_shape=tuple(input_shape))
+def build_encoder(resolved: ResolvedRun, splits: DataSplits) -> nn.Module:
+    """The run's encoder for these data (the random-init baseline is this, rebuilt under the run's seed)."""
+    return build_part(resolved.parts["encoder"], input_shape=tuple(splits.input_shape), meta=splits.meta)
 
 
 def build(resolved: ResolvedRun, splits: DataSplits | None = None) -> Built:
-    """Build every part of a resolved run, with the seed set so that the initial weights are reproducible."""
+    """Build every part of a resolved run through its method, seeded so that the initial weights are reproducible."""
     torch.manual_seed(resolved.run.seed)
     if splits is None:
         splits = build_part(resolved.parts["data"], seed=resolved.run.seed)
-    encoder = build_encoder(resolved, splits.input_shape)
-    grid = tuple(encoder.grid)
-    masker = build_part(resolved.parts["masker"], grid=grid)
-    predictor = build_part(resolved.parts["predictor"], embed_dim=encoder.embed_dim, grid=grid)
-    target = build_part(resolved.parts["target"], encoder=encoder, total_steps=resolved.optim.steps)
-    terms = {name: build_part(p) for name, p in resolved.losses.items()}
-    weights = {name: p.weight for name, p in resolved.losses.items()}
-    return Built(JEPA(encoder, predictor, target, terms, weights), masker, splits)
+    method = build_part(resolved.parts["method"])
+    built = method.build(resolved, splits)
+    built.method = method
+    return built
+
+
+class JEPAMethod:
+    """`core/jepa`: the masked latent-prediction JEPA above, evaluated by frozen probes against random init."""
+
+    def build(self, resolved: ResolvedRun, splits: DataSplits) -> Built:
+        encoder = build_encoder(resolved, splits)
+        grid, meta = tuple(encoder.grid), splits.meta
+        masker = build_part(resolved.parts["masker"], grid=grid, meta=meta)
+        predictor = build_part(resolved.parts["predictor"], embed_dim=encoder.embed_dim, grid=grid, meta=meta)
+        target = build_part(resolved.parts["target"], encoder=encoder, total_steps=resolved.optim.steps)
+        terms = {name: build_part(p) for name, p in resolved.losses.items()}
+        weights = {name: p.weight for name, p in resolved.losses.items()}
+        return Built(JEPA(encoder, predictor, target, terms, weights), masker, splits)
+
+    def evaluate(self, resolved: ResolvedRun, built: Built, run_dir: Any) -> dict[str, Any]:
+        from jepakit.run_eval import evaluate_built
+
+        return evaluate_built(resolved, built, run_dir)

@@ -51,24 +51,34 @@ class _Indexed(Dataset):
         return step, x, y
 
 
-class MaskCollator:
-    """Stacks a batch and samples its masks (runs in the workers; picklable)."""
+def sample_masks(masker: Any, batch_size: int, generator: torch.Generator, *, step: int, total_steps: int) -> Any:
+    """One batch's masks; a `step_aware` masker (a curriculum) also learns where in training the batch falls."""
+    if getattr(masker, "step_aware", False):
+        return masker(batch_size, generator, step=step, total_steps=total_steps)
+    return masker(batch_size, generator)
 
-    def __init__(self, masker: Any, seed: int) -> None:
-        self.masker, self.seed = masker, seed
+
+class MaskCollator:
+    """Stacks a batch and samples its masks (runs in the workers; picklable). No masker: `masks` is None."""
+
+    def __init__(self, masker: Any, seed: int, total_steps: int) -> None:
+        self.masker, self.seed, self.total_steps = masker, seed, total_steps
 
     def __call__(self, items: list[tuple[int, Any, Any]]) -> dict[str, Any]:
         step = items[0][0]
         x = torch.stack([torch.as_tensor(it[1]) for it in items])  # [B, ...]
         y = torch.as_tensor([int(it[2]) for it in items])  # [B]
-        gen = torch.Generator().manual_seed(_mix(self.seed, 2, step))
-        return {"step": step, "x": x, "y": y, "masks": self.masker(x.shape[0], gen)}
+        masks = None
+        if self.masker is not None:
+            gen = torch.Generator().manual_seed(_mix(self.seed, 2, step))
+            masks = sample_masks(self.masker, x.shape[0], gen, step=step, total_steps=self.total_steps)
+        return {"step": step, "x": x, "y": y, "masks": masks}
 
 
 def make_loader(dataset: Dataset, masker: Any, *, batch_size: int, seed: int, start: int, total: int,
                 workers: int) -> DataLoader:
     sampler = StepBatchSampler(len(dataset), batch_size, seed, start, total)  # type: ignore[arg-type]
-    return DataLoader(_Indexed(dataset), batch_sampler=sampler, collate_fn=MaskCollator(masker, seed),
+    return DataLoader(_Indexed(dataset), batch_sampler=sampler, collate_fn=MaskCollator(masker, seed, total),
                       num_workers=workers, persistent_workers=False, prefetch_factor=4 if workers else None,
                       worker_init_fn=_one_thread if workers else None)
 

@@ -143,6 +143,42 @@ def plot_masks(images: Any, context_idx: Any, target_idx: Any, grid: tuple[int, 
     return _save(fig, path)
 
 
+def plot_masks_3d(videos: Any, context_idx: Any, target_idx: Any, grid: tuple[int, int, int],
+                  path: str | Path, samples: int = 2) -> Path:
+    """Video masks as frame strips: one row per sample, one column per tubelet time step.
+
+    videos [K, C, T, H, W], context_idx [K, Nc], target_idx [K, M, Nt], flat indices on `grid` (gt, gh, gw).
+    Blue: context; colours: target blocks. A tube mask shows as the same cells lit in every column.
+    """
+    import matplotlib
+
+    x, ctx, tgt = _numpy(videos), _numpy(context_idx).astype(np.int64), _numpy(target_idx).astype(np.int64)
+    if len(grid) != 3 or x.ndim != 5:
+        raise ValueError(f"plot_masks_3d draws videos [K,C,T,H,W] on 3-D grids, got {x.shape} on {tuple(grid)}")
+    gt, gh, gw = (int(g) for g in grid)
+    step = max(1, x.shape[2] // gt)  # frames per tubelet
+    palette = matplotlib.colormaps["tab10"]
+    k = min(samples, len(x))
+    fig = _new_figure(1.6 * gt, 1.8 * k)
+    for i in range(k):
+        overlay = np.zeros((gt * gh * gw, 4))  # [N, RGBA]
+        overlay[ctx[i]] = CONTEXT_RGBA
+        for m in range(tgt.shape[1]):
+            overlay[tgt[i, m]] = (*palette((m + 1) % 10)[:3], 0.5)
+        overlay = overlay.reshape(gt, gh, gw, 4)
+        for t in range(gt):
+            ax = fig.add_subplot(k, gt, i * gt + t + 1)
+            img, cmap = _to_display(x[i][:, t * step])
+            ax.imshow(img, cmap=cmap, vmin=0, vmax=1, extent=(0, gw, gh, 0), interpolation="nearest")
+            ax.imshow(overlay[t], extent=(0, gw, gh, 0), interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i == 0:
+                ax.set_title(f"t={t * step}", fontsize=7)
+    fig.suptitle(f"blue: context ({ctx.shape[1]} tokens); colours: {tgt.shape[1]} target blocks", fontsize=8)
+    return _save(fig, path)
+
+
 def plot_embedding_pca(feats: Any, labels: Any, path: str | Path) -> Path:
     """The first two principal components of features [N, F], coloured by label.
 

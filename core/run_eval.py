@@ -30,7 +30,7 @@ def evaluate_built(resolved: ResolvedRun, built: Built, run_dir: RunDir) -> dict
     model = built.model
     trained = model.teacher if resolved.eval.encoder == "target" else model.encoder
     torch.manual_seed(resolved.run.seed)
-    random_init = build_encoder(resolved, built.splits.input_shape)
+    random_init = build_encoder(resolved, built.splits)
     heads = {spec.name.split("/")[-1]: _head_factory(spec) for spec in resolved.heads}
     result = evaluate_encoders(trained, random_init, built.splits, readout=resolved.eval.readout, heads=heads)
     result = {"variant": resolved.variant, **result}
@@ -73,4 +73,4 @@ def load_run(path: str | Path, state: PluginState) -> tuple[ResolvedRun, Built, 
 def evaluate_run(path: str | Path, state: PluginState) -> dict[str, Any]:
     resolved, built, run_dir = load_run(path, state)
     run_dir.plots.mkdir(exist_ok=True)
-    return evaluate_built(resolved, built, run_dir)
+    return built.method.evaluate(resolved, built, run_dir)

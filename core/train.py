@@ -23,7 +23,7 @@ from jepakit.ckpt import atomic_write_text
 from jepakit.config import dumps_toml, load_toml
 from jepakit.errors import Interrupted, JepakitError, RunFailed
 from jepakit.jepa import JEPA, build
-from jepakit.loader import make_loader
+from jepakit.loader import make_loader, sample_masks
 from jepakit.runs import RunDir
 
 log = logging.getLogger("jepakit")
@@ -183,9 +183,7 @@ def _train(resolved: ResolvedRun, run_dir: RunDir, resume: bool, do_eval: bool, 
                                "train_seconds": round(time.perf_counter() - t0, 2)}
     _plots(run_dir, built, start == 0)
     if do_eval:
-        from jepakit.run_eval import evaluate_built
-
-        summary["eval"] = evaluate_built(resolved, built, run_dir)
+        summary["eval"] = built.method.evaluate(resolved, built, run_dir)
     return summary
 
 
@@ -215,8 +213,16 @@ def _plots(run_dir: RunDir, built: Any, draw_masks: bool) -> None:
 
     run_dir.plots.mkdir(exist_ok=True)
     plots.plot_loss(run_dir.read_metrics(), run_dir.plots / "loss.png")
-    grid = tuple(built.model.encoder.grid)
-    if len(grid) == 2 and (draw_masks or not (run_dir.plots / "masks.png").exists()):  # 2-D grids only
-        masks = built.masker(4, torch.Generator().manual_seed(0))
-        x = torch.stack([torch.as_tensor(built.splits.train[i][0]) for i in range(4)])
+    masker = built.masker
+    if masker is None or not (draw_masks or not (run_dir.plots / "masks.png").exists()):
+        return
+    x = torch.stack([torch.as_tensor(built.splits.train[i][0]) for i in range(min(4, len(built.splits.train)))])
+    if hasattr(masker, "draw"):  # the masker knows its geometry best (spectrograms, scalp maps, curricula)
+        masker.draw(x, run_dir.plots / "masks")
+        return
+    masks = sample_masks(masker, len(x), torch.Generator().manual_seed(0), step=0, total_steps=1)
+    grid = tuple(masker.grid)
+    if len(grid) == 2:
         plots.plot_masks(x, masks.context, masks.targets, grid, run_dir.plots / "masks.png")
+    elif len(grid) == 3:
+        plots.plot_masks_3d(x, masks.context, masks.targets, grid, run_dir.plots / "masks.png")

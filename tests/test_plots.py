@@ -47,6 +47,22 @@ def test_plot_masks_tensor_and_array(tmp_path: Path) -> None:
         plots.plot_masks(images, ctx, tgt, (4, 4), tmp_path / "bad.png")  # indices beyond a 4x4 grid
 
 
+def test_plot_masks_3d_draws_tubes_on_every_frame(tmp_path: Path) -> None:
+    """A V-JEPA tube: the same cells in each tubelet step; the PNG shows one column per step."""
+    video = torch.rand(2, 1, 8, 16, 16)  # [K, C, T, H, W]
+    grid = (4, 4, 4)  # tubelet 2 frames, 4x4 patches
+    tube = torch.tensor([5, 6, 9, 10])  # a 2x2 spatial block
+    tgt = torch.stack([tube + 16 * t for t in range(4)]).flatten()  # the block on every time step
+    tgt = tgt[None, None].expand(2, 1, -1)  # [K, M=1, Nt=16]
+    ctx = torch.tensor([i for i in range(64) if i not in set(tgt[0, 0].tolist())])[None].expand(2, -1)  # [K, 48]
+    path = plots.plot_masks_3d(video, ctx, tgt, grid, tmp_path / "masks3d.png")
+    _assert_png(path)
+    with Image.open(path) as im:
+        assert im.size[0] > im.size[1]  # 4 frame columns, 2 sample rows
+    with pytest.raises(ValueError):
+        plots.plot_masks_3d(video[:, 0], ctx, tgt, grid, tmp_path / "bad.png")  # [K, T, H, W] is not a video batch
+
+
 def test_plot_embedding_pca(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     labels = np.repeat(np.arange(4), 25)

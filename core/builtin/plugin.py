@@ -64,3 +64,9 @@ def jepa_register_heads(register: RegisterFn) -> None:
     register("linear-probe", "jepakit.evaluate:LinearProbe", config=LinearProbeConfig,
              summary="standardize + logistic regression on frozen features")
     register("knn", "jepakit.evaluate:KNNProbe", config=KNNConfig, summary="cosine k-NN on frozen features")
+
+
+@hookimpl
+def jepa_register_methods(register: RegisterFn) -> None:
+    register("jepa", "jepakit.jepa:JEPAMethod",
+             summary="masked latent prediction: context encoder + predictor regress a target's features of hidden tokens")

@@ -28,7 +28,8 @@ from torch import nn
 
 from jepakit.compose import Part, build_part, resolve_run
 from jepakit.config import build_dataclass, dumps_toml, to_plain
-from jepakit.interfaces import Encoder, EnergyTerm, Head, Masker, MaskSet, Predictor, TargetStrategy
+from jepakit.interfaces import Encoder, EnergyTerm, Head, Masker, MaskSet, Method, Predictor, TargetStrategy
+from jepakit.loader import sample_masks
 from jepakit.registry import PartSpec
 
 #: Config fields that make each kind tiny; applied only where the config has the field.
@@ -44,7 +45,7 @@ CONTEXT: dict[str, dict[str, Any]] = {
 }
 #: Config key of each kind (as in a run file), also the kind's singular in messages.
 KEYS = {"encoders": "encoder", "maskers": "masker", "predictors": "predictor", "targets": "target",
-        "datasets": "data", "heads": "head", "losses": "loss", "variants": "variant"}
+        "datasets": "data", "heads": "head", "losses": "loss", "methods": "method", "variants": "variant"}
 BATCH = 4
 
 
@@ -149,7 +150,7 @@ def check_encoder(spec: PartSpec, cfg_overrides: dict[str, Any] | None = None) -
     shape = tuple(ctx["_input_shape"])
     x = torch.randn(BATCH, *shape, generator=torch.Generator().manual_seed(0))
     torch.manual_seed(0)
-    enc = _build(spec, cfg, input_shape=shape)
+    enc = _build(spec, cfg, input_shape=shape, meta=ctx.get("_meta", {}))
     with _check(spec, "forward"):
         assert isinstance(enc, nn.Module), f"built a {type(enc).__name__}, not an nn.Module"
         assert isinstance(enc, Encoder), "missing one of embed_dim, grid, layout, forward, forward_layers"
@@ -168,7 +169,7 @@ def check_encoder(spec: PartSpec, cfg_overrides: dict[str, Any] | None = None) -
         _shape(spec, "forward_layers", layers[0], (BATCH, n, d), "forward_layers(x, 1)[0]")
     _grads(spec, enc, _probe(out, 1) + _probe(enc(x, keep), 2))
     torch.manual_seed(0)
-    again = _build(spec, cfg, input_shape=shape)
+    again = _build(spec, cfg, input_shape=shape, meta=ctx.get("_meta", {}))
     with _check(spec, "determinism"), torch.no_grad():
         assert torch.equal(again(x), out.detach()), "two builds under torch.manual_seed(0) give different outputs"
 
@@ -178,7 +179,7 @@ def check_masker(spec: PartSpec, cfg_overrides: dict[str, Any] | None = None, se
     cfg, ctx = check_config(spec, cfg_overrides), _split(spec, cfg_overrides)[1]
     grid = tuple(ctx["_grid"])
     n, overlap = math.prod(grid), bool(getattr(cfg, "allow_overlap", False))
-    m = _build(spec, cfg, grid=grid)
+    m = _build(spec, cfg, grid=grid, meta=ctx.get("_meta", {}))
     with _check(spec, "protocol"):
         assert isinstance(m, Masker), "missing one of grid, layout, __call__(batch_size, generator)"
         assert tuple(m.grid) == grid, f"grid {m.grid}, built with {grid}"
@@ -187,7 +188,7 @@ def check_masker(spec: PartSpec, cfg_overrides: dict[str, Any] | None = None, se
     def sample(masker: Any, seed: int, global_seed: int = 0) -> MaskSet:
         torch.manual_seed(global_seed)  # masks must not depend on the global RNG
         with _check(spec, "sampling"):
-            return masker(BATCH, torch.Generator().manual_seed(seed))
+            return sample_masks(masker, BATCH, torch.Generator().manual_seed(seed), step=seed, total_steps=seeds)
 
     for seed in range(seeds):
         ms = sample(m, seed)
@@ -206,7 +207,7 @@ def check_masker(spec: PartSpec, cfg_overrides: dict[str, Any] | None = None, se
                     both = set(cr) & set(tr)
                     assert not both, f"seed {seed} row {row}: context overlaps targets at {sorted(both)[:5]}"
     with _check(spec, "determinism"):
-        a, b = sample(m, 3, 1), sample(_build(spec, cfg, grid=grid), 3, 2)
+        a, b = sample(m, 3, 1), sample(_build(spec, cfg, grid=grid, meta=ctx.get("_meta", {})), 3, 2)
         assert torch.equal(a.context, b.context) and torch.equal(a.targets, b.targets), \
             "equal generator seeds gave different masks"
     with _check(spec, "pickling"):
@@ -223,7 +224,7 @@ def check_predictor(spec: PartSpec, cfg_overrides: dict[str, Any] | None = None)
     ctx_idx, tgt_idx = _subset(n, max(1, n // 2), BATCH, 0), _subset(n, m * nt, BATCH, 1).view(BATCH, m, nt)
     feats = torch.randn(BATCH, ctx_idx.shape[1], d, generator=torch.Generator().manual_seed(0), requires_grad=True)
     torch.manual_seed(0)
-    pred = _build(spec, cfg, embed_dim=d, grid=grid)
+    pred = _build(spec, cfg, embed_dim=d, grid=grid, meta=ctx.get("_meta", {}))
     with _check(spec, "forward"):
         assert isinstance(pred, nn.Module) and isinstance(pred, Predictor), f"built a {type(pred).__name__}"
         out = pred(feats, ctx_idx, tgt_idx)
@@ -232,7 +233,7 @@ def check_predictor(spec: PartSpec, cfg_overrides: dict[str, Any] | None = None)
     if feats.grad is None or not bool(torch.isfinite(feats.grad).all()):
         _fail(spec, "gradients", "the context features got no finite gradient")
     torch.manual_seed(0)
-    again = _build(spec, cfg, embed_dim=d, grid=grid)
+    again = _build(spec, cfg, embed_dim=d, grid=grid, meta=ctx.get("_meta", {}))
     with _check(spec, "determinism"), torch.no_grad():
         assert torch.equal(again(feats, ctx_idx, tgt_idx), out.detach()), \
             "two builds under torch.manual_seed(0) give different outputs"
@@ -317,6 +318,15 @@ def check_head(spec: PartSpec, cfg_overrides: dict[str, Any] | None = None) -> N
         assert all(math.isfinite(float(v)) for v in scores.values()), f"non-finite scores {scores}"
 
 
+def check_method(spec: PartSpec, cfg_overrides: dict[str, Any] | None = None) -> None:
+    """Builds from its config and offers `build` and `evaluate` (what the training loop and `jepakit eval` call)."""
+    cfg = check_config(spec, cfg_overrides)
+    method = _build(spec, cfg)
+    with _check(spec, "interface"):
+        assert isinstance(method, Method), "missing build(resolved, splits) or evaluate(resolved, built, run_dir)"
+        pickle.dumps(method)
+
+
 def check_variant(spec: PartSpec, state: Any) -> None:
     """The variant resolves against the installed parts (nothing is built)."""
     with _check(spec, "resolve"):
@@ -333,7 +343,8 @@ def isolated_state() -> Any:
 
 
 CHECKS = {"encoders": check_encoder, "maskers": check_masker, "predictors": check_predictor,
-          "targets": check_target, "losses": check_loss, "heads": check_head, "datasets": check_config}
+          "targets": check_target, "losses": check_loss, "heads": check_head, "datasets": check_config,
+          "methods": check_method}
 
 
 def tiny_for(spec: PartSpec, tiny: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:

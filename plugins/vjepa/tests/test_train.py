@@ -36,5 +36,6 @@ def test_tiny_train_and_eval_write_the_run_directory(tmp_path):
     assert {"effective_rank", "feature_std", "random_init"} <= set(ev["collapse"])
     assert (out / "config.toml").is_file() and (out / "metrics.jsonl").is_file()
     assert any((out / "checkpoints").iterdir())
+    assert (out / "plots" / "masks.png").stat().st_size > 1000  # frames with the context and target tubes
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert rows and all(r["loss"] == r["loss"] for r in rows if "loss" in r)
