@@ -41,3 +41,22 @@ def new_run(
     except OSError as exc:
         raise JepakitError(f"cannot write {path}: {exc.strerror or exc}", "choose a writable path with -o") from exc
     output.note(f"wrote {path}", style="green")
+
+
+@app.command("plugin")
+def new_plugin(
+    name: Annotated[str, typer.Argument(help="Plugin name: lower-case letters and digits, e.g. myjepa.")],
+    kinds: Annotated[str, typer.Option("--kinds", metavar="KIND,...",
+                                       help="Parts to scaffold: masker, loss, encoder, predictor, head, dataset.")] = "masker,loss",
+    out: Annotated[Path | None, typer.Option("-o", "--out", metavar="DIR", help="Folder to create (default: ./NAME).")] = None,
+) -> None:
+    """Scaffold an installable plugin: one working part per kind, a NAME/tiny variant, and its tests."""
+    from jepakit.cli.new_plugin import parse_kinds, write
+
+    dest = out or Path(name)
+    written = write(name, parse_kinds(kinds), dest)
+    output.note(f"wrote {len(written)} files into {dest}/", style="green")
+    output.note(f"next:  jepakit plugins install -e {dest}\n"
+                f"       jepakit plugins info {name}\n"
+                f"       python -m pytest {dest}/tests -q\n"
+                f"       jepakit train {name}/tiny")

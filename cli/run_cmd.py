@@ -19,10 +19,18 @@ from jepakit.cli.parts_cmd import warn_broken
 from jepakit.errors import JepakitError
 
 DEMO_VARIANT = "ijepa/ijepa-tiny"
-RunFile = Annotated[Path, typer.Argument(metavar="RUN.toml", help="Run file naming a variant and its overrides.")]
+RunFile = Annotated[Path, typer.Argument(metavar="RUN.toml|VARIANT",
+                                         help="Run file naming a variant and its overrides, or a variant name.")]
 SetOpt = Annotated[list[str] | None, typer.Option("--set", metavar="KEY=VALUE",
                                                   help="Override a setting, e.g. --set optim.lr=5e-4 (repeatable).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
+
+
+def run_source(arg: Path) -> Path | dict[str, Any]:
+    """A run file if it exists (or is named *.toml), else a variant name: `jepakit train ijepa/ijepa-tiny`."""
+    if arg.is_file() or arg.suffix == ".toml":
+        return arg
+    return {"variant": arg.as_posix()}
 
 
 def validate(ctx: typer.Context, run_file: RunFile, overrides: SetOpt = None) -> None:
@@ -34,7 +42,7 @@ def validate(ctx: typer.Context, run_file: RunFile, overrides: SetOpt = None) ->
 
     state = load_state(ctx)
     warn_broken(state)
-    resolved = resolve_run(run_file, state, overrides or [])
+    resolved = resolve_run(run_source(run_file), state, overrides or [])
     n = len(resolved.parts) + len(resolved.losses)
     output.out().print(f"OK: {resolved.variant} ({n} parts)", markup=False, highlight=False)
 
@@ -72,7 +80,7 @@ def train_cmd(
     no_eval: Annotated[bool, typer.Option("--no-eval", help="Skip the evaluation after training.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Train a run file, then evaluate it.
+    """Train a run file (or a variant as registered), then evaluate it.
 
     The evaluation compares the trained encoder with the same encoder at random init and with raw input.
     """
@@ -80,7 +88,7 @@ def train_cmd(
 
     state = load_state(ctx)
     warn_broken(state)
-    resolved = resolve_run(run_file, state, overrides or [])
+    resolved = resolve_run(run_source(run_file), state, overrides or [])
     _report(_train(resolved, out, resume, not no_eval), as_json)
 
 

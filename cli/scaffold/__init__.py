@@ -1,0 +1,1 @@
+"""Templates for `jepakit new plugin` (rendered by `jepakit.cli.new_plugin`)."""
