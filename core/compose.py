@@ -196,6 +196,22 @@ def _part(reg, kind: str, table: Any, key: str) -> Part:
     return Part(spec, cfg, key)
 
 
+#: Layouts that are special cases of another: a time-frequency grid is a 2-D grid, so a part written for any
+#: `grid2d` (I-JEPA's multi-block masker) works on spectrogram tokens; the converse does not hold.
+LAYOUT_PARENT: dict[str, str] = {"tf2d": "grid2d"}
+
+
+def layout_fits(consumer: str, produced: str) -> bool:
+    """True when a part that consumes `consumer` tokens can work on `produced` tokens (empty = any/unknown)."""
+    if not consumer or not produced:
+        return True
+    while produced:
+        if consumer == produced:
+            return True
+        produced = LAYOUT_PARENT.get(produced, "")
+    return False
+
+
 def check_compatible(parts: dict[str, Part]) -> None:
     """Reject mismatched token layouts and modalities before any tensor exists, naming both parts."""
     enc = parts["encoder"]
@@ -203,7 +219,7 @@ def check_compatible(parts: dict[str, Part]) -> None:
         if role not in parts:
             continue
         other = parts[role]
-        if other.spec.layout and enc.spec.layout and other.spec.layout != enc.spec.layout:
+        if enc.spec.layout and not layout_fits(other.spec.layout, enc.spec.layout):
             raise JepakitError(
                 f'{role}.use: {role} "{other.spec.name}" works on {other.spec.layout} tokens but encoder '
                 f'"{enc.spec.name}" produces {enc.spec.layout} tokens',

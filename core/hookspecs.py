@@ -20,6 +20,8 @@ Rules that keep the platform fast and robust:
 - `config` is a dataclass whose fields (with defaults) are the part's settings. It is the schema for TOML
   validation, `jepakit show` and the docs. The built object is called as `target(cfg, **context)`, where
   `context` holds what composition knows (see `jepakit.interfaces` for each kind's constructor and contract).
+  Context is *offered*, as pluggy offers hook arguments: a constructor receives only the keywords it names
+  (`meta`, the dataset's facts such as electrode positions, is there for parts that need it).
 - Names are qualified with your plugin's name ("myjepa/tube"); registering a name another plugin owns is an
   error that names both plugins. `aliases` adds extra short names.
 - `layout` names the token geometry a part produces or consumes (`grid2d`, `grid3d`, `tf2d`, `electrodes`,
@@ -74,7 +76,7 @@ class RegisterVariantFn(Protocol):
 def jepa_register_encoders(register: RegisterFn) -> None:
     """Register tokenizer+encoder pairs (ViT-2D, ViT-3D tubelets, spectrogram ViT, EEG channel transformer ...).
 
-    Built as `target(cfg, input_shape=...)`; must satisfy `jepakit.interfaces.Encoder`.
+    Built as `target(cfg, input_shape=..., meta=...)`; must satisfy `jepakit.interfaces.Encoder`.
     """
 
 
@@ -82,8 +84,8 @@ def jepa_register_encoders(register: RegisterFn) -> None:
 def jepa_register_maskers(register: RegisterFn) -> None:
     """Register maskers that sample context/target token indices (multi-block 2-D, tube 3-D, curriculum ...).
 
-    Built as `target(cfg, grid=...)`; must satisfy `jepakit.interfaces.Masker` and pickle (it runs in
-    DataLoader workers).
+    Built as `target(cfg, grid=..., meta=...)`; must satisfy `jepakit.interfaces.Masker` and pickle (it runs in
+    DataLoader workers). Optional: `step_aware = True` for curricula, `draw(x, path_stem)` for mask pictures.
     """
 
 
@@ -91,7 +93,7 @@ def jepa_register_maskers(register: RegisterFn) -> None:
 def jepa_register_predictors(register: RegisterFn) -> None:
     """Register predictors that map context features to target features (narrow ViT, cross-attention, MLP ...).
 
-    Built as `target(cfg, embed_dim=..., grid=...)`; must satisfy `jepakit.interfaces.Predictor`.
+    Built as `target(cfg, embed_dim=..., grid=..., meta=...)`; must satisfy `jepakit.interfaces.Predictor`.
     """
 
 

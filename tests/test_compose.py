@@ -51,6 +51,17 @@ def test_layout_mismatch_names_both_parts(plugin_state):
     assert "masker.use" in msg and '"fx/tube"' in msg and '"core/vit"' in msg and "grid3d" in msg and "grid2d" in msg
 
 
+def test_a_grid2d_part_fits_a_time_frequency_grid_but_not_the_converse(plugin_state):
+    from jepakit.compose import layout_fits
+    from jepakit.registry import PartSpec
+
+    assert layout_fits("grid2d", "tf2d") and layout_fits("", "electrodes") and layout_fits("tf2d", "tf2d")
+    assert not layout_fits("tf2d", "grid2d") and not layout_fits("grid3d", "tf2d")
+    plugin_state.registry.add(PartSpec("maskers", "fx/strips", "fx", "math:sqrt", None, layout="tf2d"))
+    with pytest.raises(JepakitError, match=r'masker "fx/strips" works on tf2d tokens but encoder "core/vit"'):
+        resolve_run({"variant": TINY, "masker": {"use": "fx/strips"}}, plugin_state)
+
+
 def test_modality_mismatch_names_both_parts(plugin_state):
     from jepakit.registry import PartSpec
 
