@@ -36,16 +36,18 @@ def _batches(dataset: Any, batch_size: int):
                torch.as_tensor([int(it[1]) for it in items]))
 
 
-def _readout(encoder: torch.nn.Module, x: torch.Tensor, readout: str) -> torch.Tensor:
+def _readout(encoder: torch.nn.Module, x: torch.Tensor, readout: str, tokens: bool = False) -> torch.Tensor:
+    """Pooled [b, F], or per-token [b, N, F] when `tokens` (for heads such as the attentive probe)."""
     if readout == "mean":
-        return encoder(x).mean(dim=1)  # [b, N, D] final-normed -> [b, D]
-    layers = encoder.forward_layers(x, 4)  # last 4 blocks, each [b, N, D]
-    return torch.cat([F.layer_norm(z, z.shape[-1:]).mean(dim=1) for z in layers], dim=1)  # [b, 4D]
+        z = encoder(x)  # [b, N, D] final-normed
+        return z if tokens else z.mean(dim=1)
+    layers = [F.layer_norm(z, z.shape[-1:]) for z in encoder.forward_layers(x, 4)]  # last 4 blocks, [b, N, D]
+    return torch.cat(layers, dim=-1) if tokens else torch.cat([z.mean(dim=1) for z in layers], dim=1)  # [b, (N,) 4D]
 
 
-def extract_features(encoder: torch.nn.Module, dataset: Any, *, readout: str = "mean",
-                     batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
-    """Frozen features of a whole split: (feats [N, F] float32, labels [N]).
+def extract_features(encoder: torch.nn.Module, dataset: Any, *, readout: str = "mean", batch_size: int = 256,
+                     tokens: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Frozen features of a whole split: (feats [N, F] float32, or [N, T, F] with `tokens`, labels [N]).
 
     "mean" averages the final-normed tokens (I-JEPA's readout); "last4_mean" layer-norms (no affine) each of the
     last 4 block outputs, mean-pools and concatenates them, which reads more than the last layer's view.
@@ -62,7 +64,7 @@ def extract_features(encoder: torch.nn.Module, dataset: Any, *, readout: str = "
     try:
         with torch.no_grad():
             for x, y in _batches(dataset, batch_size):
-                f = _readout(encoder, x.to(device=device, dtype=torch.float32), readout)  # [b, F]
+                f = _readout(encoder, x.to(device=device, dtype=torch.float32), readout, tokens)  # [b, (T,) F]
                 feats.append(f.float().cpu())
                 labels.append(y.cpu())
     finally:
@@ -203,14 +205,25 @@ def evaluate_encoders(trained: torch.nn.Module, random_init: torch.nn.Module, sp
         "raw": (raw_features(splits.train, transform=splits.raw_features),
                 raw_features(splits.test, transform=splits.raw_features)),
     }
+    token_rows: dict[str, Any] = {}
+
+    def tokens_of(row: str) -> Any:
+        """Token features for heads with `input = "tokens"`, extracted once; raw inputs count as one token."""
+        if row not in token_rows:
+            enc = {"trained": trained, "random_init": random_init}.get(row)
+            token_rows[row] = rows[row] if enc is None else tuple(
+                extract_features(enc, split, readout=readout, tokens=True) for split in (splits.train, splits.test))
+        return token_rows[row]
+
     metrics: dict[str, dict[str, float]] = {}
     described: list[str] = []
     first: dict[str, Head] = {}
     for name, factory in heads.items():
         metrics[name] = {}
-        for row, (train, test) in rows.items():
+        for row in rows:
             head = factory()
             first.setdefault(name, head)
+            train, test = tokens_of(row) if getattr(head, "input", "pooled") == "tokens" else rows[row]
             head.fit(*train)
             metrics[name][row] = round(float(head.score(*test)[head.metric]), 2)
         describe = getattr(first[name], "describe", None)

@@ -14,6 +14,7 @@ import os
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -260,31 +261,39 @@ def glyphs(cfg: GlyphsConfig, seed: int = 0) -> DataSplits:
 # ------------------------------------------------------------------------------------------------ image folder
 
 
-def _load_image(path: Path, size: int, channels: int) -> np.ndarray:
-    """Center-crop to a square, resize, and return float32 [C, S, S] in [0, 1]; raises on unreadable files."""
+def fit_image(im: Any, size: int, channels: int) -> np.ndarray:
+    """A PIL image center-cropped to a square and resized: float32 [C, S, S] in [0, 1] (also video frames)."""
     from PIL import Image, ImageOps
 
-    with Image.open(path) as im:
-        im.seek(0)  # first frame of an animated gif/webp
-        im = im.convert("L" if channels == 1 else "RGB")
-        im = ImageOps.fit(im, (size, size), method=Image.BILINEAR)
-        arr = np.asarray(im, dtype=np.float32) / 255.0
+    im = im.convert("L" if channels == 1 else "RGB")
+    im = ImageOps.fit(im, (size, size), method=Image.BILINEAR)
+    arr = np.asarray(im, dtype=np.float32) / 255.0
     return arr.reshape(size, size, channels).transpose(2, 0, 1)
 
 
-def _class_folders(root: Path, cfg: ImageFolderConfig) -> list[Path]:
+def _load_image(path: Path, size: int, channels: int) -> np.ndarray:
+    """Center-crop to a square, resize, and return float32 [C, S, S] in [0, 1]; raises on unreadable files."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        im.seek(0)  # first frame of an animated gif/webp
+        return fit_image(im, size, channels)
+
+
+def class_folders(root: Path, cfg: Any) -> list[Path]:
+    """The class sub-folders of a user's data root (`cfg.path`), sorted; a clear error for every bad layout."""
     if not cfg.path:
-        raise JepakitError("data.path is empty: image-folder needs the folder of your images",
-                           'set data.path = "/path/to/images" (one sub-folder per class)')
+        raise JepakitError("data.path is empty: this dataset reads your own files",
+                           'set data.path = "/path/to/data" (one sub-folder per class)')
     if not root.exists():
-        raise JepakitError(f"data.path: image folder not found: {root}",
-                           "check the path; it must be a folder with one sub-folder of images per class")
+        raise JepakitError(f"data.path: folder not found: {root}",
+                           "check the path; it must be a folder with one sub-folder per class")
     if not root.is_dir():
         raise JepakitError(f"data.path: {root} is a file, not a folder",
                            "point data.path at the folder that holds one sub-folder per class")
     entries = [p for p in root.iterdir() if not p.name.startswith(".")]
     if not entries:
-        raise JepakitError(f"data.path: {root} is empty", "lay images out as path/<class name>/<image file>")
+        raise JepakitError(f"data.path: {root} is empty", "lay files out as path/<class name>/<file>")
     classes = sorted((p for p in entries if p.is_dir()), key=lambda p: p.name)
     if not classes:
         loose = sum(p.suffix.lower() in IMAGE_SUFFIXES for p in entries)
@@ -304,7 +313,7 @@ def image_folder(cfg: ImageFolderConfig, seed: int = 0) -> DataSplits:
     cfg.split_seed (the run's `seed` is ignored, so runs compare on one test set).
     """
     root = Path(cfg.path).expanduser()
-    folders = _class_folders(root, cfg)
+    folders = class_folders(root, cfg)
     images: list[np.ndarray] = []
     labels: list[int] = []
     skipped: list[str] = []

@@ -35,3 +35,26 @@ class KNNConfig:
     def __post_init__(self) -> None:
         if self.k < 1:
             raise ValueError(f"k must be at least 1, got {self.k}")
+
+
+@dataclass
+class AttentiveProbeConfig:
+    """V-JEPA's frozen evaluation: a learned query cross-attends over the frozen tokens, then a linear classifier.
+
+    Trained with AdamW on the train split's token features (standardised with train statistics); the same
+    schedule for trained, random-init and raw rows. Paper: one cross-attention block with 16 heads, 20 epochs (here fewer heads: the tokens are narrow).
+    """
+
+    dim: int = 64  # width of the pooling block (the tokens are projected to it)
+    num_heads: int = 4
+    epochs: int = 40
+    batch_size: int = 128
+    lr: float = 1e-3
+    weight_decay: float = 0.05
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.dim % self.num_heads:
+            raise ValueError(f"dim {self.dim} is not divisible by num_heads {self.num_heads}")
+        if min(self.epochs, self.batch_size) < 1 or not self.lr > 0:
+            raise ValueError("epochs and batch_size must be at least 1 and lr positive")

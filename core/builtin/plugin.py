@@ -14,7 +14,7 @@ from jepakit.builtin.configs import (
     ViTConfig,
 )
 from jepakit.builtin.data_config import DigitsConfig, GlyphsConfig, ImageFolderConfig
-from jepakit.builtin.heads_config import KNNConfig, LinearProbeConfig
+from jepakit.builtin.heads_config import AttentiveProbeConfig, KNNConfig, LinearProbeConfig
 from jepakit.hookspecs import RegisterFn
 
 
@@ -64,6 +64,8 @@ def jepa_register_heads(register: RegisterFn) -> None:
     register("linear-probe", "jepakit.evaluate:LinearProbe", config=LinearProbeConfig,
              summary="standardize + logistic regression on frozen features")
     register("knn", "jepakit.evaluate:KNNProbe", config=KNNConfig, summary="cosine k-NN on frozen features")
+    register("attentive-probe", "jepakit.probes:AttentiveProbe", config=AttentiveProbeConfig,
+             summary="V-JEPA's frozen probe: a learned query cross-attends over the tokens, then a linear classifier")
 
 
 @hookimpl

@@ -103,3 +103,29 @@ class MovingDigitsConfig:
         if not 10 <= self.test_size <= total - 10:
             raise ValueError(f"test_size must lie in [10, {total - 10}] so both splits hold every class, "
                              f"got {self.test_size}")
+
+
+@dataclass
+class VideoFolderConfig:
+    """Your own videos laid out as `path/<class name>/<video file or folder of frames>` (one folder per class).
+
+    Files: MP4, AVI, MOV, MKV, WebM (PyAV) and GIF; a folder of images is one video. Frames are center-cropped,
+    resized and mapped to [-1, 1]; undecodable or too-short entries are skipped and counted.
+    """
+
+    path: str = ""  # the root folder; each sub-folder is one class
+    frames: int = 16  # frames per clip (V-JEPA: 16)
+    stride: int = 4  # take every stride-th frame (V-JEPA: 4)
+    clips_per_video: int = 1  # clips per video, evenly spaced over its length
+    size: int = 64  # side of the square frames
+    channels: int = 3  # 1 = grayscale, 3 = RGB
+    test_fraction: float = 0.2  # share of *videos* held out (a video's clips never straddle the split)
+    split_seed: int = 0
+
+    def __post_init__(self) -> None:
+        if min(self.frames, self.stride, self.clips_per_video, self.size) < 1:
+            raise ValueError("frames, stride, clips_per_video and size must be at least 1")
+        if self.channels not in (1, 3):
+            raise ValueError(f"channels must be 1 (grayscale) or 3 (RGB), got {self.channels}")
+        if not 0.0 < self.test_fraction < 1.0:
+            raise ValueError(f"test_fraction must lie in (0, 1), got {self.test_fraction}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from jepakit import hookimpl
 from jepakit.hookspecs import RegisterFn, RegisterVariantFn
-from jepakit_vjepa.config import MovingDigitsConfig, TubeConfig, VideoViTConfig
+from jepakit_vjepa.config import MovingDigitsConfig, TubeConfig, VideoFolderConfig, VideoViTConfig
 
 JEPAKIT_PLUGIN_API = "1"
 
@@ -29,7 +29,8 @@ PAPER = {
     "optim": {"steps": 90_000, "batch_size": 3072, "lr": 6.25e-4, "start_lr": 2e-4, "final_lr": 1e-6,
               "warmup": 40 / 300, "weight_decay": 0.04, "final_weight_decay": 0.4, "clip_grad": 10.0},
     "run": {"precision": "bf16", "ckpt_every": 5000, "monitor_every": 1000, "log_every": 50},
-    "eval": {"readout": "mean", "encoder": "target"},
+    "eval": {"readout": "mean", "encoder": "target",
+             "heads": ["core/linear-probe", "core/attentive-probe", "core/knn"]},
 }
 
 #: The same method scaled down by config for 2 CPU cores (docs/variants/vjepa.md has the measurements), as the
@@ -50,7 +51,8 @@ TINY_PLAIN = {
     "optim": {"steps": 500, "batch_size": 128, "lr": 5e-4, "start_lr": 1e-4, "final_lr": 1e-6, "warmup": 0.1,
               "weight_decay": 0.04, "final_weight_decay": 0.4},
     "run": {"precision": "fp32", "ckpt_every": 100, "monitor_every": 100, "log_every": 10},
-    "eval": {"readout": "last4_mean", "encoder": "target"},
+    "eval": {"readout": "last4_mean", "encoder": "target",
+             "heads": ["core/linear-probe", "core/attentive-probe", "core/knn"]},
 }
 TINY = {**TINY_PLAIN, "loss": {"pred": {"use": "core/l1"}, "vicreg": {"use": "core/vicreg", "weight": 1.0}}}
 
@@ -71,6 +73,8 @@ def jepa_register_maskers(register: RegisterFn) -> None:
 def jepa_register_datasets(register: RegisterFn) -> None:
     register("moving-digits", "jepakit_vjepa.data:moving_digits", config=MovingDigitsConfig, modality="video",
              summary="scikit-learn's digits sliding over 8-frame 16x16 clips; label digit or direction; offline")
+    register("video-folder", "jepakit_vjepa.video_folder:video_folder", config=VideoFolderConfig, modality="video",
+             summary="your own videos: path/<class>/<mp4|avi|mov|mkv|webm|gif or frame folder>, cut into clips")
 
 
 @hookimpl

@@ -12,7 +12,8 @@ TINY = {
 
 def test_plugin_meets_the_contracts():
     checked = check_plugin("vjepa", tiny=TINY)
-    assert set(checked) == {"vjepa/video-vit", "vjepa/tube", "vjepa/moving-digits", "vjepa/vjepa", "vjepa/vjepa-tiny",
+    assert set(checked) == {"vjepa/video-vit", "vjepa/tube", "vjepa/moving-digits", "vjepa/video-folder",
+                            "vjepa/vjepa", "vjepa/vjepa-tiny",
                             "vjepa/vjepa-tiny-plain"}
 
 

@@ -1,0 +1,103 @@
+"""Probes that read tokens, not pooled vectors: V-JEPA's attentive probe (cross-attention pooling).
+
+A head that sets `input = "tokens"` is fitted on token features [N, T, F] (see `evaluate.extract_features`
+with `tokens=True`); every other head gets pooled features [N, F].
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from jepakit.builtin.heads_config import AttentiveProbeConfig
+
+
+class _AttentivePooler(nn.Module):
+    """One learned query cross-attends over the tokens (pre-norm, residual MLP), then a linear classifier."""
+
+    def __init__(self, in_dim: int, cfg: AttentiveProbeConfig, num_classes: int) -> None:
+        super().__init__()
+        self.heads = cfg.num_heads
+        self.proj = nn.Linear(in_dim, cfg.dim)
+        self.query = nn.Parameter(torch.zeros(1, 1, cfg.dim))
+        nn.init.trunc_normal_(self.query, std=0.02)
+        self.norm_kv, self.norm_q, self.norm_mlp = nn.LayerNorm(cfg.dim), nn.LayerNorm(cfg.dim), nn.LayerNorm(cfg.dim)
+        self.q, self.kv, self.out = nn.Linear(cfg.dim, cfg.dim), nn.Linear(cfg.dim, 2 * cfg.dim), nn.Linear(cfg.dim, cfg.dim)
+        self.mlp = nn.Sequential(nn.Linear(cfg.dim, 4 * cfg.dim), nn.GELU(), nn.Linear(4 * cfg.dim, cfg.dim))
+        self.head = nn.Sequential(nn.LayerNorm(cfg.dim), nn.Linear(cfg.dim, num_classes))
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        b, t, _ = tokens.shape  # [B, T, F]
+        z = self.norm_kv(self.proj(tokens))  # [B, T, d]
+        d, h = z.shape[-1], self.heads
+        k, v = self.kv(z).view(b, t, 2, h, d // h).permute(2, 0, 3, 1, 4)  # each [B, h, T, d/h]
+        q = self.q(self.norm_q(self.query)).view(1, h, 1, d // h).expand(b, -1, -1, -1)  # [B, h, 1, d/h]
+        pooled = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(b, 1, d)  # [B, 1, d]
+        x = self.query + self.out(pooled)
+        x = x + self.mlp(self.norm_mlp(x))
+        return self.head(x[:, 0])  # [B, classes]
+
+
+class AttentiveProbe:
+    """Frozen-token probe: fit trains the pooler + classifier; score reports accuracy in percent."""
+
+    metric = "accuracy"
+    higher_is_better = True
+    input = "tokens"
+
+    def __init__(self, cfg: AttentiveProbeConfig) -> None:
+        self.cfg = cfg
+        self._model: _AttentivePooler | None = None
+        self._mean = self._std = None
+        self._classes: np.ndarray | None = None
+
+    def describe(self) -> str:
+        c = self.cfg
+        return f"attentive probe (query cross-attention, {c.dim} wide, {c.num_heads} heads, {c.epochs} epochs AdamW)"
+
+    def _tokens(self, feats: Any) -> torch.Tensor:
+        x = torch.as_tensor(np.asarray(feats), dtype=torch.float32)
+        if x.dim() == 2:
+            x = x[:, None]  # pooled or raw features: one token each
+        return (x - self._mean) / self._std if self._mean is not None else x  # [N, T, F]
+
+    def fit(self, feats: Any, labels: Any) -> None:
+        cfg = self.cfg
+        self._mean = self._std = None
+        x = self._tokens(feats)
+        self._mean = x.mean(dim=(0, 1), keepdim=True)
+        self._std = x.std(dim=(0, 1), keepdim=True).clamp_min(1e-6)
+        x = (x - self._mean) / self._std
+        self._classes, y = np.unique(np.asarray(labels), return_inverse=True)
+        y = torch.as_tensor(y, dtype=torch.long)
+        gen = torch.Generator().manual_seed(cfg.seed)
+        with torch.random.fork_rng():
+            torch.manual_seed(cfg.seed)
+            model = _AttentivePooler(x.shape[-1], cfg, len(self._classes))
+        opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        steps = cfg.epochs * max(1, -(-len(x) // cfg.batch_size))
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+        model.train()
+        with torch.enable_grad():
+            for _ in range(cfg.epochs):
+                order = torch.randperm(len(x), generator=gen)
+                for i in range(0, len(x), cfg.batch_size):
+                    idx = order[i:i + cfg.batch_size]
+                    loss = F.cross_entropy(model(x[idx]), y[idx])
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    opt.step()
+                    sched.step()
+        self._model = model.eval()
+
+    @torch.no_grad()
+    def score(self, feats: Any, labels: Any) -> dict[str, float]:
+        if self._model is None or self._classes is None:
+            raise RuntimeError("AttentiveProbe.score called before fit")
+        x = self._tokens(feats)
+        pred = torch.cat([self._model(x[i:i + 512]).argmax(dim=1) for i in range(0, len(x), 512)]).numpy()
+        return {"accuracy": 100.0 * float(np.mean(self._classes[pred] == np.asarray(labels)))}
