@@ -99,6 +99,9 @@ def torch_report() -> dict[str, Any]:
     return report
 
 
+SLOW_IMPORT_MS = 300.0
+
+
 def diagnose(state: Any, root: Path | None = None) -> dict[str, Any]:
     problems: list[str] = []
     notes: list[str] = []
@@ -107,6 +110,9 @@ def diagnose(state: Any, root: Path | None = None) -> dict[str, Any]:
             problems.append(f'plugin "{rec.name}" is broken: {rec.error}')
         elif rec.status == "disabled":
             notes.append(f'plugin "{rec.name}" is disabled in plugins.toml')
+        elif rec.import_ms > SLOW_IMPORT_MS:
+            notes.append(f'plugin "{rec.name}" takes {rec.import_ms:.0f} ms to import, which every jepakit command '
+                         "pays: keep plugin.py free of heavy imports (torch, data) and use lazy targets")
     problems += list(state.problems)
     problems += duplicate_entry_points()
     stale, stale_notes = stale_entry_points(root or Path.cwd())

@@ -203,3 +203,5 @@ def print_eval(result: Mapping[str, Any], *, with_verdict: bool = True) -> None:
     console.print(eval_table(result))
     if with_verdict:
         console.print(Text(verdict(result), style="bold"))
+    for warning in result.get("warnings") or []:
+        console.print(Text(f"warning: {warning}", style="yellow"))

@@ -20,6 +20,7 @@ import torch
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
+from jepakit import faults
 from jepakit.errors import JepakitError, RunFailed
 
 log = logging.getLogger("jepakit")
@@ -32,7 +33,9 @@ def atomic_write(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            f.write(data[: len(data) // 2])
+            faults.point("atomic-write")  # a kill here leaves only a temp file: readers never see half a file
+            f.write(data[len(data) // 2:])
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -62,11 +65,30 @@ def save_checkpoint(directory: Path, step: int, tensors: dict[str, torch.Tensor]
     blob = st_save({k: v.detach().contiguous().cpu().clone() for k, v in tensors.items()})
     meta = {**meta, "step": step, "sha256": hashlib.sha256(blob).hexdigest(), "format": "jepakit-ckpt-1"}
     atomic_write(directory / f"{_stem(step)}.safetensors", blob)
+    faults.point("ckpt-tensors")  # tensors without JSON: an incomplete checkpoint, never read
     atomic_write_text(directory / f"{_stem(step)}.json", json.dumps(meta, indent=1))
     for old in list_checkpoints(directory)[:-keep] if keep > 0 else []:
         for suffix in (".json", ".safetensors"):  # JSON first: a half-pruned checkpoint reads as incomplete
             (directory / f"{_stem(old)}{suffix}").unlink(missing_ok=True)
+            faults.point("ckpt-prune")
     return directory / f"{_stem(step)}.json"
+
+
+def remove_partial(directory: Path) -> list[str]:
+    """Delete what a killed writer left behind: temp files and tensor files without their JSON.
+
+    Only called by the run's lock holder, so no other writer can be mid-write."""
+    removed = []
+    if not directory.is_dir():
+        return removed
+    steps = set(list_checkpoints(directory))
+    for p in directory.iterdir():
+        orphan = p.suffix == ".safetensors" and p.stem.startswith("step-") and p.stem[5:].isdigit() \
+            and int(p.stem[5:]) not in steps
+        if (p.name.startswith(".") and p.name.endswith(".tmp")) or orphan:
+            p.unlink(missing_ok=True)
+            removed.append(p.name)
+    return removed
 
 
 def list_checkpoints(directory: Path) -> list[int]:

@@ -75,7 +75,10 @@ class RunConfig:
     ckpt_every: int = 100
     keep_checkpoints: int = 2
     monitor_every: int = 100  # collapse monitors (feature std, effective rank) every this many steps
-    on_nan: Literal["stop", "skip"] = "stop"
+    on_nan: Literal["stop", "skip"] = "stop"  # a non-finite loss or gradient: stop (exit 1) or skip the step
+    collapse_std: float = 1e-3  # feature std below this at `collapse_patience` monitors in a row = collapse
+    collapse_patience: int = 3
+    on_collapse: Literal["warn", "stop"] = "warn"  # warn in the log and eval.json, or also stop (exit 1)
 
 
 @dataclass
@@ -248,6 +251,13 @@ def build_part(part: Part, **context: Any) -> Any:
         raise
     except (ValueError, TypeError) as exc:
         raise JepakitError(f"{part.key}: {part.spec.name} could not be built: {exc}", f"check the settings in [{part.key}]") from exc
+    except (KeyboardInterrupt, SystemExit, MemoryError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - a plugin's constructor may raise anything
+        raise JepakitError(f'{part.key}: {part.spec.name} (plugin "{part.spec.plugin}") failed to build: '
+                           f"{type(exc).__name__}: {exc}",
+                           f"a bug in plugin {part.spec.plugin}: report it to its authors, or pick another part "
+                           f"(`jepakit plugins info {part.spec.plugin}`)") from exc
 
 
 def _accepted(factory: Any, context: dict[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import importlib.metadata as md
 import importlib.util
 import os
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -50,6 +51,7 @@ class PluginRecord:
     error: str | None = None
     api: str = JEPAKIT_PLUGIN_API
     source: str = ""  # entry point value or file path
+    import_ms: float = 0.0  # time to import its module: `plugins doctor` flags slow ones (they slow every command)
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -172,8 +174,10 @@ def _load_entry_points(settings: PluginSettings, records: list[PluginRecord]) ->
             rec.status = "disabled"
             records.append(rec)
             continue
+        t0 = time.perf_counter()
         try:
             module = ep.load()
+            rec.import_ms = round(1000 * (time.perf_counter() - t0), 1)
         except BaseException as exc:  # noqa: BLE001 - a plugin may raise anything, even SystemExit
             if isinstance(exc, KeyboardInterrupt):
                 raise
@@ -198,12 +202,14 @@ def _load_path(path: Path, settings: PluginSettings, records: list[PluginRecord]
             rec.status = "disabled"
             records.append(rec)
             continue
+        t0 = time.perf_counter()
         try:
             spec = importlib.util.spec_from_file_location(f"jepakit_local_{file.stem}", file)
             assert spec is not None and spec.loader is not None
             module = importlib.util.module_from_spec(spec)
             sys.modules[spec.name] = module
             spec.loader.exec_module(module)
+            rec.import_ms = round(1000 * (time.perf_counter() - t0), 1)
         except BaseException as exc:  # noqa: BLE001
             if isinstance(exc, KeyboardInterrupt):
                 raise

@@ -17,7 +17,8 @@ from jepakit.config import load_toml
 from jepakit.errors import JepakitError
 from jepakit.jepa import Built, build, build_encoder
 from jepakit.plugins import PluginState
-from jepakit.runs import RunDir
+from jepakit import faults
+from jepakit.runs import RunDir, collapse_warnings
 
 log = logging.getLogger("jepakit")
 
@@ -33,11 +34,17 @@ def evaluate_built(resolved: ResolvedRun, built: Built, run_dir: RunDir) -> dict
     random_init = build_encoder(resolved, built.splits)
     heads = {spec.name.split("/")[-1]: _head_factory(spec) for spec in resolved.heads}
     result = evaluate_encoders(trained, random_init, built.splits, readout=resolved.eval.readout, heads=heads)
+    faults.point("eval")  # features extracted, nothing written yet
     result = {"variant": resolved.variant, **result}
     result.setdefault("encoder", resolved.eval.encoder)
     last = run_dir.read_metrics()
     if last:
         result["train"] = {"steps": last[-1].get("step"), "final_loss": last[-1].get("loss")}
+    warnings = collapse_warnings(last)
+    if result["collapse"].get("feature_std", 1.0) < resolved.run.collapse_std:
+        warnings.append(f"representation collapse: the evaluated encoder's feature std "
+                        f"{result['collapse']['feature_std']} is below {resolved.run.collapse_std}")
+    result["warnings"] = warnings
     run_dir.write_eval(result)
     try:
         feats, labels = extract_features(trained, built.splits.test, readout=resolved.eval.readout)

@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from jepakit import faults
 from jepakit.ckpt import atomic_write_text
 from jepakit.errors import JepakitError, RunFailed
 
@@ -76,8 +77,12 @@ class RunDir:
 
     def log(self, row: dict[str, Any]) -> None:
         try:
+            line = json.dumps(row) + "\n"
             with open(self.metrics, "a", encoding="utf-8") as f:
-                f.write(json.dumps(row) + "\n")
+                f.write(line[: len(line) // 2])
+                f.flush()
+                faults.point("metrics-log")  # a cut line is skipped by read_metrics and dropped on resume
+                f.write(line[len(line) // 2:])
         except OSError as exc:
             raise RunFailed(f"cannot append to {self.metrics}: {exc.strerror or exc}", "free disk space") from exc
 
@@ -86,3 +91,18 @@ class RunDir:
 
     def write_eval(self, result: dict[str, Any]) -> None:
         atomic_write_text(self.eval_json, json.dumps(result, indent=1) + "\n")
+
+
+def collapse_streak(rows: list[dict[str, Any]], threshold: float) -> int:
+    """How many of the latest collapse monitors in a metrics log read a feature std below `threshold`."""
+    streak = 0
+    for row in rows:
+        if "feature_std" in row:
+            streak = streak + 1 if row["feature_std"] < threshold else 0
+    return streak
+
+
+def collapse_warnings(rows: list[dict[str, Any]]) -> list[str]:
+    """The collapse warnings a run logged (rows flagged by the training loop), for eval.json."""
+    return [f"representation collapse at step {r['step']}: feature std {r['feature_std']} stayed below "
+            f"{r['collapse_warning']} for several monitors" for r in rows if r.get("collapse_warning")]

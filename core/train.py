@@ -17,14 +17,15 @@ from typing import Any
 
 import torch
 
-from jepakit.ckpt import latest_checkpoint, list_checkpoints, pack_state, save_checkpoint, unpack_state
+from jepakit.ckpt import latest_checkpoint, list_checkpoints, pack_state, remove_partial, save_checkpoint, unpack_state
 from jepakit.compose import OptimConfig, ResolvedRun
 from jepakit.ckpt import atomic_write_text
 from jepakit.config import dumps_toml, load_toml
 from jepakit.errors import Interrupted, JepakitError, RunFailed
 from jepakit.jepa import JEPA, build
+from jepakit import faults
 from jepakit.loader import make_loader, sample_masks
-from jepakit.runs import RunDir
+from jepakit.runs import RunDir, collapse_streak
 
 log = logging.getLogger("jepakit")
 Progress = Callable[[int, int, dict[str, float]], None]
@@ -110,6 +111,9 @@ def _train(resolved: ResolvedRun, run_dir: RunDir, resume: bool, do_eval: bool, 
     has_ckpt = bool(list_checkpoints(run_dir.checkpoints))
     if has_ckpt and not resume:
         raise JepakitError(f"{run_dir.path} already holds a run", "add --resume to continue it, or train into another --out")
+    removed = remove_partial(run_dir.checkpoints)  # we hold the lock: leftovers are a killed writer's
+    if removed:
+        log.info("removed %d partial checkpoint file(s) left by an interrupted write", len(removed))
     built = build(resolved)
     model = built.model
     opt = torch.optim.AdamW(param_groups(model), lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
@@ -130,6 +134,7 @@ def _train(resolved: ResolvedRun, run_dir: RunDir, resume: bool, do_eval: bool, 
                          total=cfg.steps, workers=rc.workers)
     amp = torch.autocast("cpu", dtype=torch.bfloat16) if rc.precision == "bf16" else contextlib.nullcontext()
     last_ckpt, t0, done = start, time.perf_counter(), start
+    streak = collapse_streak(run_dir.read_metrics(), rc.collapse_std)  # survives resume
 
     def checkpoint(step: int) -> None:
         nonlocal last_ckpt
@@ -147,31 +152,52 @@ def _train(resolved: ResolvedRun, run_dir: RunDir, resume: bool, do_eval: bool, 
             model.train()
             with amp:
                 result = model.step(batch)
-            if not torch.isfinite(result.loss):
+            if faults.point("nan-loss"):
+                result.loss = result.loss * float("nan")
+            opt.zero_grad(set_to_none=True)
+            bad = "loss" if not torch.isfinite(result.loss) else ""
+            if not bad:
+                result.loss.backward()
+                params = model.trainable_parameters()
+                if faults.point("nan-grad") and params[0].grad is not None:
+                    params[0].grad.view(-1)[0] = float("inf")
+                norm = torch.nn.utils.clip_grad_norm_(params, cfg.clip_grad if cfg.clip_grad > 0 else float("inf"))
+                bad = "gradient norm" if not torch.isfinite(norm) else ""
+            if bad:
+                value = float(result.loss) if bad == "loss" else float(norm)
                 if rc.on_nan == "stop":
-                    raise RunFailed(f"loss is {float(result.loss)} at step {step}; last good checkpoint: step {last_ckpt}",
+                    raise RunFailed(f"{bad} is {value} at step {step + 1}; last good checkpoint: step {last_ckpt}",
                                     "lower optim.lr, or set run.on_nan = \"skip\" to skip such steps")
                 skipped += 1
+                log.warning("skipping step %d: %s is %s (%d skipped so far)", step + 1, bad, value, skipped)
                 opt.zero_grad(set_to_none=True)
                 continue
-            opt.zero_grad(set_to_none=True)
-            result.loss.backward()
-            if cfg.clip_grad > 0:
-                torch.nn.utils.clip_grad_norm_(model.trainable_parameters(), cfg.clip_grad)
             opt.step()
             done = step + 1
             model.after_step(done)
+            faults.point("step")
             row: dict[str, Any] = {}
             if done % rc.monitor_every == 0 or done == cfg.steps:
                 row.update(collapse_monitor(model, monitor_x))
+                streak = streak + 1 if row["feature_std"] < rc.collapse_std else 0
+                if streak == rc.collapse_patience:
+                    row["collapse_warning"] = rc.collapse_std
+                    log.warning("representation collapse at step %d: feature std %s below %s for %d monitors in a "
+                                "row", done, row["feature_std"], rc.collapse_std, streak)
             if done % rc.log_every == 0 or done == cfg.steps or row:
                 row = {"step": done, **result.metrics, "lr": lr, "wd": wd, "skipped": skipped,
                        "elapsed_s": round(time.perf_counter() - t0, 3), **row}
                 run_dir.log(row)
             if progress is not None:
                 progress(done, cfg.steps, result.metrics)
-            if done % rc.ckpt_every == 0 or done == cfg.steps:
+            collapsed = rc.on_collapse == "stop" and "feature_std" in row and streak >= rc.collapse_patience
+            if done % rc.ckpt_every == 0 or done == cfg.steps or collapsed:
                 checkpoint(done)
+            if collapsed:
+                raise RunFailed(f"representation collapsed at step {done} (feature std {row['feature_std']} < "
+                                f"{rc.collapse_std}); checkpoint saved at step {done}",
+                                "add an anti-collapse term (core/vicreg, core/sigreg), lower optim.lr, or set "
+                                "run.on_collapse = \"warn\"")
             if stop.signal is not None:
                 if last_ckpt != done:
                     checkpoint(done)
