@@ -79,6 +79,7 @@ class RunConfig:
     collapse_std: float = 1e-3  # feature std below this at `collapse_patience` monitors in a row = collapse
     collapse_patience: int = 3
     on_collapse: Literal["warn", "stop"] = "warn"  # warn in the log and eval.json, or also stop (exit 1)
+    loggers: list[str] = field(default_factory=list)  # registered loggers besides metrics.jsonl, e.g. "core/tensorboard"
 
 
 @dataclass
@@ -110,6 +111,7 @@ class ResolvedRun:
     run: RunConfig
     eval: EvalConfig
     heads: list[PartSpec]
+    loggers: list[PartSpec] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The fully resolved config (every default filled in), as written to RUN_DIR/config.toml."""
@@ -180,10 +182,11 @@ def resolve_spec(name: str, modality: str, spec: dict[str, Any], state: PluginSt
     run = build_dataclass(RunConfig, spec.get("run", {}), "run")
     ev = build_dataclass(EvalConfig, spec.get("eval", {}), "eval")
     heads = [reg.get("heads", h, key=f"eval.heads[{i}]") for i, h in enumerate(ev.heads)]
+    loggers = [reg.get("loggers", name, key=f"run.loggers[{i}]") for i, name in enumerate(run.loggers)]
     check_compatible(parts)
     if not run.out:
         run.out = str(Path("runs") / name.replace("/", "-"))
-    return ResolvedRun(name, modality or parts["encoder"].spec.modality, parts, losses, optim, run, ev, heads)
+    return ResolvedRun(name, modality or parts["encoder"].spec.modality, parts, losses, optim, run, ev, heads, loggers)
 
 
 def _part(reg, kind: str, table: Any, key: str) -> Part:

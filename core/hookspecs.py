@@ -130,6 +130,15 @@ def jepa_register_heads(register: RegisterFn) -> None:
 
 
 @hookspec
+def jepa_register_loggers(register: RegisterFn) -> None:
+    """Register metric loggers (TensorBoard, experiment trackers ...); metrics.jsonl is always written.
+
+    Built as `target(cfg, run_dir=...)`; must offer `log(row: dict)` and `close()`. Runs list them by name in
+    `run.loggers`.
+    """
+
+
+@hookspec
 def jepa_register_methods(register: RegisterFn) -> None:
     """Register training methods: how a run's parts become a model and how the trained run is evaluated.
 
@@ -152,6 +161,7 @@ KINDS: dict[str, str] = {
     "jepa_register_targets": "targets",
     "jepa_register_datasets": "datasets",
     "jepa_register_heads": "heads",
+    "jepa_register_loggers": "loggers",
     "jepa_register_methods": "methods",
     "jepa_register_variants": "variants",
 }

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import datetime
 import fcntl
 import json
 import os
@@ -85,6 +86,27 @@ class RunDir:
                 f.write(line[len(line) // 2:])
         except OSError as exc:
             raise RunFailed(f"cannot append to {self.metrics}: {exc.strerror or exc}", "free disk space") from exc
+
+    def write_meta(self, resolved: Any) -> None:
+        """run.json: what reproducing this run needs beyond config.toml (versions, command line, seed, precision)."""
+        import platform
+        import sys
+        from importlib import metadata
+
+        def version(dist: str) -> str:
+            try:
+                return metadata.version(dist)
+            except metadata.PackageNotFoundError:
+                return ""
+
+        plugins = sorted({p.spec.plugin for p in [*resolved.parts.values(), *resolved.losses.values()]})
+        dists = {d.metadata["Name"]: d.version for d in metadata.distributions()
+                 if (d.metadata["Name"] or "").lower().startswith("jepakit")}
+        meta = {"variant": resolved.variant, "seed": resolved.run.seed, "precision": resolved.run.precision,
+                "command": sys.argv, "python": platform.python_version(), "platform": platform.platform(),
+                "torch": version("torch"), "jepakit": version("jepakit"), "plugins_used": plugins,
+                "jepakit_distributions": dists, "started": datetime.datetime.now().isoformat(timespec="seconds")}
+        atomic_write_text(self.path / "run.json", json.dumps(meta, indent=1) + "\n")
 
     def read_eval(self) -> dict[str, Any]:
         return json.loads(self.eval_json.read_text(encoding="utf-8"))

@@ -7,6 +7,7 @@ state come back from the checkpoint, so a resumed fp32 CPU run logs the same los
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import math
 import signal
@@ -18,7 +19,7 @@ from typing import Any
 import torch
 
 from jepakit.ckpt import latest_checkpoint, list_checkpoints, pack_state, remove_partial, save_checkpoint, unpack_state
-from jepakit.compose import OptimConfig, ResolvedRun
+from jepakit.compose import OptimConfig, Part, ResolvedRun, build_part
 from jepakit.ckpt import atomic_write_text
 from jepakit.config import dumps_toml, load_toml
 from jepakit.errors import Interrupted, JepakitError, RunFailed
@@ -83,7 +84,8 @@ def _check_resume_config(run_dir: RunDir, resolved: ResolvedRun) -> None:
     saved = load_toml(run_dir.config)
     now = resolved.to_dict()
     for d in (saved, now):
-        d.get("run", {}).pop("out", None)
+        for key in ("out", "threads", "workers"):  # where and how fast, not what: free to change on resume
+            d.get("run", {}).pop(key, None)
     if saved != now:
         changed = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
         raise JepakitError(f"--resume: the config differs from the one {run_dir.path} was started with (in: "
@@ -99,7 +101,12 @@ def train(resolved: ResolvedRun, *, out: str | Path | None = None, resume: bool 
     run_dir.create()
     run_dir.lock()
     try:
+        (run_dir.path / "failure.json").unlink(missing_ok=True)
+        run_dir.write_meta(resolved)
         return _train(resolved, run_dir, resume, do_eval, progress)
+    except RunFailed as exc:  # recorded for `jepakit runs` and sweeps; bad input (exit 2) is not a run failure
+        atomic_write_text(run_dir.path / "failure.json", json.dumps({"error": exc.message, "hint": exc.hint}) + "\n")
+        raise
     finally:
         run_dir.unlock()
 
@@ -143,7 +150,11 @@ def _train(resolved: ResolvedRun, run_dir: RunDir, resume: bool, do_eval: bool, 
         save_checkpoint(run_dir.checkpoints, step, tensors, meta, keep=rc.keep_checkpoints)
         last_ckpt = step
 
-    with _StopFlag() as stop:
+    loggers = [build_part(Part(spec, spec.config() if spec.config else None, f"run.loggers[{i}]"), run_dir=run_dir.path)
+               for i, spec in enumerate(resolved.loggers)]
+    with _StopFlag() as stop, contextlib.ExitStack() as closing:
+        for logger in loggers:
+            closing.callback(logger.close)
         for batch in loader:
             step = batch["step"]
             lr, wd = lr_at(cfg, step), wd_at(cfg, step)
@@ -188,6 +199,8 @@ def _train(resolved: ResolvedRun, run_dir: RunDir, resume: bool, do_eval: bool, 
                 row = {"step": done, **result.metrics, "lr": lr, "wd": wd, "skipped": skipped,
                        "elapsed_s": round(time.perf_counter() - t0, 3), **row}
                 run_dir.log(row)
+                for logger in loggers:
+                    logger.log(row)
             if progress is not None:
                 progress(done, cfg.steps, result.metrics)
             collapsed = rc.on_collapse == "stop" and "feature_std" in row and streak >= rc.collapse_patience

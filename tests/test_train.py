@@ -115,3 +115,18 @@ def test_sigkill_then_resume_completes_with_the_same_losses(tmp_path):
                              timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     assert _losses(killed) == _losses(clean)
+
+
+@pytest.mark.slow
+def test_tensorboard_logger_writes_events_and_its_absence_is_a_clear_error(plugin_state, tmp_path, monkeypatch):
+    out = tmp_path / "tb"
+    train(_resolved(plugin_state, out, ['run.loggers=["core/tensorboard"]', "optim.steps=4"]), do_eval=False)
+    assert list((out / "tensorboard").glob("events.out.tfevents.*"))
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # as if the package were not installed
+    with pytest.raises(JepakitError, match=r"run.loggers.*tensorboard package"):
+        train(_resolved(plugin_state, tmp_path / "tb2", ['run.loggers=["core/tensorboard"]']), do_eval=False)
+
+
+def test_unknown_logger_names_the_key(plugin_state, tmp_path):
+    with pytest.raises(JepakitError, match=r"run.loggers\[0\]"):
+        _resolved(plugin_state, tmp_path / "x", ['run.loggers=["core/wandb"]'])

@@ -109,3 +109,11 @@ class SIGRegConfig:
     def __post_init__(self) -> None:
         if self.num_directions < 1 or self.num_knots < 2 or not self.t_max > 0:
             raise ValueError("num_directions >= 1, num_knots >= 2 and t_max > 0 are required")
+
+
+@dataclass
+class TensorBoardConfig:
+    """TensorBoard event files in the run directory (needs the `tensorboard` package)."""
+
+    subdir: str = "tensorboard"
+    flush_secs: int = 30

@@ -10,6 +10,7 @@ from jepakit.builtin.configs import (
     SIGRegConfig,
     SmoothL1Config,
     StopGradConfig,
+    TensorBoardConfig,
     VICRegConfig,
     ViTConfig,
 )
@@ -66,6 +67,12 @@ def jepa_register_heads(register: RegisterFn) -> None:
     register("knn", "jepakit.evaluate:KNNProbe", config=KNNConfig, summary="cosine k-NN on frozen features")
     register("attentive-probe", "jepakit.probes:AttentiveProbe", config=AttentiveProbeConfig,
              summary="V-JEPA's frozen probe: a learned query cross-attends over the tokens, then a linear classifier")
+
+
+@hookimpl
+def jepa_register_loggers(register: RegisterFn) -> None:
+    register("tensorboard", "jepakit.loggers:TensorBoardLogger", config=TensorBoardConfig,
+             summary="scalars to RUN_DIR/tensorboard (needs the tensorboard package)")
 
 
 @hookimpl

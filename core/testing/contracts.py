@@ -45,7 +45,7 @@ CONTEXT: dict[str, dict[str, Any]] = {
 }
 #: Config key of each kind (as in a run file), also the kind's singular in messages.
 KEYS = {"encoders": "encoder", "maskers": "masker", "predictors": "predictor", "targets": "target",
-        "datasets": "data", "heads": "head", "losses": "loss", "methods": "method", "variants": "variant"}
+        "datasets": "data", "heads": "head", "losses": "loss", "methods": "method", "loggers": "logger", "variants": "variant"}
 BATCH = 4
 
 
@@ -327,6 +327,17 @@ def check_method(spec: PartSpec, cfg_overrides: dict[str, Any] | None = None) ->
         pickle.dumps(method)
 
 
+def check_logger(spec: PartSpec, cfg_overrides: dict[str, Any] | None = None) -> None:
+    """Builds into a run directory, logs two rows (non-numbers are ignored), closes."""
+    cfg = check_config(spec, cfg_overrides)
+    with tempfile.TemporaryDirectory() as tmp:
+        logger = _build(spec, cfg, run_dir=Path(tmp))
+        with _check(spec, "log and close"):
+            logger.log({"step": 1, "loss": 0.5, "lr": 1e-3, "note": "text"})
+            logger.log({"step": 2, "loss": float("nan")})
+            logger.close()
+
+
 def check_variant(spec: PartSpec, state: Any) -> None:
     """The variant resolves against the installed parts (nothing is built)."""
     with _check(spec, "resolve"):
@@ -344,7 +355,7 @@ def isolated_state() -> Any:
 
 CHECKS = {"encoders": check_encoder, "maskers": check_masker, "predictors": check_predictor,
           "targets": check_target, "losses": check_loss, "heads": check_head, "datasets": check_config,
-          "methods": check_method}
+          "methods": check_method, "loggers": check_logger}
 
 
 def tiny_for(spec: PartSpec, tiny: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 STEPS, CKPT_EVERY = 32, 4
 SETS = [
-    "data.use=core/digits", "data.size=16", "data.digit_size=0", "encoder.patch_size=4", "encoder.embed_dim=32",
+    "data.use=core/digits", "data.size=16", "data.digit_size=0", "encoder.patch_size=2", "encoder.embed_dim=32",
     "encoder.depth=1", "encoder.num_heads=2", "predictor.embed_dim=16", "predictor.depth=1",
-    "predictor.num_heads=2", "masker.min_keep=2", "optim.batch_size=32", f"optim.steps={STEPS}",
+    "predictor.num_heads=2", "optim.batch_size=32", f"optim.steps={STEPS}",
     f"run.ckpt_every={CKPT_EVERY}", "run.log_every=1", "run.monitor_every=8", "run.workers=0", "run.threads=1",
     'eval.heads=["core/linear-probe"]',
 ]

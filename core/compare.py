@@ -1,0 +1,117 @@
+"""Comparisons across runs: group runs that differ only in their seed, and summarise each group's metrics as
+mean +- sample standard deviation next to the random-init and raw baselines. Torch-free (plots use matplotlib)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from jepakit.sweep import BOOKKEEPING, differing, flatten
+
+ROWS = ("trained", "random_init", "baseline_raw")
+
+
+def summary(values: list[float]) -> dict[str, float | int | None]:
+    """mean, sample std (n-1; 0 for a single run) and n of the finite values."""
+    vals = [float(v) for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
+    if not vals:
+        return {"mean": None, "std": None, "n": 0}
+    mean = sum(vals) / len(vals)
+    std = math.sqrt(sum((v - mean) ** 2 for v in vals) / (len(vals) - 1)) if len(vals) > 1 else 0.0
+    return {"mean": round(mean, 4), "std": round(std, 4), "n": len(vals)}
+
+
+def group_runs(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Runs (from `sweep.run_status`) grouped by every setting that differs except the seed, in first-seen order.
+
+    Each group: `settings` (the differing keys' values), `runs` (names), `seeds`, and for the primary metric
+    and every head's metrics a summary of trained / random_init / raw over the group's seeds.
+    """
+    keys = differing([r["config"] for r in runs], ignore=BOOKKEEPING | {"run.seed"})
+    groups: dict[str, dict[str, Any]] = {}
+    for r in runs:
+        flat = flatten(r["config"])
+        settings = {k: flat.get(k) for k in keys}
+        g = groups.setdefault(json.dumps(settings, sort_keys=True, default=str),
+                              {"settings": settings, "runs": [], "seeds": [], "members": []})
+        g["runs"].append(r["name"])
+        g["seeds"].append(flat.get("run.seed"))
+        g["members"].append(r)
+    out = []
+    for g in groups.values():
+        members = g.pop("members")
+        finished = [m for m in members if m.get("trained") is not None]
+        g["metric"] = next((m["metric"] for m in finished if m.get("metric")), None)
+        g["higher_is_better"] = next((m["higher_is_better"] for m in finished), True)
+        g.update({row: summary([m.get(row) for m in finished]) for row in ROWS})
+        heads = sorted({h for m in finished for h in (m.get("metrics") or {})})
+        g["heads"] = {h: {row: summary([(m.get("metrics") or {}).get(h, {}).get(row) for m in finished])
+                          for row in ("trained", "random_init", "raw")} for h in heads}
+        g["status"] = {s: sum(m["status"] == s for m in members) for s in sorted({m["status"] for m in members})}
+        out.append(g)
+    return out
+
+
+def fmt(s: dict[str, Any]) -> str:
+    """"83.12 +- 0.41 (n=3)" or "83.12" for one run or "-" for none."""
+    if not s or s.get("mean") is None:
+        return "-"
+    return f"{s['mean']:.2f}" if s["n"] == 1 else f"{s['mean']:.2f} +- {s['std']:.2f} (n={s['n']})"
+
+
+def label(settings: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in settings.items()) or "(all runs share their settings)"
+
+
+def _loss_curve(path: Path) -> tuple[list[int], list[float]]:
+    steps, losses = [], []
+    try:
+        lines = (path / "metrics.jsonl").read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return steps, losses
+    for line in lines:
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if "loss" in row and "step" in row:
+            steps.append(int(row["step"]))
+            losses.append(float(row["loss"]))
+    return steps, losses
+
+
+def plot_comparison(groups: list[dict[str, Any]], runs: list[dict[str, Any]], path: str | Path) -> Path:
+    """Left: loss curves (one colour per group, one line per seed). Right: primary metric per group, trained vs
+    random init, mean with +-std error bars."""
+    import matplotlib
+
+    from jepakit.plots import _new_figure, _save
+
+    by_name = {r["name"]: r for r in runs}
+    palette = matplotlib.colormaps["tab10"]
+    fig = _new_figure(11, 4.2)
+    ax_loss, ax_metric = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    for i, g in enumerate(groups):
+        colour = palette(i % 10)
+        for j, name in enumerate(g["runs"]):
+            steps, losses = _loss_curve(Path(by_name[name]["path"]))
+            if steps:
+                ax_loss.plot(steps, losses, color=colour, lw=1.2, alpha=0.8, label=label(g["settings"]) if j == 0 else None)
+    ax_loss.set_xlabel("step")
+    ax_loss.set_ylabel("loss")
+    ax_loss.set_title("training loss", fontsize=9)
+    if any(line.get_label() and not line.get_label().startswith("_") for line in ax_loss.get_lines()):
+        ax_loss.legend(fontsize=6)
+    xs = list(range(len(groups)))
+    for offset, row, colour in ((-0.18, "trained", "tab:blue"), (0.18, "random_init", "tab:gray")):
+        means = [g[row]["mean"] if g[row]["mean"] is not None else float("nan") for g in groups]
+        stds = [g[row]["std"] or 0.0 for g in groups]
+        ax_metric.bar([x + offset for x in xs], means, width=0.34, yerr=stds, color=colour, capsize=3,
+                      label=row.replace("_", " "))
+    ax_metric.set_xticks(xs, [label(g["settings"]) for g in groups], rotation=20, ha="right", fontsize=6)
+    ax_metric.set_ylabel(next((g["metric"] for g in groups if g["metric"]), "metric") or "metric")
+    ax_metric.set_title("primary metric per setting (mean +- std over seeds)", fontsize=9)
+    ax_metric.legend(fontsize=7)
+    return _save(fig, path)

@@ -1,0 +1,151 @@
+"""`jepakit report`: one self-contained HTML file (every image embedded as a data URI) for a run or a sweep.
+
+A run's report: metadata (versions, plugins, seed, precision, command), the resolved config, loss and
+learning-rate curves, collapse monitors over training, mask pictures, the embedding projection (PCA coloured by
+label), the probe table with its baselines, and warnings. A sweep's report: the grouped comparison (mean +- std
+over seeds), its plot, and one section per run. Pictures the run did not write are drawn from its logs; the
+PCA needs the trained model and is only shown when `train`/`eval` wrote it.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from jepakit.compare import fmt, group_runs, label, plot_comparison
+from jepakit.sweep import find_runs, run_status
+
+CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
+table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ccc;padding:.25em .6em;font-size:.9em}
+th{background:#f3f3f3}img{max-width:100%;border:1px solid #eee;margin:.3em 0}pre{background:#f7f7f7;padding:.8em;
+overflow:auto;font-size:.8em}.warn{color:#a60}.muted{color:#777}"""
+
+
+def _img(png: bytes, alt: str) -> str:
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+
+
+def _table(head: list[str], rows: list[list[Any]]) -> str:
+    th = "".join(f"<th>{html.escape(str(h))}</th>" for h in head)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<table><tr>{th}</tr>{body}</table>"
+
+
+def _monitor_png(rows: list[dict[str, Any]]) -> bytes | None:
+    """Feature std and effective rank of the teacher over training (the collapse monitors)."""
+    mon = [r for r in rows if "feature_std" in r]
+    if not mon:
+        return None
+    from jepakit.plots import _new_figure
+
+    fig = _new_figure(6.0, 3.0)
+    ax = fig.add_subplot(1, 1, 1)
+    ax.plot([r["step"] for r in mon], [r["feature_std"] for r in mon], "o-", label="feature std")
+    ax.set_xlabel("step")
+    ax.set_ylabel("feature std")
+    ax2 = ax.twinx()
+    ax2.plot([r["step"] for r in mon], [r.get("effective_rank", float("nan")) for r in mon], "s--", color="tab:orange",
+             label="effective rank")
+    ax2.set_ylabel("effective rank", color="tab:orange")
+    ax.set_title("collapse monitors (falling std and rank = collapse)", fontsize=9)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    return buf.getvalue()
+
+
+def _rows(path: Path) -> list[dict[str, Any]]:
+    rows = []
+    if (path / "metrics.jsonl").is_file():
+        for line in (path / "metrics.jsonl").read_text(encoding="utf-8").splitlines():
+            try:
+                rows.append(json.loads(line))
+            except ValueError:
+                continue
+    return rows
+
+
+def run_section(path: Path, level: int = 2) -> str:
+    st = run_status(path)
+    h, parts = f"h{level}", []
+    parts.append(f'<{h} id="{html.escape(path.name)}">{html.escape(path.name)}: {html.escape(st["variant"])} '
+                 f'<span class="muted">({st["status"]}, step {st["step"]}/{st["steps"]})</span></{h}>')
+    meta = {}
+    if (path / "run.json").is_file():
+        meta = json.loads((path / "run.json").read_text(encoding="utf-8"))
+    if meta:
+        shown = {k: (" ".join(v) if k == "command" else v) for k, v in meta.items()}
+        parts.append(_table(["run metadata", "value"], [[k, json.dumps(v) if isinstance(v, dict) else v]
+                                                         for k, v in shown.items()]))
+    if st["trained"] is not None:
+        ev = json.loads((path / "eval.json").read_text(encoding="utf-8"))
+        rows = [[head, m.get("trained"), m.get("random_init"), m.get("raw")] for head, m in (ev.get("metrics") or {}).items()]
+        parts.append(f"<p>primary metric <b>{html.escape(str(ev.get('metric')))}</b> "
+                     f"({'higher' if ev.get('higher_is_better', True) else 'lower'} is better)</p>")
+        parts.append(_table(["probe", "trained", "random init", "raw input"], rows))
+        coll = ev.get("collapse") or {}
+        if coll:
+            rnd = coll.get("random_init", {})
+            parts.append(_table(["collapse monitor", "trained", "random init"],
+                                [[k, coll.get(k), rnd.get(k)] for k in ("feature_std", "effective_rank")]))
+        if ev.get("protocol"):
+            parts.append(f'<p class="muted">{html.escape(ev["protocol"])}</p>')
+        for w in ev.get("warnings") or []:
+            parts.append(f'<p class="warn">warning: {html.escape(w)}</p>')
+    else:
+        parts.append('<p class="muted">not evaluated yet (run <code>jepakit eval</code>)</p>')
+    if st.get("error"):
+        parts.append(f'<p class="warn">failed: {html.escape(st["error"])}</p>')
+    plots = path / "plots"
+    loss_png = (plots / "loss.png").read_bytes() if (plots / "loss.png").is_file() else _loss_png(_rows(path))
+    parts.append("<h4>loss and learning rate</h4>" + _img(loss_png, "loss and learning rate"))
+    monitor = _monitor_png(_rows(path))
+    if monitor:
+        parts.append("<h4>collapse monitors</h4>" + _img(monitor, "collapse monitors"))
+    masks = sorted(plots.glob("mask*.png")) if plots.is_dir() else []
+    for m in masks:
+        parts.append(f"<h4>{html.escape(m.stem)}</h4>" + _img(m.read_bytes(), m.stem))
+    extra = sorted(p for p in plots.glob("*.png") if p.name not in {"loss.png", "embedding_pca.png"} and p not in masks) \
+        if plots.is_dir() else []
+    for p in extra:
+        parts.append(f"<h4>{html.escape(p.stem)}</h4>" + _img(p.read_bytes(), p.stem))
+    if (plots / "embedding_pca.png").is_file():
+        parts.append("<h4>embedding (PCA, coloured by label)</h4>" + _img((plots / "embedding_pca.png").read_bytes(),
+                                                                           "embedding PCA"))
+    parts.append("<details><summary>resolved config</summary><pre>"
+                 + html.escape((path / "config.toml").read_text(encoding="utf-8")) + "</pre></details>")
+    return "\n".join(parts)
+
+
+def _loss_png(rows: list[dict[str, Any]]) -> bytes:
+    from jepakit.plots import plot_loss
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return plot_loss(rows, Path(tmp) / "loss.png").read_bytes()
+
+
+def build_report(target: Path) -> str:
+    """The HTML text for a run directory or a folder of runs (a sweep)."""
+    runs = find_runs(target)
+    if target in runs:
+        body = run_section(target, 1)
+        title = f"jepakit report: {target.name}"
+    else:
+        statuses = [run_status(p) for p in runs]
+        groups = group_runs(statuses)
+        rows = [[label(g["settings"]), ", ".join(map(str, g["seeds"])), fmt(g["trained"]), fmt(g["random_init"]),
+                 fmt(g["baseline_raw"]), json.dumps(g["status"])] for g in groups]
+        with tempfile.TemporaryDirectory() as tmp:
+            plot = plot_comparison(groups, statuses, Path(tmp) / "compare.png").read_bytes()
+        metric = next((g["metric"] for g in groups if g["metric"]), "metric")
+        body = "\n".join([f"<h1>jepakit sweep report: {html.escape(target.name)}</h1>",
+                          f"<p>{len(runs)} runs in {len(groups)} settings; primary metric: {html.escape(str(metric))}</p>",
+                          _table(["setting", "seeds", "trained", "random init", "raw input", "status"], rows),
+                          _img(plot, "comparison"), *[run_section(p, 2) for p in runs]])
+        title = f"jepakit sweep report: {target.name}"
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<style>{CSS}</style></head><body>{body}</body></html>\n")

@@ -1,0 +1,143 @@
+"""Sweeps, run tables, comparisons and reports: grid expansion, statuses, grouping statistics, HTML content."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import math
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from jepakit.compare import group_runs, summary
+from jepakit.errors import JepakitError
+from jepakit.runs import RunDir
+from jepakit.sweep import differing, expand, parse_grid, parse_seeds, run_status, split_values
+
+
+def test_values_split_on_top_level_commas_only():
+    assert split_values("1e-3,5e-4") == ["1e-3", "5e-4"]
+    assert split_values('[0.1, 0.2],[0.3,0.4]') == ["[0.1, 0.2]", "[0.3,0.4]"]
+    assert split_values('"a,b", "c"') == ['"a,b"', '"c"']
+
+
+def test_grid_expands_to_every_combination_times_every_seed():
+    grid = parse_grid(["optim.lr=1e-3,5e-4", "masker.num_targets=2,4,6"])
+    runs = expand(grid, parse_seeds("0,1"))
+    assert len(runs) == 12 and len({r.name for r in runs}) == 12
+    assert runs[0].name == "optim.lr=1e-3__masker.num_targets=2__seed=0"
+    assert runs[0].overrides() == ["optim.lr=1e-3", "masker.num_targets=2", "run.seed=0"]
+    assert {(r.settings["optim.lr"], r.settings["masker.num_targets"], r.seed) for r in runs} == {
+        (lr, n, s) for lr in ("1e-3", "5e-4") for n in ("2", "4", "6") for s in (0, 1)}
+    assert [r.name for r in expand([], [3])] == ["seed=3"]
+
+
+@pytest.mark.parametrize("bad,needle", [(["optim.lr="], "no values"), (["=1,2"], "bad override"),
+                                        (["optim.lr=1", "optim.lr=2"], "given twice")])
+def test_bad_grids_are_refused(bad, needle):
+    with pytest.raises(JepakitError, match=needle):
+        parse_grid(bad)
+
+
+def test_bad_seeds_are_refused():
+    with pytest.raises(JepakitError, match="expected integers"):
+        parse_seeds("0,x")
+    with pytest.raises(JepakitError, match="repeated"):
+        parse_seeds("1,1")
+
+
+def _fake_run(root: Path, name: str, lr: float, seed: int, trained: float | None, steps: int = 10,
+              done: int = 10) -> Path:
+    path = root / name
+    (path / "checkpoints").mkdir(parents=True)
+    (path / "config.toml").write_text(f'variant = "ijepa/ijepa-tiny"\n[optim]\nsteps = {steps}\nlr = {lr}\n'
+                                      f'[run]\nseed = {seed}\nout = "{path}"\n')
+    rows = [{"step": s, "loss": 1.0 / s, "elapsed_s": 0.5 * s} for s in range(1, done + 1)]
+    (path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    if trained is not None:
+        (path / "eval.json").write_text(json.dumps({
+            "metric": "accuracy", "higher_is_better": True, "trained": trained, "random_init": 50.0 + seed,
+            "baseline_raw": 40.0, "metrics": {"linear": {"trained": trained, "random_init": 50.0 + seed, "raw": 40.0}},
+            "collapse": {"feature_std": 0.05, "effective_rank": 9.0, "random_init": {"feature_std": 0.04}}}))
+    return path
+
+
+def test_statuses_and_grouping_over_seeds(tmp_path):
+    _fake_run(tmp_path, "a0", 1e-3, 0, 80.0)
+    _fake_run(tmp_path, "a1", 1e-3, 1, 84.0)
+    _fake_run(tmp_path, "a2", 1e-3, 2, 82.0)
+    _fake_run(tmp_path, "b0", 5e-4, 0, 70.0)
+    _fake_run(tmp_path, "b1", 5e-4, 1, None, done=4)  # interrupted: no eval, stopped at step 4
+    failed = _fake_run(tmp_path, "b2", 5e-4, 2, None, done=2)
+    (failed / "failure.json").write_text(json.dumps({"error": "loss is nan at step 3"}))
+    busy = RunDir(_fake_run(tmp_path, "c0", 1e-4, 0, None, done=1))
+    busy.lock()
+    try:
+        statuses = {p.name: run_status(p) for p in sorted(tmp_path.iterdir())}
+    finally:
+        busy.unlock()
+    assert {n: s["status"] for n, s in statuses.items()} == {
+        "a0": "finished", "a1": "finished", "a2": "finished", "b0": "finished", "b1": "interrupted",
+        "b2": "failed", "c0": "running"}
+    assert statuses["b2"]["error"] == "loss is nan at step 3" and statuses["a0"]["seconds"] == 5.0
+    assert differing([s["config"] for s in statuses.values()]) == ["optim.lr", "run.seed"]
+
+    groups = group_runs([statuses[n] for n in ("a0", "a1", "a2", "b0", "b1", "b2")])
+    assert [g["settings"] for g in groups] == [{"optim.lr": 1e-3}, {"optim.lr": 5e-4}]
+    a, b = groups
+    assert a["seeds"] == [0, 1, 2] and a["trained"] == {"mean": 82.0, "std": 2.0, "n": 3}  # sample std
+    assert a["random_init"] == {"mean": 51.0, "std": 1.0, "n": 3}
+    assert a["heads"]["linear"]["raw"] == {"mean": 40.0, "std": 0.0, "n": 3}
+    assert b["trained"] == {"mean": 70.0, "std": 0.0, "n": 1}  # only finished runs count
+    assert b["status"] == {"failed": 1, "finished": 1, "interrupted": 1}
+
+
+def test_summary_ignores_missing_and_non_finite_values():
+    assert summary([1.0, None, float("nan"), 3.0]) == {"mean": 2.0, "std": round(math.sqrt(2), 4), "n": 2}
+    assert summary([]) == {"mean": None, "std": None, "n": 0}
+
+
+class _Images(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.srcs: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "img":
+            self.srcs.append(dict(attrs)["src"])
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def _parse(html_text: str) -> _Images:
+    p = _Images()
+    p.feed(html_text)
+    for src in p.srcs:
+        assert src.startswith("data:image/png;base64,"), src[:40]
+        with Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))) as im:
+            im.verify()
+    return p
+
+
+def test_report_of_a_sweep_folder_embeds_every_image(tmp_path):
+    from jepakit import plots
+    from jepakit.report import build_report
+
+    run = _fake_run(tmp_path, "a0", 1e-3, 0, 80.0)
+    _fake_run(tmp_path, "a1", 1e-3, 1, 84.0)
+    _fake_run(tmp_path, "b0", 5e-4, 0, 70.0)
+    (run / "plots").mkdir()
+    plots.plot_embedding_pca([[0.0, 1.0], [1.0, 0.0], [0.5, 0.5], [0.2, 0.9]], [0, 1, 0, 1], run / "plots" / "embedding_pca.png")
+    (run / "run.json").write_text(json.dumps({"seed": 0, "torch": "2.x", "command": ["jepakit", "train"]}))
+    p = _parse(build_report(tmp_path))
+    text = " ".join(p.text)
+    assert "3 runs in 2 settings" in text and "82.00 +- 2.83 (n=2)" in text
+    assert "embedding (PCA, coloured by label)" in text and "run metadata" in text
+    assert len(p.srcs) == 1 + 3 + 1  # comparison plot, a loss plot per run, one PCA
+    single = _parse(build_report(run))
+    assert "resolved config" in " ".join(single.text) and len(single.srcs) == 2
