@@ -69,9 +69,9 @@ def test_a_busy_run_directory_is_refused_and_a_dead_holder_leaves_no_lock(tmp_pa
 
 def test_a_full_disk_stops_with_a_clear_error_and_keeps_the_last_checkpoint(tmp_path, figures):
     out = tmp_path / "run"
-    # a fresh run's atomic writes: config.toml (1), metrics.jsonl (2), checkpoint 4's tensors (3) and JSON (4),
-    # checkpoint 8's tensors (5): the disk fills while checkpoint 8 is written
-    full = toyrun.run(tmp_path, out, "--no-eval", fault="atomic-write@5:enospc")
+    # a fresh run's atomic writes: run.json (1), config.toml (2), metrics.jsonl (3), checkpoint 4's tensors (4)
+    # and JSON (5), checkpoint 8's tensors (6): the disk fills while checkpoint 8 is written
+    full = toyrun.run(tmp_path, out, "--no-eval", fault="atomic-write@6:enospc")
     assert full.returncode == 1, full.stderr[-2000:]
     assert "Error: cannot write" in full.stderr and "No space left on device" in full.stderr
     assert "Traceback" not in full.stderr and "previous checkpoint is intact" in full.stderr
