@@ -120,6 +120,12 @@ def _head_value(scores: Any, key: str) -> Any:
     return scores.get(key)
 
 
+def _head_label(head: str, scores: Any, metric: str) -> str:
+    """"linear-probe accuracy"; a head that names its own metric (MC-JEPA's content probes) shows that one."""
+    own = scores.get("metric", metric) if isinstance(scores, Mapping) else metric
+    return head if head == own or head.endswith(own) else f"{head} {own}"
+
+
 def eval_table(result: Mapping[str, Any]) -> Table:
     """Rows trained / random init / raw input; a column per head, then the collapse monitors."""
     metrics = result.get("metrics") if isinstance(result.get("metrics"), Mapping) else {}
@@ -128,6 +134,8 @@ def eval_table(result: Mapping[str, Any]) -> Table:
     heads = list(metrics) or ["accuracy"]
     rows = []
     for label, key in ROWS:
+        if key == "raw":
+            label = str(result.get("baseline_label") or label)  # e.g. "zero flow" for a flow metric
         if metrics:
             cells = [fmt(_head_value(metrics[h], key)) for h in heads]
         else:
@@ -136,7 +144,8 @@ def eval_table(result: Mapping[str, Any]) -> Table:
         rows.append([label, *cells, fmt(coll.get("feature_std")), fmt(coll.get("effective_rank"), ".1f")])
     metric = result.get("metric", "accuracy")
     title = f"{result.get('variant', '?')} on {result.get('dataset', '?')}: {metric} on frozen features"
-    t = table(title, ["encoder", *[f"{h} {metric}" for h in heads], "feature std", "eff. rank"], rows)
+    names = [_head_label(h, metrics[h], metric) for h in heads] if metrics else [metric]
+    t = table(title, ["encoder", *names, "feature std", "eff. rank"], rows)
     bits = [str(result[k]) for k in ("protocol",) if result.get(k)]
     if result.get("n_train") is not None:
         bits.append(f"n_train={result.get('n_train')} n_test={result.get('n_test')}")

@@ -104,7 +104,12 @@ def train(resolved: ResolvedRun, *, out: str | Path | None = None, resume: bool 
         (run_dir.path / "failure.json").unlink(missing_ok=True)
         run_dir.write_meta(resolved)
         return _train(resolved, run_dir, resume, do_eval, progress)
-    except RunFailed as exc:  # recorded for `jepakit runs` and sweeps; bad input (exit 2) is not a run failure
+    except JepakitError as exc:
+        if not (isinstance(exc, RunFailed) or getattr(exc, "run_failed", False)):
+            raise  # about this invocation (--resume mismatch, interrupted ...), not a failed run
+        # a failed run, for `jepakit runs` and sweeps: settings that cannot be built, NaN, a full disk
+        if not run_dir.config.is_file():  # failed before it started: keep its settings for the run table
+            atomic_write_text(run_dir.config, dumps_toml(resolved.to_dict()))
         atomic_write_text(run_dir.path / "failure.json", json.dumps({"error": exc.message, "hint": exc.hint}) + "\n")
         raise
     finally:
@@ -121,7 +126,11 @@ def _train(resolved: ResolvedRun, run_dir: RunDir, resume: bool, do_eval: bool, 
     removed = remove_partial(run_dir.checkpoints)  # we hold the lock: leftovers are a killed writer's
     if removed:
         log.info("removed %d partial checkpoint file(s) left by an interrupted write", len(removed))
-    built = build(resolved)
+    try:
+        built = build(resolved)
+    except JepakitError as exc:  # e.g. a masker that cannot fit the grid: this configuration cannot run
+        exc.run_failed = True  # type: ignore[attr-defined]
+        raise
     model = built.model
     opt = torch.optim.AdamW(param_groups(model), lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
     start, skipped = 0, 0
