@@ -196,3 +196,30 @@ def test_random_bytes_as_video_are_skipped_and_counted(tmp_path_factory, figures
         logging.getLogger("jepakit").disabled = False
     assert len(splits.train) + len(splits.test) == 4 and len(splits.train.skipped) == 2
     figures["bad input: random bytes as video -> skipped and counted"] += 2
+
+
+@FUZZ
+@given(junk=st.binary(max_size=400), cut=st.integers(0, 300))
+def test_random_bytes_and_truncated_wavs_are_skipped_and_counted(tmp_path_factory, figures, junk, cut):
+    import soundfile as sf
+    from jepakit_ajepa.config import AudioFolderConfig
+    from jepakit_ajepa.data import audio_folder
+
+    root = tmp_path_factory.mktemp("wavs")
+    t = np.arange(4000) / 8000.0
+    for k, cls in enumerate(("low", "high")):
+        (root / cls).mkdir()
+        for i in range(3):
+            sf.write(root / cls / f"{i}.wav", 0.3 * np.sin(2 * np.pi * (300 + 900 * k + 20 * i) * t), 8000)
+    (root / "low" / "junk.wav").write_bytes(junk)
+    (root / "high" / "cut.wav").write_bytes((root / "high" / "0.wav").read_bytes()[:cut])  # header cut short
+    logging.getLogger("jepakit").disabled = True
+    try:
+        splits = audio_folder(AudioFolderConfig(path=str(root), sample_rate=8000, n_mels=16, frames=32,
+                                                win_ms=25.0, hop_ms=16.0, test_fraction=0.3))
+    finally:
+        logging.getLogger("jepakit").disabled = False
+    loaded = len(splits.train) + len(splits.test)
+    assert 6 <= loaded <= 8
+    figures["bad input: random/truncated WAV -> skipped and counted"] += 8 - loaded
+    figures["bad input: random/truncated WAV -> still decodable"] += loaded - 6
