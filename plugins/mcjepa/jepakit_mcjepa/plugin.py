@@ -41,7 +41,7 @@ TINY = {
                "rec_weight": 0.1, "cycle_weight": 0.05, "smooth_weight": 0.1},
     "data": {"use": "mcjepa/flow-digits", "frames": 4, "size": 32, "digit_size": 16, "speed": 2,
              "background_cells": 16},
-    "optim": {"steps": 600, "batch_size": 64, "lr": 2e-3, "start_lr": 2e-4, "final_lr": 1e-5, "warmup": 0.1,
+    "optim": {"steps": 1000, "batch_size": 64, "lr": 2e-3, "start_lr": 2e-4, "final_lr": 1e-5, "warmup": 0.1,
               "weight_decay": 0.05, "final_weight_decay": 0.05},
     "run": {"precision": "fp32", "ckpt_every": 100, "monitor_every": 100, "log_every": 10},
     "eval": {"readout": "mean"},
