@@ -223,3 +223,31 @@ def test_random_bytes_and_truncated_wavs_are_skipped_and_counted(tmp_path_factor
     assert 6 <= loaded <= 8
     figures["bad input: random/truncated WAV -> skipped and counted"] += 8 - loaded
     figures["bad input: random/truncated WAV -> still decodable"] += loaded - 6
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@given(junk=st.binary(max_size=600), header=st.booleans(), cut=st.integers(0, 2000))
+def test_random_bytes_and_truncated_edf_are_skipped_and_counted(tmp_path_factory, figures, junk, header, cut):
+    import mne
+    from jepakit_sjepa.config import EEGFilesConfig
+    from jepakit_sjepa.eeg_files import eeg_files
+
+    root = tmp_path_factory.mktemp("eeg")
+    chans = ["Fz", "C3", "Cz", "C4", "Pz", "O1", "O2"]
+    for seed in (0, 1):
+        rng = np.random.default_rng(seed)
+        raw = mne.io.RawArray(20e-6 * rng.standard_normal((len(chans), 128 * 40)),
+                              mne.create_info(chans, 128.0, ch_types="eeg"), verbose="error")
+        onsets = np.arange(1.0, 35.0, 3.0)
+        raw.set_annotations(mne.Annotations(onsets, 0.1, ["left" if i % 2 else "right" for i in range(len(onsets))]))
+        raw.save(root / f"s{seed}_raw.fif", overwrite=True, verbose="error")
+    prefix = b"0       " + b" " * 80 if header else b""  # an EDF-looking start, then garbage
+    (root / "junk.edf").write_bytes(prefix + junk)
+    (root / "cut_raw.fif").write_bytes((root / "s0_raw.fif").read_bytes()[:cut])
+    logging.getLogger("jepakit").disabled = True
+    try:
+        splits = eeg_files(EEGFilesConfig(path=str(root), window_s=2.0, sfreq=64.0))
+    finally:
+        logging.getLogger("jepakit").disabled = False
+    assert len(splits.train) + len(splits.test) == 2 * 12  # exactly the two good recordings
+    figures["bad input: random/truncated EDF and FIF -> skipped and counted"] += 2
