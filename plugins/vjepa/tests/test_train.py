@@ -5,29 +5,18 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
 
-from jepakit.compose import resolve_run
-from jepakit.plugins import load_plugins
-from jepakit.train import train
+from jepakit.testing.runs import train_tiny
+
 
 
 @pytest.mark.slow
 def test_tiny_train_and_eval_write_the_run_directory(tmp_path):
-    (tmp_path / "plugins.toml").write_text("")
-    state = load_plugins(tmp_path / "plugins.toml")
     out = tmp_path / "run"
-    run = resolve_run({"variant": "vjepa/vjepa-tiny"}, state, [
+    result = train_tiny("vjepa/vjepa-tiny", [
         "optim.steps=4", "optim.batch_size=16", "encoder.embed_dim=32", "encoder.depth=2", "encoder.num_heads=2",
         "predictor.embed_dim=16", "predictor.depth=1", "predictor.num_heads=2", "data.limit=300",
-        "data.test_size=100", f'run.out="{out}"', "run.workers=0", "run.threads=1",
-        "run.ckpt_every=2", "run.monitor_every=2",
-        "run.log_every=1"])
-    threads = torch.get_num_threads()
-    try:
-        result = train(run)
-    finally:
-        torch.set_num_threads(threads)  # run.threads=1 must not slow the rest of the session
+        "data.test_size=100"], out)
     ev = json.loads((out / "eval.json").read_text())
     assert ev == json.loads(json.dumps(result["eval"]))
     assert {"dataset", "metric", "readout", "trained", "random_init", "baseline_raw", "metrics", "collapse",
