@@ -87,11 +87,11 @@ def plot_comparison(groups: list[dict[str, Any]], runs: list[dict[str, Any]], pa
     random init, mean with +-std error bars."""
     import matplotlib
 
-    from jepakit.plots import _new_figure, _save
+    from jepakit.plots import new_figure, save_png
 
     by_name = {r["name"]: r for r in runs}
     palette = matplotlib.colormaps["tab10"]
-    fig = _new_figure(11, 4.2)
+    fig = new_figure(11, 4.2)
     ax_loss, ax_metric = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
     for i, g in enumerate(groups):
         colour = palette(i % 10)
@@ -114,4 +114,4 @@ def plot_comparison(groups: list[dict[str, Any]], runs: list[dict[str, Any]], pa
     ax_metric.set_ylabel(next((g["metric"] for g in groups if g["metric"]), "metric") or "metric")
     ax_metric.set_title("primary metric per setting (mean +- std over seeds)", fontsize=9)
     ax_metric.legend(fontsize=7)
-    return _save(fig, path)
+    return save_png(fig, path)

@@ -18,7 +18,7 @@ import numpy as np
 CONTEXT_RGBA = (0.15, 0.45, 1.0, 0.35)  # context tokens: translucent blue
 
 
-def _new_figure(w: float, h: float) -> Any:
+def new_figure(w: float, h: float) -> Any:
     """A pyplot-free Figure on the Agg canvas: no global figure registry to leak, safe off the main thread."""
     import matplotlib
 
@@ -31,7 +31,7 @@ def _new_figure(w: float, h: float) -> Any:
     return fig
 
 
-def _save(fig: Any, path: str | Path) -> Path:
+def save_png(fig: Any, path: str | Path) -> Path:
     """Write the figure as PNG atomically (temp file in the same folder, then os.replace)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -59,11 +59,11 @@ def plot_loss(metrics_rows: list[dict[str, Any]], path: str | Path) -> Path:
     back to a linear axis when a value is <= 0. Rows without a finite loss are left out.
     """
     rows = [r for r in metrics_rows if isinstance(r.get("loss"), (int, float)) and math.isfinite(r["loss"])]
-    fig = _new_figure(6.0, 3.5)
+    fig = new_figure(6.0, 3.5)
     ax = fig.add_subplot(1, 1, 1)
     if not rows:
         ax.text(0.5, 0.5, "no loss logged yet", ha="center", va="center", transform=ax.transAxes)
-        return _save(fig, path)
+        return save_png(fig, path)
     steps = np.array([r.get("step", i) for i, r in enumerate(rows)], dtype=float)  # [T]
     keys = ["loss"] + sorted({k for r in rows for k in r if k.startswith("loss/")})
     positive = True
@@ -83,7 +83,7 @@ def plot_loss(metrics_rows: list[dict[str, Any]], path: str | Path) -> Path:
         ax2.tick_params(axis="y", colors="grey")
     ax.legend(loc="upper right", fontsize=7)
     ax.grid(alpha=0.3, which="both")
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def _to_display(img: np.ndarray) -> tuple[np.ndarray, str | None]:
@@ -120,7 +120,7 @@ def plot_masks(images: Any, context_idx: Any, target_idx: Any, grid: tuple[int, 
 
     palette = matplotlib.colormaps["tab10"]
     k = len(x)
-    fig = _new_figure(2.2 * k, 2.5)
+    fig = new_figure(2.2 * k, 2.5)
     for i in range(k):
         ax = fig.add_subplot(1, k, i + 1)
         img, cmap = _to_display(x[i])
@@ -140,7 +140,7 @@ def plot_masks(images: Any, context_idx: Any, target_idx: Any, grid: tuple[int, 
         ax.set_yticks([])
         ax.set_title(f"ctx {ctx.shape[1]} / {tgt.shape[1]}x{tgt.shape[2]} tgt", fontsize=7)
     fig.suptitle("blue: context tokens; outlined colours: target blocks", fontsize=8)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def plot_masks_3d(videos: Any, context_idx: Any, target_idx: Any, grid: tuple[int, int, int],
@@ -159,7 +159,7 @@ def plot_masks_3d(videos: Any, context_idx: Any, target_idx: Any, grid: tuple[in
     step = max(1, x.shape[2] // gt)  # frames per tubelet
     palette = matplotlib.colormaps["tab10"]
     k = min(samples, len(x))
-    fig = _new_figure(1.6 * gt, 1.8 * k)
+    fig = new_figure(1.6 * gt, 1.8 * k)
     for i in range(k):
         overlay = np.zeros((gt * gh * gw, 4))  # [N, RGBA]
         overlay[ctx[i]] = CONTEXT_RGBA
@@ -176,7 +176,7 @@ def plot_masks_3d(videos: Any, context_idx: Any, target_idx: Any, grid: tuple[in
             if i == 0:
                 ax.set_title(f"t={t * step}", fontsize=7)
     fig.suptitle(f"blue: context ({ctx.shape[1]} tokens); colours: {tgt.shape[1]} target blocks", fontsize=8)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def plot_embedding_pca(feats: Any, labels: Any, path: str | Path) -> Path:
@@ -197,7 +197,7 @@ def plot_embedding_pca(feats: Any, labels: Any, path: str | Path) -> Path:
         xy = np.concatenate([xy, np.zeros((len(xy), 2 - xy.shape[1]))], axis=1)
     var = s**2 / max(float((s**2).sum()), 1e-12)
     classes, codes = np.unique(y, return_inverse=True)
-    fig = _new_figure(4.5, 4.0)
+    fig = new_figure(4.5, 4.0)
     ax = fig.add_subplot(1, 1, 1)
     sc = ax.scatter(xy[:, 0], xy[:, 1], c=codes, cmap="tab20" if len(classes) <= 20 else "viridis", s=5)
     if len(classes) <= 20:
@@ -207,4 +207,4 @@ def plot_embedding_pca(feats: Any, labels: Any, path: str | Path) -> Path:
     ax.set_xlabel(f"PC1 ({ev[0]})")
     ax.set_ylabel(f"PC2 ({ev[1]})")
     ax.set_title(f"embedding PCA, n={len(z)}", fontsize=8)
-    return _save(fig, path)
+    return save_png(fig, path)

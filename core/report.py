@@ -41,9 +41,9 @@ def _monitor_png(rows: list[dict[str, Any]]) -> bytes | None:
     mon = [r for r in rows if "feature_std" in r]
     if not mon:
         return None
-    from jepakit.plots import _new_figure
+    from jepakit.plots import new_figure
 
-    fig = _new_figure(6.0, 3.0)
+    fig = new_figure(6.0, 3.0)
     ax = fig.add_subplot(1, 1, 1)
     ax.plot([r["step"] for r in mon], [r["feature_std"] for r in mon], "o-", label="feature std")
     ax.set_xlabel("step")

@@ -183,7 +183,7 @@ def _render(label: int, cfg: GlyphsConfig, fonts: list[Path], rng: np.random.Gen
     return np.clip(np.rint(small * 255.0), 0, 255).astype(np.uint8)  # quantised like an image file
 
 
-def _cache_dir() -> Path | None:
+def cache_dir() -> Path | None:
     """$JEPAKIT_CACHE, else ~/.cache/jepakit; JEPAKIT_CACHE set to "", "0", "off" or "none" disables it."""
     env = os.environ.get("JEPAKIT_CACHE")
     if env is not None:
@@ -233,7 +233,7 @@ def _save_npz(path: Path, x: np.ndarray, y: np.ndarray) -> None:
 def _glyph_arrays(key: str, cfg_items: tuple) -> tuple[np.ndarray, np.ndarray]:
     """uint8 images [N, S, S] and labels [N] for one config: memory cache, then disk cache, then rendering."""
     cfg = GlyphsConfig(**dict(cfg_items))
-    cache = _cache_dir()
+    cache = cache_dir()
     path = cache / f"glyphs-{key}.npz" if cache is not None else None
     if path is not None and (hit := _load_npz(path, cfg)) is not None:
         return hit

@@ -40,12 +40,12 @@ def _plot(spec: np.ndarray, masksets: list[Any], grid: tuple[int, int], path: Pa
     """One row per MaskSet, one column per clip: frequency up, time right; blue context, coloured targets."""
     import matplotlib
 
-    from jepakit.plots import _new_figure, _save  # core's pyplot-free Agg figure and atomic PNG write
+    from jepakit.plots import new_figure, save_png  # core's pyplot-free Agg figure and atomic PNG write
 
     T, F = grid
     cols = min(len(spec), 4)
     palette = matplotlib.colormaps["tab10"]
-    fig = _new_figure(2.6 * cols, 2.4 * len(masksets))
+    fig = new_figure(2.6 * cols, 2.4 * len(masksets))
     axes = fig.subplots(len(masksets), cols, squeeze=False)
     for r, ms in enumerate(masksets):
         ctx, tgt = ms.context.numpy(), ms.targets.numpy()
@@ -65,4 +65,4 @@ def _plot(spec: np.ndarray, masksets: list[Any], grid: tuple[int, int], path: Pa
             if r == len(masksets) - 1:
                 ax.set_xlabel("time", fontsize=7)
     fig.suptitle(f"{title}\nblue: context ({ctx.shape[1]} tokens); colours: {tgt.shape[1]} targets", fontsize=8)
-    return _save(fig, path)
+    return save_png(fig, path)

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from jepakit.errors import JepakitError
+from jepakit.builtin.data import cache_dir  # $JEPAKIT_CACHE, ~/.cache/jepakit: one convention for every dataset
 
 log = logging.getLogger("jepakit")
 
@@ -96,14 +97,6 @@ class Espeak:
             return np.concatenate(self._chunks) if self._chunks else np.zeros(0, dtype=np.int16)
 
 
-def _cache_dir() -> Path | None:
-    """$JEPAKIT_CACHE, else ~/.cache/jepakit (core's convention); "", "0", "off", "none", "false" disable it."""
-    env = os.environ.get("JEPAKIT_CACHE")
-    if env is not None:
-        return None if env.strip().lower() in ("", "0", "off", "none", "false") else Path(env).expanduser()
-    return Path.home() / ".cache" / "jepakit"
-
-
 def grid_of(voices: Sequence[str], variants: Sequence[str], rates: Sequence[int],
             pitches: Sequence[int]) -> list[tuple[int, str, int, int]]:
     """Every (digit, voice, rate, pitch) to synthesise, in a fixed order; voice = name[+variant]."""
@@ -148,7 +141,7 @@ def synthesize(items: list[tuple[int, str, int, int]], sample_rate: int) -> tupl
 def load_or_synthesize(items: list[tuple[int, str, int, int]], sample_rate: int,
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """synthesize(), through the disk cache."""
-    cache = _cache_dir()
+    cache = cache_dir()
     path = cache / f"spoken-digits-{cache_key(items, sample_rate)}.npz" if cache is not None else None
     if path is not None:
         try:

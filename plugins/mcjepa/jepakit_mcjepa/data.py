@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from jepakit.builtin.data import ImageSplit, stratified_split
 from jepakit.interfaces import DataSplits
 from jepakit_mcjepa.config import FlowDigitsConfig
-from jepakit_vjepa.data import DIRECTIONS, _clips
+from jepakit_vjepa.data import DIRECTIONS, moving_digit_clips
 
 
 class FlowSplit(ImageSplit):
@@ -59,7 +59,7 @@ def _flow_clips(cfg: FlowDigitsConfig) -> tuple[torch.Tensor, torch.Tensor, np.n
 @functools.lru_cache(maxsize=4)
 def _generate(frames: int, size: int, digit_size: int, speed: int, background: float, cells: int, textures: int,
               threshold: float, seed: int) -> tuple[torch.Tensor, torch.Tensor, np.ndarray, torch.Tensor]:
-    video, digit, direction = _clips(frames, size, digit_size, speed, seed)
+    video, digit, direction = moving_digit_clips(frames, size, digit_size, speed, seed)
     sprite = (video[:, 0] + 1.0) / 2.0  # [N, T, S, S] in [0, 1]; exactly 0 off the sprite
     mask = sprite > threshold  # [N, T, S, S] the digit's pixels, moving rigidly with it
     g = torch.Generator().manual_seed(seed + 1)

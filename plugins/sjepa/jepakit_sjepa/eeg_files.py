@@ -19,7 +19,7 @@ from jepakit.errors import JepakitError
 from jepakit.interfaces import DataSplits
 from jepakit_sjepa.config import EEGFilesConfig
 from jepakit_sjepa.data import BandPower
-from jepakit_sjepa.montage import _montage_positions, electrode_positions
+from jepakit_sjepa.montage import montage_positions, electrode_positions
 
 log = logging.getLogger("jepakit")
 SUFFIXES = (".edf", ".bdf", ".fif", ".vhdr")
@@ -66,7 +66,7 @@ def eeg_files(cfg: EEGFilesConfig, seed: int = 0) -> DataSplits:
     files = _files(Path(cfg.path).expanduser())
     if not files:
         raise JepakitError(f"data.path: no {'/'.join(SUFFIXES)} files under {cfg.path}", "check the folder")
-    known = {k.lower() for k in _montage_positions(cfg.montage)}
+    known = {k.lower() for k in montage_positions(cfg.montage)}
     length = int(round(cfg.window_s * cfg.sfreq))
     loaded, skipped = [], []
     for f in files:

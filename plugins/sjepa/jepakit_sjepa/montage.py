@@ -25,7 +25,7 @@ CHANNEL_SETS = {"1020-19": MONTAGE_1020_19, "1010-20": MONTAGE_1010_20}
 
 
 @functools.lru_cache(maxsize=8)
-def _montage_positions(name: str) -> dict[str, np.ndarray]:
+def montage_positions(name: str) -> dict[str, np.ndarray]:
     """{channel name: xyz in metres} of an MNE standard montage (case kept as MNE spells it)."""
     import mne
 
@@ -42,7 +42,7 @@ def _montage_positions(name: str) -> dict[str, np.ndarray]:
 @functools.lru_cache(maxsize=8)
 def _sphere_centre(name: str) -> np.ndarray:
     """Least-squares sphere through every electrode of the montage: |p|^2 = 2 c.p + k, linear in (c, k)."""
-    pts = np.stack(list(_montage_positions(name).values()))  # [K, 3]
+    pts = np.stack(list(montage_positions(name).values()))  # [K, 3]
     a = np.concatenate([2.0 * pts, np.ones((len(pts), 1))], axis=1)  # [K, 4]
     sol, *_ = np.linalg.lstsq(a, (pts**2).sum(axis=1), rcond=None)
     return sol[:3]
@@ -50,7 +50,7 @@ def _sphere_centre(name: str) -> np.ndarray:
 
 def electrode_positions(names: tuple[str, ...] | list[str], montage: str = "standard_1005") -> np.ndarray:
     """Unit vectors [C, 3] from the head centre to each electrode (x right, y nose, z up)."""
-    table = _montage_positions(montage)
+    table = montage_positions(montage)
     lower = {k.lower(): v for k, v in table.items()}
     missing = [n for n in names if n.lower() not in lower]
     if missing:

@@ -9,10 +9,10 @@ import numpy as np
 
 def plot_scalp_masks(xy: np.ndarray, hidden: np.ndarray, x: np.ndarray, path: Path) -> Path:
     """xy [C, 2] projected electrodes, hidden [R, C] bool, x [R, C, L] signals -> one PNG, R columns."""
-    from jepakit.plots import _new_figure, _save
+    from jepakit.plots import new_figure, save_png
 
     rows = len(hidden)
-    fig = _new_figure(3.2 * rows, 5.4)
+    fig = new_figure(3.2 * rows, 5.4)
     for r in range(rows):
         ax = fig.add_subplot(2, rows, r + 1)
         ax.add_patch(_circle(1.0))
@@ -34,7 +34,7 @@ def plot_scalp_masks(xy: np.ndarray, hidden: np.ndarray, x: np.ndarray, path: Pa
         trace.set_yticks([])
         trace.set_xlabel("sample", fontsize=8)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def _circle(radius: float):

@@ -22,7 +22,7 @@ DIRECTIONS = (("right", 0, 1), ("left", 0, -1), ("down", 1, 0), ("up", -1, 0))  
 
 
 @functools.lru_cache(maxsize=4)
-def _clips(frames: int, size: int, digit_size: int, speed: int,
+def moving_digit_clips(frames: int, size: int, digit_size: int, speed: int,
            seed: int) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
     """(clips [N, 1, T, S, S] in [-1, 1], digit labels [N], direction labels [N])."""
     from sklearn.datasets import load_digits
@@ -61,7 +61,7 @@ def _clips(frames: int, size: int, digit_size: int, speed: int,
 
 def moving_digits(cfg: MovingDigitsConfig, seed: int = 0) -> DataSplits:
     """Clips [1, T, S, S]; `seed` (the run's) is ignored so every run scores on the same split."""
-    x, digit, direction = _clips(cfg.frames, cfg.size, cfg.digit_size, cfg.speed, cfg.seed)
+    x, digit, direction = moving_digit_clips(cfg.frames, cfg.size, cfg.digit_size, cfg.speed, cfg.seed)
     if cfg.limit:
         x, digit, direction = x[: cfg.limit], digit[: cfg.limit], direction[: cfg.limit]
     y = digit if cfg.label == "digit" else direction
