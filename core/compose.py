@@ -68,7 +68,8 @@ class RunConfig:
 
     out: str = ""  # run directory; default runs/<variant name>
     seed: int = 0
-    precision: Literal["fp32", "bf16"] = "fp32"
+    precision: Literal["fp32", "bf16"] = "fp32"  # bf16 = autocast on the run's device (CPU or CUDA)
+    device: Literal["auto", "cpu", "cuda"] = "auto"  # auto: CUDA when torch sees a GPU, else CPU
     threads: int = 0  # torch threads; 0 = all cores
     workers: int = 1  # DataLoader workers sampling masks; 0 = in the main process
     log_every: int = 10
@@ -86,7 +87,7 @@ class RunConfig:
 class EvalConfig:
     """Frozen-feature evaluation: each head fits on the train split and scores on the test split."""
 
-    readout: Literal["mean", "last4_mean"] = "mean"
+    readout: Literal["mean", "last4_mean", "rows_mean"] = "mean"
     heads: list[str] = field(default_factory=lambda: ["core/linear-probe", "core/knn"])
     encoder: Literal["target", "context"] = "target"  # I-JEPA probes the EMA target encoder
 

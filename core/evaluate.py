@@ -19,7 +19,7 @@ from jepakit.builtin.heads_config import KNNConfig, LinearProbeConfig
 from jepakit.errors import JepakitError
 from jepakit.interfaces import DataSplits, Head
 
-READOUTS = ("mean", "last4_mean")
+READOUTS = ("mean", "last4_mean", "rows_mean")
 MONITOR_SAMPLES = 512  # collapse stats use the first 512 training images, as the training-time monitor does
 
 
@@ -41,6 +41,15 @@ def _readout(encoder: torch.nn.Module, x: torch.Tensor, readout: str, tokens: bo
     if readout == "mean":
         z = encoder(x)  # [b, N, D] final-normed
         return z if tokens else z.mean(dim=1)
+    if readout == "rows_mean":
+        z = encoder(x)  # [b, N, D], N = prod(grid) row-major
+        if tokens:
+            return z
+        grid = getattr(encoder, "grid", None)
+        if not grid or len(grid) < 2:
+            raise JepakitError("eval.readout: rows_mean needs an encoder with a token grid of 2 or more axes",
+                               'use readout = "mean" for this encoder')
+        return z.reshape(len(z), grid[0], -1, z.shape[-1]).mean(dim=2).flatten(1)  # [b, grid[0] * D]
     layers = [F.layer_norm(z, z.shape[-1:]) for z in encoder.forward_layers(x, 4)]  # last 4 blocks, [b, N, D]
     return torch.cat(layers, dim=-1) if tokens else torch.cat([z.mean(dim=1) for z in layers], dim=1)  # [b, (N,) 4D]
 
@@ -51,6 +60,9 @@ def extract_features(encoder: torch.nn.Module, dataset: Any, *, readout: str = "
 
     "mean" averages the final-normed tokens (I-JEPA's readout); "last4_mean" layer-norms (no affine) each of the
     last 4 block outputs, mean-pools and concatenates them, which reads more than the last layer's view.
+    "rows_mean" averages over every grid axis but the first and concatenates along it (one vector per EEG
+    electrode, or per video frame): where the class lives in *which* row is active (left vs right motor cortex),
+    a global mean erases it. Needs a fixed grid, so the probe's train and test recordings share a montage.
     """
     if readout not in READOUTS:
         raise JepakitError(f"eval.readout: unknown readout {readout!r}", f"choose one of: {', '.join(READOUTS)}")

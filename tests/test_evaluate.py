@@ -119,6 +119,21 @@ def test_extract_features_readouts_and_mode_restored() -> None:
         extract_features(enc, splits.train, readout="cls")
 
 
+def test_rows_mean_keeps_one_vector_per_grid_row() -> None:
+    enc = TinyEncoder(dim=6).eval()
+    splits = _splits()
+    feats, _ = extract_features(enc, splits.train, readout="rows_mean")
+    assert feats.shape == (80, 2 * 6)  # grid (2, 2): rows averaged over columns, then concatenated
+    with torch.no_grad():
+        z = enc(torch.stack([splits.train[i][0] for i in range(80)]))  # [80, 4, 6] row-major over (2, 2)
+    assert np.allclose(feats[:, :6], z[:, :2].mean(1).numpy(), atol=1e-5)
+    assert np.allclose(feats[:, 6:], z[:, 2:].mean(1).numpy(), atol=1e-5)
+    flat = TinyEncoder(dim=6)
+    flat.grid = (4,)  # a 1-D token sequence has no rows to keep apart
+    with pytest.raises(JepakitError, match="rows_mean"):
+        extract_features(flat, splits.train, readout="rows_mean")
+
+
 def test_evaluate_encoders_report() -> None:
     torch.manual_seed(0)
     trained, random_init = TinyEncoder(), TinyEncoder()
