@@ -48,10 +48,15 @@ def validate(ctx: typer.Context, run_file: RunFile, overrides: SetOpt = None) ->
 
 
 def _train(resolved: Any, out: Path | None, resume: bool, do_eval: bool) -> dict[str, Any]:
-    """Run core's trainer with a progress reporter; INFO logs (e.g. 'resuming ...') reach stderr meanwhile."""
+    """Run core's trainer with a progress reporter; INFO logs (e.g. 'resuming ...') reach stderr meanwhile.
+
+    Ranks other than 0 of a distributed launch train silently: rank 0 speaks for the run."""
     from jepakit.cli.progress import ProgressReporter
+    from jepakit.launch import rank_env
     from jepakit.train import train
 
+    if rank_env().rank != 0:
+        return train(resolved, out=out, resume=resume, do_eval=do_eval)
     output.setup_logging(logging.INFO)
     try:
         after = "evaluating: trained vs random init vs raw input ..." if do_eval else ""
@@ -78,18 +83,61 @@ def train_cmd(
     out: Annotated[Path | None, typer.Option("--out", metavar="DIR", help="Run directory (default: run.out).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from the run directory's last checkpoint.")] = False,
     no_eval: Annotated[bool, typer.Option("--no-eval", help="Skip the evaluation after training.")] = False,
+    nproc: Annotated[int, typer.Option("--nproc", min=1, metavar="N",
+                                       help="Data-parallel processes on this machine (one per GPU, or CPU "
+                                            "processes); optim.batch_size is the global batch.")] = 1,
     as_json: JsonOpt = False,
 ) -> None:
     """Train a run file (or a variant as registered), then evaluate it.
 
     The evaluation compares the trained encoder with the same encoder at random init and with raw input.
+    With --nproc N (or under torchrun) each process trains on 1/N of every batch; docs/distributed.md.
     """
     from jepakit.compose import resolve_run
+    from jepakit.launch import rank_env
 
     state = load_state(ctx)
     warn_broken(state)
     resolved = resolve_run(run_source(run_file), state, overrides or [])
-    _report(_train(resolved, out, resume, not no_eval), as_json)
+    if nproc > 1:
+        _launch(ctx, run_file, overrides or [], out or Path(resolved.run.out), resume, no_eval, as_json, nproc, resolved)
+        return
+    summary = _train(resolved, out, resume, not no_eval)
+    if rank_env().rank == 0:
+        _report(summary, as_json)
+
+
+def _launch(ctx: typer.Context, run_file: Path, overrides: list[str], out: Path, resume: bool, no_eval: bool,
+            as_json: bool, nproc: int, resolved: Any) -> None:
+    """`--nproc N`: check what can be checked here, then run this same command as N ranks and wait for them."""
+    from jepakit.cli.context import cli_context
+    from jepakit.errors import EXIT_RUNTIME, RunFailed
+    from jepakit.launch import check_shardable, launch, rank_env
+
+    if rank_env().world > 1:
+        raise JepakitError(f"--nproc {nproc} inside a distributed launch (WORLD_SIZE={rank_env().world})",
+                           "let torchrun start the processes (drop --nproc), or run without torchrun")
+    check_shardable(resolved.optim.batch_size, nproc)
+    plugins_toml = cli_context(ctx).plugins_toml
+    args = ["--plugins-toml", str(plugins_toml)] if plugins_toml else []
+    args += ["train", str(run_file), "--out", str(out)]
+    for item in overrides:
+        args += ["--set", item]
+    args += [flag for flag, on in (("--resume", resume), ("--no-eval", no_eval), ("--json", as_json)) if on]
+    result = launch(args, nproc)
+    if result.failed_rank is None:
+        return
+    if result.failed_rank == 0:  # rank 0 printed its own Error/Hint on this terminal
+        raise typer.Exit(result.code)
+    if result.stderr_tail.strip():
+        output.note(f"--- rank {result.failed_rank} stderr (last lines) ---\n{result.stderr_tail.rstrip()}")
+    how = f"was killed by signal {-result.rank_code}" if result.rank_code < 0 else f"failed (exit code {result.rank_code})"
+    failure = RunFailed(f"rank {result.failed_rank} of {nproc} {how}; the other ranks were stopped",
+                        f"its own error, if any, is above; continue from the last checkpoint with: jepakit train "
+                        f"{run_file} --out {out} --nproc {nproc} --resume")
+    if result.code != EXIT_RUNTIME:
+        failure.exit_code = result.code
+    raise failure
 
 
 def eval_cmd(

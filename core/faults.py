@@ -3,6 +3,8 @@
 `JEPAKIT_FAULT="NAME@K[:ACTION]"` makes the K-th arrival (K defaults to 1) of this process at `point(NAME)` fail:
 ACTION `kill` (the default) sends SIGKILL to the process itself, `enospc` raises OSError(ENOSPC) as a full disk
 would, `nan` asks the caller to poison a value (`point` returns True). Unset, a point costs one dict lookup.
+`JEPAKIT_FAULT_RANK=R` limits the fault to data-parallel rank R (the RANK variable), so one rank of a
+distributed run can be made to fail while the others carry on.
 
 Points: `atomic-write` (half of a file written), `ckpt-tensors` (tensor file in place, JSON not yet),
 `ckpt-prune` (old checkpoints half deleted), `metrics-log` (half a line appended), `step` (after an optimizer
@@ -25,6 +27,9 @@ def point(name: str) -> bool:
     where, _, action = spec.partition(":")
     target, _, k = where.partition("@")
     if target != name:
+        return False
+    only = os.environ.get("JEPAKIT_FAULT_RANK", "")
+    if only and only != os.environ.get("RANK", "0"):
         return False
     _seen[name] = _seen.get(name, 0) + 1
     if _seen[name] != int(k or 1):

@@ -3,10 +3,16 @@
 The batch sampler yields the indices of step s from a permutation seeded by (seed, epoch); the collate samples
 that batch's masks from a generator seeded by (seed, step), inside the DataLoader workers. So a run resumed at
 step s sees exactly the batches the uninterrupted run saw, whatever the number of workers.
+
+Data-parallel runs (`world` > 1) shard each step's *global* batch: every rank computes the same index list and
+keeps its contiguous slice [rank * b, (rank + 1) * b) with b = batch_size / world, and the collate draws the
+masks of the whole global batch from the same (seed, step) generator and keeps the same rows. The ranks' slices
+together are exactly the 1-process batch, so the mean of their losses is the 1-process loss.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Iterator
 
 import torch
@@ -18,11 +24,15 @@ def _mix(seed: int, salt: int, value: int) -> int:
 
 
 class StepBatchSampler(Sampler[list[tuple[int, int]]]):
-    """Yields, for each step in [start, total), the (step, index) pairs of that step's batch (drop-last epochs)."""
+    """Yields, for each step in [start, total), the (step, index) pairs of that step's batch (drop-last epochs);
+    with `world` > 1, this rank's contiguous slice of the global batch."""
 
-    def __init__(self, n: int, batch_size: int, seed: int, start: int, total: int) -> None:
+    def __init__(self, n: int, batch_size: int, seed: int, start: int, total: int, rank: int = 0,
+                 world: int = 1) -> None:
         self.n, self.batch_size, self.seed, self.start, self.total = n, min(batch_size, n), seed, start, total
         self.per_epoch = max(1, n // self.batch_size)
+        self.rank, self.world = rank, world
+        self.shard = self.batch_size // world  # samples per rank per step
 
     def __len__(self) -> int:
         return max(0, self.total - self.start)
@@ -34,7 +44,9 @@ class StepBatchSampler(Sampler[list[tuple[int, int]]]):
             if epoch != perm_epoch:
                 perm = torch.randperm(self.n, generator=torch.Generator().manual_seed(_mix(self.seed, 1, epoch)))
                 perm_epoch = epoch
-            chunk = perm[i * self.batch_size:(i + 1) * self.batch_size].tolist()
+            chunk = perm[i * self.batch_size:(i + 1) * self.batch_size].tolist()  # the global batch
+            if self.world > 1:
+                chunk = chunk[self.rank * self.shard:(self.rank + 1) * self.shard]
             yield [(step, j) for j in chunk]
 
 
@@ -58,11 +70,30 @@ def sample_masks(masker: Any, batch_size: int, generator: torch.Generator, *, st
     return masker(batch_size, generator)
 
 
-class MaskCollator:
-    """Stacks a batch and samples its masks (runs in the workers; picklable). No masker: `masks` is None."""
+def take_rows(obj: Any, lo: int, hi: int, batch: int) -> Any:
+    """Rows [lo, hi) of every tensor in `obj` whose first dimension is the batch (a MaskSet, dict, tuple ...)."""
+    if isinstance(obj, torch.Tensor):
+        return obj[lo:hi] if obj.dim() and obj.shape[0] == batch else obj
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return dataclasses.replace(obj, **{f.name: take_rows(getattr(obj, f.name), lo, hi, batch)
+                                           for f in dataclasses.fields(obj) if f.init})
+    if isinstance(obj, dict):
+        return {k: take_rows(v, lo, hi, batch) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(take_rows(v, lo, hi, batch) for v in obj)
+    return obj
 
-    def __init__(self, masker: Any, seed: int, total_steps: int) -> None:
+
+class MaskCollator:
+    """Stacks a batch and samples its masks (runs in the workers; picklable). No masker: `masks` is None.
+
+    With `world` > 1 the items are this rank's slice; the masks are drawn for the global batch (world x the
+    slice) and this rank's rows kept, so the union over ranks equals the 1-process batch's masks (a masker
+    that truncates to the batch minimum truncates the same way)."""
+
+    def __init__(self, masker: Any, seed: int, total_steps: int, rank: int = 0, world: int = 1) -> None:
         self.masker, self.seed, self.total_steps = masker, seed, total_steps
+        self.rank, self.world = rank, world
 
     def __call__(self, items: list[tuple[int, Any, Any]]) -> dict[str, Any]:
         step = items[0][0]
@@ -71,14 +102,18 @@ class MaskCollator:
         masks = None
         if self.masker is not None:
             gen = torch.Generator().manual_seed(_mix(self.seed, 2, step))
-            masks = sample_masks(self.masker, x.shape[0], gen, step=step, total_steps=self.total_steps)
+            b = x.shape[0]
+            masks = sample_masks(self.masker, b * self.world, gen, step=step, total_steps=self.total_steps)
+            if self.world > 1:
+                masks = take_rows(masks, self.rank * b, (self.rank + 1) * b, b * self.world)
         return {"step": step, "x": x, "y": y, "masks": masks}
 
 
 def make_loader(dataset: Dataset, masker: Any, *, batch_size: int, seed: int, start: int, total: int,
-                workers: int) -> DataLoader:
-    sampler = StepBatchSampler(len(dataset), batch_size, seed, start, total)  # type: ignore[arg-type]
-    return DataLoader(_Indexed(dataset), batch_sampler=sampler, collate_fn=MaskCollator(masker, seed, total),
+                workers: int, rank: int = 0, world: int = 1) -> DataLoader:
+    """Batches of steps [start, total) as dicts {step, x [b, ...], y [b], masks}; b = batch_size / world."""
+    sampler = StepBatchSampler(len(dataset), batch_size, seed, start, total, rank, world)  # type: ignore[arg-type]
+    return DataLoader(_Indexed(dataset), batch_sampler=sampler, collate_fn=MaskCollator(masker, seed, total, rank, world),
                       num_workers=workers, persistent_workers=False, prefetch_factor=4 if workers else None,
                       worker_init_fn=_one_thread if workers else None)
 

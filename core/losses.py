@@ -2,6 +2,8 @@
 
 pred and target are [B, M, Nt, D]; aux["context"] is the context encoder's output [B, Nc, D].
 Terms compute in float32 even under bf16 autocast: a reduction over many tokens loses precision in bf16.
+Terms made of batch statistics (VICReg, SIGReg) gather the pooled features of every data-parallel rank first
+(`gather_batch`), so their value and gradient are those of the global batch, not of one rank's slice.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from jepakit.builtin.configs import DistanceConfig, SIGRegConfig, SmoothL1Config, VICRegConfig
+from jepakit.distributed import gather_batch
 
 
 class SmoothL1(nn.Module):
@@ -61,7 +64,7 @@ class VICReg(nn.Module):
         self.cfg = cfg
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor, **aux: Any) -> torch.Tensor:
-        z = aux["context"].mean(dim=1)  # [B, D]
+        z = gather_batch(aux["context"].mean(dim=1))  # [B, D], B the global batch
         var, cov = vicreg_var_cov(z, self.cfg.std_target, self.cfg.eps)
         return self.cfg.var_weight * var + self.cfg.cov_weight * cov
 
@@ -85,7 +88,7 @@ class SIGReg(nn.Module):
         self.register_buffer("knots", torch.linspace(0.0, cfg.t_max, cfg.num_knots), persistent=False)
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor, **aux: Any) -> torch.Tensor:
-        z = aux["context"].float().mean(dim=1)  # [B, D]
+        z = gather_batch(aux["context"].float().mean(dim=1))  # [B, D], B the global batch
         dirs = torch.randn(z.shape[1], self.cfg.num_directions, device=z.device)
         dirs = dirs / dirs.norm(dim=0, keepdim=True)  # [D, K] unit directions, fresh every step
         return epps_pulley(z @ dirs, self.knots).mean()
