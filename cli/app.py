@@ -93,13 +93,14 @@ def root(
 
 def _register() -> None:
     """Attach the command modules (each torch-free at import time)."""
-    from jepakit.cli import experiments_cmd, new_cmd, parts_cmd, plugins_cmd, run_cmd
+    from jepakit.cli import bench_cmd, experiments_cmd, new_cmd, parts_cmd, plugins_cmd, run_cmd
 
     app.add_typer(plugins_cmd.app, name="plugins")
     parts_cmd.register(app)
     app.add_typer(new_cmd.app, name="new")
     run_cmd.register(app)
     experiments_cmd.register(app)
+    bench_cmd.register(app)
 
 
 _register()

@@ -107,6 +107,8 @@ def digits(cfg: DigitsConfig, seed: int = 0) -> DataSplits:
         for i, (top, left) in enumerate(offsets):
             canvas[i, :, top:top + inner, left:left + inner] = x[i]
         x, name = canvas, f"digits{cfg.size}-shifted{inner}"
+    if cfg.channels == 3:
+        x, name = x.expand(-1, 3, -1, -1), f"{name}-rgb"  # [N, 3, S, S]; _make_splits' indexing copies it
     train, test = stratified_split(y, int(cfg.test_size), int(cfg.split_seed))
     return _make_splits(name, x, y, train, test, [str(i) for i in range(10)])
 

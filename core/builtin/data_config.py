@@ -22,10 +22,15 @@ class DigitsConfig:
     # 0: the digit fills the canvas. Else each digit is upsampled to digit_size and placed at its own fixed
     # random offset on the size x size canvas: the same real digits, but raw pixels no longer line up.
     digit_size: int = 0
+    # 1: grayscale. 3: the same gray image in R, G and B, for encoders and benchmarks (ijepa/bench) that need
+    # the input shape of RGB photos without shipping a photo dataset.
+    channels: int = 1
 
     def __post_init__(self) -> None:
         if self.size < 1:
             raise ValueError(f"size must be at least 1, got {self.size}")
+        if self.channels not in (1, 3):
+            raise ValueError(f"channels must be 1 (grayscale) or 3 (gray replicated to RGB), got {self.channels}")
         if not 0 <= self.digit_size <= self.size:
             raise ValueError(f"digit_size must lie in [0, size={self.size}], got {self.digit_size}")
         if not 10 <= self.test_size <= 1797 - 10:

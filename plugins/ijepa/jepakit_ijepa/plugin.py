@@ -52,6 +52,26 @@ TINY_PLAIN = {
 }
 TINY = {**TINY_PLAIN, "loss": {"pred": {"use": "core/smooth-l1"}, "vicreg": {"use": "core/vicreg", "weight": 1.0}}}
 
+#: The speed benchmark's workload (`jepakit bench`, benchmarks/README.md): a real I-JEPA step at a size between
+#: the tiny presets and the paper, so the measured MFU reflects transformer matmuls rather than per-op
+#: overhead. 64x64 RGB inputs (the embedded digits, gray replicated to 3 channels; nothing to download) with
+#: patch 4 -> a 16x16 grid; encoder ViT-Tiny (192 wide, 12 deep, 3 heads); predictor 96 wide x 6 deep x 3 heads
+#: with the paper's per-block passes; the paper's masking (4 targets of scale 0.15-0.2, aspect 0.75-1.5;
+#: 1 context block of scale 0.85-1.0; min_keep 10); AdamW, batch 32, EMA 0.996 -> 1. Trainable like any variant.
+BENCH = {
+    "encoder": {"use": "core/vit", "patch_size": 4, "embed_dim": 192, "depth": 12, "num_heads": 3},
+    "masker": {"use": "ijepa/multiblock", "num_targets": 4, "target_scale": [0.15, 0.2],
+               "target_aspect": [0.75, 1.5], "num_context": 1, "context_scale": [0.85, 1.0], "min_keep": 10},
+    "predictor": {"use": "core/vit-predictor", "embed_dim": 96, "depth": 6, "num_heads": 3},
+    "target": {"use": "core/ema", "momentum": [0.996, 1.0]},
+    "loss": {"pred": {"use": "core/smooth-l1"}},
+    "data": {"use": "core/digits", "size": 64, "channels": 3},
+    "optim": {"steps": 1000, "batch_size": 32, "lr": 5e-4, "start_lr": 1e-4, "final_lr": 1e-6, "warmup": 0.1,
+              "weight_decay": 0.04, "final_weight_decay": 0.4},
+    "run": {"precision": "fp32", "ckpt_every": 200, "monitor_every": 200, "log_every": 10},
+    "eval": {"readout": "mean", "encoder": "target"},
+}
+
 
 @hookimpl
 def jepa_register_maskers(register: RegisterFn) -> None:
@@ -66,3 +86,5 @@ def jepa_register_variants(register: RegisterVariantFn) -> None:
              summary="I-JEPA at CPU scale on shifted digits (+ named VICReg term), ~4 min on 2 cores")
     register("ijepa-tiny-plain", TINY_PLAIN, modality="image",
              summary="ijepa-tiny without the anti-collapse term: the paper's objective alone (collapses at this scale)")
+    register("bench", BENCH, modality="image",
+             summary="speed benchmark workload (`jepakit bench`): ViT-Tiny, 64x64 RGB digits, patch 4, batch 32")

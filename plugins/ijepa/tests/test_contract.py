@@ -9,7 +9,7 @@ from jepakit.testing.contracts import check_masker, check_plugin, isolated_state
 
 def test_plugin_meets_the_contracts():
     checked = check_plugin("ijepa")
-    assert set(checked) == {"ijepa/multiblock", "ijepa/ijepa", "ijepa/ijepa-tiny", "ijepa/ijepa-tiny-plain"}
+    assert set(checked) == {"ijepa/multiblock", "ijepa/ijepa", "ijepa/ijepa-tiny", "ijepa/ijepa-tiny-plain", "ijepa/bench"}
 
 
 @pytest.mark.parametrize("tiny", [
