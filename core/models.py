@@ -44,6 +44,19 @@ def gather_tokens(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
     return torch.gather(x, 1, idx.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
 
 
+def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """Softmax attention, q [B, H, Nq, hd], k/v [B, H, Nk, hd] -> [B, H, Nq, hd].
+
+    SDPA everywhere except under CPU bf16 autocast, where explicit matmuls (bf16 GEMMs, softmax kept in fp32 by
+    autocast) replace it: torch's fused CPU flash kernel runs its bf16 backward ~4x slower than its fp32 one
+    (35 vs 9 ms per call in ijepa/bench, benchmarks/README.md), which made bf16 training slower than fp32.
+    """
+    if q.device.type == "cpu" and torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16:
+        scores = (q @ k.transpose(-2, -1)) * q.shape[-1] ** -0.5  # [B, H, Nq, Nk]
+        return scores.softmax(dim=-1) @ v
+    return F.scaled_dot_product_attention(q, k, v)
+
+
 class Attention(nn.Module):
     def __init__(self, dim: int, heads: int, qkv_bias: bool) -> None:
         super().__init__()
@@ -54,7 +67,7 @@ class Attention(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         B, N, D = x.shape
         qkv = self.qkv(x).reshape(B, N, 3, self.heads, D // self.heads).permute(2, 0, 3, 1, 4)  # [3, B, H, N, hd]
-        out = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2])  # [B, H, N, hd]
+        out = attention(qkv[0], qkv[1], qkv[2])  # [B, H, N, hd]
         return self.proj(out.transpose(1, 2).reshape(B, N, D))
 
 

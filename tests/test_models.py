@@ -9,7 +9,7 @@ from jepakit.builtin.configs import EMAConfig, PredictorConfig, ViTConfig
 from jepakit.compose import OptimConfig
 from jepakit.errors import JepakitError
 from jepakit.losses import VICReg, vicreg_var_cov
-from jepakit.models import TransformerPredictor, VisionTransformer, sincos_pos_embed
+from jepakit.models import TransformerPredictor, VisionTransformer, attention, sincos_pos_embed
 from jepakit.targets import EMATarget
 from jepakit.train import lr_at, wd_at
 
@@ -127,3 +127,19 @@ def test_stopgrad_target_is_the_encoder_without_gradient_or_a_second_copy():
     assert target.teacher is enc and list(target.state_dict()) == []
     tgt = target.targets(torch.randn(2, 1, 16, 16), torch.tensor([[[0, 1]], [[2, 3]]]))
     assert tgt.shape == (2, 1, 2, 32) and not tgt.requires_grad
+
+
+def test_attention_under_cpu_bf16_autocast_matches_sdpa_and_trains() -> None:
+    """The explicit-matmul path taken under CPU bf16 autocast is the same function as SDPA (values, gradients)."""
+    g = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn(2, 3, 10, 8, generator=g, requires_grad=True) for _ in range(3))  # [B, H, N, hd]
+    ref = torch.nn.functional.scaled_dot_product_attention(q, k, v)
+    ref_grads = torch.autograd.grad(ref.square().sum(), (q, k, v))
+    assert torch.equal(attention(q, k, v), ref)  # fp32: SDPA itself
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = attention(q, k, v)
+    assert out.dtype == torch.bfloat16
+    assert torch.allclose(out.float(), ref, atol=3e-2, rtol=3e-2)
+    grads = torch.autograd.grad(out.float().square().sum(), (q, k, v))
+    for got, want in zip(grads, ref_grads):
+        assert torch.allclose(got, want, atol=0.1, rtol=0.1) and got.abs().sum() > 0
