@@ -1,7 +1,7 @@
 """jepakit's `ijepa/bench` step against the official I-JEPA code's step, timed in one process on one machine.
 
     git clone https://github.com/facebookresearch/ijepa /tmp/ijepa        # not ours, CC-BY-NC: never committed
-    python benchmarks/official_ijepa.py --ijepa-src /tmp/ijepa [--steps 10] [--warmup 2]
+    python benchmarks/official_ijepa.py --ijepa-src /tmp/ijepa [--steps 10] [--warmup 2] [--compile]
 
 The official side uses the official modules unchanged (`src.models.vision_transformer`, `src.masks.multiblock`,
 `src.masks.utils.apply_masks`, `src.utils.tensors.repeat_interleave_batch`), imported from the clone given on
@@ -96,12 +96,13 @@ def official_ms_per_step(src: Path, precision: str, steps: int, warmup: int) -> 
     return statistics.median(times)
 
 
-def jepakit_result(precision: str, steps: int, warmup: int) -> dict:
+def jepakit_result(precision: str, steps: int, warmup: int, compile_: bool = False) -> dict:
     from jepakit.bench import run_bench
     from jepakit.compose import resolve_run
     from jepakit.plugins import load_plugins
 
-    run = resolve_run({"variant": "ijepa/bench"}, load_plugins(), [f"run.precision={precision}"])
+    sets = [f"run.precision={precision}"] + (["run.compile=true"] if compile_ else [])
+    run = resolve_run({"variant": "ijepa/bench"}, load_plugins(), sets)
     return run_bench(run, steps=steps, warmup=warmup)
 
 
@@ -110,15 +111,17 @@ def main() -> None:
     ap.add_argument("--ijepa-src", type=Path, required=True, help="a clone of facebookresearch/ijepa")
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--compile", action="store_true", help="jepakit side with run.compile (bf16 only gains)")
+    ap.add_argument("--precisions", default="fp32,bf16")
     args = ap.parse_args()
     if not (args.ijepa_src / "src" / "models" / "vision_transformer.py").is_file():
         sys.exit(f"Error: {args.ijepa_src} is not a clone of facebookresearch/ijepa\n"
                  "Hint: git clone https://github.com/facebookresearch/ijepa and pass its folder")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {BATCH}, {args.steps} timed steps")
     print(f"{'precision':9s} {'official img/s':>15s} {'jepakit img/s':>14s} {'ratio':>6s} {'jepakit MFU':>12s}")
-    for precision in ("fp32", "bf16"):
+    for precision in args.precisions.split(","):
         off = BATCH / official_ms_per_step(args.ijepa_src, precision, args.steps, args.warmup) * 1000.0
-        ours = jepakit_result(precision, args.steps, args.warmup)
+        ours = jepakit_result(precision, args.steps, args.warmup, args.compile)
         print(f"{precision:9s} {off:15.1f} {ours['samples_per_s']:14.1f} {ours['samples_per_s'] / off:5.2f}x "
               f"{ours['mfu']:11.1%}", flush=True)
 

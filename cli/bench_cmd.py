@@ -26,12 +26,13 @@ ROWS = (("ms / step (median)", "ms_per_step", ".1f"), ("samples / s", "samples_p
         ("GFLOP / step", "gflops_per_step", ".2f"), ("achieved GFLOP/s", "achieved_gflops_per_s", ".1f"),
         ("matmul peak GFLOP/s", "peak_gflops_per_s", ".1f"), ("MFU", "mfu", ".1%"),
         ("data wait", "data_wait_fraction", ".1%"), ("peak RSS MB", "peak_rss_mb", ".0f"),
-        ("CUDA max allocated MB", "cuda_max_allocated_mb", ".0f"))
+        ("CUDA max allocated MB", "cuda_max_allocated_mb", ".0f"), ("first compiled step s", "compile_s", ".1f"))
 
 
-def bench_overrides(overrides: list[str], precision: str | None, workers: int | None) -> list[str]:
-    """--set items, then --precision and --workers as the run settings they are (the options win)."""
-    extra = list(overrides)
+def bench_overrides(overrides: list[str], precision: str | None, workers: int | None,
+                    compile_: bool = False) -> list[str]:
+    """--set items, then --precision, --workers and --compile as the run settings they are (the options win)."""
+    extra = list(overrides) + (["run.compile=true"] if compile_ else [])
     if precision is not None:
         if precision not in PRECISIONS:
             raise JepakitError(f"--precision: expected fp32 or bf16, got {precision!r}",
@@ -62,6 +63,8 @@ def bench_cmd(
     warmup: Annotated[int, typer.Option("--warmup", min=0, metavar="N", help="Untimed steps first.")] = 3,
     workers: Annotated[int | None, typer.Option("--workers", min=0, metavar="N",
                                                 help="DataLoader workers (default: the variant's run.workers).")] = None,
+    compile_: Annotated[bool, typer.Option("--compile", help="run.compile: torch.compile the model first; the "
+                                                             "first compiled step's time is reported.")] = False,
     overrides: SetOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -76,7 +79,7 @@ def bench_cmd(
 
     state = load_state(ctx)
     warn_broken(state)
-    resolved = resolve_run(run_source(variant), state, bench_overrides(overrides or [], precision, workers))
+    resolved = resolve_run(run_source(variant), state, bench_overrides(overrides or [], precision, workers, compile_))
     output.note(f"bench: {resolved.variant} {resolved.run.precision}, {warmup} warm-up + {steps} timed steps ...")
     from jepakit.bench import run_bench
 

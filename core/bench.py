@@ -27,7 +27,7 @@ from jepakit.compose import OptimConfig, ResolvedRun
 from jepakit.distributed import move_batch, pick_device
 from jepakit.jepa import build
 from jepakit.loader import make_loader
-from jepakit.train import autocast, clip_gradients, make_optimizer, set_schedule
+from jepakit.train import autocast, clip_gradients, compile_model, make_optimizer, set_schedule
 
 DEFAULT_VARIANT = "ijepa/bench"
 PEAK_SIZE = 2048  # side of the square matmul timed for the peak: large enough to be compute-bound on CPU and GPU
@@ -36,7 +36,7 @@ PRECISIONS = ("fp32", "bf16")
 #: Keys of `run_bench`'s result, in the order the table shows them (tests and `--json` users rely on them).
 RESULT_KEYS = ("variant", "precision", "device", "threads", "torch_version", "batch", "steps", "warmup", "workers",
                "ms_per_step", "samples_per_s", "gflops_per_step", "achieved_gflops_per_s", "peak_gflops_per_s",
-               "mfu", "data_wait_fraction", "peak_rss_mb", "cuda_max_allocated_mb")
+               "mfu", "data_wait_fraction", "peak_rss_mb", "cuda_max_allocated_mb", "compile", "compile_s")
 
 
 def sync(device: torch.device) -> None:
@@ -155,13 +155,14 @@ def run_bench(resolved: ResolvedRun, *, steps: int = 20, warmup: int = 3) -> dic
     model.train()
     opt = make_optimizer(model, cfg)
     amp = autocast(rc.precision, device)
-    total = 1 + warmup + steps
+    compiled = bool(rc.compile)
+    total = 1 + int(compiled) + warmup + steps
     loader = make_loader(built.splits.train, built.masker, batch_size=cfg.batch_size, seed=rc.seed, start=0,
                          total=total, workers=rc.workers)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     batches = iter(loader)
-    flops, batch_size, times, waits = 0, 0, [], []
+    flops, batch_size, times, waits, compile_s = 0, 0, [], [], None
     for i in range(total):
         t0 = time.perf_counter()
         batch = next(batches)  # {step, x [b, ...], y [b], masks}
@@ -171,10 +172,14 @@ def run_bench(resolved: ResolvedRun, *, steps: int = 20, warmup: int = 3) -> dic
             counter = flop_counter()  # in fp32: model FLOPs belong to the model, not to the kernels a precision picks
             train_step(model, opt, cfg, batch, contextlib.nullcontext(), count=counter)
             flops, batch_size = int(counter.get_total_flops()), int(batch["x"].shape[0])
+            if compiled:  # after counting: the counter sees eager ops, not compiled kernels
+                compile_model(model)
         else:
             train_step(model, opt, cfg, batch, amp)
         sync(device)
-        if i > warmup:
+        if compiled and i == 1:
+            compile_s = time.perf_counter() - t0  # the first compiled step: tracing + code generation
+        if i > warmup + int(compiled):
             times.append(time.perf_counter() - t0)
             waits.append(t1 - t0)
     del batches  # stops the loader's workers before the peak is timed on the same cores
@@ -200,4 +205,6 @@ def run_bench(resolved: ResolvedRun, *, steps: int = 20, warmup: int = 3) -> dic
         "data_wait_fraction": sum(waits) / sum(times),
         "peak_rss_mb": peak_rss_mb(),
         "cuda_max_allocated_mb": torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None,
+        "compile": compiled,
+        "compile_s": compile_s,  # seconds of the first compiled step (None without run.compile)
     }

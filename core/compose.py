@@ -70,6 +70,7 @@ class RunConfig:
     seed: int = 0
     precision: Literal["fp32", "bf16"] = "fp32"  # bf16 = autocast on the run's device (CPU or CUDA)
     device: Literal["auto", "cpu", "cuda"] = "auto"  # auto: CUDA when torch sees a GPU, else CPU
+    compile: bool = False  # torch.compile the encoder, predictor and teacher (opt-in: minutes of compile first)
     threads: int = 0  # torch threads; 0 = all cores
     workers: int = 1  # DataLoader workers sampling masks; 0 = in the main process
     log_every: int = 10

@@ -58,6 +58,23 @@ def wd_at(cfg: OptimConfig, step: int) -> float:
     return cosine(cfg.weight_decay, cfg.final_weight_decay, step / cfg.steps)
 
 
+def compile_model(model: torch.nn.Module) -> list[str]:
+    """`run.compile`: torch.compile the parts every step runs (encoder, predictor, EMA teacher), in place.
+
+    In place (`nn.Module.compile`), so parameter names, checkpoints and resume are unchanged; `dynamic=True`
+    because the context length varies from batch to batch. Opt-in: on this project's 2-core CPU it costs
+    0.5-3 min of compilation and gave no reliable gain (benchmarks/README.md); measure with `jepakit bench --compile`.
+    Returns the names of the compiled parts (methods whose models name them otherwise compile nothing).
+    """
+    names = []
+    for name in ("encoder", "predictor", "teacher"):
+        part = getattr(model, name, None)
+        if isinstance(part, torch.nn.Module):
+            part.compile(dynamic=True)
+            names.append(name)
+    return names
+
+
 def param_groups(model: torch.nn.Module) -> list[dict[str, Any]]:
     """Decay weight matrices only; biases, norms and 1-D parameters are excluded, as in the paper's code."""
     decay, no_decay = [], []
@@ -188,6 +205,8 @@ def _train(resolved: ResolvedRun, run_dir: RunDir, resume: bool, do_eval: bool, 
         exc.run_failed = True  # type: ignore[attr-defined]
         raise
     model = built.model.to(dist.device)
+    if rc.compile:
+        log.info("torch.compile: %s (the first steps compile)", ", ".join(compile_model(model)) or "nothing to compile")
     opt = make_optimizer(model, cfg)
     start, skipped = 0, 0
     found = latest_checkpoint(run_dir.checkpoints) if resume and main else None

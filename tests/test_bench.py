@@ -139,3 +139,34 @@ def test_bench_help_does_not_import_torch(tmp_path):
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "--precision" in proc.stdout and "TORCH False" in proc.stdout
+
+
+SMALL = ["encoder.embed_dim=32", "encoder.depth=1", "encoder.num_heads=2", "predictor.embed_dim=16",
+         "predictor.depth=1", "predictor.num_heads=2", "optim.batch_size=16", "run.workers=0"]
+
+
+def test_compile_is_in_place_same_loss_and_benched(plugin_state):
+    """run.compile: same parameter names (checkpoints, resume), the same loss as eager, and bench reports it."""
+    from jepakit.train import compile_model
+
+    resolved = resolve_run({"variant": TINY}, plugin_state, SMALL)
+    torch.manual_seed(0)
+    eager = build(resolved).model
+    compiled = build(resolved).model
+    compiled.load_state_dict(eager.state_dict())
+    batch = next(iter(make_loader(build(resolved).splits.train, build(resolved).masker, batch_size=16, seed=0,
+                                  start=0, total=1, workers=0)))
+    keys = list(compiled.state_dict())
+    assert compile_model(compiled) == ["encoder", "predictor", "teacher"]
+    assert list(compiled.state_dict()) == keys
+    torch.manual_seed(1)
+    want = eager.step(batch).loss
+    torch.manual_seed(1)
+    got = compiled.step(batch).loss
+    got.backward()
+    assert torch.allclose(got, want, rtol=1e-4, atol=1e-5)
+    assert all(p.grad is not None for p in compiled.trainable_parameters())
+
+    r = run_bench(resolve_run({"variant": TINY}, plugin_state, [*SMALL, "run.compile=true"]), steps=1, warmup=0)
+    check_result(r, TINY, "fp32", 1)
+    assert r["compile"] is True and r["compile_s"] > 0
