@@ -14,6 +14,7 @@ Kind defaults (`TINY`) apply only to fields a config has; per-part overrides app
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import math
 import pickle
@@ -21,7 +22,7 @@ import tempfile
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from torch import nn
@@ -31,6 +32,8 @@ from jepakit.config import build_dataclass, dumps_toml, to_plain
 from jepakit.interfaces import Encoder, EnergyTerm, Head, Masker, MaskSet, Method, Predictor, TargetStrategy
 from jepakit.loader import sample_masks
 from jepakit.registry import PartSpec
+
+T = TypeVar("T")
 
 #: Config fields that make each kind tiny; applied only where the config has the field.
 TINY: dict[str, dict[str, Any]] = {
@@ -51,6 +54,17 @@ BATCH = 4
 
 class _Failed(AssertionError):  # already names the part and check
     pass
+
+
+def worker_copy(obj: T) -> T:
+    """The copy a spawned DataLoader worker would get, without ever unpickling bytes.
+
+    Spawn start methods send maskers, collates and raw-feature transforms to workers with pickle, so the object
+    must serialise (`pickle.dumps` raises on lambdas, local classes, open handles); its state is then rebuilt
+    through the same reduce protocol by `copy.deepcopy`, in memory.
+    """
+    pickle.dumps(obj)
+    return copy.deepcopy(obj)
 
 
 def _fail(spec: PartSpec, check: str, why: str) -> None:
@@ -113,7 +127,7 @@ def _roundtrip(spec: PartSpec, cfg: Any, key: str) -> None:
         back = build_dataclass(type(cfg), tomllib.loads(text), key)
         assert back == cfg, f"{cfg!r} came back from TOML as {back!r}:\n{text}"
     with _check(spec, "config pickling"):
-        back = pickle.loads(pickle.dumps(cfg))
+        back = worker_copy(cfg)
         assert back == cfg, f"{cfg!r} came back from pickle as {back!r}"
 
 
@@ -211,9 +225,9 @@ def check_masker(spec: PartSpec, cfg_overrides: dict[str, Any] | None = None, se
         assert torch.equal(a.context, b.context) and torch.equal(a.targets, b.targets), \
             "equal generator seeds gave different masks"
     with _check(spec, "pickling"):
-        c = sample(pickle.loads(pickle.dumps(m)), 3)
+        c = sample(worker_copy(m), 3)
         assert torch.equal(a.context, c.context) and torch.equal(a.targets, c.targets), \
-            "the unpickled masker samples different masks"
+            "the worker copy of the masker samples different masks"
 
 
 def check_predictor(spec: PartSpec, cfg_overrides: dict[str, Any] | None = None) -> None:

@@ -60,12 +60,12 @@ def _sources() -> list[Path]:
 
 
 def test_no_code_path_evaluates_strings_unpickles_or_uses_a_shell(figures):
-    """Only in-memory round trips (`pickle.loads(pickle.dumps(x))`, the contract suite's DataLoader check) pass."""
+    """No exemptions: even the DataLoader picklability check only serialises (`jepakit.testing.worker_copy`)."""
     banned = re.compile(r"(?<![.\w])(eval|exec)\(|shell\s*=\s*True|os\.system\(|os\.popen\(|pickle\.loads?\(|torch\.load\(|"
                         r"marshal\.loads?\(|yaml\.load\(")
     offenders = [f"{p.relative_to(ROOT)}:{i}" for p in _sources()
                  for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
-                 if banned.search(line.split("#")[0].replace("pickle.loads(pickle.dumps(", "round_trip("))]
+                 if banned.search(line.split("#")[0])]
     assert offenders == []
     figures["source files scanned for eval/exec/shell/pickle (clean)"] = len(_sources())
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import pickle
 
 import pytest
 import torch
@@ -11,6 +10,7 @@ import torch
 from jepakit_ajepa.audio import (LogMel, RawLogMel, frontend_numbers, hz_to_mel, mel_centres, mel_filterbank,
                                  mel_to_hz, melscale_fbanks, torchaudio_fbanks)
 from jepakit_ajepa.synth import resample
+from jepakit.testing.contracts import worker_copy
 
 TINY = {"sample_rate": 8000, "n_mels": 64, "frames": 64, "win_ms": 25.0, "hop_ms": 16.0, "f_min": 0.0, "f_max": 0.0}
 PAPER = {"sample_rate": 16000, "n_mels": 128, "frames": 1024, "win_ms": 25.0, "hop_ms": 10.0, "f_min": 0.0,
@@ -56,11 +56,26 @@ def test_stft_filterbank_covers_the_bins(settings, empty):
     assert int((fb.sum(0) == 0).sum()) == empty and bool((fb.sum(0)[empty:] > 0).all())
 
 
-def test_matches_torchaudio_where_it_imports():
-    theirs = torchaudio_fbanks(129, 0.0, 4000.0, 64, 8000)
-    if theirs is None:
-        pytest.skip("torchaudio does not import here (expected: its PyPI wheels are CUDA builds)")
-    torch.testing.assert_close(melscale_fbanks(129, 0.0, 4000.0, 64, 8000), theirs, atol=1e-5, rtol=1e-5)
+def _textbook_fbanks(n_freqs: int, f_min: float, f_max: float, n_mels: int, sr: int) -> torch.Tensor:
+    """Triangular HTK-mel filters written from the definition, one bin and one filter at a time (float64)."""
+    mel = lambda f: 2595.0 * math.log10(1.0 + f / 700.0)  # noqa: E731
+    edges = [700.0 * (10 ** ((mel(f_min) + (mel(f_max) - mel(f_min)) * i / (n_mels + 1)) / 2595.0) - 1.0)
+             for i in range(n_mels + 2)]
+    fb = torch.zeros(n_freqs, n_mels, dtype=torch.float64)
+    for b in range(n_freqs):
+        f = (sr // 2) * b / (n_freqs - 1)
+        for m in range(n_mels):
+            lo, mid, hi = edges[m], edges[m + 1], edges[m + 2]
+            fb[b, m] = max(0.0, min((f - lo) / (mid - lo), (hi - f) / (hi - mid)))
+    return fb
+
+
+def test_filterbank_matches_the_definition_and_torchaudio_where_it_imports():
+    ours = melscale_fbanks(129, 0.0, 4000.0, 64, 8000)
+    torch.testing.assert_close(ours.double(), _textbook_fbanks(129, 0.0, 4000.0, 64, 8000), atol=1e-6, rtol=1e-6)
+    theirs = torchaudio_fbanks(129, 0.0, 4000.0, 64, 8000)  # None here: torchaudio's PyPI wheels are CUDA builds
+    if theirs is not None:
+        torch.testing.assert_close(ours, theirs, atol=1e-5, rtol=1e-5)
 
 
 @pytest.mark.parametrize("freq", [300.0, 1000.0, 2500.0])
@@ -88,7 +103,7 @@ def test_normalisation_uses_the_fitted_statistics_and_raw_features_pickle():
     mean, std = LogMel(TINY).fit(waves)
     z = LogMel(TINY, mean, std)(waves)
     assert abs(float(z.mean())) < 1e-3 and float(z.std()) == pytest.approx(0.5, rel=1e-2)  # (x - m) / (2 s)
-    raw = pickle.loads(pickle.dumps(RawLogMel(TINY, mean, std)))
+    raw = worker_copy(RawLogMel(TINY, mean, std))
     torch.testing.assert_close(raw(waves), z.flatten(1))
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pickle
 
 import numpy as np
 import pytest
@@ -12,6 +11,7 @@ from jepakit.errors import JepakitError
 from jepakit_sjepa.config import SpatialMaskConfig
 from jepakit_sjepa.masks import SpatialBlockMasker
 from jepakit_sjepa.montage import CHANNEL_SETS, chord_distances
+from jepakit.testing.contracts import worker_copy
 
 
 def _masker(meta, diameters=(0.4, 0.6, 0.8), T=4, **kw):
@@ -70,7 +70,7 @@ def test_impossible_diameter_is_a_clear_error(meta19):
 def test_pickles_and_is_deterministic(meta19):
     m = _masker(meta19)
     a = m(8, torch.Generator().manual_seed(3))
-    b = pickle.loads(pickle.dumps(m))(8, torch.Generator().manual_seed(3))
+    b = worker_copy(m)(8, torch.Generator().manual_seed(3))
     assert torch.equal(a.context, b.context) and torch.equal(a.targets, b.targets)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pickle
 import time
 
 import pytest
@@ -12,6 +11,7 @@ from jepakit.errors import JepakitError
 from jepakit.interfaces import Masker, MaskSet
 from jepakit_vjepa.config import TubeConfig
 from jepakit_vjepa.masks import TubeMasker
+from jepakit.testing.contracts import worker_copy
 
 PAPER_GRID = (8, 14, 14)  # 16 frames / tubelet 2, 224 px / patch 16
 TINY_GRID = (4, 4, 4)
@@ -89,7 +89,7 @@ def test_determinism_pickling_and_independence_from_the_global_rng():
     torch.manual_seed(0)
     a = sample(m, 8, 5)
     torch.manual_seed(1)
-    b = sample(pickle.loads(pickle.dumps(m)), 8, 5)
+    b = sample(worker_copy(m), 8, 5)
     assert torch.equal(a.context, b.context) and torch.equal(a.targets, b.targets)
     others = [sample(m, 8, s) for s in range(6)]
     assert any(o.targets.shape != a.targets.shape or not torch.equal(o.targets, a.targets) for o in others)
