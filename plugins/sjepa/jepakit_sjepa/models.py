@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from jepakit.errors import JepakitError
-from jepakit.models import Attention, Block, gather_tokens, init_transformer, sincos_1d
+from jepakit.models import Attention, Block, TokenEncoder, gather_tokens, init_transformer, sincos_1d
 from jepakit_sjepa.config import DecoderPredictorConfig, EEGEncoderConfig
 from jepakit_sjepa.montage import positions_from_meta
 
@@ -89,8 +89,9 @@ class _ChannelLayerNorm(nn.Module):
         return self.norm(x.transpose(1, 2)).transpose(1, 2)
 
 
-class EEGEncoder(nn.Module):
-    """forward(x [B, C, L], keep [B, Nc] | None) -> [B, Nc or C*T', D]; S-JEPA's contextual encoder.
+class EEGEncoder(TokenEncoder):
+    """forward(x [B, C, L], keep [B, Nc] | None) -> [B, Nc or C*T', D]; S-JEPA's contextual encoder: core's
+    TokenEncoder (context gathered before the blocks, forward_layers) with its own tokenizer and positions.
 
     tokens = conv features (+ linear to D if the conv width differs) + [channel code | time code], where the
     channel code is sincos(xyz) + W sincos(xyz) with W trainable and zero at init.
@@ -146,21 +147,6 @@ class EEGEncoder(nn.Module):
         z = self.proj(self.feature_encoder(x))  # [B, C, T', D]
         return z.reshape(len(x), C * T, -1) + self.positions()  # [B, N, D]
 
-    def forward(self, x: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
-        z = self.tokens(x)  # [B, N, D]
-        if keep is not None:
-            z = gather_tokens(z, keep)  # [B, Nc, D] only the context goes through the blocks
-        for block in self.blocks:
-            z = block(z)
-        return self.norm(z)
-
-    def forward_layers(self, x: torch.Tensor, n: int) -> list[torch.Tensor]:
-        z, outs = self.tokens(x), []
-        for block in self.blocks:
-            z = block(z)
-            outs.append(z)
-        outs[-1] = self.norm(outs[-1])
-        return outs[-n:]
 
 
 class _CrossAttention(nn.Module):
