@@ -318,7 +318,7 @@ def _train(resolved: ResolvedRun, run_dir: RunDir, resume: bool, do_eval: bool, 
         raise RunFailed("the data loader produced no batches", "check that the dataset is not empty")
     summary: dict[str, Any] = {"run_dir": str(run_dir.path), "steps": done, "skipped_steps": skipped,
                                "train_seconds": round(time.perf_counter() - t0, 2)}
-    dist.finish()  # every rank is done with collectives; rank 0 alone plots and evaluates
+    dist.finish()  # collectives are over: rank 0 goes on to plot and evaluate, the other ranks' processes end here
     if not main:
         return summary
     _plots(run_dir, built, start == 0)
