@@ -110,9 +110,44 @@ def main(argv: list[str] | None = None) -> None:
     """Console-script entry point. Exits with 0 ok, 2 bad input, 1 runtime failure, 130 interrupted."""
     output.setup_logging()
     try:
-        app(args=argv, prog_name="jepakit")
-    except KeyboardInterrupt:  # raised before a command ran (e.g. while parsing)
-        sys.exit(EXIT_INTERRUPTED)
+        try:
+            app(args=argv, prog_name="jepakit")
+        except KeyboardInterrupt:  # raised before a command ran (e.g. while parsing)
+            sys.exit(EXIT_INTERRUPTED)
+    except SystemExit as exc:
+        if _is_rank_of_a_launch():
+            _exit_now(exc.code)
+        raise
+
+
+def _is_rank_of_a_launch() -> bool:
+    """True in a process started by `--nproc N` or torchrun with N > 1 (WORLD_SIZE is set for every rank)."""
+    try:
+        return int(os.environ.get("WORLD_SIZE", "1") or 1) > 1
+    except ValueError:
+        return False
+
+
+def _exit_now(code: Any) -> None:
+    """End a rank's process without the interpreter's teardown, once its output is flushed.
+
+    Torch's gloo threads can abort the process at teardown ("terminate called without an active exception",
+    SIGABRT) when a peer is already gone, which turned a clean exit 0, or a clear exit 1 naming the rank that
+    failed, into a crash the launcher then blamed on this rank. Nothing of value is left to tear down here:
+    checkpoints and eval.json are written and closed, and the output is flushed below.
+    """
+    import logging
+
+    if code is not None and not isinstance(code, int):
+        print(code, file=sys.stderr)
+        code = EXIT_RUNTIME
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code or 0)
 
 
 if __name__ == "__main__":

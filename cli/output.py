@@ -207,9 +207,18 @@ def verdict(result: Mapping[str, Any]) -> str:
                    else ": learned useful features (beats random init)")
 
 
+def examples_table(examples: list[Mapping[str, Any]]) -> Table:
+    """A method's sample outputs (UI-JEPA: generated intents) next to the reference, one row per example."""
+    columns = list(examples[0])
+    return table("examples from the test split", columns, [[str(e.get(c, "")) for c in columns] for e in examples])
+
+
 def print_eval(result: Mapping[str, Any], *, with_verdict: bool = True) -> None:
     console = out()
     console.print(eval_table(result))
+    examples = result.get("examples")
+    if isinstance(examples, list) and examples and all(isinstance(e, Mapping) for e in examples):
+        console.print(examples_table(examples))
     if with_verdict:
         console.print(Text(verdict(result), style="bold"))
     for warning in result.get("warnings") or []:

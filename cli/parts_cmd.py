@@ -168,9 +168,14 @@ def _show_variant(state: Any, spec: PartSpec, info: dict[str, Any], as_json: boo
     from jepakit.compose import resolve_run
 
     try:
-        info["resolved"], info["error"] = resolve_run({"variant": spec.name}, state).to_dict(), None
+        resolved = resolve_run({"variant": spec.name}, state)
+        info["resolved"], info["error"] = resolved.to_dict(), None
+        # where each part comes from: a composed variant's parts may live in other plugins
+        info["parts_from"] = {role: {"part": p.spec.name, "plugin": p.spec.plugin} for role, p in resolved.parts.items()}
+        info["parts_from"].update({f"loss.{t}": {"part": p.spec.name, "plugin": p.spec.plugin}
+                                   for t, p in resolved.losses.items()})
     except JepakitError as exc:  # still show what the variant asks for, and why it cannot be used
-        info["resolved"], info["error"] = None, str(exc)
+        info["resolved"], info["error"], info["parts_from"] = None, str(exc), {}
     info["spec"] = to_plain(spec.spec)
     if as_json:
         output.print_json(info)
@@ -180,6 +185,9 @@ def _show_variant(state: Any, spec: PartSpec, info: dict[str, Any], as_json: boo
     for label in ("summary", "modality"):
         if info[label]:
             console.print(Text(f"  {label:9s}{info[label]}"))
+    if info["parts_from"]:
+        console.print(Text("  parts    " + ", ".join(f"{role} {v['part']} (plugin {v['plugin']})"
+                                                   for role, v in info["parts_from"].items())))
     if info["error"]:
         output.warn(f"{spec.name} does not resolve: {info['error']}")
     console.print(Text(f"\n# {'resolved' if info['resolved'] else 'as registered'}; "

@@ -112,8 +112,8 @@ def launch(cli_args: list[str], nproc: int, *, environ: dict[str, str] | None = 
 def _wait(procs: list[subprocess.Popen], poll_s: float) -> LaunchResult:
     """Poll until all ranks exit. After the first failure the others get GRACE_S to finish on their own (rank 0
     may be writing failure.json; a peer's death usually ends their collectives at once), then SIGTERM, then
-    SIGKILL. The rank reported is the first to fail (the lowest of those failing in the same poll): later
-    failures are mostly the others noticing that it is gone."""
+    SIGKILL. The rank reported is the first to fail (of those failing in the same poll, the lowest killed by a
+    signal, else the lowest): later failures are mostly the others noticing that it is gone."""
     first: int | None = None
     deadline = float("inf")
     while True:
@@ -121,7 +121,10 @@ def _wait(procs: list[subprocess.Popen], poll_s: float) -> LaunchResult:
         if first is None:
             failed = [r for r, c in enumerate(codes) if c not in (None, 0)]
             if failed:
-                first, deadline = failed[0], time.monotonic() + GRACE_S
+                # Several ranks found dead in one poll: one killed by a signal (OOM killer, SIGKILL) is the
+                # cause; the others most likely exited 1 because they lost contact with it.
+                killed = [r for r in failed if codes[r] < 0]
+                first, deadline = (killed or failed)[0], time.monotonic() + GRACE_S
         if all(c is not None for c in codes):
             break
         if time.monotonic() > deadline:

@@ -155,3 +155,24 @@ def test_take_rows_leaves_tensors_without_a_batch_dimension_alone():
     part = take_rows({"m": ms, "k": torch.ones(2), "n": 5}, 2, 4, 4)
     assert part["m"].context.tolist() == [[6, 7, 8], [9, 10, 11]] and part["m"].targets.shape == (2, 2, 3)
     assert part["k"].shape == (2,) and part["n"] == 5
+
+
+class _FakeProc:
+    """A finished rank as `_wait` sees it: poll() and returncode."""
+
+    def __init__(self, code: int) -> None:
+        self.returncode = code
+
+    def poll(self) -> int:
+        return self.returncode
+
+
+def test_the_launcher_blames_the_killed_rank_not_the_ones_that_lost_contact():
+    from jepakit.launch import _wait
+
+    # found dead in the same poll: rank 0 exited 1 (lost contact), rank 1 was SIGKILLed (the cause)
+    got = _wait([_FakeProc(1), _FakeProc(-9)], poll_s=0.0)
+    assert (got.failed_rank, got.rank_code, got.code) == (1, -9, 1)
+    got = _wait([_FakeProc(0), _FakeProc(2), _FakeProc(1)], poll_s=0.0)  # no signal: the lowest failing rank
+    assert (got.failed_rank, got.code) == (1, 2)
+    assert _wait([_FakeProc(0), _FakeProc(0)], poll_s=0.0).failed_rank is None
