@@ -63,6 +63,14 @@ TINY_PLAIN = {
 TINY = {**TINY_PLAIN, "loss": {"pred": {"use": "core/l2"}, "vicreg": {"use": "core/vicreg", "weight": 1.0}}}
 
 
+#: Speed workload for `jepakit bench` (the I-JEPA bench's model sizes on audio): ViT-Tiny 192 x 12 x 3 on the tiny
+#: preset's 32 x 128 log-mel with 4 x 4 patches -> 8 x 32 = 256 tokens, predictor 96 x 6 x 3, batch 32.
+BENCH = {**TINY,
+         "encoder": {**TINY["encoder"], "patch_size": 4, "embed_dim": 192, "depth": 12, "num_heads": 3},
+         "predictor": {**TINY["predictor"], "embed_dim": 96, "depth": 6, "num_heads": 3},
+         "optim": {**TINY["optim"], "batch_size": 32}}
+
+
 @hookimpl
 def jepa_register_encoders(register: RegisterFn) -> None:
     register("spectrogram-vit", "jepakit_ajepa.models:SpectrogramViT", config=ViTConfig, modality="audio",
@@ -91,3 +99,5 @@ def jepa_register_variants(register: RegisterVariantFn) -> None:
              summary="A-JEPA at CPU scale on spoken digits (16x4 tokens, + named VICReg term), minutes on 2 cores")
     register("ajepa-tiny-plain", TINY_PLAIN, modality="audio",
              summary="ajepa-tiny without the anti-collapse term: the paper's objective alone")
+    register("bench", BENCH, modality="audio",
+             summary="speed benchmark workload (`jepakit bench`): ViT-Tiny on 32x128 log-mel, 256 tokens, batch 32")

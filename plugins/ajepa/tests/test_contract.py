@@ -17,7 +17,7 @@ TINY = {
 def test_plugin_meets_the_contracts():
     checked = check_plugin("ajepa", tiny=TINY)
     assert set(checked) == {"ajepa/spectrogram-vit", "ajepa/curriculum", "ajepa/spoken-digits", "ajepa/audio-folder",
-                            "ajepa/ajepa", "ajepa/ajepa-tiny", "ajepa/ajepa-tiny-plain"}
+                            "ajepa/ajepa", "ajepa/ajepa-tiny", "ajepa/ajepa-tiny-plain", "ajepa/bench"}
 
 
 def test_masker_settings_meet_the_contract():

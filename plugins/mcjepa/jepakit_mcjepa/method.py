@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from jepakit.compose import ResolvedRun
+from jepakit.distributed import gather_batch
 from jepakit.errors import JepakitError
 from jepakit.interfaces import DataSplits, StepOutput
 from jepakit.jepa import Built, build_encoder
@@ -101,6 +102,8 @@ class MCJEPA(nn.Module):
         pooled = self.encoder.norm(self.encoder.pyramid(views)[-1].mean(dim=(2, 3)))  # [2B, D]
         z = self.expander(pooled)  # [2B, E]
         z1, z2 = z.chunk(2)
+        # data-parallel: variance and covariance are batch statistics, so take them over the global batch
+        z1, z2 = gather_batch(z1), gather_batch(z2)  # [B_global, E]; one process: unchanged
         total, parts = losses.vicreg(z1, z2, c.inv_weight, c.var_weight, c.cov_weight)
         return total, {f"loss/vicreg_{k}": v for k, v in parts.items()}
 

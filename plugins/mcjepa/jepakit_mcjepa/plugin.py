@@ -48,6 +48,14 @@ TINY = {
 }
 
 
+#: Speed workload for `jepakit bench`: the paper's first three pyramid levels (48/96/192 channels, 1/3/3 blocks,
+#: 7x7 depthwise) on 4-frame 64 px clips, the tiny preset's flow head and expander, batch 32.
+BENCH = {**TINY,
+         "encoder": {"use": "mcjepa/convnext-pyramid", "dims": [48, 96, 192], "depths": [1, 3, 3]},
+         "data": {**TINY["data"], "size": 64, "digit_size": 32, "speed": 4},
+         "optim": {**TINY["optim"], "batch_size": 32}}
+
+
 @hookimpl
 def jepa_register_encoders(register: RegisterFn) -> None:
     register("convnext-pyramid", "jepakit_mcjepa.models:ConvNeXtPyramid", config=PyramidConfig, modality="video",
@@ -72,3 +80,5 @@ def jepa_register_variants(register: RegisterVariantFn) -> None:
              summary="MC-JEPA as published: ConvNeXt-T 6-level pyramid, PWC flow, VICReg 25/25/1 (data: generated)")
     register("mcjepa-tiny", TINY, modality="video",
              summary="MC-JEPA at CPU scale on flow digits (32x32, 3 levels), flow EPE + digit probe, a few minutes")
+    register("bench", BENCH, modality="video",
+             summary="speed benchmark workload (`jepakit bench`): 3-level 48/96/192 pyramid on 4x64x64 clips, batch 32")

@@ -64,6 +64,14 @@ TINY = {
 }
 
 
+#: Speed workload for `jepakit bench` (the I-JEPA bench's model sizes on EEG): the tiny preset's tokenizer and
+#: recordings with a 192 x 12 x 3 transformer and a 96 x 6 x 3 predictor, batch 32.
+BENCH = {**TINY,
+         "encoder": {**TINY["encoder"], "embed_dim": 192, "depth": 12, "num_heads": 3},
+         "predictor": {**TINY["predictor"], "embed_dim": 96, "depth": 6, "num_heads": 3},
+         "optim": {**TINY["optim"], "batch_size": 32}}
+
+
 @hookimpl
 def jepa_register_encoders(register: RegisterFn) -> None:
     register("eeg-transformer", "jepakit_sjepa.models:EEGEncoder", config=EEGEncoderConfig, modality="eeg",
@@ -113,3 +121,5 @@ def jepa_register_variants(register: RegisterVariantFn) -> None:
              summary="S-JEPA as published: 64-wide x 8 encoder, 4-layer decoder, spatial masks (data: simulated)")
     register("sjepa-tiny", TINY, modality="eeg",
              summary="S-JEPA at CPU scale on simulated 19-channel EEG, per-electrode probe, a few minutes")
+    register("bench", BENCH, modality="eeg",
+             summary="speed benchmark workload (`jepakit bench`): 192x12 transformer on simulated EEG, batch 32")

@@ -21,7 +21,7 @@ def test_plugin_meets_the_contracts():
     checked = check_plugin("sjepa", tiny=TINY)
     assert set(checked) == {"sjepa/eeg-transformer", "sjepa/spatial", "sjepa/decoder", "sjepa/sim-eeg",
                             "sjepa/eeg-files", "sjepa/contextual", "sjepa/post-local", "sjepa/pre-local",
-                            "sjepa/jepa", "sjepa/sjepa", "sjepa/sjepa-tiny"}
+                            "sjepa/jepa", "sjepa/sjepa", "sjepa/sjepa-tiny", "sjepa/bench"}
 
 
 def test_masker_settings_meet_the_contract():

@@ -51,11 +51,19 @@ TINY = {
     "loss": {"pred": {"use": "core/l1"}, "vicreg": {"use": "core/vicreg", "weight": 1.0}},
     "data": {"use": "uijepa/ui-sessions"},
     "method": {"use": "uijepa/intent"},
-    "optim": {"steps": 500, "batch_size": 64, "lr": 5e-4, "start_lr": 1e-4, "final_lr": 1e-6, "warmup": 0.1,
+    "optim": {"steps": 1000, "batch_size": 64, "lr": 5e-4, "start_lr": 1e-4, "final_lr": 1e-6, "warmup": 0.1,
               "weight_decay": 0.04, "final_weight_decay": 0.4},
     "run": {"precision": "fp32", "ckpt_every": 100, "monitor_every": 100, "log_every": 10},
     "eval": {"readout": "mean", "encoder": "target", "heads": []},
 }
+
+
+#: Speed workload for `jepakit bench` (the I-JEPA bench's model sizes on UI recordings): ViT-Tiny 192 x 12 x 3
+#: with tubelet 2 x 4 x 4 on the 8-frame 32 px sessions -> 256 tokens, predictor 96 x 6 x 3, batch 32.
+BENCH = {**TINY,
+         "encoder": {**TINY["encoder"], "patch_size": 4, "embed_dim": 192, "depth": 12, "num_heads": 3},
+         "predictor": {"use": "core/vit-predictor", "embed_dim": 96, "depth": 6, "num_heads": 3},
+         "optim": {**TINY["optim"], "batch_size": 32}}
 
 
 @hookimpl
@@ -78,3 +86,5 @@ def jepa_register_variants(register: RegisterVariantFn) -> None:
              summary="UI-JEPA as published: V-JEPA ViT-L/16 parts, temporal masking, intent decoder (data: generated)")
     register("uijepa-tiny", TINY, modality="video",
              summary="UI-JEPA at CPU scale on generated app sessions (64 tokens, vjepa parts by name)")
+    register("bench", BENCH, modality="video",
+             summary="speed benchmark workload (`jepakit bench`): ViT-Tiny on 8x32x32 UI sessions, 256 tokens, batch 32")

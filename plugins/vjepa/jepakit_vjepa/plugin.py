@@ -58,6 +58,15 @@ TINY_PLAIN = {
 TINY = {**TINY_PLAIN, "loss": {"pred": {"use": "core/l1"}, "vicreg": {"use": "core/vicreg", "weight": 1.0}}}
 
 
+#: Speed workload for `jepakit bench` (the I-JEPA bench's model sizes on video): ViT-Tiny 192 x 12 x 3 on 8-frame
+#: 32 px clips with tubelet 2 x 4 x 4 -> a 4x8x8 grid of 256 tokens (ijepa/bench's 16x16), predictor 96 x 6 x 3, batch 32.
+BENCH = {**TINY,
+         "encoder": {**TINY["encoder"], "patch_size": 4, "embed_dim": 192, "depth": 12, "num_heads": 3},
+         "predictor": {"use": "core/vit-predictor", "embed_dim": 96, "depth": 6, "num_heads": 3},
+         "data": {"use": "vjepa/moving-digits", "frames": 8, "size": 32, "digit_size": 16, "speed": 2},
+         "optim": {**TINY["optim"], "batch_size": 32}}
+
+
 @hookimpl
 def jepa_register_encoders(register: RegisterFn) -> None:
     register("video-vit", "jepakit_vjepa.models:VideoViT", config=VideoViTConfig, modality="video", layout="grid3d",
@@ -86,3 +95,5 @@ def jepa_register_variants(register: RegisterVariantFn) -> None:
              summary="V-JEPA at CPU scale on moving digits (4x4x4 tokens, + named VICReg term), ~3 min on 2 cores")
     register("vjepa-tiny-plain", TINY_PLAIN, modality="video",
              summary="vjepa-tiny without the anti-collapse term: the paper's objective alone (drifts towards collapse)")
+    register("bench", BENCH, modality="video",
+             summary="speed benchmark workload (`jepakit bench`): ViT-Tiny on 8x32x32 clips, 256 tokens, batch 32")

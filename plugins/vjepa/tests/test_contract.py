@@ -14,7 +14,7 @@ def test_plugin_meets_the_contracts():
     checked = check_plugin("vjepa", tiny=TINY)
     assert set(checked) == {"vjepa/video-vit", "vjepa/tube", "vjepa/moving-digits", "vjepa/video-folder",
                             "vjepa/vjepa", "vjepa/vjepa-tiny",
-                            "vjepa/vjepa-tiny-plain"}
+                            "vjepa/vjepa-tiny-plain", "vjepa/bench"}
 
 
 def test_masker_settings_meet_the_contract():
