@@ -129,25 +129,13 @@ def _is_rank_of_a_launch() -> bool:
 
 
 def _exit_now(code: Any) -> None:
-    """End a rank's process without the interpreter's teardown, once its output is flushed.
-
-    Torch's gloo threads can abort the process at teardown ("terminate called without an active exception",
-    SIGABRT) when a peer is already gone, which turned a clean exit 0, or a clear exit 1 naming the rank that
-    failed, into a crash the launcher then blamed on this rank. Nothing of value is left to tear down here:
-    checkpoints and eval.json are written and closed, and the output is flushed below.
-    """
-    import logging
+    """SystemExit's code as an exit status, then `jepakit.launch.exit_now` (no teardown: see there why)."""
+    from jepakit.launch import exit_now
 
     if code is not None and not isinstance(code, int):
         print(code, file=sys.stderr)
         code = EXIT_RUNTIME
-    logging.shutdown()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            pass
-    os._exit(code or 0)
+    exit_now(code or 0)
 
 
 if __name__ == "__main__":

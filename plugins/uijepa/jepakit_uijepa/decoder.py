@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from jepakit_uijepa.config import IntentDecoderConfig
-from jepakit_uijepa.text import detokenize, token_f1, tokenize
+from jepakit_uijepa.text import token_f1, tokenize
 
 PAD, BOS, EOS, UNK = 0, 1, 2, 3
 SPECIALS = ("<pad>", "<bos>", "<eos>", "<unk>")
@@ -171,6 +171,3 @@ class IntentDecoder:
         f1 = np.array([max(token_f1(p, r) for r in rs) for p, rs in zip(preds, refs, strict=True)])
         return DecodeScores(preds, exact, f1)
 
-
-def as_text(tokens: list[str]) -> str:
-    return detokenize(tokens)

@@ -21,7 +21,8 @@ from jepakit.evaluate import MONITOR_SAMPLES, collapse_stats
 from jepakit.interfaces import DataSplits
 from jepakit.jepa import Built, JEPAMethod, build_encoder
 from jepakit_uijepa.config import IntentDecoderConfig
-from jepakit_uijepa.decoder import DecodeScores, IntentDecoder, as_text
+from jepakit_uijepa.decoder import DecodeScores, IntentDecoder
+from jepakit_uijepa.text import detokenize
 
 log = logging.getLogger("jepakit")
 
@@ -88,8 +89,8 @@ class UIJEPAMethod:
         result["collapse"] = {**_rounded(collapse_stats(pooled["trained"])),
                               "random_init": _rounded(collapse_stats(pooled["random_init"]))}
         result["examples"] = [
-            {"reference": splits.test.texts[i], "trained": as_text(scores["trained"].predictions[i]),
-             "random_init": as_text(scores["random_init"].predictions[i])}
+            {"reference": splits.test.texts[i], "trained": detokenize(scores["trained"].predictions[i]),
+             "random_init": detokenize(scores["random_init"].predictions[i])}
             for i in _example_rows(test_y, cfg.examples)]
         last = run_dir.read_metrics()
         if last:
