@@ -193,8 +193,9 @@ def verdict(result: Mapping[str, Any]) -> str:
     margin = noise_margin(result, float(trained))
     d_rand = sign * (trained - rand)
     d_raw = sign * (trained - raw) if _is_num(raw) else None
+    base = str(result.get("baseline_label") or "raw input")  # what the third row is: raw input, chance, zero flow
     line = f"Verdict: trained {fmt(trained)} vs random init {fmt(rand)} ({d_rand:+.3g})"
-    line += f" vs raw input {fmt(raw)} ({d_raw:+.3g})" if d_raw is not None else ""
+    line += f" vs {base} {fmt(raw)} ({d_raw:+.3g})" if d_raw is not None else ""
     if result.get("metric") == "accuracy" and sign > 0 and 0 <= rand < 100 and trained <= 100 and rand > 1:
         line += f"; error {100 - trained:.1f} % vs {100 - rand:.1f} % at random init (x{(100 - trained) / (100 - rand):.2f})"
     if d_rand <= -margin:
@@ -202,8 +203,8 @@ def verdict(result: Mapping[str, Any]) -> str:
     if d_rand <= margin:
         return line + ": no clear gain over random init yet (train longer, or check the collapse monitors)"
     if d_raw is not None and d_raw <= margin:
-        return line + ": learned features (beats random init) but not yet better than raw input"
-    return line + (": learned useful features (beats random init and raw input)" if d_raw is not None
+        return line + f": learned features (beats random init) but not yet better than {base}"
+    return line + (f": learned useful features (beats random init and {base})" if d_raw is not None
                    else ": learned useful features (beats random init)")
 
 

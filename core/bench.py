@@ -171,7 +171,7 @@ def run_bench(resolved: ResolvedRun, *, steps: int = 20, warmup: int = 3) -> dic
         if i == 0:
             counter = flop_counter()  # in fp32: model FLOPs belong to the model, not to the kernels a precision picks
             train_step(model, opt, cfg, batch, contextlib.nullcontext(), count=counter)
-            flops, batch_size = int(counter.get_total_flops()), int(batch["x"].shape[0])
+            flops, batch_size = int(counter.get_total_flops()), int(batch["y"].shape[0])
             if compiled:  # after counting: the counter sees eager ops, not compiled kernels
                 compile_model(model)
         else:

@@ -234,7 +234,8 @@ def check_compatible(parts: dict[str, Part]) -> None:
                 f"pick a {role} for {enc.spec.layout} (`jepakit list {ROLES[role]}`) or another encoder",
             )
     data = parts["data"]
-    if data.spec.modality and enc.spec.modality and data.spec.modality != enc.spec.modality:
+    # a multimodal dataset ("text-image") feeds an encoder of any one of its modalities (TI-JEPA's image tower)
+    if data.spec.modality and enc.spec.modality and enc.spec.modality not in data.spec.modality.split("-"):
         raise JepakitError(
             f'data.use: dataset "{data.spec.name}" is {data.spec.modality} data but encoder "{enc.spec.name}" '
             f"encodes {enc.spec.modality}",

@@ -116,6 +116,8 @@ class DataSplits:
     """What a dataset part builds (`target(cfg, seed=...)`): fixed train/test splits of (x, label) pairs.
 
     Self-supervised training uses `train` without labels; probes fit on `train` labels and score on `test`.
+    A sample's x is a tensor, or for multimodal data a dict of tensors ({"image": [C, H, W], "tokens": [L]});
+    core's loader stacks a dict key by key and the run's encoder (and method) read it by key.
     """
 
     name: str

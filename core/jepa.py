@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from jepakit.compose import ResolvedRun, build_part
+from jepakit.errors import JepakitError
 from jepakit.interfaces import DataSplits, MaskSet, StepOutput
 
 
@@ -29,12 +30,12 @@ class JEPA(nn.Module):
         self.weights = dict(weights)
 
     def step(self, batch: dict[str, Any]) -> StepOutput:
-        x: torch.Tensor = batch["x"]
+        x: Any = batch["x"]  # [B, ...] or a dict of such (multimodal samples)
         masks: MaskSet = batch["masks"]
         ctx = self.encoder(x, keep=masks.context)  # [B, Nc, D]
         pred = self.predictor(ctx, masks.context, masks.targets)  # [B, M, Nt, D]
         tgt = self.target.targets(x, masks.targets)  # [B, M, Nt, D]
-        loss = torch.zeros((), device=x.device)
+        loss = torch.zeros((), device=pred.device)
         metrics: dict[str, float] = {}
         for name, term in self.terms.items():
             value = term(pred, tgt, context=ctx)
@@ -85,6 +86,10 @@ class JEPAMethod:
     """`core/jepa`: the masked latent-prediction JEPA above, evaluated by frozen probes against random init."""
 
     def build(self, resolved: ResolvedRun, splits: DataSplits) -> Built:
+        if len(splits.train) and isinstance(splits.train[0][0], dict):
+            raise JepakitError(f"data.use: {splits.name} has multimodal samples ({', '.join(splits.train[0][0])}), "
+                               "which core/jepa's single-input encoder cannot read",
+                               "use the method of the plugin that ships this dataset (`jepakit list methods`)")
         encoder = build_encoder(resolved, splits)
         grid, meta = tuple(encoder.grid), splits.meta
         masker = build_part(resolved.parts["masker"], grid=grid, meta=meta)

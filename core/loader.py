@@ -63,6 +63,25 @@ class _Indexed(Dataset):
         return step, x, y
 
 
+def stack_inputs(xs: list[Any]) -> Any:
+    """Samples' inputs as one batch: tensors stack to [B, ...]; a multimodal sample, a dict of tensors such as
+    TI-JEPA's {"image": [C, H, W], "tokens": [L]}, stacks key by key. Parts that read such batches index them
+    by key; core only stacks, moves and slices them."""
+    if isinstance(xs[0], dict):
+        return {k: torch.stack([torch.as_tensor(x[k]) for x in xs]) for k in xs[0]}
+    return torch.stack([torch.as_tensor(x) for x in xs])
+
+
+def input_rows(x: Any, lo: int, hi: int) -> Any:
+    """Rows [lo, hi) of a batch of inputs (a tensor or a dict of tensors)."""
+    return {k: v[lo:hi] for k, v in x.items()} if isinstance(x, dict) else x[lo:hi]
+
+
+def input_pixels(x: Any) -> torch.Tensor:
+    """The masked modality of a batch, for pictures: the tensor itself, or a multimodal batch's "image"."""
+    return x["image"] if isinstance(x, dict) else x
+
+
 def sample_masks(masker: Any, batch_size: int, generator: torch.Generator, *, step: int, total_steps: int) -> Any:
     """One batch's masks; a `step_aware` masker (a curriculum) also learns where in training the batch falls."""
     if getattr(masker, "step_aware", False):
@@ -97,12 +116,12 @@ class MaskCollator:
 
     def __call__(self, items: list[tuple[int, Any, Any]]) -> dict[str, Any]:
         step = items[0][0]
-        x = torch.stack([torch.as_tensor(it[1]) for it in items])  # [B, ...]
+        x = stack_inputs([it[1] for it in items])  # [B, ...], or a dict of such for multimodal samples
         y = torch.as_tensor([int(it[2]) for it in items])  # [B]
         masks = None
         if self.masker is not None:
             gen = torch.Generator().manual_seed(_mix(self.seed, 2, step))
-            b = x.shape[0]
+            b = len(items)
             masks = sample_masks(self.masker, b * self.world, gen, step=step, total_steps=self.total_steps)
             if self.world > 1:
                 masks = take_rows(masks, self.rank * b, (self.rank + 1) * b, b * self.world)

@@ -33,7 +33,7 @@ from jepakit.errors import Interrupted, JepakitError, RunFailed
 from jepakit.jepa import JEPA, build
 from jepakit import faults
 from jepakit.launch import check_shardable
-from jepakit.loader import make_loader, sample_masks
+from jepakit.loader import input_pixels, input_rows, make_loader, sample_masks, stack_inputs
 from jepakit.runs import RunDir, collapse_streak
 
 log = logging.getLogger("jepakit")
@@ -327,14 +327,14 @@ def _train(resolved: ResolvedRun, run_dir: RunDir, resume: bool, do_eval: bool, 
     return summary
 
 
-def _monitor_batch(dataset: Any, n: int = 512) -> torch.Tensor:
+def _monitor_batch(dataset: Any, n: int = 512) -> Any:
     """A fixed set of training inputs for the collapse monitors (the first n, always the same)."""
     n = min(n, len(dataset))
-    return torch.stack([torch.as_tensor(dataset[i][0]) for i in range(n)])
+    return stack_inputs([dataset[i][0] for i in range(n)])
 
 
 @torch.no_grad()
-def collapse_monitor(model: JEPA, x: torch.Tensor) -> dict[str, float]:
+def collapse_monitor(model: JEPA, x: Any) -> dict[str, float]:
     """Per-dimension std and effective rank of the teacher's mean-pooled features: collapse shows here first."""
     from jepakit.evaluate import collapse_stats
 
@@ -342,7 +342,9 @@ def collapse_monitor(model: JEPA, x: torch.Tensor) -> dict[str, float]:
     was_training = teacher.training
     device = next(teacher.parameters()).device
     teacher.eval()
-    feats = torch.cat([teacher(x[i:i + 256].to(device)).mean(dim=1) for i in range(0, len(x), 256)])  # [n, D]
+    n = len(x["image"] if isinstance(x, dict) else x)
+    feats = torch.cat([teacher(move_batch(input_rows(x, i, i + 256), device)).mean(dim=1)
+                       for i in range(0, n, 256)])  # [n, D]
     teacher.train(was_training)
     stats = collapse_stats(feats.float().cpu().numpy())
     return {"feature_std": round(float(stats["feature_std"]), 5), "effective_rank": round(float(stats["effective_rank"]), 3)}
@@ -357,7 +359,7 @@ def _plots(run_dir: RunDir, built: Any, draw_masks: bool) -> None:
     masker = built.masker
     if masker is None or not (draw_masks or not (run_dir.plots / "masks.png").exists()):
         return
-    x = torch.stack([torch.as_tensor(built.splits.train[i][0]) for i in range(min(4, len(built.splits.train)))])
+    x = input_pixels(stack_inputs([built.splits.train[i][0] for i in range(min(4, len(built.splits.train)))]))
     if hasattr(masker, "draw"):  # the masker knows its geometry best (spectrograms, scalp maps, curricula)
         masker.draw(x, run_dir.plots / "masks")
         return

@@ -70,6 +70,16 @@ def test_modality_mismatch_names_both_parts(plugin_state):
         resolve_run({"variant": TINY, "data": {"use": "fx/eeg"}}, plugin_state)
 
 
+def test_a_multimodal_dataset_feeds_an_encoder_of_one_of_its_modalities(plugin_state):
+    from jepakit.registry import PartSpec
+
+    plugin_state.registry.add(PartSpec("datasets", "fx/captioned", "fx", "math:sqrt", None, modality="text-image"))
+    plugin_state.registry.add(PartSpec("datasets", "fx/speech", "fx", "math:sqrt", None, modality="text-audio"))
+    resolve_run({"variant": TINY, "data": {"use": "fx/captioned"}}, plugin_state)  # the image tower fits
+    with pytest.raises(JepakitError, match='"fx/speech" is text-audio data but encoder "core/vit" encodes image'):
+        resolve_run({"variant": TINY, "data": {"use": "fx/speech"}}, plugin_state)
+
+
 def test_grid_too_small_for_masks_is_a_config_error(plugin_state):
     from jepakit.jepa import build
 

@@ -90,6 +90,20 @@ def test_step_aware_maskers_see_step_and_total_in_the_collate():
     assert MaskCollator(None, seed=0, total_steps=5)([(0, torch.zeros(2), 0)])["masks"] is None
 
 
+def test_multimodal_samples_stack_key_by_key_and_slice_by_rows():
+    from jepakit.loader import input_pixels, input_rows, stack_inputs
+
+    items = [(3, {"image": torch.full((3, 4, 4), float(i)), "tokens": torch.arange(5) + i}, i) for i in range(4)]
+    batch = MaskCollator(None, seed=0, total_steps=5)(items)
+    assert batch["x"]["image"].shape == (4, 3, 4, 4) and batch["x"]["tokens"].shape == (4, 5)
+    assert batch["x"]["tokens"][:, 0].tolist() == [0, 1, 2, 3] and batch["y"].tolist() == [0, 1, 2, 3]
+    rows = input_rows(batch["x"], 1, 3)
+    assert rows["image"][:, 0, 0, 0].tolist() == [1.0, 2.0] and rows["tokens"].shape == (2, 5)
+    assert input_pixels(batch["x"]) is batch["x"]["image"]
+    plain = stack_inputs([torch.zeros(2), torch.ones(2)])
+    assert plain.shape == (2, 2) and input_rows(plain, 1, 2).tolist() == [[1.0, 1.0]] and input_pixels(plain) is plain
+
+
 @dataclass
 class _Splits:
     train: list
