@@ -1,0 +1,59 @@
+"""`tijepa/tijepa`: the method. Core's JEPA trains it; what TI-JEPA adds is the encoder it trains and its evaluation.
+
+    ctx  = fusion(image tower(visible patches), text tower(caption))     [B, Nc, D]
+    pred = predictor(ctx, context_idx, target_idx)                       [B, M, Nt, D]
+    tgt  = EMA fusion(image tower(all patches), text tower(caption))     [B, M, Nt, D], layer-normed, no gradient
+    energy = || pred - tgt ||^2 averaged over the target blocks          (core/l2: the paper's latent L2)
+
+The masker (I-JEPA's multi-block, by registry name), predictor, target and loss are the run's ordinary parts,
+so swapping any of them is one line of TOML. Only matched pairs are ever trained on: no negatives.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from jepakit.compose import ResolvedRun, build_part
+from jepakit.errors import JepakitError
+from jepakit.interfaces import DataSplits
+from jepakit.jepa import JEPA, Built, build_encoder
+from jepakit_tijepa.config import TIJEPAConfig
+from jepakit_tijepa.fusion import TextImageEncoder
+from jepakit_tijepa.text import TextTower
+
+
+class TIJEPAMethod:
+    """Builds the text-image JEPA from a run's parts; evaluates retrieval by energy and probes on fused features."""
+
+    def __init__(self, cfg: TIJEPAConfig | None = None) -> None:
+        self.cfg = cfg or TIJEPAConfig()
+
+    def build(self, resolved: ResolvedRun, splits: DataSplits) -> Built:
+        missing = [r for r in ("masker", "predictor", "target") if r not in resolved.parts]
+        if missing:
+            raise JepakitError(f"{missing[0]}: missing (tijepa/tijepa trains as a masked JEPA)",
+                               f"add a [{missing[0]}] table, e.g. as in `jepakit show tijepa/tijepa-tiny`")
+        if not hasattr(splits.train, "tokens"):
+            raise JepakitError(f"data.use: {splits.name} has no captions (TI-JEPA trains on image-caption pairs)",
+                               'use data.use = "tijepa/captioned-shapes" or "tijepa/pair-file"')
+        if len(tuple(splits.input_shape)) != 3:
+            raise JepakitError(f"data.use: {splits.name} gives inputs of shape {list(splits.input_shape)}, "
+                               "TI-JEPA needs images (C, H, W)", "use an image-caption dataset")
+        encoder = TextImageEncoder(build_encoder(resolved, splits), TextTower(self.cfg, splits.train.tokens.shape[1]),
+                                   self.cfg)
+        grid, meta = tuple(encoder.grid), splits.meta
+        masker = build_part(resolved.parts["masker"], grid=grid, meta=meta)
+        predictor = build_part(resolved.parts["predictor"], embed_dim=encoder.embed_dim, grid=grid, meta=meta)
+        target = build_part(resolved.parts["target"], encoder=encoder, total_steps=resolved.optim.steps)
+        terms = {name: build_part(p) for name, p in resolved.losses.items()}
+        weights = {name: p.weight for name, p in resolved.losses.items()}
+        return Built(JEPA(encoder, predictor, target, terms, weights), masker, splits)
+
+    def evaluate(self, resolved: ResolvedRun, built: Built, run_dir: Any) -> dict[str, Any]:
+        from jepakit_tijepa.evaluation import evaluate_tijepa
+
+        torch.manual_seed(resolved.run.seed)
+        random_init = self.build(resolved, built.splits).model  # the same network, untrained, same seed
+        return evaluate_tijepa(self.cfg, resolved, built, random_init, run_dir)
