@@ -82,6 +82,23 @@ def build(resolved: ResolvedRun, splits: DataSplits | None = None) -> Built:
     return built
 
 
+def assemble(resolved: ResolvedRun, splits: DataSplits, encoder: nn.Module, method: str = "core/jepa") -> Built:
+    """The masked JEPA around a given encoder: the run's masker, predictor, target and loss terms, built for its
+    grid and width. Methods that only change the encoder (TI-JEPA's fused text-image encoder) build theirs and
+    call this; `method` names the caller in the error when a role is missing."""
+    missing = [r for r in ("masker", "predictor", "target") if r not in resolved.parts]
+    if missing:
+        raise JepakitError(f"{missing[0]}: missing ({method} trains as a masked JEPA)",
+                           f"add a [{missing[0]}] table, e.g. as in `jepakit show {resolved.variant}`")
+    grid, meta = tuple(encoder.grid), splits.meta
+    masker = build_part(resolved.parts["masker"], grid=grid, meta=meta)
+    predictor = build_part(resolved.parts["predictor"], embed_dim=encoder.embed_dim, grid=grid, meta=meta)
+    target = build_part(resolved.parts["target"], encoder=encoder, total_steps=resolved.optim.steps)
+    terms = {name: build_part(p) for name, p in resolved.losses.items()}
+    weights = {name: p.weight for name, p in resolved.losses.items()}
+    return Built(JEPA(encoder, predictor, target, terms, weights), masker, splits)
+
+
 class JEPAMethod:
     """`core/jepa`: the masked latent-prediction JEPA above, evaluated by frozen probes against random init."""
 
@@ -90,14 +107,7 @@ class JEPAMethod:
             raise JepakitError(f"data.use: {splits.name} has multimodal samples ({', '.join(splits.train[0][0])}), "
                                "which core/jepa's single-input encoder cannot read",
                                "use the method of the plugin that ships this dataset (`jepakit list methods`)")
-        encoder = build_encoder(resolved, splits)
-        grid, meta = tuple(encoder.grid), splits.meta
-        masker = build_part(resolved.parts["masker"], grid=grid, meta=meta)
-        predictor = build_part(resolved.parts["predictor"], embed_dim=encoder.embed_dim, grid=grid, meta=meta)
-        target = build_part(resolved.parts["target"], encoder=encoder, total_steps=resolved.optim.steps)
-        terms = {name: build_part(p) for name, p in resolved.losses.items()}
-        weights = {name: p.weight for name, p in resolved.losses.items()}
-        return Built(JEPA(encoder, predictor, target, terms, weights), masker, splits)
+        return assemble(resolved, splits, build_encoder(resolved, splits))
 
     def evaluate(self, resolved: ResolvedRun, built: Built, run_dir: Any) -> dict[str, Any]:
         from jepakit.run_eval import evaluate_built

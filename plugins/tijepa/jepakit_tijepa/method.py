@@ -15,10 +15,10 @@ from typing import Any
 
 import torch
 
-from jepakit.compose import ResolvedRun, build_part
+from jepakit.compose import ResolvedRun
 from jepakit.errors import JepakitError
 from jepakit.interfaces import DataSplits
-from jepakit.jepa import JEPA, Built, build_encoder
+from jepakit.jepa import Built, assemble, build_encoder
 from jepakit_tijepa.config import TIJEPAConfig
 from jepakit_tijepa.fusion import TextImageEncoder
 from jepakit_tijepa.text import TextTower
@@ -31,10 +31,6 @@ class TIJEPAMethod:
         self.cfg = cfg or TIJEPAConfig()
 
     def build(self, resolved: ResolvedRun, splits: DataSplits) -> Built:
-        missing = [r for r in ("masker", "predictor", "target") if r not in resolved.parts]
-        if missing:
-            raise JepakitError(f"{missing[0]}: missing (tijepa/tijepa trains as a masked JEPA)",
-                               f"add a [{missing[0]}] table, e.g. as in `jepakit show tijepa/tijepa-tiny`")
         if not hasattr(splits.train, "tokens"):
             raise JepakitError(f"data.use: {splits.name} has no captions (TI-JEPA trains on image-caption pairs)",
                                'use data.use = "tijepa/captioned-shapes" or "tijepa/pair-file"')
@@ -43,13 +39,7 @@ class TIJEPAMethod:
                                "TI-JEPA needs images (C, H, W)", "use an image-caption dataset")
         encoder = TextImageEncoder(build_encoder(resolved, splits), TextTower(self.cfg, splits.train.tokens.shape[1]),
                                    self.cfg)
-        grid, meta = tuple(encoder.grid), splits.meta
-        masker = build_part(resolved.parts["masker"], grid=grid, meta=meta)
-        predictor = build_part(resolved.parts["predictor"], embed_dim=encoder.embed_dim, grid=grid, meta=meta)
-        target = build_part(resolved.parts["target"], encoder=encoder, total_steps=resolved.optim.steps)
-        terms = {name: build_part(p) for name, p in resolved.losses.items()}
-        weights = {name: p.weight for name, p in resolved.losses.items()}
-        return Built(JEPA(encoder, predictor, target, terms, weights), masker, splits)
+        return assemble(resolved, splits, encoder, method="tijepa/tijepa")
 
     def evaluate(self, resolved: ResolvedRun, built: Built, run_dir: Any) -> dict[str, Any]:
         from jepakit_tijepa.evaluation import evaluate_tijepa

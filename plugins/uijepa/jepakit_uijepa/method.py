@@ -19,7 +19,7 @@ from jepakit.compose import ResolvedRun
 from jepakit.errors import JepakitError
 from jepakit.evaluate import MONITOR_SAMPLES, collapse_stats
 from jepakit.interfaces import DataSplits
-from jepakit.jepa import Built, JEPAMethod, build_encoder
+from jepakit.jepa import Built, assemble, build_encoder
 from jepakit_uijepa.config import IntentDecoderConfig
 from jepakit_uijepa.decoder import DecodeScores, IntentDecoder
 from jepakit_uijepa.text import detokenize
@@ -51,14 +51,10 @@ class UIJEPAMethod:
         self.cfg = cfg or IntentDecoderConfig()
 
     def build(self, resolved: ResolvedRun, splits: DataSplits) -> Built:
-        missing = [r for r in ("masker", "predictor", "target") if r not in resolved.parts]
-        if missing:
-            raise JepakitError(f"{missing[0]}: missing (uijepa/intent trains as a masked JEPA)",
-                               f'add a [{missing[0]}] table, e.g. as in `jepakit show uijepa/uijepa-tiny`')
         if not hasattr(splits.train, "texts"):
             raise JepakitError(f"data.use: {splits.name} has no intent texts",
                                'use data.use = "uijepa/ui-sessions" or "uijepa/session-file"')
-        return JEPAMethod().build(resolved, splits)
+        return assemble(resolved, splits, build_encoder(resolved, splits), method="uijepa/intent")
 
     def evaluate(self, resolved: ResolvedRun, built: Built, run_dir: Any) -> dict[str, Any]:
         splits, cfg = built.splits, self.cfg
