@@ -241,6 +241,14 @@ def evaluate_encoders(trained: torch.nn.Module, random_init: torch.nn.Module, sp
         describe = getattr(first[name], "describe", None)
         described.append(f"{name}: {describe() if callable(describe) else type(first[name]).__name__}")
     main = _primary(heads)
+    for label, (train_y, test_y) in (splits.meta.get("extra_labels") or {}).items():
+        # other labels of the same samples (V-JEPA's clips: the digit and the motion direction), read by the
+        # primary head from the same features, so one run answers both questions
+        metrics[f"{main} ({label})"] = {"metric": first[main].metric}
+        for row, (train, test) in rows.items():
+            head = heads[main]()
+            head.fit(train[0], np.asarray(train_y))
+            metrics[f"{main} ({label})"][row] = round(float(head.score(test[0], np.asarray(test_y))[head.metric]), 2)
     n_train, n_test = len(splits.train), len(splits.test)
     protocol = (f"fixed stratified split {n_train}/{n_test} of {splits.name}; features: {readout} readout "
                 f"(raw: {'dataset raw features' if splits.raw_features else 'flattened inputs'}); {'; '.join(described)}; fit on train, scored on test; "

@@ -157,3 +157,20 @@ def test_evaluate_encoders_report() -> None:
     again = evaluate_encoders(trained, random_init, splits, readout="last4_mean")
     assert again["readout"] == "last4_mean" and set(again["metrics"]) == {"linear", "knn"}
     assert again["collapse"]["feature_std"] == out["collapse"]["feature_std"]  # always mean-pooled, same images
+
+
+def test_extra_labels_are_read_by_the_primary_head_from_the_same_features() -> None:
+    torch.manual_seed(0)
+    splits = _splits()
+    y_tr = np.asarray([int(splits.train[i][1]) for i in range(len(splits.train))])
+    y_te = np.asarray([int(splits.test[i][1]) for i in range(len(splits.test))])
+    # "side" is the class itself (separable), "noise" a label the inputs do not carry
+    rng = np.random.default_rng(0)
+    splits.meta["extra_labels"] = {"side": (y_tr, y_te), "noise": (rng.integers(0, 2, 80), rng.integers(0, 2, 40))}
+    out = evaluate_encoders(TinyEncoder(), TinyEncoder(), splits, readout="mean",
+                            heads={"linear": LinearProbe, "knn": lambda: KNNProbe(KNNConfig(k=5))})
+    assert set(out["metrics"]) == {"linear", "knn", "linear (side)", "linear (noise)"}
+    assert out["metrics"]["linear (side)"]["raw"] == out["metrics"]["linear"]["raw"]  # same labels, same score
+    assert out["metrics"]["linear (noise)"]["raw"] < 75.0  # nothing to read
+    assert out["metrics"]["linear (side)"]["metric"] == "accuracy"
+    assert out["trained"] == out["metrics"]["linear"]["trained"]  # the primary metric is unchanged

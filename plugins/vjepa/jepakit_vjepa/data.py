@@ -69,6 +69,8 @@ def moving_digits(cfg: MovingDigitsConfig, seed: int = 0) -> DataSplits:
     tr, te, yt = torch.as_tensor(train), torch.as_tensor(test), torch.as_tensor(y, dtype=torch.long)
     names = [str(i) for i in range(10)] if cfg.label == "digit" else [v[0] for v in DIRECTIONS]
     name = f"moving-digits{cfg.size}x{cfg.frames}-{cfg.label}"
+    other, other_y = ("direction", direction) if cfg.label == "digit" else ("digit", digit)
     return DataSplits(name=name, train=ImageSplit(x[tr], yt[tr]), test=ImageSplit(x[te], yt[te]),
                       input_shape=tuple(int(s) for s in x.shape[1:]), num_classes=len(names), modality="video",
-                      class_names=names)
+                      class_names=names,
+                      meta={"extra_labels": {other: (np.asarray(other_y)[train], np.asarray(other_y)[test])}})
