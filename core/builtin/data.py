@@ -263,6 +263,17 @@ def glyphs(cfg: GlyphsConfig, seed: int = 0) -> DataSplits:
 # ------------------------------------------------------------------------------------------------ image folder
 
 
+def json_object(line: str) -> dict[str, Any]:
+    """One JSONL line -> its object; ValueError says why not (the reason a loader's skip warning names)."""
+    try:
+        rec: Any = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON ({exc.msg})") from None
+    if not isinstance(rec, dict):
+        raise ValueError(f"not a JSON object but {type(rec).__name__}")
+    return rec
+
+
 def fit_image(im: Any, size: int, channels: int) -> np.ndarray:
     """A PIL image center-cropped to a square and resized: float32 [C, S, S] in [0, 1] (also video frames)."""
     from PIL import Image, ImageOps

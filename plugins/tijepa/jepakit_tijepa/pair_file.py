@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from jepakit.builtin.data import fit_image
+from jepakit.builtin.data import fit_image, json_object
 from jepakit.errors import JepakitError
 from jepakit.interfaces import DataSplits
 from jepakit_tijepa.config import PairFileConfig
@@ -36,16 +35,6 @@ FORMAT_HINT = ('a .csv with a header row "image,caption", or a .jsonl with one o
                '{"image": "imgs/1.png", "caption": "a red circle"}')
 SUFFIXES = (".csv", ".jsonl")
 _REPAIR_TRIES = 64  # random swap partners tried per negative that repeats its row's caption text
-
-
-def _json_object(line: str) -> dict[str, Any]:
-    try:
-        rec: Any = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"not valid JSON ({exc.msg})") from None
-    if not isinstance(rec, dict):
-        raise ValueError(f"not a JSON object but {type(rec).__name__}")
-    return rec
 
 
 def _image(name: Any, base: Path, size: int) -> np.ndarray:
@@ -67,7 +56,7 @@ def _image(name: Any, base: Path, size: int) -> np.ndarray:
 
 def _pair(rec: str | dict[str, Any], base: Path, cfg: PairFileConfig) -> tuple[np.ndarray, str, torch.Tensor]:
     """One JSONL line or CSV row -> (image [3, S, S], caption, token ids [L]); ValueError says why not."""
-    fields = _json_object(rec) if isinstance(rec, str) else rec
+    fields = json_object(rec) if isinstance(rec, str) else rec
     text = fields.get("caption")
     if not isinstance(text, str) or not text.strip():
         raise ValueError('"caption" is missing or empty')

@@ -11,16 +11,14 @@ the first offender as `path:line`; only a file with fewer than two usable sessio
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 
-from jepakit.builtin.data import fit_image
+from jepakit.builtin.data import fit_image, json_object
 from jepakit.errors import JepakitError
 from jepakit.interfaces import DataSplits
 from jepakit_uijepa.config import SessionFileConfig
@@ -48,12 +46,7 @@ def _session(line: str, base: Path, cfg: SessionFileConfig) -> tuple[np.ndarray,
     """One JSONL line -> (clip float32 [C, T, S, S] in [-1, 1], normalised intent); ValueError says why not."""
     from PIL import Image
 
-    try:
-        rec: Any = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"not valid JSON ({exc.msg})") from None
-    if not isinstance(rec, dict):
-        raise ValueError(f"not a JSON object but {type(rec).__name__}")
+    rec = json_object(line)
     screens = rec.get("screens")
     if not isinstance(screens, list) or not screens or not all(isinstance(s, str) and s for s in screens):
         raise ValueError('"screens" must be a non-empty list of image paths')
