@@ -31,3 +31,28 @@ def test_energy_auc():
     assert auc(np.array([0.1, 0.2]), np.array([0.3, 0.4])) == 100.0
     assert auc(np.array([0.3, 0.4]), np.array([0.1, 0.2])) == 0.0
     assert auc(np.array([0.1, 0.4]), np.array([0.2, 0.3])) == 50.0
+
+
+def test_the_pairwise_energy_matrix_equals_the_training_energy_of_each_pair():
+    """energy_matrix runs the towers once per caption and per image; it must equal pair_energy pair by pair."""
+    import torch
+
+    from jepakit.compose import resolve_run
+    from jepakit.jepa import build
+    from jepakit.testing.contracts import isolated_state
+    from jepakit_tijepa.evaluation import energy_matrix, fixed_masks, pair_energy
+
+    small = ["encoder.embed_dim=32", "encoder.depth=1", "encoder.num_heads=2", "predictor.embed_dim=16",
+             "predictor.depth=1", "predictor.num_heads=2", "data.n_train=8", "data.n_test=8",
+             "method.text_width=16", "method.text_layers=1", "method.text_heads=2", "method.fusion_width=32",
+             "method.fusion_depth=1", "method.fusion_heads=2"]
+    built = build(resolve_run({"variant": "tijepa/tijepa-tiny"}, isolated_state(), small))
+    model, test = built.model.eval(), built.splits.test
+    masks = fixed_masks(built.masker, 2, seed=0)
+    rows = np.arange(5)
+    fast = energy_matrix(model, test, rows, masks)  # [caption, image]
+    slow = np.array([[pair_energy(model, {"image": test.x[[i]], "tokens": test.tokens[[t]]}, masks).item()
+                      for i in rows] for t in rows])
+    assert fast.shape == (5, 5) and np.allclose(fast, slow, rtol=1e-4, atol=1e-6)
+    assert not np.allclose(fast, fast[:, :1]) and not np.allclose(fast, fast[:1, :])  # images and captions matter
+    assert torch.is_grad_enabled()  # evaluation's no_grad did not leak
