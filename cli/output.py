@@ -198,7 +198,7 @@ def verdict(result: Mapping[str, Any]) -> str:
     line += f" vs {base} {fmt(raw)} ({d_raw:+.3g})" if d_raw is not None else ""
     if result.get("metric") == "accuracy" and sign > 0 and 0 <= rand < 100 and trained <= 100 and rand > 1:
         line += f"; error {100 - trained:.1f} % vs {100 - rand:.1f} % at random init (x{(100 - trained) / (100 - rand):.2f})"
-    if d_rand <= -margin:
+    if d_rand < 0 and d_rand <= -margin:  # a tie is never "worse", whatever the margin
         return line + ": WORSE than random init (check the collapse monitors)"
     if d_rand <= margin:
         return line + ": no clear gain over random init yet (train longer, or check the collapse monitors)"

@@ -365,6 +365,13 @@ def test_verdict(trained, expected):
     assert expected in output.verdict({**EVAL, "trained": trained})
 
 
+def test_a_tie_on_a_metric_without_noise_margin_is_no_gain_not_worse():
+    tie = {"metric": "recall@5", "trained": 5.0, "random_init": 5.0, "baseline_raw": 5.0, "baseline_label": "chance"}
+    text = output.verdict(tie)
+    assert "no clear gain over random init" in text and "vs chance 5" in text
+    assert "WORSE" in output.verdict({**tie, "trained": 4.0})
+
+
 def test_eval_rendering_survives_missing_keys(capsys):
     output.print_eval({"variant": "x", "trained": 0.5})
     assert "Verdict: no comparable scores" in capsys.readouterr().out
