@@ -55,3 +55,14 @@ def test_band_power_is_the_raw_baseline():
     bp = band_power(sine, 64.0)[0]
     assert int(bp.argmax()) == 2  # a 10 Hz sine lands in the alpha band
     assert np.isclose(float(band_power(2 * sine, 64.0)[0, 2] - bp[2]), np.log(4.0), atol=1e-4)
+
+
+def test_four_class_recordings_carry_each_paradigm_as_an_extra_label():
+    s = sim_eeg(SMALL)
+    extra = s.meta["extra_labels"]
+    assert set(extra) == {"motor imagery", "oddball"}
+    (mi_tr, mi_te), (odd_tr, odd_te) = extra["motor imagery"], extra["oddball"]
+    assert np.array_equal(2 * mi_tr + odd_tr, s.train.y.numpy())  # "both" = 2 * side + target
+    assert np.array_equal(2 * mi_te + odd_te, s.test.y.numpy())
+    assert set(np.unique(mi_tr)) == set(np.unique(odd_te)) == {0, 1}
+    assert "extra_labels" not in sim_eeg(dataclasses.replace(SMALL, task="mi")).meta  # one paradigm: nothing extra

@@ -26,6 +26,8 @@ def test_tiny_train_and_eval_write_the_run_directory(tmp_path):
     for head in ("contextual", "post_local", "pre_local"):
         assert set(ev["metrics"][head]) == {"trained", "random_init"}
     assert set(ev["metrics"]["transfer_linear"]) == {"trained", "random_init", "raw"}
+    for paradigm in ("motor imagery", "oddball"):  # the paper's per-paradigm scores, next to the 4-class one
+        assert set(ev["metrics"][f"linear-probe ({paradigm})"]) == {"metric", "trained", "random_init", "raw"}
     assert ev["transfer"]["pretrained_on"] == "1020-19" and len(ev["transfer"]["channels"]) == 20
     assert (out / "plots" / "masks.png").stat().st_size > 5000  # the scalp map
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
