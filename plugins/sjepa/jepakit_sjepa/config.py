@@ -179,8 +179,33 @@ class SpatialHeadConfig:
 
 
 @dataclass
+class FineTuneConfig:
+    """The paper's downstream protocol: the contextual classifier trained end to end, the encoder included (a copy:
+    the run's weights stay as trained). Same recipe from the trained weights and from random init: AdamW, `lr` for
+    the spatial filter and classifier, `encoder_lr` for the encoder, linear warm-up over `warmup` of the steps,
+    then cosine to 0, dropout before the classifier. Precision follows `run.precision`."""
+
+    enabled: bool = True
+    epochs: int = 20
+    batch_size: int = 64
+    lr: float = 1e-3
+    encoder_lr: float = 3e-4
+    warmup: float = 0.1
+    weight_decay: float = 0.05
+    dropout: float = 0.25
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if min(self.epochs, self.batch_size) < 1 or not (self.lr > 0 and self.encoder_lr > 0):
+            raise ValueError("epochs and batch_size must be at least 1, lr and encoder_lr positive")
+        if not (0.0 <= self.warmup < 1.0 and 0.0 <= self.dropout < 1.0):
+            raise ValueError("warmup and dropout must lie in [0, 1)")
+
+
+@dataclass
 class SJEPAMethodConfig:
-    """S-JEPA's evaluation on top of core's: the three spatial-filter heads (trained vs random init) and the
+    """S-JEPA's evaluation on top of core's: the three spatial-filter heads on frozen features and the contextual one
+    fine-tuned end to end (`finetune`, the paper's protocol), each trained vs random init, and the
     cross-montage transfer check (pre-train on the run's montage, probe on `transfer_montage` recordings
     simulated with other seeds). Transfer needs the simulated dataset; it is skipped for user files."""
 
@@ -188,3 +213,4 @@ class SJEPAMethodConfig:
     transfer: bool = True
     transfer_montage: Literal["1020-19", "1010-20"] = "1010-20"
     head: SpatialHeadConfig = field(default_factory=SpatialHeadConfig)
+    finetune: FineTuneConfig = field(default_factory=FineTuneConfig)

@@ -7,12 +7,14 @@ filtering is what downstream accuracy needs:
 - post-local: features = the conv tokenizer's output alone [N, C, T', d] (no transformer, no positions); same head.
 - pre-local: the filter acts on the raw signal first ([N, C, L] -> [N, F, L] virtual channels), then the frozen
   conv tokenizer reads each virtual channel; flatten; linear.
-The paper fine-tunes the pretrained parts; here they stay frozen (the Head contract is frozen features), so the
-comparison with random init measures what pre-training put into them.
+As heads (the Head contract: frozen features) the pretrained parts stay frozen, so the comparison with random init
+measures what pre-training put into them. `finetune_contextual` is the paper's own protocol: the contextual
+classifier trained end to end, the encoder included, from the pretrained weights and from random init alike.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -20,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from jepakit_sjepa.config import SpatialHeadConfig
+from jepakit_sjepa.config import FineTuneConfig, SpatialHeadConfig
 
 
 def _as_grid(feats: Any) -> torch.Tensor:
@@ -149,3 +151,72 @@ class PreLocalHead(SpatialFilterHead):
 class _Unsqueeze(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x[:, :, None]  # [N, F, L] -> [N, F, 1, L]
+
+
+class _Contextual(nn.Module):
+    """Encoder -> tokens [N, C, T', D] -> spatial filters -> dropout -> linear: the contextual classifier whole."""
+
+    def __init__(self, encoder: nn.Module, filters: int, classes: int, dropout: float) -> None:
+        super().__init__()
+        self.encoder = encoder
+        C, T = encoder.grid
+        self.head = _SpatialFilterNet(C, T, encoder.embed_dim, filters, classes)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        C, T = self.encoder.grid
+        z = self.encoder(x).reshape(len(x), C, T, -1)  # [N, C, T', D]
+        z = torch.einsum("nctf,kc->nktf", z, self.head.spatial.weight)  # [N, filters, T', D]
+        return self.head.classify(self.drop(z.flatten(1)))
+
+
+def fit_contextual(encoder: nn.Module, x: torch.Tensor, labels: Any, cfg: FineTuneConfig, filters: int = 4,
+                   precision: str = "fp32") -> tuple[_Contextual, np.ndarray]:
+    """(net in eval mode, its classes): the contextual classifier trained end to end on (x [N, C, L], labels [N])
+    from a copy of `encoder`, which is left as it is (its weights and requires_grad flags)."""
+    import copy
+
+    from jepakit.train import autocast
+
+    classes, y = np.unique(np.asarray(labels), return_inverse=True)
+    y = torch.as_tensor(y, dtype=torch.long)
+    with torch.random.fork_rng():
+        torch.manual_seed(cfg.seed)
+        net = _Contextual(copy.deepcopy(encoder).requires_grad_(True), filters, len(classes), cfg.dropout)
+    groups = [{"params": list(net.encoder.parameters()), "lr": cfg.encoder_lr},
+              {"params": list(net.head.parameters()), "lr": cfg.lr}]
+    opt = torch.optim.AdamW(groups, weight_decay=cfg.weight_decay)
+    steps = cfg.epochs * -(-len(x) // cfg.batch_size)
+    warm = max(1, round(cfg.warmup * steps))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: (k + 1) / warm if k < warm else  # warm-up, cosine
+                                              0.5 * (1.0 + math.cos(math.pi * (k - warm) / max(1, steps - warm))))
+    gen = torch.Generator().manual_seed(cfg.seed)
+    with torch.enable_grad(), torch.random.fork_rng():
+        torch.manual_seed(cfg.seed)  # dropout draws
+        net.train()
+        for _ in range(cfg.epochs):
+            order = torch.randperm(len(x), generator=gen)
+            for i in range(0, len(x), cfg.batch_size):
+                idx = order[i:i + cfg.batch_size]
+                with autocast(precision, torch.device("cpu")):
+                    loss = F.cross_entropy(net(x[idx].float()), y[idx])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+    return net.eval(), classes
+
+
+def finetune_contextual(encoder: nn.Module, train: tuple[torch.Tensor, Any], test: tuple[torch.Tensor, Any],
+                        cfg: FineTuneConfig, filters: int = 4, precision: str = "fp32") -> float:
+    """Test accuracy (%) of the contextual classifier fine-tuned end to end from a copy of `encoder`.
+
+    train / test: (x [N, C, L] raw recordings, labels [N]).
+    """
+    from jepakit.train import autocast
+
+    net, classes = fit_contextual(encoder, train[0], train[1], cfg, filters, precision)
+    xte = test[0]
+    with torch.no_grad(), autocast(precision, torch.device("cpu")):
+        pred = torch.cat([net(xte[i:i + 256].float()).argmax(1) for i in range(0, len(xte), 256)]).numpy()
+    return 100.0 * float(np.mean(classes[pred] == np.asarray(test[1])))

@@ -1,7 +1,8 @@
 """`sjepa/jepa`: core's masked-prediction JEPA for training; evaluation = core's (linear probe, k-NN: trained vs
 random init vs band power) plus S-JEPA's own checks, written into eval.json `metrics`:
 
-- the three spatial-filter heads (contextual, post-local, pre-local), each trained vs random init;
+- the three spatial-filter heads (contextual, post-local, pre-local) on frozen features, each trained vs random init;
+- the contextual head fine-tuned end to end, encoder included (the paper's protocol), trained vs random init;
 - cross-montage transfer: the trained encoder's weights, unchanged, read recordings made with another channel
   set (`set_montage`), and a linear probe is fitted there, next to the same architecture at random init and the
   band-power baseline of those recordings (`transfer_linear`).
@@ -41,6 +42,9 @@ class SJEPAMethod(JEPAMethod):
         random_init = build_encoder(resolved, built.splits)
         if self.cfg.heads:
             result["metrics"].update(spatial_heads(trained, random_init, built.splits, self.cfg))
+        if self.cfg.finetune.enabled:
+            result["metrics"]["contextual_finetuned"] = finetuned(trained, random_init, built.splits, self.cfg,
+                                                                  resolved.run.precision)
         if self.cfg.transfer:
             transfer = transfer_check(resolved, trained, random_init, self.cfg)
             if transfer:
@@ -84,6 +88,17 @@ def spatial_heads(trained: torch.nn.Module, random_init: torch.nn.Module, splits
                 acc = head.score(_token_grid(enc, xte, local), yte)["accuracy"]
             out[name][row] = round(float(acc), 2)
     return out
+
+
+def finetuned(trained: torch.nn.Module, random_init: torch.nn.Module, splits: DataSplits, cfg: SJEPAMethodConfig,
+              precision: str = "fp32") -> dict[str, float]:
+    """{"trained": acc, "random_init": acc} of the contextual classifier fine-tuned end to end (the paper's protocol)."""
+    from jepakit_sjepa.heads import finetune_contextual
+
+    train = (splits.train.x, splits.train.y.numpy())  # type: ignore[attr-defined]
+    test = (splits.test.x, splits.test.y.numpy())  # type: ignore[attr-defined]
+    return {row: round(finetune_contextual(enc, train, test, cfg.finetune, cfg.head.spatial_filters, precision), 2)
+            for row, enc in (("trained", trained), ("random_init", random_init))}
 
 
 def transfer_check(resolved: ResolvedRun, trained: torch.nn.Module, random_init: torch.nn.Module,

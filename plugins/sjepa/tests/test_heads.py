@@ -54,3 +54,29 @@ def test_heads_accept_pooled_features():
         head = cls(CFG)
         head.fit(x[:120], y[:120])
         assert head.score(x[120:], y[120:])["accuracy"] >= 80.0
+
+
+def test_finetuning_trains_a_copy_of_the_encoder_end_to_end(meta19):
+    from jepakit_sjepa.config import EEGEncoderConfig, FineTuneConfig
+    from jepakit_sjepa.heads import finetune_contextual, fit_contextual
+    from jepakit_sjepa.models import EEGEncoder
+
+    g = torch.Generator().manual_seed(0)
+    n, L = 160, 128
+    y = torch.arange(n) % 2
+    t = torch.arange(L) / 64.0
+    x = 0.5 * torch.randn(n, 19, L, generator=g)
+    x[:, 8] += torch.where(y[:, None] == 1, 2.0 * torch.sin(2 * torch.pi * 10 * t), torch.zeros(L))  # C3 rhythm
+    torch.manual_seed(0)
+    enc = EEGEncoder(EEGEncoderConfig(conv_layers=((8, 16, 8), (16, 2, 2), (16, 2, 2), (16, 2, 2)),
+                                      conv_norm="none", embed_dim=24, depth=1, num_heads=2, channel_dims=12),
+                     (19, L), meta19).requires_grad_(False)  # frozen, as an EMA target is
+    before = {k: v.clone() for k, v in enc.state_dict().items()}
+    cfg = FineTuneConfig(epochs=15, batch_size=32, lr=3e-3, encoder_lr=1e-3)
+    net, classes = fit_contextual(enc, x[:120], y[:120].numpy(), cfg)
+    assert list(classes) == [0, 1] and not net.training
+    moved = [k for k, v in net.encoder.state_dict().items() if not torch.equal(v, before[k])]
+    assert any(k.startswith("feature_encoder") for k in moved) and any(k.startswith("blocks") for k in moved)
+    assert all(torch.equal(v, before[k]) for k, v in enc.state_dict().items())  # the run's encoder is untouched
+    assert not any(p.requires_grad for p in enc.parameters())
+    assert finetune_contextual(enc, (x[:120], y[:120].numpy()), (x[120:], y[120:].numpy()), cfg) >= 90.0
