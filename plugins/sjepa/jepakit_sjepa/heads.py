@@ -14,7 +14,6 @@ classifier trained end to end, the encoder included, from the pretrained weights
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -35,6 +34,36 @@ def _as_grid(feats: Any) -> torch.Tensor:
     if x.dim() != 4:
         raise ValueError(f"spatial-filter heads take [N, C, T, F] features, got shape {list(x.shape)}")
     return x
+
+
+def _train_classifier(net: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, epochs: int,
+                      batch_size: int, seed: int, *, sched: Any = None, precision: str = "fp32") -> None:
+    """Cross-entropy on minibatches, reshuffled every epoch by a generator seeded with `seed` (dropout draws too)."""
+    from jepakit.train import autocast
+
+    gen = torch.Generator().manual_seed(seed)
+    with torch.enable_grad(), torch.random.fork_rng():
+        torch.manual_seed(seed)
+        for _ in range(epochs):
+            order = torch.randperm(len(x), generator=gen)
+            for i in range(0, len(x), batch_size):
+                idx = order[i:i + batch_size]
+                with autocast(precision, torch.device("cpu")):
+                    loss = F.cross_entropy(net(x[idx]), y[idx])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                if sched is not None:
+                    sched.step()
+
+
+@torch.no_grad()
+def _predict(net: nn.Module, x: torch.Tensor, batch_size: int, precision: str = "fp32") -> np.ndarray:
+    """Class indices [N] from an eval-mode net, `batch_size` inputs at a time."""
+    from jepakit.train import autocast
+
+    with autocast(precision, torch.device("cpu")):
+        return torch.cat([net(x[i:i + batch_size]).argmax(1) for i in range(0, len(x), batch_size)]).numpy()
 
 
 class _SpatialFilterNet(nn.Module):
@@ -96,16 +125,7 @@ class SpatialFilterHead:
             net = self._build(x, len(self._classes))
         params = [p for p in net.parameters() if p.requires_grad]
         opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-        gen = torch.Generator().manual_seed(cfg.seed)
-        with torch.enable_grad():
-            for _ in range(cfg.epochs):
-                order = torch.randperm(len(x), generator=gen)
-                for i in range(0, len(x), cfg.batch_size):
-                    idx = order[i:i + cfg.batch_size]
-                    loss = F.cross_entropy(net(x[idx]), y[idx])
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    opt.step()
+        _train_classifier(net, opt, x, y, cfg.epochs, cfg.batch_size, cfg.seed)
         self._net = net.eval()
 
     @torch.no_grad()
@@ -113,7 +133,7 @@ class SpatialFilterHead:
         if self._net is None:
             raise RuntimeError(f"{type(self).__name__}.score called before fit")
         x = self._prepare(feats)
-        pred = torch.cat([self._net(x[i:i + 512]).argmax(1) for i in range(0, len(x), 512)]).numpy()
+        pred = _predict(self._net, x, 512)
         return {"accuracy": 100.0 * float(np.mean(self._classes[pred] == np.asarray(labels)))}
 
 
@@ -176,7 +196,7 @@ def fit_contextual(encoder: nn.Module, x: torch.Tensor, labels: Any, cfg: FineTu
     from a copy of `encoder`, which is left as it is (its weights and requires_grad flags)."""
     import copy
 
-    from jepakit.train import autocast
+    from jepakit.train import cosine
 
     classes, y = np.unique(np.asarray(labels), return_inverse=True)
     y = torch.as_tensor(y, dtype=torch.long)
@@ -189,21 +209,9 @@ def fit_contextual(encoder: nn.Module, x: torch.Tensor, labels: Any, cfg: FineTu
     steps = cfg.epochs * -(-len(x) // cfg.batch_size)
     warm = max(1, round(cfg.warmup * steps))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: (k + 1) / warm if k < warm else  # warm-up, cosine
-                                              0.5 * (1.0 + math.cos(math.pi * (k - warm) / max(1, steps - warm))))
-    gen = torch.Generator().manual_seed(cfg.seed)
-    with torch.enable_grad(), torch.random.fork_rng():
-        torch.manual_seed(cfg.seed)  # dropout draws
-        net.train()
-        for _ in range(cfg.epochs):
-            order = torch.randperm(len(x), generator=gen)
-            for i in range(0, len(x), cfg.batch_size):
-                idx = order[i:i + cfg.batch_size]
-                with autocast(precision, torch.device("cpu")):
-                    loss = F.cross_entropy(net(x[idx].float()), y[idx])
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                sched.step()
+                                              cosine(1.0, 0.0, (k - warm) / max(1, steps - warm)))
+    net.train()
+    _train_classifier(net, opt, x.float(), y, cfg.epochs, cfg.batch_size, cfg.seed, sched=sched, precision=precision)
     return net.eval(), classes
 
 
@@ -213,10 +221,6 @@ def finetune_contextual(encoder: nn.Module, train: tuple[torch.Tensor, Any], tes
 
     train / test: (x [N, C, L] raw recordings, labels [N]).
     """
-    from jepakit.train import autocast
-
     net, classes = fit_contextual(encoder, train[0], train[1], cfg, filters, precision)
-    xte = test[0]
-    with torch.no_grad(), autocast(precision, torch.device("cpu")):
-        pred = torch.cat([net(xte[i:i + 256].float()).argmax(1) for i in range(0, len(xte), 256)]).numpy()
+    pred = _predict(net, test[0].float(), 256, precision)
     return 100.0 * float(np.mean(classes[pred] == np.asarray(test[1])))
