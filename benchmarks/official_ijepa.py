@@ -12,7 +12,7 @@ forward without grad + layer norm + gather + repeat, context forward, predictor,
 EMA. "bf16" wraps the forward in CPU bf16 autocast: the official code asks for CUDA autocast only, which does
 nothing on a CPU, so that row is the official code with CPU autocast patched in, as issue 7 defines it.
 
-jepakit's side is `jepakit.bench.run_bench` on `ijepa/bench` (the step `jepakit train` takes). Both sides see
+jepakit's side is `jepakit.experiments.bench.run_bench` on `ijepa/bench` (the step `jepakit train` takes). Both sides see
 random images: content does not change the cost of a step.
 """
 
@@ -97,9 +97,9 @@ def official_ms_per_step(src: Path, precision: str, steps: int, warmup: int) -> 
 
 
 def jepakit_result(precision: str, steps: int, warmup: int, compile_: bool = False) -> dict:
-    from jepakit.bench import run_bench
-    from jepakit.compose import resolve_run
-    from jepakit.plugins import load_plugins
+    from jepakit.experiments.bench import run_bench
+    from jepakit.framework.compose import resolve_run
+    from jepakit.framework.plugins import load_plugins
 
     sets = [f"run.precision={precision}"] + (["run.compile=true"] if compile_ else [])
     run = resolve_run({"variant": "ijepa/bench"}, load_plugins(), sets)

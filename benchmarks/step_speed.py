@@ -4,7 +4,7 @@
 
 Prints ms per optimizer step and MFU for fp32 vs bf16 autocast, and for the predictor's "separate" (paper) vs
 "joint" target attention, all in the same process on the same threads and batches; plus `jepakit --help`
-start-up time. The timing itself is `jepakit.bench` (what `jepakit bench` runs), so the two never disagree.
+start-up time. The timing itself is `jepakit.experiments.bench` (what `jepakit bench` runs), so the two never disagree.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import time
 
 import torch
 
-from jepakit.bench import run_bench
-from jepakit.compose import resolve_run
-from jepakit.plugins import load_plugins
+from jepakit.experiments.bench import run_bench
+from jepakit.framework.compose import resolve_run
+from jepakit.framework.plugins import load_plugins
 
 
 def time_steps(variant: str, overrides: list[str], steps: int, warmup: int = 3) -> dict:

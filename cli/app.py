@@ -129,8 +129,8 @@ def _is_rank_of_a_launch() -> bool:
 
 
 def _exit_now(code: Any) -> None:
-    """SystemExit's code as an exit status, then `jepakit.launch.exit_now` (no teardown: see there why)."""
-    from jepakit.launch import exit_now
+    """SystemExit's code as an exit status, then `jepakit.engine.launch.exit_now` (no teardown: see there why)."""
+    from jepakit.engine.launch import exit_now
 
     if code is not None and not isinstance(code, int):
         print(code, file=sys.stderr)

@@ -1,6 +1,6 @@
 """`jepakit bench`: time a variant's training step and report ms/step, samples/s, FLOPs, MFU and data wait.
 
-Torch-free at import, like every command module: torch and `jepakit.bench` load inside the command, so
+Torch-free at import, like every command module: torch and `jepakit.experiments.bench` load inside the command, so
 `jepakit --help` stays fast. Bad input (an unknown variant, a bad --precision or --set key) is a JepakitError
 raised before anything is built: exit 2 with `Error:` and `Hint:`.
 """
@@ -18,7 +18,7 @@ from jepakit.cli.parts_cmd import warn_broken
 from jepakit.cli.run_cmd import JsonOpt, SetOpt, run_source
 from jepakit.errors import JepakitError
 
-DEFAULT_VARIANT = "ijepa/bench"  # = jepakit.bench.DEFAULT_VARIANT (not imported: that module imports torch)
+DEFAULT_VARIANT = "ijepa/bench"  # = jepakit.experiments.bench.DEFAULT_VARIANT (not imported: that module imports torch)
 PRECISIONS = ("fp32", "bf16")
 
 #: (label, key, format) of the human-readable table; --json prints every key.
@@ -75,13 +75,13 @@ def bench_cmd(
     FLOP/s over this machine's measured matmul peak in the same precision. Numbers vary between machines and
     runs; compare rows measured in one session.
     """
-    from jepakit.compose import resolve_run
+    from jepakit.framework.compose import resolve_run
 
     state = load_state(ctx)
     warn_broken(state)
     resolved = resolve_run(run_source(variant), state, bench_overrides(overrides or [], precision, workers, compile_))
     output.note(f"bench: {resolved.variant} {resolved.run.precision}, {warmup} warm-up + {steps} timed steps ...")
-    from jepakit.bench import run_bench
+    from jepakit.experiments.bench import run_bench
 
     result = run_bench(resolved, steps=steps, warmup=warmup)
     if as_json:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import typer
 
 if TYPE_CHECKING:
-    from jepakit.plugins import PluginState
+    from jepakit.framework.plugins import PluginState
 
 
 @dataclass
@@ -24,7 +24,7 @@ class CliContext:
     def state(self) -> PluginState:
         """Load every plugin once per invocation (core reads $JEPAKIT_PLUGINS_TOML / ./plugins.toml if unset)."""
         if self._state is None:
-            from jepakit.plugins import load_plugins
+            from jepakit.framework.plugins import load_plugins
 
             self._state = load_plugins(self.plugins_toml)
         return self._state

@@ -34,9 +34,9 @@ def sweep(
 ) -> None:
     """Run every combination of --grid values over --seeds; resumable; a failing run never stops the others."""
     from jepakit.cli.context import load_state
-    from jepakit.compose import resolve_run
+    from jepakit.framework.compose import resolve_run
     from jepakit.cli.run_cmd import run_source
-    from jepakit.sweep import expand, parse_grid, parse_seeds, run_status
+    from jepakit.experiments.sweep import expand, parse_grid, parse_seeds, run_status
 
     plan = expand(parse_grid(grid or []), parse_seeds(seeds))
     state = load_state(ctx)
@@ -102,7 +102,7 @@ def _global_args(ctx: typer.Context) -> list[str]:
 
 
 def _print_runs(statuses: list[dict[str, Any]]) -> None:
-    from jepakit.sweep import differing, flatten
+    from jepakit.experiments.sweep import differing, flatten
 
     keys = differing([s["config"] for s in statuses])
     rows = []
@@ -122,7 +122,7 @@ def runs(
     as_json: JsonOpt = False,
 ) -> None:
     """Table of runs: status, variant, the settings that differ, the primary metric, duration."""
-    from jepakit.sweep import find_runs, run_status
+    from jepakit.experiments.sweep import find_runs, run_status
 
     found = find_runs(directory)
     if not found:
@@ -140,8 +140,8 @@ def compare(
     plot: Annotated[Path | None, typer.Option("--plot", metavar="FILE.png", help="Loss curves and metric per setting.")] = None,
 ) -> None:
     """Side-by-side metrics, grouped over seeds as mean +- std, with the random-init and raw baselines."""
-    from jepakit.compare import fmt, group_runs, label, plot_comparison
-    from jepakit.sweep import find_runs, run_status
+    from jepakit.experiments.compare import fmt, group_runs, label, plot_comparison
+    from jepakit.experiments.sweep import find_runs, run_status
 
     paths = [p for d in directories for p in find_runs(d)]
     if not paths:
@@ -166,8 +166,8 @@ def report(
     out: Annotated[Path | None, typer.Option("--out", metavar="FILE.html", help="Default: <target>/report.html.")] = None,
 ) -> None:
     """One self-contained HTML file: config, curves, masks, PCA, probe table, collapse monitors, metadata."""
-    from jepakit.report import build_report
-    from jepakit.sweep import find_runs
+    from jepakit.experiments.report import build_report
+    from jepakit.experiments.sweep import find_runs
 
     if not find_runs(target):
         raise JepakitError(f"no run directories at {target}", "pass a run directory or a sweep folder")

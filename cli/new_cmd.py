@@ -26,8 +26,8 @@ def new_run(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a run file holding a variant's resolved configuration."""
-    from jepakit.compose import resolve_run
-    from jepakit.config import dumps_toml
+    from jepakit.framework.compose import resolve_run
+    from jepakit.framework.config import dumps_toml
 
     resolved = resolve_run({"variant": variant}, load_state(ctx))
     path = out or Path(f"{resolved.variant.split('/')[-1]}.toml")

@@ -14,9 +14,9 @@ from rich.text import Text
 
 from jepakit.cli import output
 from jepakit.cli.context import load_state
-from jepakit.config import dumps_toml, to_plain
+from jepakit.framework.config import dumps_toml, to_plain
 from jepakit.errors import JepakitError, did_you_mean
-from jepakit.registry import ALL_KINDS, PartSpec, singular
+from jepakit.framework.registry import ALL_KINDS, PartSpec, singular
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout instead of a table.")]
 
@@ -165,7 +165,7 @@ def show_cmd(
 
 def _show_variant(state: Any, spec: PartSpec, info: dict[str, Any], as_json: bool) -> None:
     """A variant as the TOML a run file would resolve to (every default filled in)."""
-    from jepakit.compose import resolve_run
+    from jepakit.framework.compose import resolve_run
 
     try:
         resolved = resolve_run({"variant": spec.name}, state)

@@ -44,7 +44,7 @@ def install_target(arg: str, editable: bool) -> list[str]:
 
 
 def _requirements_of(plugins_toml: Path) -> list[str]:
-    from jepakit.plugins import read_settings
+    from jepakit.framework.plugins import read_settings
 
     settings, _ = read_settings(plugins_toml)
     if not settings.require:

@@ -64,7 +64,7 @@ def info(
 @app.command("doctor")
 def doctor_cmd(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Check plugins, requirements, entry points and torch; exit 0 when healthy, 2 when not."""
-    from jepakit.plugins import load_plugins
+    from jepakit.framework.plugins import load_plugins
 
     state = load_plugins(cli_context(ctx).plugins_toml, strict=False)  # list every problem, not the first
     report = doctor.diagnose(state)

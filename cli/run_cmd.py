@@ -38,7 +38,7 @@ def validate(ctx: typer.Context, run_file: RunFile, overrides: SetOpt = None) ->
 
     Every key is checked against its part's settings and every part name against the installed plugins.
     """
-    from jepakit.compose import resolve_run
+    from jepakit.framework.compose import resolve_run
 
     state = load_state(ctx)
     warn_broken(state)
@@ -52,8 +52,8 @@ def _train(resolved: Any, out: Path | None, resume: bool, do_eval: bool) -> dict
 
     Ranks other than 0 of a distributed launch train silently: rank 0 speaks for the run."""
     from jepakit.cli.progress import ProgressReporter
-    from jepakit.launch import rank_env
-    from jepakit.train import train
+    from jepakit.engine.launch import rank_env
+    from jepakit.engine.train import train
 
     if rank_env().rank != 0:
         return train(resolved, out=out, resume=resume, do_eval=do_eval)
@@ -93,8 +93,8 @@ def train_cmd(
     The evaluation compares the trained encoder with the same encoder at random init and with raw input.
     With --nproc N (or under torchrun) each process trains on 1/N of every batch; docs/distributed.md.
     """
-    from jepakit.compose import resolve_run
-    from jepakit.launch import rank_env
+    from jepakit.framework.compose import resolve_run
+    from jepakit.engine.launch import rank_env
 
     state = load_state(ctx)
     warn_broken(state)
@@ -112,7 +112,7 @@ def _launch(ctx: typer.Context, run_file: Path, overrides: list[str], out: Path,
     """`--nproc N`: check what can be checked here, then run this same command as N ranks and wait for them."""
     from jepakit.cli.context import cli_context
     from jepakit.errors import EXIT_RUNTIME, RunFailed
-    from jepakit.launch import check_shardable, launch, rank_env
+    from jepakit.engine.launch import check_shardable, launch, rank_env
 
     if rank_env().world > 1:
         raise JepakitError(f"--nproc {nproc} inside a distributed launch (WORLD_SIZE={rank_env().world})",
@@ -149,7 +149,7 @@ def eval_cmd(
 
     Prints each head's score and the collapse monitors (feature std, effective rank).
     """
-    from jepakit.run_eval import evaluate_run
+    from jepakit.engine.run_eval import evaluate_run
 
     result = evaluate_run(run_dir, load_state(ctx))
     if as_json:
@@ -164,9 +164,9 @@ def prepare_demo_dir(path: Path, resolved: Any) -> bool:
     A finished (or differently configured) demo run is deleted after a note; a non-empty folder that is not a
     run directory is never deleted.
     """
-    from jepakit.ckpt import list_checkpoints
-    from jepakit.config import load_toml
-    from jepakit.runs import RunDir
+    from jepakit.engine.ckpt import list_checkpoints
+    from jepakit.framework.config import load_toml
+    from jepakit.engine.runs import RunDir
 
     if not path.exists():
         return False
@@ -204,7 +204,7 @@ def demo(
 
     Trains ijepa/ijepa-tiny on embedded data, evaluates it and says whether it learned anything.
     """
-    from jepakit.compose import resolve_run
+    from jepakit.framework.compose import resolve_run
 
     state = load_state(ctx)
     warn_broken(state)

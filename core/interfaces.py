@@ -15,8 +15,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import torch
     from torch.utils.data import Dataset
 
-    from jepakit.compose import ResolvedRun
-    from jepakit.runs import RunDir
+    from jepakit.framework.compose import ResolvedRun
+    from jepakit.engine.runs import RunDir
 
 
 @dataclass
@@ -160,17 +160,135 @@ class StepOutput:
 class Method(Protocol):
     """Built as `Method(cfg)`. How a run's parts become a trainable model, and how a trained run is evaluated.
 
-    `core/jepa` (the default) is the masked-prediction JEPA of `jepakit.jepa`. A variant whose objective does not
+    `core/jepa` (the default) is the masked-prediction JEPA of `jepakit.engine.jepa`. A variant whose objective does not
     fit it (a flow estimator beside a content loss, two towers, a text decoder) registers its own method and
     names it in its spec's `[method]` table; the training loop, checkpoints and resume stay core's.
 
-    build(resolved, splits) -> jepakit.jepa.Built, whose `model` has the training contract:
+    build(resolved, splits) -> jepakit.engine.jepa.Built, whose `model` has the training contract:
         step(batch) -> StepOutput; after_step(step); trainable_parameters(); `encoder` and `teacher` modules
         (teacher(x) -> [B, N, D] feeds the collapse monitor). `masker` may be None (the batch has no masks).
-    evaluate(resolved, built, run_dir) -> dict: writes and returns eval.json's content (`metric`, `trained`,
-        `random_init`, `higher_is_better`, `metrics`, ...).
+    evaluate(resolved, built, run_dir) -> EvalResult: the scores of the trained encoder, the same network at
+        random init and the raw-input baseline. It never writes eval.json: core adds the training summary, the
+        collapse warnings and the schema version and writes the file atomically (`jepakit.api.write_eval`).
     """
 
     def build(self, resolved: ResolvedRun, splits: DataSplits) -> Any: ...
 
-    def evaluate(self, resolved: ResolvedRun, built: Any, run_dir: RunDir) -> dict[str, Any]: ...
+    def evaluate(self, resolved: ResolvedRun, built: Any, run_dir: RunDir) -> EvalResult: ...
+
+
+#: Version of eval.json's layout. 2: written by one core function from an `EvalResult`.
+EVAL_SCHEMA = 2
+
+
+@dataclass
+class Scores:
+    """One score (a head's, or a method's own metric) for each compared encoder row.
+
+    `raw` is the raw-input baseline (pixels, log-mel, band power, zero flow ...); None where a row does not apply.
+    """
+
+    metric: str = "accuracy"
+    trained: float | None = None
+    random_init: float | None = None
+    raw: float | None = None
+    higher_is_better: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"metric": self.metric, "trained": self.trained, "random_init": self.random_init, "raw": self.raw,
+                "higher_is_better": self.higher_is_better}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], *, metric: str = "accuracy", higher_is_better: bool = True) -> Scores:
+        return cls(metric=str(d.get("metric", metric)), trained=d.get("trained"), random_init=d.get("random_init"),
+                   raw=d.get("raw", d.get("baseline_raw")),
+                   higher_is_better=bool(d.get("higher_is_better", higher_is_better)))
+
+
+@dataclass
+class EvalResult:
+    """What every method's `evaluate` returns, and what eval.json holds (`to_dict` / `from_dict`).
+
+    `scores` maps a probe or metric name to its `Scores`; `primary` names the one the verdict, `jepakit runs`,
+    `compare` and sweeps read (the linear probe where there is one). `details` holds a method's own tables
+    (flow errors per region, retrieval recalls, generated examples ...), written as they are.
+    `warnings`, `train` and `schema` are filled by core's writer, never by a method.
+    """
+
+    variant: str
+    dataset: str
+    primary: str
+    scores: dict[str, Scores]
+    collapse: dict[str, Any] = field(default_factory=dict)
+    baseline_label: str = "raw input"
+    encoder: str = "target"
+    readout: str = "mean"
+    protocol: str = ""
+    n_train: int = 0
+    n_test: int = 0
+    details: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    train: dict[str, Any] = field(default_factory=dict)
+    schema: int = EVAL_SCHEMA
+
+    @property
+    def main(self) -> Scores:
+        """The primary score (an empty one when the method had nothing to score, e.g. no ground-truth flow)."""
+        return self.scores.get(self.primary) or Scores(metric=self.primary)
+
+    def to_dict(self) -> dict[str, Any]:
+        """eval.json's content. The top-level `metric`, `trained`, `random_init`, `baseline_raw` repeat the
+        primary score, so readers of the first layout keep working."""
+        main = self.main
+        out: dict[str, Any] = {
+            "schema": self.schema, "variant": self.variant, "dataset": self.dataset, "primary": self.primary,
+            "metric": main.metric, "higher_is_better": main.higher_is_better, "trained": main.trained,
+            "random_init": main.random_init, "baseline_raw": main.raw, "baseline_label": self.baseline_label,
+            "metrics": {name: sc.to_dict() for name, sc in self.scores.items()},
+            "collapse": self.collapse, "encoder": self.encoder, "readout": self.readout, "protocol": self.protocol,
+            "n_train": self.n_train, "n_test": self.n_test, "warnings": list(self.warnings),
+        }
+        if self.train:
+            out["train"] = self.train
+        out.update(self.details)
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> EvalResult:
+        """Read an eval.json of either layout (schema 1 had no `primary` and per-score `metric` only sometimes)."""
+        known = {"schema", "variant", "dataset", "primary", "metric", "higher_is_better", "trained", "random_init",
+                 "baseline_raw", "baseline_label", "metrics", "collapse", "encoder", "readout", "protocol",
+                 "n_train", "n_test", "warnings", "train"}
+        metric, hib = str(d.get("metric", "accuracy")), bool(d.get("higher_is_better", True))
+        scores = {name: Scores.from_dict(v, metric=metric, higher_is_better=hib)
+                  for name, v in (d.get("metrics") or {}).items() if isinstance(v, dict)}
+        primary = d.get("primary")
+        if primary is None:  # schema 1: the primary score is the one whose numbers fill the top level
+            primary = next((n for n, sc in scores.items()
+                            if (sc.trained, sc.random_init) == (d.get("trained"), d.get("random_init"))), metric)
+        if primary not in scores and d.get("trained") is not None:
+            scores[primary] = Scores(metric, d.get("trained"), d.get("random_init"), d.get("baseline_raw"), hib)
+        return cls(variant=str(d.get("variant", "")), dataset=str(d.get("dataset", "")), primary=str(primary),
+                   scores=scores, collapse=dict(d.get("collapse") or {}),
+                   baseline_label=str(d.get("baseline_label", "raw input")), encoder=str(d.get("encoder", "")),
+                   readout=str(d.get("readout", "")), protocol=str(d.get("protocol", "")),
+                   n_train=int(d.get("n_train") or 0), n_test=int(d.get("n_test") or 0),
+                   details={k: v for k, v in d.items() if k not in known},
+                   warnings=list(d.get("warnings") or []), train=dict(d.get("train") or {}),
+                   schema=int(d.get("schema", 1)))
+
+
+def range_pair(name: str, value: Any, lo: float, hi: float, *, open_low: bool = False) -> tuple[float, float]:
+    """Validate a config's `[low, high]` setting: lo <= low <= high <= hi (lo < low with `open_low`).
+
+    For config dataclasses' `__post_init__` (torch-free); the ValueError becomes an error naming the key.
+    """
+    try:
+        v = tuple(float(x) for x in value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a [low, high] pair of numbers, got {value!r}") from None
+    low_ok = (lo < v[0]) if len(v) == 2 and open_low else (len(v) == 2 and lo <= v[0])
+    if len(v) != 2 or not (low_ok and v[0] <= v[1] <= hi):
+        bound = f"{lo} {'<' if open_low else '<='} low"
+        raise ValueError(f"{name} must be a [low, high] pair with {bound} <= high <= {hi}, got {list(v)}")
+    return v[0], v[1]

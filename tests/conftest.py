@@ -15,7 +15,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 @pytest.fixture
 def plugin_state(tmp_path: Path):
     """The installed plugins (core + bundled), with an empty plugins.toml so the repo's own cannot leak in."""
-    from jepakit.plugins import load_plugins
+    from jepakit.framework.plugins import load_plugins
 
     return load_plugins(write_plugins_toml(tmp_path, ""))
 

@@ -18,11 +18,11 @@ import torch.nn.functional as F
 from typer.testing import CliRunner
 from torch.utils.flop_counter import FlopCounterMode
 
-from jepakit.bench import RESULT_KEYS, count_flops, matmul_peak_gflops, run_bench
+from jepakit.experiments.bench import RESULT_KEYS, count_flops, matmul_peak_gflops, run_bench
 from jepakit.cli.app import app
-from jepakit.compose import resolve_run
-from jepakit.jepa import build
-from jepakit.loader import make_loader
+from jepakit.framework.compose import resolve_run
+from jepakit.engine.jepa import build
+from jepakit.engine.loader import make_loader
 
 TINY = "ijepa/ijepa-tiny"
 SPEC_KEYS = {"variant", "precision", "batch", "steps", "ms_per_step", "samples_per_s", "gflops_per_step",
@@ -147,7 +147,7 @@ SMALL = ["encoder.embed_dim=32", "encoder.depth=1", "encoder.num_heads=2", "pred
 
 def test_compile_is_in_place_same_loss_and_benched(plugin_state):
     """run.compile: same parameter names (checkpoints, resume), the same loss as eager, and bench reports it."""
-    from jepakit.train import compile_model
+    from jepakit.engine.train import compile_model
 
     resolved = resolve_run({"variant": TINY}, plugin_state, SMALL)
     torch.manual_seed(0)

@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from jepakit.ckpt import latest_checkpoint, list_checkpoints, pack_state, refuse_pickle, save_checkpoint, unpack_state
+from jepakit.engine.ckpt import latest_checkpoint, list_checkpoints, pack_state, refuse_pickle, save_checkpoint, unpack_state
 from jepakit.errors import JepakitError
 
 

@@ -393,7 +393,7 @@ def test_plain_progress_lines_when_not_a_terminal(capsys):
 
 def test_demo_never_deletes_a_folder_that_is_not_a_run(tmp_path, plugin_state):
     from jepakit.cli.run_cmd import prepare_demo_dir
-    from jepakit.compose import resolve_run
+    from jepakit.framework.compose import resolve_run
 
     resolved = resolve_run({"variant": TINY}, plugin_state)
     folder = tmp_path / "mine"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jepakit.compose import resolve_run
+from jepakit.framework.compose import resolve_run
 from jepakit.errors import JepakitError
 
 TINY = "ijepa/ijepa-tiny"
@@ -42,7 +42,7 @@ def test_bad_runs_name_the_key(plugin_state, run, needle):
 
 
 def test_layout_mismatch_names_both_parts(plugin_state):
-    from jepakit.registry import PartSpec
+    from jepakit.framework.registry import PartSpec
 
     plugin_state.registry.add(PartSpec("maskers", "fx/tube", "fx", "math:sqrt", None, layout="grid3d"))
     with pytest.raises(JepakitError) as info:
@@ -52,8 +52,8 @@ def test_layout_mismatch_names_both_parts(plugin_state):
 
 
 def test_a_grid2d_part_fits_a_time_frequency_grid_but_not_the_converse(plugin_state):
-    from jepakit.compose import layout_fits
-    from jepakit.registry import PartSpec
+    from jepakit.framework.compose import layout_fits
+    from jepakit.framework.registry import PartSpec
 
     assert layout_fits("grid2d", "tf2d") and layout_fits("", "electrodes") and layout_fits("tf2d", "tf2d")
     assert not layout_fits("tf2d", "grid2d") and not layout_fits("grid3d", "tf2d")
@@ -63,7 +63,7 @@ def test_a_grid2d_part_fits_a_time_frequency_grid_but_not_the_converse(plugin_st
 
 
 def test_modality_mismatch_names_both_parts(plugin_state):
-    from jepakit.registry import PartSpec
+    from jepakit.framework.registry import PartSpec
 
     plugin_state.registry.add(PartSpec("datasets", "fx/eeg", "fx", "math:sqrt", None, modality="eeg"))
     with pytest.raises(JepakitError, match='dataset "fx/eeg" is eeg data but encoder "core/vit" encodes image'):
@@ -71,7 +71,7 @@ def test_modality_mismatch_names_both_parts(plugin_state):
 
 
 def test_a_multimodal_dataset_feeds_an_encoder_of_one_of_its_modalities(plugin_state):
-    from jepakit.registry import PartSpec
+    from jepakit.framework.registry import PartSpec
 
     plugin_state.registry.add(PartSpec("datasets", "fx/captioned", "fx", "math:sqrt", None, modality="text-image"))
     plugin_state.registry.add(PartSpec("datasets", "fx/speech", "fx", "math:sqrt", None, modality="text-audio"))
@@ -81,7 +81,7 @@ def test_a_multimodal_dataset_feeds_an_encoder_of_one_of_its_modalities(plugin_s
 
 
 def test_grid_too_small_for_masks_is_a_config_error(plugin_state):
-    from jepakit.jepa import build
+    from jepakit.engine.jepa import build
 
     run = resolve_run({"variant": TINY, "masker": {"min_keep": 60}}, plugin_state)
     with pytest.raises(JepakitError, match="masker.min_keep"):
@@ -106,8 +106,8 @@ def test_each_shipped_composition_trains_and_evaluates(tmp_path, name):
     """plugins.toml's composed variants (parts from several plugins) train and evaluate at toy size."""
     from pathlib import Path
 
-    from jepakit.plugins import load_plugins
-    from jepakit.train import train
+    from jepakit.framework.plugins import load_plugins
+    from jepakit.engine.train import train
 
     spec = _shipped()[name]
     state = load_plugins(Path(__file__).parents[1] / "plugins.toml")

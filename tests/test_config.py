@@ -6,8 +6,8 @@ import tomllib
 
 import pytest
 
-from jepakit.builtin.configs import EMAConfig, PredictorConfig, ViTConfig
-from jepakit.config import apply_overrides, build_dataclass, defaults_of, dumps_toml, parse_override
+from jepakit.builtin.config import EMAConfig, PredictorConfig, ViTConfig
+from jepakit.framework.config import apply_overrides, build_dataclass, defaults_of, dumps_toml, parse_override
 from jepakit.errors import JepakitError
 
 

@@ -12,10 +12,10 @@ import pytest
 import torch
 from torch import nn
 
-from jepakit.builtin.configs import SmoothL1Config, ViTConfig
+from jepakit.builtin.config import SmoothL1Config, ViTConfig
 from jepakit.interfaces import MaskSet
-from jepakit.models import VisionTransformer
-from jepakit.registry import PartSpec
+from jepakit.builtin.models import VisionTransformer
+from jepakit.framework.registry import PartSpec
 from jepakit.testing.contracts import check_config, check_loss, check_masker, check_part, isolated_state
 
 #: Core's parts and plain-image plugin parts pass at the suite's default tiny sizes; plugins whose parts need

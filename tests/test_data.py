@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from jepakit.builtin.data import digits, glyphs, image_folder
-from jepakit.builtin.data_config import DigitsConfig, GlyphsConfig, ImageFolderConfig
+from jepakit.builtin.config import DigitsConfig, GlyphsConfig, ImageFolderConfig
 from jepakit.errors import JepakitError
 
 

@@ -20,8 +20,8 @@ from typer.testing import CliRunner
 
 from jepakit.cli.app import app
 from jepakit.interfaces import MaskSet
-from jepakit.loader import MaskCollator, StepBatchSampler, take_rows
-from jepakit.runs import RunDir
+from jepakit.engine.loader import MaskCollator, StepBatchSampler, take_rows
+from jepakit.engine.runs import RunDir
 
 STEPS = 4
 SETS = [
@@ -133,7 +133,7 @@ def test_nproc_under_a_distributed_launch_is_refused(tmp_path):
 
 def test_each_rank_gets_its_slice_of_the_global_batch_and_its_masks(plugin_state):
     """The shards of step s, indices and masks, are exactly the rows of the 1-process batch of step s."""
-    from jepakit.compose import build_part, resolve_run
+    from jepakit.framework.compose import build_part, resolve_run
 
     resolved = resolve_run({"variant": "ijepa/ijepa-tiny"}, plugin_state, [])
     masker = build_part(resolved.parts["masker"], grid=(8, 8), meta={})
@@ -168,7 +168,7 @@ class _FakeProc:
 
 
 def test_the_launcher_blames_the_killed_rank_not_the_ones_that_lost_contact():
-    from jepakit.launch import _wait
+    from jepakit.engine.launch import _wait
 
     # found dead in the same poll: rank 0 exited 1 (lost contact), rank 1 was SIGKILLed (the cause)
     got = _wait([_FakeProc(1), _FakeProc(-9)], poll_s=0.0)

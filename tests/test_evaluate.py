@@ -7,9 +7,10 @@ import pytest
 import torch
 from torch import nn
 
-from jepakit.builtin.heads_config import KNNConfig, LinearProbeConfig
+from jepakit.builtin.config import KNNConfig, LinearProbeConfig
 from jepakit.errors import JepakitError
-from jepakit.evaluate import KNNProbe, LinearProbe, collapse_stats, evaluate_encoders, extract_features
+from jepakit.builtin.heads import KNNProbe, LinearProbe
+from jepakit.engine.evaluate import collapse_stats, evaluate_encoders, extract_features
 from jepakit.interfaces import DataSplits, Head
 
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from jepakit.compare import group_runs, summary
+from jepakit.experiments.compare import group_runs, summary
 from jepakit.errors import JepakitError
-from jepakit.runs import RunDir
-from jepakit.sweep import differing, expand, parse_grid, parse_seeds, run_status, split_values
+from jepakit.engine.runs import RunDir
+from jepakit.experiments.sweep import differing, expand, parse_grid, parse_seeds, run_status, split_values
 
 
 def test_values_split_on_top_level_commas_only():
@@ -125,8 +125,8 @@ def _parse(html_text: str) -> _Images:
 
 
 def test_report_of_a_sweep_folder_embeds_every_image(tmp_path):
-    from jepakit import plots
-    from jepakit.report import build_report
+    from jepakit.library import plots
+    from jepakit.experiments.report import build_report
 
     run = _fake_run(tmp_path, "a0", 1e-3, 0, 80.0)
     _fake_run(tmp_path, "a1", 1e-3, 1, 84.0)

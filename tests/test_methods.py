@@ -10,11 +10,11 @@ import pytest
 import torch
 
 from helpers import FIXTURES, write_plugins_toml
-from jepakit.compose import Part, _accepted, build_part, resolve_run
+from jepakit.framework.compose import Part, _accepted, build_part, resolve_run
 from jepakit.errors import JepakitError
-from jepakit.loader import MaskCollator, sample_masks
-from jepakit.plugins import load_plugins
-from jepakit.registry import PartSpec
+from jepakit.engine.loader import MaskCollator, sample_masks
+from jepakit.framework.plugins import load_plugins
+from jepakit.framework.registry import PartSpec
 
 
 def _views_state(tmp_path: Path):
@@ -42,7 +42,7 @@ def test_the_default_method_is_core_jepa_and_needs_every_role(plugin_state):
     assert list(run.to_dict())[:7] == ["variant", "encoder", "masker", "predictor", "target", "data", "method"]
     with pytest.raises(JepakitError, match="masker: missing"):
         spec = {k: v for k, v in run.to_dict().items() if k not in ("masker", "variant")}
-        from jepakit.compose import resolve_spec
+        from jepakit.framework.compose import resolve_spec
 
         resolve_spec("x", "image", spec, plugin_state)
 
@@ -53,8 +53,8 @@ def test_an_unknown_method_names_the_key(plugin_state):
 
 
 def test_a_plugin_method_without_masks_trains_resumes_and_evaluates(tmp_path):
-    from jepakit.run_eval import evaluate_run
-    from jepakit.train import train
+    from jepakit.engine.run_eval import evaluate_run
+    from jepakit.engine.train import train
 
     state = _views_state(tmp_path)
     assert ("methods", "views_method/views") in state.registry
@@ -91,7 +91,7 @@ def test_step_aware_maskers_see_step_and_total_in_the_collate():
 
 
 def test_multimodal_samples_stack_key_by_key_and_slice_by_rows():
-    from jepakit.loader import input_pixels, input_rows, stack_inputs
+    from jepakit.engine.loader import input_pixels, input_rows, stack_inputs
 
     items = [(3, {"image": torch.full((3, 4, 4), float(i)), "tokens": torch.arange(5) + i}, i) for i in range(4)]
     batch = MaskCollator(None, seed=0, total_steps=5)(items)
@@ -111,7 +111,7 @@ class _Splits:
 
 
 def test_raw_baseline_uses_the_datasets_raw_features():
-    from jepakit.evaluate import raw_features
+    from jepakit.engine.evaluate import raw_features
 
     data = [(torch.full((2, 3), float(i)), i % 2) for i in range(6)]
     flat, _ = raw_features(data)

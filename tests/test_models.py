@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from jepakit.builtin.configs import EMAConfig, PredictorConfig, ViTConfig
-from jepakit.compose import OptimConfig
+from jepakit.builtin.config import EMAConfig, PredictorConfig, ViTConfig
+from jepakit.framework.compose import OptimConfig
 from jepakit.errors import JepakitError
-from jepakit.losses import VICReg, vicreg_var_cov
-from jepakit.models import TransformerPredictor, VisionTransformer, attention, sincos_pos_embed
-from jepakit.targets import EMATarget
-from jepakit.train import lr_at, wd_at
+from jepakit.builtin.losses import VICReg, vicreg_var_cov
+from jepakit.builtin.models import TransformerPredictor, VisionTransformer
+from jepakit.library.layers import attention, sincos_pos_embed
+from jepakit.builtin.targets import EMATarget
+from jepakit.engine.train import lr_at, wd_at
 
 TINY = ViTConfig(patch_size=4, embed_dim=32, depth=2, num_heads=4)
 
@@ -91,7 +92,7 @@ def test_vicreg_penalises_collapse():
     var_c, _ = vicreg_var_cov(collapsed)
     var_s, _ = vicreg_var_cov(spread)
     assert var_c > 0.9 and var_s < 0.2
-    term = VICReg(__import__("jepakit.builtin.configs", fromlist=["x"]).VICRegConfig())
+    term = VICReg(__import__("jepakit.builtin.config", fromlist=["x"]).VICRegConfig())
     assert term(None, None, context=collapsed[:, None, :].expand(64, 3, 8)) > term(None, None, context=spread[:, None])
 
 
@@ -105,8 +106,8 @@ def test_schedules_follow_the_paper_shape():
 
 
 def test_sigreg_is_small_for_gaussian_and_large_for_collapsed_embeddings():
-    from jepakit.builtin.configs import SIGRegConfig
-    from jepakit.losses import SIGReg
+    from jepakit.builtin.config import SIGRegConfig
+    from jepakit.builtin.losses import SIGReg
 
     torch.manual_seed(0)
     term = SIGReg(SIGRegConfig())
@@ -119,8 +120,8 @@ def test_sigreg_is_small_for_gaussian_and_large_for_collapsed_embeddings():
 
 
 def test_stopgrad_target_is_the_encoder_without_gradient_or_a_second_copy():
-    from jepakit.builtin.configs import StopGradConfig
-    from jepakit.targets import StopGradTarget
+    from jepakit.builtin.config import StopGradConfig
+    from jepakit.builtin.targets import StopGradTarget
 
     enc = VisionTransformer(TINY, input_shape=(1, 16, 16))
     target = StopGradTarget(StopGradConfig(), enc, total_steps=10)

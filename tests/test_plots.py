@@ -9,9 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from jepakit import plots
-
-
+from jepakit.library import plots
 def _assert_png(path: Path) -> None:
     assert path.is_file() and path.stat().st_size > 1000
     with Image.open(path) as im:

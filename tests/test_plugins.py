@@ -8,7 +8,7 @@ import pytest
 from helpers import FIXTURES, write_plugins_toml
 
 from jepakit.errors import JepakitError
-from jepakit.plugins import load_plugins
+from jepakit.framework.plugins import load_plugins
 
 PLUGINS = FIXTURES / "plugins"
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from jepakit.builtin.heads_config import AttentiveProbeConfig, LinearProbeConfig
-from jepakit.evaluate import LinearProbe, extract_features
-from jepakit.probes import AttentiveProbe
+from jepakit.builtin.config import AttentiveProbeConfig, LinearProbeConfig
+from jepakit.builtin.heads import LinearProbe
+from jepakit.engine.evaluate import extract_features
+from jepakit.builtin.heads import AttentiveProbe
 
 
 def _one_token_signal(n: int = 360, t: int = 16, f: int = 16, seed: int = 0):
@@ -45,8 +46,8 @@ def test_attentive_probe_is_deterministic_and_accepts_pooled_input():
 
 
 def test_token_features_have_one_row_per_token():
-    from jepakit.builtin.configs import ViTConfig
-    from jepakit.models import VisionTransformer
+    from jepakit.builtin.config import ViTConfig
+    from jepakit.builtin.models import VisionTransformer
 
     enc = VisionTransformer(ViTConfig(patch_size=4, embed_dim=16, depth=2, num_heads=2), input_shape=(1, 8, 8))
     data = [(torch.randn(1, 8, 8), i % 2) for i in range(6)]

@@ -11,10 +11,10 @@ import time
 
 import pytest
 
-from jepakit.compose import resolve_run
+from jepakit.framework.compose import resolve_run
 from jepakit.errors import Interrupted, JepakitError
-from jepakit.runs import RunDir
-from jepakit.train import train
+from jepakit.engine.runs import RunDir
+from jepakit.engine.train import train
 
 SMALL = [
     "data.use=core/digits", "data.size=16", "data.digit_size=0", "encoder.patch_size=2", "encoder.embed_dim=32", "encoder.depth=1",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from jepakit import hookimpl
-from jepakit.builtin.configs import (
+from jepakit.builtin.config import (
     DistanceConfig,
     EMAConfig,
     PredictorConfig,
@@ -14,39 +14,39 @@ from jepakit.builtin.configs import (
     VICRegConfig,
     ViTConfig,
 )
-from jepakit.builtin.data_config import DigitsConfig, GlyphsConfig, ImageFolderConfig
-from jepakit.builtin.heads_config import AttentiveProbeConfig, KNNConfig, LinearProbeConfig
+from jepakit.builtin.config import DigitsConfig, GlyphsConfig, ImageFolderConfig
+from jepakit.builtin.config import AttentiveProbeConfig, KNNConfig, LinearProbeConfig
 from jepakit.hookspecs import RegisterFn
 
 
 @hookimpl
 def jepa_register_encoders(register: RegisterFn) -> None:
-    register("vit", "jepakit.models:VisionTransformer", config=ViTConfig, modality="image", layout="grid2d",
+    register("vit", "jepakit.builtin.models:VisionTransformer", config=ViTConfig, modality="image", layout="grid2d",
              summary="ViT on a 2-D patch grid: sin-cos positions, SDPA blocks, context tokens gathered first")
 
 
 @hookimpl
 def jepa_register_predictors(register: RegisterFn) -> None:
-    register("vit-predictor", "jepakit.models:TransformerPredictor", config=PredictorConfig,
+    register("vit-predictor", "jepakit.builtin.models:TransformerPredictor", config=PredictorConfig,
              summary="narrow transformer predictor: shared mask token + sin-cos positions of the targets")
 
 
 @hookimpl
 def jepa_register_targets(register: RegisterFn) -> None:
-    register("ema", "jepakit.targets:EMATarget", config=EMAConfig,
+    register("ema", "jepakit.builtin.targets:EMATarget", config=EMAConfig,
              summary="EMA teacher with a linear momentum ramp; layer-normed full-input targets")
-    register("stopgrad", "jepakit.targets:StopGradTarget", config=StopGradConfig,
+    register("stopgrad", "jepakit.builtin.targets:StopGradTarget", config=StopGradConfig,
              summary="no teacher: the context encoder's own full-input features under stop-gradient")
 
 
 @hookimpl
 def jepa_register_losses(register: RegisterFn) -> None:
-    register("smooth-l1", "jepakit.losses:SmoothL1", config=SmoothL1Config, summary="smooth-L1 (I-JEPA's code)")
-    register("l1", "jepakit.losses:L1", config=DistanceConfig, summary="mean absolute error (V-JEPA)")
-    register("l2", "jepakit.losses:L2", config=DistanceConfig, summary="mean squared error (I-JEPA's paper)")
-    register("vicreg", "jepakit.losses:VICReg", config=VICRegConfig,
+    register("smooth-l1", "jepakit.builtin.losses:SmoothL1", config=SmoothL1Config, summary="smooth-L1 (I-JEPA's code)")
+    register("l1", "jepakit.builtin.losses:L1", config=DistanceConfig, summary="mean absolute error (V-JEPA)")
+    register("l2", "jepakit.builtin.losses:L2", config=DistanceConfig, summary="mean squared error (I-JEPA's paper)")
+    register("vicreg", "jepakit.builtin.losses:VICReg", config=VICRegConfig,
              summary="VICReg variance + covariance on pooled context features (anti-collapse)")
-    register("sigreg", "jepakit.losses:SIGReg", config=SIGRegConfig,
+    register("sigreg", "jepakit.builtin.losses:SIGReg", config=SIGRegConfig,
              summary="LeJEPA's SIGReg: Epps-Pulley isotropic-Gaussian test on random projections of pooled features")
 
 
@@ -62,20 +62,20 @@ def jepa_register_datasets(register: RegisterFn) -> None:
 
 @hookimpl
 def jepa_register_heads(register: RegisterFn) -> None:
-    register("linear-probe", "jepakit.evaluate:LinearProbe", config=LinearProbeConfig,
+    register("linear-probe", "jepakit.builtin.heads:LinearProbe", config=LinearProbeConfig,
              summary="standardize + logistic regression on frozen features")
-    register("knn", "jepakit.evaluate:KNNProbe", config=KNNConfig, summary="cosine k-NN on frozen features")
-    register("attentive-probe", "jepakit.probes:AttentiveProbe", config=AttentiveProbeConfig,
+    register("knn", "jepakit.builtin.heads:KNNProbe", config=KNNConfig, summary="cosine k-NN on frozen features")
+    register("attentive-probe", "jepakit.builtin.heads:AttentiveProbe", config=AttentiveProbeConfig,
              summary="V-JEPA's frozen probe: a learned query cross-attends over the tokens, then a linear classifier")
 
 
 @hookimpl
 def jepa_register_loggers(register: RegisterFn) -> None:
-    register("tensorboard", "jepakit.loggers:TensorBoardLogger", config=TensorBoardConfig,
+    register("tensorboard", "jepakit.builtin.loggers:TensorBoardLogger", config=TensorBoardConfig,
              summary="scalars to RUN_DIR/tensorboard (needs the tensorboard package)")
 
 
 @hookimpl
 def jepa_register_methods(register: RegisterFn) -> None:
-    register("jepa", "jepakit.jepa:JEPAMethod",
+    register("jepa", "jepakit.engine.jepa:JEPAMethod",
              summary="masked latent prediction: context encoder + predictor regress a target's features of hidden tokens")

@@ -27,11 +27,11 @@ from typing import Any, TypeVar
 import torch
 from torch import nn
 
-from jepakit.compose import Part, build_part, resolve_run
-from jepakit.config import build_dataclass, dumps_toml, to_plain
+from jepakit.framework.compose import Part, build_part, resolve_run
+from jepakit.framework.config import build_dataclass, dumps_toml, to_plain
 from jepakit.interfaces import Encoder, EnergyTerm, Head, Masker, MaskSet, Method, Predictor, TargetStrategy
-from jepakit.loader import sample_masks
-from jepakit.registry import PartSpec
+from jepakit.engine.loader import sample_masks
+from jepakit.framework.registry import PartSpec
 
 T = TypeVar("T")
 
@@ -257,8 +257,8 @@ def check_target(spec: PartSpec, cfg_overrides: dict[str, Any] | None = None,
                  encoder_factory: Any = None) -> None:
     """targets [B, M, Nt, D] without grad; update runs and leaves the student alone; teacher; determinism.
     The student is `encoder_factory(input_shape)`, by default core's ViT at TINY size."""
-    from jepakit.builtin.configs import ViTConfig
-    from jepakit.models import VisionTransformer
+    from jepakit.builtin.config import ViTConfig
+    from jepakit.builtin.models import VisionTransformer
 
     cfg, ctx = check_config(spec, cfg_overrides), _split(spec, cfg_overrides)[1]
     shape = tuple(ctx["_input_shape"])
@@ -360,7 +360,7 @@ def check_variant(spec: PartSpec, state: Any) -> None:
 
 def isolated_state() -> Any:
     """Installed plugins loaded with an empty plugins.toml, so the user's file cannot interfere."""
-    from jepakit.plugins import load_plugins
+    from jepakit.framework.plugins import load_plugins
 
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "plugins.toml").write_text("", encoding="utf-8")

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 import toyrun
-from jepakit.ckpt import list_checkpoints, read_checkpoint
-from jepakit.runs import RunDir
+from jepakit.engine.ckpt import list_checkpoints, read_checkpoint
+from jepakit.engine.runs import RunDir
 
 pytestmark = pytest.mark.slow
 

@@ -18,10 +18,10 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from jepakit.cli.app import app
-from jepakit.compose import Part, build_part
-from jepakit.config import build_dataclass
+from jepakit.framework.compose import Part, build_part
+from jepakit.framework.config import build_dataclass
 from jepakit.errors import JepakitError
-from jepakit.loader import sample_masks
+from jepakit.engine.loader import sample_masks
 from jepakit.testing.contracts import isolated_state
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -151,7 +151,7 @@ def _good_png(path: Path, shade: int) -> None:
 @given(junk=st.binary(max_size=300), truncate=st.integers(0, 200))
 def test_random_bytes_and_truncated_images_are_skipped_and_counted(tmp_path_factory, figures, junk, truncate):
     from jepakit.builtin.data import image_folder
-    from jepakit.builtin.data_config import ImageFolderConfig
+    from jepakit.builtin.config import ImageFolderConfig
 
     root = tmp_path_factory.mktemp("imgs")
     for k, cls in enumerate(("a", "b")):

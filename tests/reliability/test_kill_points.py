@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 import toyrun
-from jepakit.ckpt import list_checkpoints, read_checkpoint
-from jepakit.runs import RunDir
+from jepakit.engine.ckpt import list_checkpoints, read_checkpoint
+from jepakit.engine.runs import RunDir
 
 #: (fault point, arrival): each entry runs one `train --resume` that kills itself there. The order walks a run
 #: through every phase: before the first checkpoint, mid tensor file, between tensors and JSON, mid prune, mid

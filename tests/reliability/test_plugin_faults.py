@@ -11,10 +11,10 @@ from typer.testing import CliRunner
 
 from helpers import FIXTURES, write_plugins_toml
 from jepakit.cli.app import app
-from jepakit.compose import resolve_run
+from jepakit.framework.compose import resolve_run
 from jepakit.errors import JepakitError
-from jepakit.jepa import build
-from jepakit.plugins import load_plugins
+from jepakit.engine.jepa import build
+from jepakit.framework.plugins import load_plugins
 
 BROKEN = {"broken_hook": "hook", "bad_target": "target", "misspelled": "misspelled", "broken_import": "import",
           "old_api": "api"}

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 import toyrun
-from jepakit.ckpt import latest_checkpoint, refuse_pickle
+from jepakit.engine.ckpt import latest_checkpoint, refuse_pickle
 from jepakit.cli.app import app
 from jepakit.errors import JepakitError
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from jepakit.errors import JepakitError
+from jepakit import JepakitError
 from jepakit.interfaces import MaskSet
 from jepakit_ajepa.config import CurriculumConfig
 

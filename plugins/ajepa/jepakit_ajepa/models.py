@@ -12,9 +12,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from jepakit.builtin.configs import ViTConfig
-from jepakit.errors import JepakitError
-from jepakit.models import TokenEncoder
+from jepakit.api import ViTConfig
+from jepakit import JepakitError
+from jepakit.api import TokenEncoder
 from jepakit_ajepa.audio import frontend_from_meta
 from jepakit_ajepa.config import LogMelFields
 

@@ -40,7 +40,7 @@ def _plot(spec: np.ndarray, masksets: list[Any], grid: tuple[int, int], path: Pa
     """One row per MaskSet, one column per clip: frequency up, time right; blue context, coloured targets."""
     import matplotlib
 
-    from jepakit.plots import new_figure, save_png  # core's pyplot-free Agg figure and atomic PNG write
+    from jepakit.api import new_figure, save_png
 
     T, F = grid
     cols = min(len(spec), 4)

@@ -9,7 +9,7 @@ the (time, frequency) grid as on any other.
 from __future__ import annotations
 
 from jepakit import hookimpl
-from jepakit.builtin.configs import ViTConfig
+from jepakit.api import ViTConfig
 from jepakit.hookspecs import RegisterFn, RegisterVariantFn
 from jepakit_ajepa.config import AudioFolderConfig, CurriculumConfig, SpokenDigitsConfig
 

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from jepakit.errors import JepakitError
-from jepakit.builtin.data import cache_dir  # $JEPAKIT_CACHE, ~/.cache/jepakit: one convention for every dataset
+from jepakit import JepakitError
+from jepakit.api import cache_dir
 
 log = logging.getLogger("jepakit")
 

@@ -10,7 +10,7 @@ import torch
 
 from jepakit.errors import JepakitError
 from jepakit.interfaces import Masker, MaskSet
-from jepakit.loader import sample_masks
+from jepakit.engine.loader import sample_masks
 from jepakit_ajepa.config import CurriculumConfig
 from jepakit_ajepa.masks import CurriculumMasker
 from jepakit.testing.contracts import worker_copy

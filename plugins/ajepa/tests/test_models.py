@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from jepakit.builtin.configs import PredictorConfig, ViTConfig
+from jepakit.builtin.config import PredictorConfig, ViTConfig
 from jepakit.errors import JepakitError
-from jepakit.models import TransformerPredictor
+from jepakit.builtin.models import TransformerPredictor
 from jepakit_ajepa.audio import LogMel
 from jepakit_ajepa.models import SpectrogramViT
 

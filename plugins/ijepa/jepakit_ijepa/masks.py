@@ -15,7 +15,7 @@ import math
 
 import torch
 
-from jepakit.errors import JepakitError
+from jepakit import JepakitError
 from jepakit.interfaces import MaskSet
 from jepakit_ijepa.config import MultiBlockConfig
 

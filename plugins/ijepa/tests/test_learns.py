@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from jepakit.compose import resolve_run
-from jepakit.plugins import load_plugins
-from jepakit.train import train
+from jepakit.framework.compose import resolve_run
+from jepakit.framework.plugins import load_plugins
+from jepakit.engine.train import train
 
 
 @pytest.mark.slow

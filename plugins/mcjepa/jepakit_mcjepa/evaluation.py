@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from jepakit.compose import ResolvedRun
-from jepakit.jepa import Built
+from jepakit.api import ResolvedRun
+from jepakit.api import Built
 from jepakit_mcjepa.flow import end_point_error
 
 log = logging.getLogger("jepakit")
@@ -61,8 +61,7 @@ def _random_init(method: Any, resolved: ResolvedRun, built: Built) -> Any:
 
 def evaluate_mcjepa(method: Any, resolved: ResolvedRun, built: Built, run_dir: Any) -> dict[str, Any]:
     """Write and return eval.json: flow EPE (primary) and the content probes, each vs random init and baseline."""
-    from jepakit.evaluate import evaluate_encoders
-
+    from jepakit.api import evaluate_encoders
     model, splits = built.model, built.splits
     rand = _random_init(method, resolved, built)
     heads = {f"content_{spec.name.split('/')[-1].removesuffix('-probe')}": _factory(spec) for spec in resolved.heads}

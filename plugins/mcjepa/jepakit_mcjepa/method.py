@@ -17,11 +17,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from jepakit.compose import ResolvedRun
-from jepakit.distributed import gather_batch
-from jepakit.errors import JepakitError
+from jepakit.api import ResolvedRun
+from jepakit.api import gather_batch
+from jepakit import JepakitError
 from jepakit.interfaces import DataSplits, StepOutput
-from jepakit.jepa import Built, build_encoder
+from jepakit.api import Built, build_encoder
 from jepakit_mcjepa import losses
 from jepakit_mcjepa.augment import pick_pairs, random_views, step_generator
 from jepakit_mcjepa.config import MCJEPAConfig

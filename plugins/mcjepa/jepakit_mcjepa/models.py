@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from jepakit.errors import JepakitError
+from jepakit import JepakitError
 from jepakit_mcjepa.config import MCJEPAConfig, PyramidConfig
 from jepakit_mcjepa.flow import correlation, resize_flow, warp
 

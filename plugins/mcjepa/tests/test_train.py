@@ -7,13 +7,13 @@ import json
 import pytest
 import torch
 
-from jepakit.compose import resolve_run
-from jepakit.builtin.data import ImageSplit
+from jepakit.framework.compose import resolve_run
+from jepakit.library.data import ImageSplit
 from jepakit.errors import JepakitError
 from jepakit.interfaces import DataSplits
-from jepakit.jepa import build
-from jepakit.plugins import load_plugins
-from jepakit.train import train
+from jepakit.engine.jepa import build
+from jepakit.framework.plugins import load_plugins
+from jepakit.engine.train import train
 from jepakit_mcjepa.method import MCJEPAMethod
 
 TOY = ["encoder.dims=[8, 16, 24]", "encoder.depths=[1, 1, 1]", "encoder.kernel_size=3", "method.corr_radius=1",

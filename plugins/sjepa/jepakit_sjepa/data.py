@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from jepakit.builtin.data import ImageSplit
+from jepakit.api import ImageSplit
 from jepakit.interfaces import DataSplits
 from jepakit_sjepa.config import SimEEGConfig
 from jepakit_sjepa.montage import channel_set, electrode_positions

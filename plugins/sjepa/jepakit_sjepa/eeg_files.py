@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from jepakit.builtin.data import ImageSplit, stratified_split
-from jepakit.errors import JepakitError
+from jepakit.api import ImageSplit, stratified_split
+from jepakit import JepakitError
 from jepakit.interfaces import DataSplits
 from jepakit_sjepa.config import EEGFilesConfig
 from jepakit_sjepa.data import BandPower

@@ -39,8 +39,7 @@ def _as_grid(feats: Any) -> torch.Tensor:
 def _train_classifier(net: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, epochs: int,
                       batch_size: int, seed: int, *, sched: Any = None, precision: str = "fp32") -> None:
     """Cross-entropy on minibatches, reshuffled every epoch by a generator seeded with `seed` (dropout draws too)."""
-    from jepakit.train import autocast
-
+    from jepakit.api import autocast
     gen = torch.Generator().manual_seed(seed)
     with torch.enable_grad(), torch.random.fork_rng():
         torch.manual_seed(seed)
@@ -60,8 +59,7 @@ def _train_classifier(net: nn.Module, opt: torch.optim.Optimizer, x: torch.Tenso
 @torch.no_grad()
 def _predict(net: nn.Module, x: torch.Tensor, batch_size: int, precision: str = "fp32") -> np.ndarray:
     """Class indices [N] from an eval-mode net, `batch_size` inputs at a time."""
-    from jepakit.train import autocast
-
+    from jepakit.api import autocast
     with autocast(precision, torch.device("cpu")):
         return torch.cat([net(x[i:i + batch_size]).argmax(1) for i in range(0, len(x), batch_size)]).numpy()
 
@@ -196,8 +194,7 @@ def fit_contextual(encoder: nn.Module, x: torch.Tensor, labels: Any, cfg: FineTu
     from a copy of `encoder`, which is left as it is (its weights and requires_grad flags)."""
     import copy
 
-    from jepakit.train import cosine
-
+    from jepakit.api import cosine
     classes, y = np.unique(np.asarray(labels), return_inverse=True)
     y = torch.as_tensor(y, dtype=torch.long)
     with torch.random.fork_rng():

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from jepakit.errors import JepakitError
+from jepakit import JepakitError
 from jepakit.interfaces import MaskSet
 from jepakit_sjepa.config import SpatialMaskConfig
 from jepakit_sjepa.montage import chord_distances, positions_from_meta, scalp_2d

@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from jepakit.compose import ResolvedRun
+from jepakit.api import ResolvedRun
 from jepakit.interfaces import DataSplits
-from jepakit.jepa import Built, JEPAMethod, build_encoder
+from jepakit.api import Built, JEPAMethod, build_encoder
 from jepakit_sjepa.config import SJEPAMethodConfig
 
 log = logging.getLogger("jepakit")
@@ -33,8 +33,7 @@ class SJEPAMethod(JEPAMethod):
         self.cfg = cfg or SJEPAMethodConfig()
 
     def evaluate(self, resolved: ResolvedRun, built: Built, run_dir: Any) -> dict[str, Any]:
-        from jepakit.run_eval import evaluate_built
-
+        from jepakit.api import evaluate_built
         result = evaluate_built(resolved, built, run_dir)
         model = built.model
         trained = model.teacher if resolved.eval.encoder == "target" else model.encoder
@@ -104,7 +103,7 @@ def finetuned(trained: torch.nn.Module, random_init: torch.nn.Module, splits: Da
 def transfer_check(resolved: ResolvedRun, trained: torch.nn.Module, random_init: torch.nn.Module,
                    cfg: SJEPAMethodConfig) -> dict[str, Any]:
     """Linear probe on recordings from `cfg.transfer_montage` with the run's weights, unchanged."""
-    from jepakit.evaluate import LinearProbe, extract_features, raw_features
+    from jepakit.api import LinearProbe, extract_features, raw_features
     from jepakit_sjepa.data import sim_eeg
 
     data_cfg = resolved.parts["data"].cfg

@@ -1,5 +1,5 @@
 """S-JEPA's networks: the per-channel conv tokenizer, the electrode-position code, the contextual encoder and the
-transformer-decoder predictor. Self-attention blocks and init are core's (jepakit.models).
+transformer-decoder predictor. Self-attention blocks and init are core's (jepakit.api).
 
 Token layout "electrodes": the grid is (C, T') = (channels, seconds) and the flat index is c * T' + t.
 Nothing in the weights depends on the channel list: positions are buffers rebuilt from xyz (`set_montage`), so
@@ -16,8 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from jepakit.errors import JepakitError
-from jepakit.models import Attention, Block, TokenEncoder, gather_tokens, init_transformer, sincos_1d
+from jepakit import JepakitError
+from jepakit.api import Attention, Block, TokenEncoder, gather_tokens, init_transformer, sincos_1d
 from jepakit_sjepa.config import DecoderPredictorConfig, EEGEncoderConfig
 from jepakit_sjepa.montage import positions_from_meta
 

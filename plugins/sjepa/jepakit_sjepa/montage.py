@@ -13,9 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from jepakit.errors import JepakitError
-
-#: The classic 10-20 system: 19 electrodes.
+from jepakit import JepakitError
 MONTAGE_1020_19 = ("Fp1", "Fp2", "F7", "F3", "Fz", "F4", "F8", "T7", "C3", "Cz", "C4", "T8", "P7", "P3", "Pz",
                    "P4", "P8", "O1", "O2")
 #: A different 20-electrode 10-10 set sharing no channel with the one above (a sensorimotor + parietal cap).

@@ -22,14 +22,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from jepakit.compose import ResolvedRun
-from jepakit.builtin.heads_config import AttentiveProbeConfig
-from jepakit.evaluate import LinearProbe, collapse_stats
+from jepakit.api import ResolvedRun
+from jepakit.api import AttentiveProbeConfig
+from jepakit.api import LinearProbe, collapse_stats
 from jepakit.interfaces import MaskSet
-from jepakit.jepa import Built
-from jepakit.loader import sample_masks
-from jepakit.models import gather_tokens
-from jepakit.probes import AttentiveProbe
+from jepakit.api import Built
+from jepakit.api import sample_masks
+from jepakit.api import gather_tokens
+from jepakit.api import AttentiveProbe
 from jepakit_tijepa.config import TIJEPAConfig
 from jepakit_tijepa.data import CaptionSplit
 

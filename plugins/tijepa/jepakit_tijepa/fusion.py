@@ -18,7 +18,7 @@ import math
 import torch
 from torch import nn
 
-from jepakit.models import Attention
+from jepakit.api import Attention
 from jepakit_tijepa.config import TIJEPAConfig
 from jepakit_tijepa.text import TextTower
 

@@ -15,10 +15,10 @@ from typing import Any
 
 import torch
 
-from jepakit.compose import ResolvedRun
-from jepakit.errors import JepakitError
+from jepakit.api import ResolvedRun
+from jepakit import JepakitError
 from jepakit.interfaces import DataSplits
-from jepakit.jepa import Built, assemble, build_encoder
+from jepakit.api import Built, assemble, build_encoder
 from jepakit_tijepa.config import TIJEPAConfig
 from jepakit_tijepa.fusion import TextImageEncoder
 from jepakit_tijepa.text import TextTower

@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from jepakit.builtin.data import fit_image, json_object
-from jepakit.errors import JepakitError
+from jepakit.api import fit_image, json_object
+from jepakit import JepakitError
 from jepakit.interfaces import DataSplits
 from jepakit_tijepa.config import PairFileConfig
 from jepakit_tijepa.data import CaptionSplit

@@ -37,8 +37,8 @@ def test_the_pairwise_energy_matrix_equals_the_training_energy_of_each_pair():
     """energy_matrix runs the towers once per caption and per image; it must equal pair_energy pair by pair."""
     import torch
 
-    from jepakit.compose import resolve_run
-    from jepakit.jepa import build
+    from jepakit.framework.compose import resolve_run
+    from jepakit.engine.jepa import build
     from jepakit.testing.contracts import isolated_state
     from jepakit_tijepa.evaluation import energy_matrix, fixed_masks, pair_energy
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from jepakit.builtin.configs import ViTConfig
-from jepakit.models import VisionTransformer
+from jepakit.builtin.config import ViTConfig
+from jepakit.builtin.models import VisionTransformer
 from jepakit_tijepa.config import TIJEPAConfig
 from jepakit_tijepa.fusion import TextImageEncoder
 from jepakit_tijepa.text import TextTower, tokenize

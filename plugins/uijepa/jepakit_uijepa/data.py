@@ -13,7 +13,7 @@ import functools
 import numpy as np
 import torch
 
-from jepakit.builtin.data import ImageSplit
+from jepakit.api import ImageSplit
 from jepakit.interfaces import DataSplits
 from jepakit_uijepa.config import UISessionsConfig
 from jepakit_uijepa.screens import RENDER, all_intents, held_out, render_session

@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from jepakit.compose import ResolvedRun
-from jepakit.errors import JepakitError
-from jepakit.evaluate import MONITOR_SAMPLES, collapse_stats
+from jepakit.api import ResolvedRun
+from jepakit import JepakitError
+from jepakit.api import MONITOR_SAMPLES, collapse_stats
 from jepakit.interfaces import DataSplits
-from jepakit.jepa import Built, assemble, build_encoder
+from jepakit.api import Built, assemble, build_encoder
 from jepakit_uijepa.config import IntentDecoderConfig
 from jepakit_uijepa.decoder import DecodeScores, IntentDecoder
 from jepakit_uijepa.text import detokenize
@@ -37,8 +37,7 @@ def raw_tubelets(x: torch.Tensor, grid: tuple[int, ...]) -> torch.Tensor:
 
 
 def _token_features(encoder: torch.nn.Module, split: Any, readout: str) -> np.ndarray:
-    from jepakit.evaluate import extract_features
-
+    from jepakit.api import extract_features
     if readout == "rows_mean":
         readout = "mean"  # the decoder reads every token; rows_mean only changes pooled features
     return extract_features(encoder, split, readout=readout, tokens=True)[0]  # [N, T, F]

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from jepakit.builtin.data import fit_image, json_object
-from jepakit.errors import JepakitError
+from jepakit.api import fit_image, json_object
+from jepakit import JepakitError
 from jepakit.interfaces import DataSplits
 from jepakit_uijepa.config import SessionFileConfig
 from jepakit_uijepa.data import SessionSplit

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jepakit.compose import resolve_run
+from jepakit.framework.compose import resolve_run
 from jepakit.testing.contracts import check_plugin, isolated_state
 
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from jepakit.builtin.configs import ViTConfig
-
-
+from jepakit.api import ViTConfig
 def _pair(name: str, value: tuple[float, float], lo: float, hi: float) -> tuple[float, float]:
     v = tuple(float(x) for x in value)
     if len(v) != 2 or not lo < v[0] <= v[1] <= hi:

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from jepakit.builtin.data import ImageSplit, stratified_split
+from jepakit.api import ImageSplit, stratified_split
 from jepakit.interfaces import DataSplits
 from jepakit_vjepa.config import MovingDigitsConfig
 

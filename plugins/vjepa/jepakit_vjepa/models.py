@@ -1,6 +1,6 @@
 """V-JEPA's video encoder: a ViT on tubelets (Conv3d kernel = stride = tubelet x patch x patch), fixed 3-D sin-cos
 positions on the (T', H', W') token grid, context tokens gathered before the blocks. Blocks, init and positions
-are core's (jepakit.models); the predictor is core's TransformerPredictor built on the same 3-D grid.
+are core's (jepakit.api); the predictor is core's TransformerPredictor built on the same 3-D grid.
 """
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from jepakit.errors import JepakitError
-from jepakit.models import TokenEncoder
+from jepakit import JepakitError
+from jepakit.api import TokenEncoder
 from jepakit_vjepa.config import VideoViTConfig
 
 

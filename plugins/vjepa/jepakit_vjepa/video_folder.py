@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from jepakit.builtin.data import IMAGE_SUFFIXES, ImageSplit, class_folders, fit_image, stratified_split
-from jepakit.errors import JepakitError
+from jepakit.api import IMAGE_SUFFIXES, ImageSplit, class_folders, fit_image, stratified_split
+from jepakit import JepakitError
 from jepakit.interfaces import DataSplits
 from jepakit_vjepa.config import VideoFolderConfig
 

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from jepakit.errors import JepakitError
-from jepakit.models import TransformerPredictor
-from jepakit.builtin.configs import PredictorConfig
+from jepakit.builtin.models import TransformerPredictor
+from jepakit.builtin.config import PredictorConfig
 from jepakit_vjepa.config import VideoViTConfig
 from jepakit_vjepa.models import VideoViT
 

@@ -14,8 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from jepakit.builtin.configs import DistanceConfig, SIGRegConfig, SmoothL1Config, VICRegConfig
-from jepakit.distributed import gather_batch
+from jepakit.builtin.config import DistanceConfig, SIGRegConfig, SmoothL1Config, VICRegConfig
+from jepakit.engine.distributed import gather_batch
 
 
 class SmoothL1(nn.Module):

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from jepakit.compose import ResolvedRun, build_part
+from jepakit.framework.compose import ResolvedRun, build_part
 from jepakit.errors import JepakitError
 from jepakit.interfaces import DataSplits, MaskSet, StepOutput
 
@@ -110,6 +110,6 @@ class JEPAMethod:
         return assemble(resolved, splits, build_encoder(resolved, splits))
 
     def evaluate(self, resolved: ResolvedRun, built: Built, run_dir: Any) -> dict[str, Any]:
-        from jepakit.run_eval import evaluate_built
+        from jepakit.engine.run_eval import evaluate_built
 
         return evaluate_built(resolved, built, run_dir)

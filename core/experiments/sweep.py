@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jepakit.config import load_toml, parse_override
+from jepakit.framework.config import load_toml, parse_override
 from jepakit.errors import JepakitError
 
 #: Keys every run differs in by construction: never shown as "settings that differ".

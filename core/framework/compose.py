@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from jepakit.config import apply_overrides, build_dataclass, deep_merge, load_toml, to_plain
+from jepakit.framework.config import apply_overrides, build_dataclass, deep_merge, load_toml, to_plain
 from jepakit.errors import JepakitError, did_you_mean
-from jepakit.plugins import PluginState
-from jepakit.registry import PartSpec, singular
+from jepakit.framework.plugins import PluginState
+from jepakit.framework.registry import PartSpec, singular
 
 #: Part tables of a run and the registry kind each one names.
 ROLES: dict[str, str] = {

@@ -20,7 +20,7 @@ import torch
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from jepakit import faults
+from jepakit.engine import faults
 from jepakit.errors import JepakitError, RunFailed
 
 log = logging.getLogger("jepakit")

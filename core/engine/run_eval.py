@@ -11,28 +11,28 @@ from typing import Any
 
 import torch
 
-from jepakit.ckpt import latest_checkpoint, unpack_state
-from jepakit.compose import ResolvedRun, resolve_run
-from jepakit.config import load_toml
+from jepakit.engine.ckpt import latest_checkpoint, unpack_state
+from jepakit.framework.compose import ResolvedRun, resolve_run
+from jepakit.framework.config import load_toml
 from jepakit.errors import JepakitError
-from jepakit.jepa import Built, build, build_encoder
-from jepakit.plugins import PluginState
-from jepakit import faults
-from jepakit.runs import RunDir, collapse_warnings
+from jepakit.engine.jepa import Built, build, build_encoder
+from jepakit.framework.plugins import PluginState
+from jepakit.engine import faults
+from jepakit.engine.runs import RunDir, collapse_warnings
 
 log = logging.getLogger("jepakit")
 
 
 def evaluate_built(resolved: ResolvedRun, built: Built, run_dir: RunDir) -> dict[str, Any]:
     """Probe the trained model's encoder, write eval.json and the embedding plot, and return the result."""
-    from jepakit import plots
-    from jepakit.evaluate import evaluate_encoders, extract_features
+    from jepakit.library import plots
+    from jepakit.engine.evaluate import evaluate_encoders, extract_features
 
     model = built.model
     trained = model.teacher if resolved.eval.encoder == "target" else model.encoder
     torch.manual_seed(resolved.run.seed)
     random_init = build_encoder(resolved, built.splits)
-    heads = {spec.name.split("/")[-1]: _head_factory(spec) for spec in resolved.heads}
+    heads = {spec.name.split("/")[-1]: head_factory(spec) for spec in resolved.heads}
     result = evaluate_encoders(trained, random_init, built.splits, readout=resolved.eval.readout, heads=heads)
     faults.point("eval")  # features extracted, nothing written yet
     result = {"variant": resolved.variant, **result}
@@ -54,7 +54,8 @@ def evaluate_built(resolved: ResolvedRun, built: Built, run_dir: RunDir) -> dict
     return result
 
 
-def _head_factory(spec: Any):
+def head_factory(spec: Any) -> Any:
+    """A zero-argument factory of the head a resolved `[eval] heads` entry names, with its settings."""
     cls = spec.load()
     cfg = spec.config() if spec.config else None
     return (lambda: cls(cfg)) if cfg is not None else cls

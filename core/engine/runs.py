@@ -16,8 +16,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from jepakit import faults
-from jepakit.ckpt import atomic_write_text
+from jepakit.engine import faults
+from jepakit.engine.ckpt import atomic_write_text
 from jepakit.errors import JepakitError, RunFailed
 
 

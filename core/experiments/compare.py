@@ -8,7 +8,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from jepakit.sweep import BOOKKEEPING, differing, flatten
+from jepakit.experiments.sweep import BOOKKEEPING, differing, flatten
 
 ROWS = ("trained", "random_init", "baseline_raw")
 
@@ -87,7 +87,7 @@ def plot_comparison(groups: list[dict[str, Any]], runs: list[dict[str, Any]], pa
     random init, mean with +-std error bars."""
     import matplotlib
 
-    from jepakit.plots import new_figure, save_png
+    from jepakit.library.plots import new_figure, save_png
 
     by_name = {r["name"]: r for r in runs}
     palette = matplotlib.colormaps["tab10"]

@@ -24,7 +24,7 @@ from typing import Any
 import torch
 
 from jepakit.errors import JepakitError, RunFailed
-from jepakit.launch import RankEnv, exit_now, rank_env
+from jepakit.engine.launch import RankEnv, exit_now, rank_env
 
 #: Seconds a collective (or the rendezvous) may wait for a peer before this process gives up; override with
 #: $JEPAKIT_DIST_TIMEOUT. Rank 0's checkpoint writes happen between collectives, so keep it above their time.
@@ -106,7 +106,7 @@ class Dist:
         """Leave the group together once training is done, before rank 0's evaluation.
 
         After the barrier every rank is done with collectives and rank 0 holds everything worth keeping, so the
-        other ranks end their process right there (`jepakit.launch.exit_now`), skipping destroy_process_group and
+        other ranks end their process right there (`jepakit.engine.launch.exit_now`), skipping destroy_process_group and
         the interpreter's teardown: in about 1 of 20 CI runs a non-main rank tearing down its gloo threads died
         with "terminate called without an active exception" (SIGABRT) after a clean run, failing the launch.
         Rank 0 keeps running (plots, evaluation), so it leaves the group properly.

@@ -4,7 +4,7 @@ Torch-free on purpose: the CLI imports this before it knows whether this process
 
 Each process is `python -m jepakit.cli train ...` with the variables torchrun sets (RANK, LOCAL_RANK, WORLD_SIZE,
 LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT), so a process started here and one started by `torchrun` take the
-same path through `jepakit.distributed`. Rank 0 keeps this terminal (progress bar, `--json` summary, its own
+same path through `jepakit.engine.distributed`. Rank 0 keeps this terminal (progress bar, `--json` summary, its own
 errors); the others' stderr goes to a temporary file that is shown only if that rank fails. One failing rank
 must not leave the others waiting in a collective: the launcher stops them (SIGTERM, then SIGKILL).
 """

@@ -8,8 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from jepakit.builtin.configs import EMAConfig, StopGradConfig
-from jepakit.models import gather_tokens
+from jepakit.builtin.config import EMAConfig, StopGradConfig
+from jepakit.library.layers import gather_tokens
 
 
 class EMATarget(nn.Module):

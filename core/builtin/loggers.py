@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from jepakit.builtin.configs import TensorBoardConfig
+from jepakit.builtin.config import TensorBoardConfig
 from jepakit.errors import JepakitError
 
 

@@ -17,8 +17,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from jepakit.compare import fmt, group_runs, label, plot_comparison
-from jepakit.sweep import find_runs, run_status
+from jepakit.experiments.compare import fmt, group_runs, label, plot_comparison
+from jepakit.experiments.sweep import find_runs, run_status
 
 CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
 table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ccc;padding:.25em .6em;font-size:.9em}
@@ -41,7 +41,7 @@ def _monitor_png(rows: list[dict[str, Any]]) -> bytes | None:
     mon = [r for r in rows if "feature_std" in r]
     if not mon:
         return None
-    from jepakit.plots import new_figure
+    from jepakit.library.plots import new_figure
 
     fig = new_figure(6.0, 3.0)
     ax = fig.add_subplot(1, 1, 1)
@@ -122,7 +122,7 @@ def run_section(path: Path, level: int = 2) -> str:
 
 
 def _loss_png(rows: list[dict[str, Any]]) -> bytes:
-    from jepakit.plots import plot_loss
+    from jepakit.library.plots import plot_loss
 
     with tempfile.TemporaryDirectory() as tmp:
         return plot_loss(rows, Path(tmp) / "loss.png").read_bytes()

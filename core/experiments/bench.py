@@ -6,7 +6,7 @@ machine: the model's FLOPs per step (counted, not estimated) and the machine's m
 (timed, not looked up). Their ratio is the MFU, model FLOPs utilisation: how much of the hardware the step
 uses. The data-wait fraction says whether the loader (collate + mask sampling) keeps up with the model.
 
-The step is the one `jepakit.train` runs, built from the same helpers (make_optimizer, set_schedule,
+The step is the one `jepakit.engine.train` runs, built from the same helpers (make_optimizer, set_schedule,
 autocast, clip_gradients) on batches from the same `make_loader`, so a speed-up measured here is one
 training gets. Timings are for reading, never for asserting: tests check the schema and the arithmetic.
 """
@@ -23,11 +23,11 @@ from typing import Any
 import torch
 from torch.utils.flop_counter import FlopCounterMode, sdpa_backward_flop_count, sdpa_flop_count
 
-from jepakit.compose import OptimConfig, ResolvedRun
-from jepakit.distributed import move_batch, pick_device
-from jepakit.jepa import build
-from jepakit.loader import make_loader
-from jepakit.train import autocast, clip_gradients, compile_model, make_optimizer, set_schedule
+from jepakit.framework.compose import OptimConfig, ResolvedRun
+from jepakit.engine.distributed import move_batch, pick_device
+from jepakit.engine.jepa import build
+from jepakit.engine.loader import make_loader
+from jepakit.engine.train import autocast, clip_gradients, compile_model, make_optimizer, set_schedule
 
 DEFAULT_VARIANT = "ijepa/bench"
 PEAK_SIZE = 2048  # side of the square matmul timed for the peak: large enough to be compute-bound on CPU and GPU
@@ -102,7 +102,7 @@ def matmul_peak_gflops(precision: str, device: torch.device, *, size: int = PEAK
 
 def train_step(model: torch.nn.Module, opt: torch.optim.Optimizer, cfg: OptimConfig, batch: dict[str, Any],
                amp: contextlib.AbstractContextManager, count: contextlib.AbstractContextManager | None = None) -> float:
-    """One optimizer step as `jepakit.train` takes it, without its NaN, fault and distributed branches.
+    """One optimizer step as `jepakit.engine.train` takes it, without its NaN, fault and distributed branches.
 
     Schedule, forward under the run's autocast, backward, gradient clipping, AdamW, EMA update. `count`, if
     given, wraps the forward and backward (the FLOP counter). Returns the loss.

@@ -23,26 +23,22 @@ from typing import Any
 
 import torch
 
-from jepakit.ckpt import (latest_checkpoint, list_checkpoints, pack_state, read_checkpoint, remove_partial,
+from jepakit.engine.ckpt import (latest_checkpoint, list_checkpoints, pack_state, read_checkpoint, remove_partial,
                           save_checkpoint, unpack_state)
-from jepakit.compose import OptimConfig, Part, ResolvedRun, build_part
-from jepakit.ckpt import atomic_write_text
-from jepakit.config import dumps_toml, load_toml
-from jepakit.distributed import Dist, move_batch
+from jepakit.framework.compose import OptimConfig, Part, ResolvedRun, build_part
+from jepakit.engine.ckpt import atomic_write_text
+from jepakit.framework.config import dumps_toml, load_toml
+from jepakit.engine.distributed import Dist, move_batch
 from jepakit.errors import Interrupted, JepakitError, RunFailed
-from jepakit.jepa import JEPA, build
-from jepakit import faults
-from jepakit.launch import check_shardable
-from jepakit.loader import input_pixels, input_rows, make_loader, sample_masks, stack_inputs
-from jepakit.runs import RunDir, collapse_streak
+from jepakit.engine.jepa import JEPA, build
+from jepakit.engine import faults
+from jepakit.engine.launch import check_shardable
+from jepakit.engine.loader import input_pixels, input_rows, make_loader, sample_masks, stack_inputs
+from jepakit.engine.runs import RunDir, collapse_streak
+from jepakit.library.training import autocast, cosine
 
 log = logging.getLogger("jepakit")
 Progress = Callable[[int, int, dict[str, float]], None]
-
-
-def cosine(start: float, end: float, t: float) -> float:
-    """Cosine interpolation from start (t=0) to end (t=1)."""
-    return end + (start - end) * 0.5 * (1.0 + math.cos(math.pi * min(max(t, 0.0), 1.0)))
 
 
 def lr_at(cfg: OptimConfig, step: int) -> float:
@@ -95,11 +91,6 @@ def set_schedule(opt: torch.optim.Optimizer, cfg: OptimConfig, step: int) -> tup
     for group in opt.param_groups:
         group["lr"], group["weight_decay"] = lr, wd * group["wd_scale"]
     return lr, wd
-
-
-def autocast(precision: str, device: torch.device) -> contextlib.AbstractContextManager:
-    """`run.precision`: bf16 is torch.autocast on the run's device (CPU or CUDA); fp32 changes nothing."""
-    return torch.autocast(device.type, dtype=torch.bfloat16) if precision == "bf16" else contextlib.nullcontext()
 
 
 def clip_gradients(params: list[torch.nn.Parameter], cfg: OptimConfig) -> torch.Tensor:
@@ -336,7 +327,7 @@ def _monitor_batch(dataset: Any, n: int = 512) -> Any:
 @torch.no_grad()
 def collapse_monitor(model: JEPA, x: Any) -> dict[str, float]:
     """Per-dimension std and effective rank of the teacher's mean-pooled features: collapse shows here first."""
-    from jepakit.evaluate import collapse_stats
+    from jepakit.engine.evaluate import collapse_stats
 
     teacher = model.teacher
     was_training = teacher.training
@@ -352,8 +343,7 @@ def collapse_monitor(model: JEPA, x: Any) -> dict[str, float]:
 
 def _plots(run_dir: RunDir, built: Any, draw_masks: bool) -> None:
     """Loss curve always; masks drawn over sample inputs once per run."""
-    from jepakit import plots
-
+    from jepakit.library import plots
     run_dir.plots.mkdir(exist_ok=True)
     plots.plot_loss(run_dir.read_metrics(), run_dir.plots / "loss.png")
     masker = built.masker

@@ -21,9 +21,9 @@ from typing import Any
 import pluggy
 
 from jepakit import JEPAKIT_PLUGIN_API, hookspecs
-from jepakit.config import build_dataclass, load_toml
+from jepakit.framework.config import build_dataclass, load_toml
 from jepakit.errors import JepakitError
-from jepakit.registry import PartSpec, Registry, singular
+from jepakit.framework.registry import PartSpec, Registry, singular
 
 ENTRY_POINT_GROUP = "jepakit"
 CORE = "core"

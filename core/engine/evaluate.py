@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from jepakit.builtin.heads_config import KNNConfig, LinearProbeConfig
+from jepakit.builtin.heads import KNNProbe, LinearProbe
 from jepakit.errors import JepakitError
 from jepakit.interfaces import DataSplits, Head
 
@@ -115,78 +115,6 @@ def collapse_stats(feats: np.ndarray) -> dict[str, float]:
     p = s / s.sum()
     p = p[p > 0]
     return {"feature_std": std, "effective_rank": float(np.exp(-(p * np.log(p)).sum()))}
-
-
-class LinearProbe:
-    """StandardScaler (train statistics) + L2 logistic regression; scores accuracy in percent."""
-
-    metric = "accuracy"
-    higher_is_better = True
-
-    def __init__(self, cfg: LinearProbeConfig | None = None) -> None:
-        self.cfg = cfg or LinearProbeConfig()
-        self._scaler: Any = None
-        self._clf: Any = None
-
-    def describe(self) -> str:
-        c = self.cfg
-        return f"StandardScaler(train) + LogisticRegression(lbfgs, C={c.C}, max_iter={c.max_iter}, seed={c.seed})"
-
-    def fit(self, feats: Any, labels: Any) -> None:
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.preprocessing import StandardScaler
-
-        x = np.asarray(feats, dtype=np.float64)  # [Ntr, F]
-        self._scaler = StandardScaler().fit(x)
-        self._clf = LogisticRegression(C=self.cfg.C, max_iter=self.cfg.max_iter, random_state=self.cfg.seed)
-        self._clf.fit(self._scaler.transform(x), np.asarray(labels))
-
-    def score(self, feats: Any, labels: Any) -> dict[str, float]:
-        if self._clf is None:
-            raise RuntimeError("LinearProbe.score called before fit")
-        pred = self._clf.predict(self._scaler.transform(np.asarray(feats, dtype=np.float64)))  # [Nte]
-        return {"accuracy": 100.0 * float(np.mean(pred == np.asarray(labels)))}
-
-
-class KNNProbe:
-    """Cosine k-NN: standardize with train statistics, L2-normalise, majority vote of the k most similar."""
-
-    metric = "accuracy"
-    higher_is_better = True
-
-    def __init__(self, cfg: KNNConfig | None = None) -> None:
-        self.cfg = cfg or KNNConfig()
-        self._bank: np.ndarray | None = None
-
-    def describe(self) -> str:
-        return f"cosine k-NN (k={self.cfg.k}) on standardized, L2-normalised features"
-
-    def _embed(self, feats: Any) -> np.ndarray:
-        z = (np.asarray(feats, dtype=np.float64) - self._mean) / self._std
-        return z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
-
-    def fit(self, feats: Any, labels: Any) -> None:
-        x = np.asarray(feats, dtype=np.float64)  # [Ntr, F]
-        self._mean, self._std = x.mean(axis=0), x.std(axis=0)
-        self._std[self._std < 1e-12] = 1.0  # constant dims carry nothing; avoid dividing by 0
-        self._classes, self._labels = np.unique(np.asarray(labels), return_inverse=True)
-        self._bank = self._embed(x)
-
-    def score(self, feats: Any, labels: Any) -> dict[str, float]:
-        if self._bank is None:
-            raise RuntimeError("KNNProbe.score called before fit")
-        q = self._embed(feats)  # [Nte, F]
-        k = min(self.cfg.k, len(self._bank))
-        n_cls = len(self._classes)
-        pred = np.empty(len(q), dtype=np.int64)
-        for i in range(0, len(q), 1024):  # [b, Ntr] similarity blocks keep memory bounded
-            sims = q[i:i + 1024] @ self._bank.T
-            nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]  # [b, k]
-            votes = np.zeros((len(sims), n_cls))
-            rows = np.arange(len(sims))[:, None]
-            np.add.at(votes, (rows, self._labels[nearest]), 1.0 + 1e-6 * sims[rows, nearest])  # ties: closer wins
-            pred[i:i + len(sims)] = votes.argmax(axis=1)
-        return {"accuracy": 100.0 * float(np.mean(self._classes[pred] == np.asarray(labels)))}
 
 
 def _primary(heads: dict[str, Any]) -> str:

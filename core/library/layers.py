@@ -1,4 +1,5 @@
-"""Transformer parts shared by every grid-based JEPA: sin-cos positions, SDPA blocks, the ViT encoder, the predictor.
+"""Transformer layers every token-grid JEPA shares: sin-cos positions, attention with the fast CPU-bf16 path,
+pre-norm self-attention and self+cross-attention blocks, the token encoder base class, I-JEPA's init.
 
 Follows the I-JEPA paper's choices: pre-norm blocks (LayerNorm eps 1e-6, MLP ratio 4, qkv bias), fixed sin-cos
 positions, no CLS token, trunc-normal(0.02) init with each block's output projections divided by sqrt(2 * layer).
@@ -12,9 +13,6 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-from jepakit.builtin.configs import PredictorConfig, ViTConfig
-from jepakit.errors import JepakitError
 
 
 def sincos_1d(dim: int, pos: torch.Tensor) -> torch.Tensor:
@@ -146,55 +144,54 @@ class TokenEncoder(nn.Module):
         return outs[-n:]
 
 
-class VisionTransformer(TokenEncoder):
-    """ViT encoder on a 2-D patch grid (I-JEPA's): a strided conv patchifies, no CLS token."""
+def attention_masked(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, key_mask: torch.Tensor | None) -> torch.Tensor:
+    """`attention` with an optional key mask [B, Nk] (True = attend): padding keys get no weight."""
+    if key_mask is None:
+        return attention(q, k, v)
+    keep = key_mask[:, None, None, :]  # [B, 1, 1, Nk]
+    if q.device.type == "cpu" and torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16:
+        scores = (q @ k.transpose(-2, -1)) * q.shape[-1] ** -0.5  # [B, H, Nq, Nk]
+        return scores.masked_fill(~keep, float("-inf")).softmax(dim=-1) @ v
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=keep)
 
-    layout = "grid2d"
 
-    def __init__(self, cfg: ViTConfig, input_shape: tuple[int, ...]) -> None:
+class CrossAttention(nn.Module):
+    """Queries [B, Nq, D] attend to a memory [B, Nm, D] (a decoder's second attention, a text-image fusion, an
+    attentive probe's pooling). Goes through `attention`, so CPU bf16 gets the fast explicit-GEMM path."""
+
+    def __init__(self, dim: int, heads: int, bias: bool = True) -> None:
         super().__init__()
-        if len(input_shape) != 3:
-            raise JepakitError(f"encoder: a 2-D ViT needs (C, H, W) inputs, the dataset gives {tuple(input_shape)}",
-                               "pick an encoder whose layout matches the dataset")
-        chans, h, w = input_shape
-        p = cfg.patch_size
-        if h % p or w % p:
-            raise JepakitError(f"encoder.patch_size: {p} does not divide the input size {h}x{w}",
-                               "choose a patch size that divides the image size (or change data.size)")
-        self._build(cfg, nn.Conv2d(chans, cfg.embed_dim, kernel_size=p, stride=p), (h // p, w // p))
+        self.heads = heads
+        self.q = nn.Linear(dim, dim, bias=bias)
+        self.kv = nn.Linear(dim, 2 * dim, bias=bias)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x: torch.Tensor, memory: torch.Tensor, memory_mask: torch.Tensor | None = None) -> torch.Tensor:
+        B, Nq, D = x.shape
+        h = self.heads
+        q = self.q(x).reshape(B, Nq, h, D // h).transpose(1, 2)  # [B, h, Nq, hd]
+        k, v = self.kv(memory).reshape(B, memory.shape[1], 2, h, D // h).permute(2, 0, 3, 1, 4)  # [B, h, Nm, hd]
+        out = attention_masked(q, k, v, memory_mask)  # [B, h, Nq, hd]
+        return self.proj(out.transpose(1, 2).reshape(B, Nq, D))
 
 
-class TransformerPredictor(nn.Module):
-    """I-JEPA's narrow predictor: context tokens plus one shared mask token per target position, at width d.
+class SelfCrossBlock(nn.Module):
+    """Pre-norm decoder block: x + self_attn(ln(x)), x + cross_attn(ln(x), ln(memory)), x + mlp(ln(x)).
 
-    forward(ctx [B, Nc, D], ctx_idx [B, Nc], tgt_idx [B, M, Nt]) -> [B, M, Nt, D]
+    The memory is fed to every block (a context-aware decoder, a fusion block), not only at the input.
     """
 
-    def __init__(self, cfg: PredictorConfig, embed_dim: int, grid: tuple[int, ...]) -> None:
+    def __init__(self, dim: int, heads: int, mlp_ratio: float = 4.0, qkv_bias: bool = True, eps: float = 1e-6) -> None:
         super().__init__()
-        d = cfg.embed_dim
-        self.cfg = cfg
-        self.embed = nn.Linear(embed_dim, d)
-        self.mask_token = nn.Parameter(torch.zeros(1, 1, d))
-        self.register_buffer("pos_embed", sincos_pos_embed(d, tuple(grid))[None], persistent=False)
-        self.blocks = nn.ModuleList(Block(d, cfg.num_heads, cfg.mlp_ratio, cfg.qkv_bias) for _ in range(cfg.depth))
-        self.norm = nn.LayerNorm(d, eps=1e-6)
-        self.proj = nn.Linear(d, embed_dim)
-        init_transformer(self, self.blocks)
-        nn.init.trunc_normal_(self.mask_token, std=0.02)
+        hidden = int(dim * mlp_ratio)
+        self.norm1 = nn.LayerNorm(dim, eps=eps)
+        self.attn = Attention(dim, heads, qkv_bias)
+        self.norm_q, self.norm_m = nn.LayerNorm(dim, eps=eps), nn.LayerNorm(dim, eps=eps)
+        self.cross = CrossAttention(dim, heads)
+        self.norm2 = nn.LayerNorm(dim, eps=eps)
+        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim))
 
-    def forward(self, ctx: torch.Tensor, ctx_idx: torch.Tensor, tgt_idx: torch.Tensor) -> torch.Tensor:
-        B, Nc, _ = ctx.shape
-        M, Nt = tgt_idx.shape[1], tgt_idx.shape[2]
-        pos = self.pos_embed.expand(B, -1, -1)  # [B, N, d]
-        z = self.embed(ctx) + gather_tokens(pos, ctx_idx)  # [B, Nc, d]
-        queries = self.mask_token + gather_tokens(pos, tgt_idx.reshape(B, M * Nt))  # [B, M*Nt, d]
-        if self.cfg.target_attention == "separate":
-            # the paper's code: one sequence per target block, the context repeated for each
-            z = z.repeat_interleave(M, dim=0)  # [B*M, Nc, d]
-            queries = queries.reshape(B * M, Nt, -1)  # [B*M, Nt, d]
-        seq = torch.cat([z, queries], dim=1)
-        for block in self.blocks:
-            seq = block(seq)
-        out = self.proj(self.norm(seq[:, Nc:]))  # [B*M, Nt, D] or [B, M*Nt, D]
-        return out.reshape(B, M, Nt, -1)
+    def forward(self, x: torch.Tensor, memory: torch.Tensor, memory_mask: torch.Tensor | None = None) -> torch.Tensor:
+        x = x + self.attn(self.norm1(x))
+        x = x + self.cross(self.norm_q(x), self.norm_m(memory), memory_mask)
+        return x + self.mlp(self.norm2(x))
