@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from typer.testing import CliRunner
 from torch.utils.flop_counter import FlopCounterMode
 
-from jepakit.experiments.bench import RESULT_KEYS, count_flops, matmul_peak_gflops, run_bench
+from jepakit.experiments.bench import RESULT_KEYS, flop_counter, matmul_peak_gflops, run_bench
 from jepakit.cli.app import app
 from jepakit.framework.compose import resolve_run
 from jepakit.engine.jepa import build
@@ -75,14 +75,21 @@ def independent_flops(resolved) -> int:
     return counter.get_total_flops()
 
 
-def test_count_flops_matches_hand_counts():
+def _counted(fn) -> int:
+    """FLOPs of `fn` under the bench's own counter (the one `run_bench` wraps the first step's forward and backward in)."""
+    with flop_counter() as counter:
+        fn()
+    return int(counter.get_total_flops())
+
+
+def test_flop_counter_matches_hand_counts():
     """Linear: forward 2*B*I*O, backward 2*B*I*O for each of dX and dW. Attention on CPU is counted too (2 + 5
     batched matmuls, as in the hand formulas above)."""
     lin = torch.nn.Linear(64, 32, bias=False)
     x = torch.randn(8, 64, requires_grad=True)  # [B, I]
-    assert count_flops(lambda: lin(x).sum().backward()) == 3 * 2 * 8 * 64 * 32
+    assert _counted(lambda: lin(x).sum().backward()) == 3 * 2 * 8 * 64 * 32
     q = torch.randn(1, 2, 16, 8, requires_grad=True)  # [B, H, N, d]
-    attn = count_flops(lambda: F.scaled_dot_product_attention(q, q, q).sum().backward())
+    attn = _counted(lambda: F.scaled_dot_product_attention(q, q, q).sum().backward())
     assert attn == (2 + 5) * 2 * 1 * 2 * 16 * 16 * 8
 
 
@@ -147,7 +154,7 @@ SMALL = ["encoder.embed_dim=32", "encoder.depth=1", "encoder.num_heads=2", "pred
 
 def test_compile_is_in_place_same_loss_and_benched(plugin_state):
     """run.compile: same parameter names (checkpoints, resume), the same loss as eager, and bench reports it."""
-    from jepakit.engine.train import compile_model
+    from jepakit.engine.steps import compile_model
 
     resolved = resolve_run({"variant": TINY}, plugin_state, SMALL)
     torch.manual_seed(0)
@@ -170,3 +177,11 @@ def test_compile_is_in_place_same_loss_and_benched(plugin_state):
     r = run_bench(resolve_run({"variant": TINY}, plugin_state, [*SMALL, "run.compile=true"]), steps=1, warmup=0)
     check_result(r, TINY, "fp32", 1)
     assert r["compile"] is True and r["compile_s"] > 0
+
+
+def test_bench_times_the_step_training_runs():
+    """One definition of the step: `jepakit bench` and `jepakit train` call the same function."""
+    from jepakit.engine import steps, train
+    from jepakit.experiments import bench
+
+    assert bench.train_step is steps.train_step and train.train_step is steps.train_step

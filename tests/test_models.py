@@ -12,7 +12,7 @@ from jepakit.builtin.losses import VICReg, vicreg_var_cov
 from jepakit.builtin.models import TransformerPredictor, VisionTransformer
 from jepakit.library.layers import attention, sincos_pos_embed
 from jepakit.builtin.targets import EMATarget
-from jepakit.engine.train import lr_at, wd_at
+from jepakit.engine.steps import lr_at, wd_at
 
 TINY = ViTConfig(patch_size=4, embed_dim=32, depth=2, num_heads=4)
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import math
 import os
 import signal
 import time
@@ -23,79 +22,22 @@ from typing import Any
 
 import torch
 
-from jepakit.engine.ckpt import (latest_checkpoint, list_checkpoints, pack_state, read_checkpoint, remove_partial,
-                          save_checkpoint, unpack_state)
-from jepakit.framework.compose import OptimConfig, Part, ResolvedRun, build_part
-from jepakit.engine.ckpt import atomic_write_text
-from jepakit.framework.config import dumps_toml, load_toml
-from jepakit.engine.distributed import Dist, move_batch
-from jepakit.errors import Interrupted, JepakitError, RunFailed
-from jepakit.engine.jepa import JEPA, build
 from jepakit.engine import faults
+from jepakit.engine.ckpt import (atomic_write_text, latest_checkpoint, list_checkpoints, pack_state, read_checkpoint,
+                                 remove_partial, save_checkpoint, unpack_state)
+from jepakit.engine.distributed import Dist, move_batch
+from jepakit.engine.jepa import JEPA, build
 from jepakit.engine.launch import check_shardable
 from jepakit.engine.loader import input_pixels, input_rows, make_loader, sample_masks, stack_inputs
 from jepakit.engine.runs import RunDir, collapse_streak
-from jepakit.library.training import autocast, cosine
+from jepakit.engine.steps import StepOutcome, compile_model, make_optimizer, train_step
+from jepakit.errors import Interrupted, JepakitError, RunFailed
+from jepakit.framework.compose import ResolvedRun, build_part
+from jepakit.framework.config import dumps_toml, load_toml
+from jepakit.library.training import autocast
 
 log = logging.getLogger("jepakit")
 Progress = Callable[[int, int, dict[str, float]], None]
-
-
-def lr_at(cfg: OptimConfig, step: int) -> float:
-    """Linear warm-up start_lr -> lr over warmup*steps, then cosine lr -> final_lr (I-JEPA's WarmupCosineSchedule)."""
-    warm = int(cfg.warmup * cfg.steps)
-    if step < warm:
-        return cfg.start_lr + (cfg.lr - cfg.start_lr) * step / warm
-    return cosine(cfg.lr, cfg.final_lr, (step - warm) / max(1, cfg.steps - warm))
-
-
-def wd_at(cfg: OptimConfig, step: int) -> float:
-    """Weight decay rising by a cosine from weight_decay to final_weight_decay (I-JEPA: 0.04 -> 0.4)."""
-    return cosine(cfg.weight_decay, cfg.final_weight_decay, step / cfg.steps)
-
-
-def compile_model(model: torch.nn.Module) -> list[str]:
-    """`run.compile`: torch.compile the parts every step runs (encoder, predictor, EMA teacher), in place.
-
-    In place (`nn.Module.compile`), so parameter names, checkpoints and resume are unchanged; `dynamic=True`
-    because the context length varies from batch to batch. Opt-in: on this project's 2-core CPU it costs
-    0.5-3 min of compilation and gave no reliable gain (benchmarks/README.md); measure with `jepakit bench --compile`.
-    Returns the names of the compiled parts (methods whose models name them otherwise compile nothing).
-    """
-    names = []
-    for name in ("encoder", "predictor", "teacher"):
-        part = getattr(model, name, None)
-        if isinstance(part, torch.nn.Module):
-            part.compile(dynamic=True)
-            names.append(name)
-    return names
-
-
-def param_groups(model: torch.nn.Module) -> list[dict[str, Any]]:
-    """Decay weight matrices only; biases, norms and 1-D parameters are excluded, as in the paper's code."""
-    decay, no_decay = [], []
-    for p in model.parameters():
-        if p.requires_grad:
-            (decay if p.ndim >= 2 else no_decay).append(p)
-    return [{"params": decay, "wd_scale": 1.0}, {"params": no_decay, "wd_scale": 0.0, "weight_decay": 0.0}]
-
-
-def make_optimizer(model: torch.nn.Module, cfg: OptimConfig) -> torch.optim.AdamW:
-    """The run's AdamW over `param_groups`; one definition so `jepakit bench` times the update training does."""
-    return torch.optim.AdamW(param_groups(model), lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
-
-
-def set_schedule(opt: torch.optim.Optimizer, cfg: OptimConfig, step: int) -> tuple[float, float]:
-    """Put step's lr and weight decay (times each group's wd_scale) into every group; returns (lr, wd)."""
-    lr, wd = lr_at(cfg, step), wd_at(cfg, step)
-    for group in opt.param_groups:
-        group["lr"], group["weight_decay"] = lr, wd * group["wd_scale"]
-    return lr, wd
-
-
-def clip_gradients(params: list[torch.nn.Parameter], cfg: OptimConfig) -> torch.Tensor:
-    """Clip to `clip_grad` (0 = off) and return the total gradient norm, which the NaN check reads either way."""
-    return torch.nn.utils.clip_grad_norm_(params, cfg.clip_grad if cfg.clip_grad > 0 else float("inf"))
 
 
 class _StopFlag:
@@ -178,144 +120,198 @@ def _train_main(resolved: ResolvedRun, run_dir: RunDir, resume: bool, do_eval: b
 
 def _train(resolved: ResolvedRun, run_dir: RunDir, resume: bool, do_eval: bool, progress: Progress | None,
            dist: Dist) -> dict:
-    cfg, rc, main = resolved.optim, resolved.run, dist.is_main
-    if rc.threads:
-        torch.set_num_threads(rc.threads)
-    elif dist.world > 1:  # "all cores" shared by this machine's ranks, not each rank taking them all
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // dist.env.local_world))
-    if main:
-        has_ckpt = bool(list_checkpoints(run_dir.checkpoints))
-        if has_ckpt and not resume:
-            raise JepakitError(f"{run_dir.path} already holds a run", "add --resume to continue it, or train into another --out")
-        removed = remove_partial(run_dir.checkpoints)  # we hold the lock: leftovers are a killed writer's
-        if removed:
-            log.info("removed %d partial checkpoint file(s) left by an interrupted write", len(removed))
-    try:
-        built = build(resolved)
-    except JepakitError as exc:  # e.g. a masker that cannot fit the grid: this configuration cannot run
-        exc.run_failed = True  # type: ignore[attr-defined]
-        raise
-    model = built.model.to(dist.device)
-    if rc.compile:
-        log.info("torch.compile: %s (the first steps compile)", ", ".join(compile_model(model)) or "nothing to compile")
-    opt = make_optimizer(model, cfg)
-    start, skipped = 0, 0
-    found = latest_checkpoint(run_dir.checkpoints) if resume and main else None
-    if found is not None:
-        _check_resume_config(run_dir, resolved)
-        run_dir.truncate_metrics(int(found[1]["step"]))
-    chosen = dist.share_int(int(found[1]["step"]) if found is not None else 0)  # every rank resumes rank 0's pick
-    if chosen and not main:
-        found = read_checkpoint(run_dir.checkpoints, chosen)
-    if found is not None:
-        tensors, meta = found
-        unpack_state(model, opt, tensors, meta)
-        start, skipped = int(meta["step"]), int(meta.get("skipped_steps", 0))
-        log.info("resuming %s from step %d", run_dir.path, start)
-    elif main:
-        atomic_write_text(run_dir.config, dumps_toml(resolved.to_dict()))
-        atomic_write_text(run_dir.metrics, "")
-    dist.broadcast_module(model)  # identical students and teachers on every rank, whatever init did
-    monitor_x = _monitor_batch(built.splits.train)
-    loader = make_loader(built.splits.train, built.masker, batch_size=cfg.batch_size, seed=rc.seed, start=start,
-                         total=cfg.steps, workers=rc.workers, rank=dist.rank, world=dist.world)
-    amp = autocast(rc.precision, dist.device)
-    last_ckpt, t0, done = start, time.perf_counter(), start
-    streak = collapse_streak(run_dir.read_metrics(), rc.collapse_std)  # survives resume
+    return _Training(resolved, run_dir, do_eval, progress, dist).run(resume)
 
-    def checkpoint(step: int) -> None:
-        nonlocal last_ckpt
-        if dist.world > 1:
-            dist.check_in_sync(model, step)
-        if main:  # the ranks are identical: one copy is the whole state
-            tensors, meta = pack_state(model, opt)
-            meta.update(variant=resolved.variant, skipped_steps=skipped)
-            save_checkpoint(run_dir.checkpoints, step, tensors, meta, keep=rc.keep_checkpoints)
-        last_ckpt = step
 
-    loggers = [build_part(Part(spec, spec.config() if spec.config else None, f"run.loggers[{i}]"), run_dir=run_dir.path)
-               for i, spec in enumerate(resolved.loggers)] if main else []
-    with _StopFlag() as stop, contextlib.ExitStack() as closing:
-        for logger in loggers:
-            closing.callback(logger.close)
-        for batch in loader:
-            step = batch["step"]
-            dist.seed_step(rc.seed, step)
-            batch = move_batch(batch, dist.device)
-            lr, wd = set_schedule(opt, cfg, step)
-            model.train()
-            with amp:
-                result = model.step(batch)
-            if faults.point("nan-loss"):
-                result.loss = result.loss * float("nan")
-            opt.zero_grad(set_to_none=True)
-            bad = "loss" if not torch.isfinite(result.loss) else ""
-            result.metrics, any_bad, halt = dist.agree_step(result.metrics, bool(bad), stop.signal is not None)
-            bad = "loss" if any_bad else ""
-            if not bad:
-                result.loss.backward()
-                params = model.trainable_parameters()
-                if faults.point("nan-grad") and params[0].grad is not None:
-                    params[0].grad.view(-1)[0] = float("inf")
-                dist.average_gradients(params)  # the global batch's gradient on every rank
-                norm = clip_gradients(params, cfg)
-                bad = "gradient norm" if not torch.isfinite(norm) else ""
-            if bad:
-                value = float(result.loss) if bad == "loss" else float(norm)
-                if rc.on_nan == "stop":
-                    raise RunFailed(f"{bad} is {value} at step {step + 1}; last good checkpoint: step {last_ckpt}",
-                                    "lower optim.lr, or set run.on_nan = \"skip\" to skip such steps")
-                skipped += 1
-                log.warning("skipping step %d: %s is %s (%d skipped so far)", step + 1, bad, value, skipped)
-                opt.zero_grad(set_to_none=True)
-                continue
-            opt.step()
-            done = step + 1
-            model.after_step(done)
-            faults.point("step")
-            row: dict[str, Any] = {}
-            if done % rc.monitor_every == 0 or done == cfg.steps:
-                row.update(collapse_monitor(model, monitor_x))
-                streak = streak + 1 if row["feature_std"] < rc.collapse_std else 0
-                if streak == rc.collapse_patience:
-                    row["collapse_warning"] = rc.collapse_std
-                    log.warning("representation collapse at step %d: feature std %s below %s for %d monitors in a "
-                                "row", done, row["feature_std"], rc.collapse_std, streak)
-            if done % rc.log_every == 0 or done == cfg.steps or row:
-                row = {"step": done, **result.metrics, "lr": lr, "wd": wd, "skipped": skipped,
-                       "elapsed_s": round(time.perf_counter() - t0, 3), **row}
-                if main:
-                    run_dir.log(row)
-                for logger in loggers:
-                    logger.log(row)
-            if progress is not None:
-                progress(done, cfg.steps, result.metrics)
-            collapsed = rc.on_collapse == "stop" and "feature_std" in row and streak >= rc.collapse_patience
-            if rc.on_collapse == "stop" and "feature_std" in row:  # rank 0's verdict, so all ranks stop together
-                collapsed = bool(dist.share_int(int(collapsed)))
-            if done % rc.ckpt_every == 0 or done == cfg.steps or collapsed:
-                checkpoint(done)
-            if collapsed:
-                raise RunFailed(f"representation collapsed at step {done} (feature std {row['feature_std']} < "
-                                f"{rc.collapse_std}); checkpoint saved at step {done}",
-                                "add an anti-collapse term (core/vicreg, core/sigreg), lower optim.lr, or set "
-                                "run.on_collapse = \"warn\"")
-            if (stop.signal is not None) if dist.world == 1 else halt:  # ranks stop at the step they agreed on
-                if last_ckpt != done:
-                    checkpoint(done)
-                raise Interrupted(f"interrupted at step {done}; checkpoint saved in {run_dir.checkpoints}",
-                                  f"continue with: jepakit train <run file> --out {run_dir.path} --resume")
-    if done == start and start < cfg.steps:
-        raise RunFailed("the data loader produced no batches", "check that the dataset is not empty")
-    summary: dict[str, Any] = {"run_dir": str(run_dir.path), "steps": done, "skipped_steps": skipped,
-                               "train_seconds": round(time.perf_counter() - t0, 2)}
-    dist.finish()  # collectives are over: rank 0 goes on to plot and evaluate, the other ranks' processes end here
-    if not main:
+class _Training:
+    """One training run, phase by phase; `run` calls them in order and `_one_step` orders a step's policies.
+
+    Phases: `_set_up` (threads, the run directory's state, model and optimizer), `_resume` (a checkpoint or a
+    fresh log, the loader), per batch `_one_step` (the step itself is `steps.train_step`, shared with the bench)
+    with `_nan_policy`, `_collapse_monitor`, `_log`, `_collapse_verdict`, `_checkpoint` cadence and
+    `_stop_if_asked`, then `_finish` (plots and evaluation). Every rank runs the same phases, so the
+    collectives inside them (agreement, checkpoint sync, shared verdicts) happen in the same order everywhere.
+    """
+
+    def __init__(self, resolved: ResolvedRun, run_dir: RunDir, do_eval: bool, progress: Progress | None,
+                 dist: Dist) -> None:
+        self.resolved, self.run_dir, self.do_eval, self.progress, self.dist = resolved, run_dir, do_eval, progress, dist
+        self.cfg, self.rc, self.main = resolved.optim, resolved.run, dist.is_main
+        self.start = self.skipped = self.done = self.last_ckpt = self.streak = 0
+        self.t0 = 0.0
+
+    def run(self, resume: bool) -> dict[str, Any]:
+        self._set_up(resume)
+        self._resume(resume)
+        loggers = self._open_loggers()
+        with _StopFlag() as stop, contextlib.ExitStack() as closing:
+            for logger in loggers:
+                closing.callback(logger.close)
+            for batch in self.loader:
+                self._one_step(batch, stop, loggers)
+        return self._finish()
+
+    # --- set up and resume ------------------------------------------------------------------------------------
+
+    def _set_up(self, resume: bool) -> None:
+        """Threads; on rank 0 refuse to overwrite a run and clear a killed writer's leftovers; model, optimizer."""
+        rc, dist, run_dir = self.rc, self.dist, self.run_dir
+        if rc.threads:
+            torch.set_num_threads(rc.threads)
+        elif dist.world > 1:  # "all cores" shared by this machine's ranks, not each rank taking them all
+            torch.set_num_threads(max(1, (os.cpu_count() or 1) // dist.env.local_world))
+        if self.main:
+            has_ckpt = bool(list_checkpoints(run_dir.checkpoints))
+            if has_ckpt and not resume:
+                raise JepakitError(f"{run_dir.path} already holds a run", "add --resume to continue it, or train into another --out")
+            removed = remove_partial(run_dir.checkpoints)  # we hold the lock: leftovers are a killed writer's
+            if removed:
+                log.info("removed %d partial checkpoint file(s) left by an interrupted write", len(removed))
+        try:
+            self.built = build(self.resolved)
+        except JepakitError as exc:  # e.g. a masker that cannot fit the grid: this configuration cannot run
+            exc.run_failed = True  # type: ignore[attr-defined]
+            raise
+        self.model = self.built.model.to(dist.device)
+        if rc.compile:
+            log.info("torch.compile: %s (the first steps compile)", ", ".join(compile_model(self.model)) or "nothing to compile")
+        self.opt = make_optimizer(self.model, self.cfg)
+
+    def _resume(self, resume: bool) -> None:
+        """Every rank loads rank 0's newest good checkpoint (or a fresh run starts its log); then the loader."""
+        rc, dist, run_dir, main = self.rc, self.dist, self.run_dir, self.main
+        found = latest_checkpoint(run_dir.checkpoints) if resume and main else None
+        if found is not None:
+            _check_resume_config(run_dir, self.resolved)
+            run_dir.truncate_metrics(int(found[1]["step"]))
+        chosen = dist.share_int(int(found[1]["step"]) if found is not None else 0)  # every rank resumes rank 0's pick
+        if chosen and not main:
+            found = read_checkpoint(run_dir.checkpoints, chosen)
+        if found is not None:
+            tensors, meta = found
+            unpack_state(self.model, self.opt, tensors, meta)
+            self.start, self.skipped = int(meta["step"]), int(meta.get("skipped_steps", 0))
+            log.info("resuming %s from step %d", run_dir.path, self.start)
+        elif main:
+            atomic_write_text(run_dir.config, dumps_toml(self.resolved.to_dict()))
+            atomic_write_text(run_dir.metrics, "")
+        dist.broadcast_module(self.model)  # identical students and teachers on every rank, whatever init did
+        self.monitor_x = _monitor_batch(self.built.splits.train)
+        self.loader = make_loader(self.built.splits.train, self.built.masker, batch_size=self.cfg.batch_size,
+                                  seed=rc.seed, start=self.start, total=self.cfg.steps, workers=rc.workers,
+                                  rank=dist.rank, world=dist.world)
+        self.amp = autocast(rc.precision, dist.device)
+        self.last_ckpt, self.t0, self.done = self.start, time.perf_counter(), self.start
+        self.streak = collapse_streak(run_dir.read_metrics(), rc.collapse_std)  # survives resume
+
+    def _open_loggers(self) -> list[Any]:
+        """The run's `run.loggers`, built with their settings, on rank 0 only (the other ranks log nothing)."""
+        if not self.main:
+            return []
+        return [build_part(part, run_dir=self.run_dir.path) for part in self.resolved.loggers.values()]
+
+    # --- one step and its policies ------------------------------------------------------------------------------
+
+    def _one_step(self, batch: dict[str, Any], stop: _StopFlag, loggers: list[Any]) -> None:
+        rc, cfg, dist = self.rc, self.cfg, self.dist
+        step = batch["step"]
+        dist.seed_step(rc.seed, step)
+        outcome = train_step(self.model, self.opt, cfg, move_batch(batch, dist.device), self.amp, dist=dist,
+                             stop=stop.signal is not None)
+        if outcome.bad:
+            self._nan_policy(step, outcome)
+            return
+        self.done = done = step + 1
+        faults.point("step")
+        row = self._collapse_monitor(done)
+        row = self._log(done, outcome, row, loggers)
+        if self.progress is not None:
+            self.progress(done, cfg.steps, outcome.result.metrics)
+        collapsed = self._collapse_verdict(row)
+        if done % rc.ckpt_every == 0 or done == cfg.steps or collapsed:  # the checkpoint cadence
+            self._checkpoint(done)
+        if collapsed:
+            raise RunFailed(f"representation collapsed at step {done} (feature std {row['feature_std']} < "
+                            f"{rc.collapse_std}); checkpoint saved at step {done}",
+                            "add an anti-collapse term (core/vicreg, core/sigreg), lower optim.lr, or set "
+                            "run.on_collapse = \"warn\"")
+        self._stop_if_asked(stop, outcome.halt)
+
+    def _nan_policy(self, step: int, outcome: StepOutcome) -> None:
+        """`run.on_nan`: stop the run (exit 1), or count the skipped step and go on (the step cleared its grads)."""
+        if self.rc.on_nan == "stop":
+            raise RunFailed(f"{outcome.bad} is {outcome.bad_value} at step {step + 1}; last good checkpoint: step "
+                            f"{self.last_ckpt}", "lower optim.lr, or set run.on_nan = \"skip\" to skip such steps")
+        self.skipped += 1
+        log.warning("skipping step %d: %s is %s (%d skipped so far)", step + 1, outcome.bad, outcome.bad_value,
+                    self.skipped)
+
+    def _collapse_monitor(self, done: int) -> dict[str, Any]:
+        """Every `monitor_every` steps (and the last): feature std and rank; warn once a streak reaches patience."""
+        rc, row = self.rc, {}
+        if done % rc.monitor_every == 0 or done == self.cfg.steps:
+            row.update(collapse_monitor(self.model, self.monitor_x))
+            self.streak = self.streak + 1 if row["feature_std"] < rc.collapse_std else 0
+            if self.streak == rc.collapse_patience:
+                row["collapse_warning"] = rc.collapse_std
+                log.warning("representation collapse at step %d: feature std %s below %s for %d monitors in a "
+                            "row", done, row["feature_std"], rc.collapse_std, self.streak)
+        return row
+
+    def _log(self, done: int, outcome: StepOutcome, row: dict[str, Any], loggers: list[Any]) -> dict[str, Any]:
+        """Every `log_every` steps, the last, and any monitored step: one row to metrics.jsonl and the loggers."""
+        if done % self.rc.log_every == 0 or done == self.cfg.steps or row:
+            row = {"step": done, **outcome.result.metrics, "lr": outcome.lr, "wd": outcome.wd,
+                   "skipped": self.skipped, "elapsed_s": round(time.perf_counter() - self.t0, 3), **row}
+            if self.main:
+                self.run_dir.log(row)
+            for logger in loggers:
+                logger.log(row)
+        return row
+
+    def _collapse_verdict(self, row: dict[str, Any]) -> bool:
+        """`run.on_collapse = "stop"`: stop after `collapse_patience` low monitors in a row, on every rank."""
+        rc = self.rc
+        collapsed = rc.on_collapse == "stop" and "feature_std" in row and self.streak >= rc.collapse_patience
+        if rc.on_collapse == "stop" and "feature_std" in row:  # rank 0's verdict, so all ranks stop together
+            collapsed = bool(self.dist.share_int(int(collapsed)))
+        return collapsed
+
+    def _checkpoint(self, step: int) -> None:
+        """Check the ranks agree, then rank 0 writes the one copy of the state (the ranks are identical)."""
+        if self.dist.world > 1:
+            self.dist.check_in_sync(self.model, step)
+        if self.main:
+            tensors, meta = pack_state(self.model, self.opt)
+            meta.update(variant=self.resolved.variant, skipped_steps=self.skipped)
+            save_checkpoint(self.run_dir.checkpoints, step, tensors, meta, keep=self.rc.keep_checkpoints)
+        self.last_ckpt = step
+
+    def _stop_if_asked(self, stop: _StopFlag, halt: bool) -> None:
+        """SIGINT/SIGTERM: checkpoint this step and exit 130; ranks stop at the step they agreed on."""
+        if (stop.signal is not None) if self.dist.world == 1 else halt:
+            if self.last_ckpt != self.done:
+                self._checkpoint(self.done)
+            raise Interrupted(f"interrupted at step {self.done}; checkpoint saved in {self.run_dir.checkpoints}",
+                              f"continue with: jepakit train <run file> --out {self.run_dir.path} --resume")
+
+    # --- finish -------------------------------------------------------------------------------------------------
+
+    def _finish(self) -> dict[str, Any]:
+        """The summary; then, on rank 0 only, the plots and the method's evaluation (eval.json)."""
+        if self.done == self.start and self.start < self.cfg.steps:
+            raise RunFailed("the data loader produced no batches", "check that the dataset is not empty")
+        summary: dict[str, Any] = {"run_dir": str(self.run_dir.path), "steps": self.done, "skipped_steps": self.skipped,
+                                   "train_seconds": round(time.perf_counter() - self.t0, 2)}
+        self.dist.finish()  # collectives are over: rank 0 goes on to plot and evaluate, the other ranks end here
+        if not self.main:
+            return summary
+        resolved, built, run_dir = self.resolved, self.built, self.run_dir
+        _plots(run_dir, built, self.start == 0)
+        if self.do_eval:
+            from jepakit.engine.run_eval import evaluate_and_write  # the method evaluates, core writes eval.json
+            summary["eval"] = evaluate_and_write(resolved, built, run_dir).to_dict()
         return summary
-    _plots(run_dir, built, start == 0)
-    if do_eval:
-        summary["eval"] = built.method.evaluate(resolved, built, run_dir)
-    return summary
 
 
 def _monitor_batch(dataset: Any, n: int = 512) -> Any:

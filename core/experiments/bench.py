@@ -6,9 +6,9 @@ machine: the model's FLOPs per step (counted, not estimated) and the machine's m
 (timed, not looked up). Their ratio is the MFU, model FLOPs utilisation: how much of the hardware the step
 uses. The data-wait fraction says whether the loader (collate + mask sampling) keeps up with the model.
 
-The step is the one `jepakit.engine.train` runs, built from the same helpers (make_optimizer, set_schedule,
-autocast, clip_gradients) on batches from the same `make_loader`, so a speed-up measured here is one
-training gets. Timings are for reading, never for asserting: tests check the schema and the arithmetic.
+The step is the very function `jepakit.engine.train` runs (`jepakit.engine.steps.train_step`, with the same
+optimizer and autocast) on batches from the same `make_loader`, so a speed-up measured here is one training
+gets. Timings are for reading, never for asserting: tests check the schema and the arithmetic.
 """
 
 from __future__ import annotations
@@ -23,11 +23,12 @@ from typing import Any
 import torch
 from torch.utils.flop_counter import FlopCounterMode, sdpa_backward_flop_count, sdpa_flop_count
 
-from jepakit.framework.compose import OptimConfig, ResolvedRun
 from jepakit.engine.distributed import move_batch, pick_device
 from jepakit.engine.jepa import build
 from jepakit.engine.loader import make_loader
-from jepakit.engine.train import autocast, clip_gradients, compile_model, make_optimizer, set_schedule
+from jepakit.engine.steps import compile_model, make_optimizer, train_step
+from jepakit.framework.compose import ResolvedRun
+from jepakit.library.training import autocast
 
 DEFAULT_VARIANT = "ijepa/bench"
 PEAK_SIZE = 2048  # side of the square matmul timed for the peak: large enough to be compute-bound on CPU and GPU
@@ -70,13 +71,6 @@ def flop_counter() -> FlopCounterMode:
     return FlopCounterMode(display=False, custom_mapping=_extra_formulas())
 
 
-def count_flops(fn: Callable[[], Any]) -> int:
-    """FLOPs of everything `fn` runs (forward and backward alike), counted by torch's dispatcher, not estimated."""
-    with flop_counter() as counter:
-        fn()
-    return int(counter.get_total_flops())
-
-
 def matmul_peak_gflops(precision: str, device: torch.device, *, size: int = PEAK_SIZE, reps: int = 5,
                        warmup: int = 2) -> float:
     """This machine's dense-matmul speed in the run's precision: the denominator of the MFU.
@@ -98,26 +92,6 @@ def matmul_peak_gflops(precision: str, device: torch.device, *, size: int = PEAK
         if i >= warmup:
             best = min(best, time.perf_counter() - t)
     return 2.0 * size ** 3 / best / 1e9
-
-
-def train_step(model: torch.nn.Module, opt: torch.optim.Optimizer, cfg: OptimConfig, batch: dict[str, Any],
-               amp: contextlib.AbstractContextManager, count: contextlib.AbstractContextManager | None = None) -> float:
-    """One optimizer step as `jepakit.engine.train` takes it, without its NaN, fault and distributed branches.
-
-    Schedule, forward under the run's autocast, backward, gradient clipping, AdamW, EMA update. `count`, if
-    given, wraps the forward and backward (the FLOP counter). Returns the loss.
-    """
-    step = int(batch["step"])
-    set_schedule(opt, cfg, step)
-    with count if count is not None else contextlib.nullcontext():
-        with amp:
-            result = model.step(batch)
-        opt.zero_grad(set_to_none=True)
-        result.loss.backward()
-    clip_gradients(model.trainable_parameters(), cfg)
-    opt.step()
-    model.after_step(step + 1)
-    return float(result.loss.detach())
 
 
 def peak_rss_mb() -> float:
