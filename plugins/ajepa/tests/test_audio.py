@@ -70,12 +70,17 @@ def _textbook_fbanks(n_freqs: int, f_min: float, f_max: float, n_mels: int, sr: 
     return fb
 
 
-def test_filterbank_matches_the_definition_and_torchaudio_where_it_imports():
+def test_filterbank_matches_the_definition():
     ours = melscale_fbanks(129, 0.0, 4000.0, 64, 8000)
     torch.testing.assert_close(ours.double(), _textbook_fbanks(129, 0.0, 4000.0, 64, 8000), atol=1e-6, rtol=1e-6)
-    theirs = torchaudio_fbanks(129, 0.0, 4000.0, 64, 8000)  # None here: torchaudio's PyPI wheels are CUDA builds
-    if theirs is not None:
-        torch.testing.assert_close(ours, theirs, atol=1e-5, rtol=1e-5)
+
+
+def test_filterbank_matches_torchaudio():
+    theirs = torchaudio_fbanks(129, 0.0, 4000.0, 64, 8000)
+    if theirs is None:
+        pytest.skip("torchaudio does not import here (its PyPI wheels are CUDA builds); "
+                    "test_filterbank_matches_the_definition checks the same matrix from the definition")
+    torch.testing.assert_close(melscale_fbanks(129, 0.0, 4000.0, 64, 8000), theirs, atol=1e-5, rtol=1e-5)
 
 
 @pytest.mark.parametrize("freq", [300.0, 1000.0, 2500.0])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 import torch
@@ -12,9 +11,11 @@ from hypothesis import strategies as st
 
 from jepakit.errors import JepakitError
 from jepakit.interfaces import Masker, MaskSet
+from jepakit.testing.contracts import worker_copy
+from jepakit.testing.draws import count_draws
+from jepakit_ijepa import masks
 from jepakit_ijepa.config import MultiBlockConfig
 from jepakit_ijepa.masks import MultiBlockMasker
-from jepakit.testing.contracts import worker_copy
 
 
 def make(grid: tuple[int, int], **kw) -> MultiBlockMasker:
@@ -260,28 +261,40 @@ pair = st.tuples(st.floats(0.01, 1.0), st.floats(0.01, 1.0)).map(sorted).map(tup
 aspect = st.tuples(st.floats(0.3, 3.0), st.floats(0.3, 3.0)).map(sorted).map(tuple)
 
 
-@settings(deadline=2000, max_examples=60, database=None, suppress_health_check=[HealthCheck.too_slow])
-@given(h=st.integers(1, 20), w=st.integers(1, 20), target_scale=pair, target_aspect=aspect, context_scale=pair,
-       min_keep=st.integers(0, 30), num_targets=st.integers(1, 4), allow_overlap=st.booleans(), quirks=st.booleans())
-def test_any_grid_raises_at_construction_or_samples_valid_masks_quickly(h, w, target_scale, target_aspect,
-                                                                         context_scale, min_keep, num_targets,
-                                                                         allow_overlap, quirks):
-    cfg = MultiBlockConfig(num_targets=num_targets, target_scale=target_scale, target_aspect=target_aspect,
-                           context_scale=context_scale, min_keep=min_keep, allow_overlap=allow_overlap,
-                           reference_quirks=quirks)
-    try:
-        m = MultiBlockMasker(cfg, (h, w))
-    except JepakitError as err:
-        assert err.message.startswith("masker.") and err.hint
-        return
-    need = min_keep + quirks
-    start = time.perf_counter()
-    for seed in range(3):
-        ms = sample(m, 16, seed)
-        assert_valid(ms, (h, w), 16, num_targets)
-        assert ms.context.shape[1] >= max(need, 1)
-        assert ms.targets.shape[2] >= need
-        for blk in ms.targets[0]:
-            bh, bw = block_hw(blk, w)
-            assert bh <= h - quirks and bw <= w - quirks
-    assert time.perf_counter() - start < 1.0
+def test_any_grid_raises_at_construction_or_samples_valid_masks_with_bounded_work():
+    """Any grid and settings: a config error naming a masker key, or valid masks drawn with a fixed amount of work
+    per batch (9 sampling calls: sizes, target corners, RETRIES context corners, at most one relaxation over all
+    targets, the truncation scores), however often placements are rejected. Enough cases must build."""
+    B = 16
+    built = []
+
+    @settings(deadline=None, max_examples=60, database=None, derandomize=True,
+              suppress_health_check=[HealthCheck.too_slow])
+    @given(h=st.integers(1, 20), w=st.integers(1, 20), target_scale=pair, target_aspect=aspect,
+           context_scale=pair, min_keep=st.integers(0, 30), num_targets=st.integers(1, 4),
+           allow_overlap=st.booleans(), quirks=st.booleans())
+    def case(h, w, target_scale, target_aspect, context_scale, min_keep, num_targets, allow_overlap, quirks):
+        cfg = MultiBlockConfig(num_targets=num_targets, target_scale=target_scale, target_aspect=target_aspect,
+                               context_scale=context_scale, min_keep=min_keep, allow_overlap=allow_overlap,
+                               reference_quirks=quirks)
+        try:
+            m = MultiBlockMasker(cfg, (h, w))
+        except JepakitError as err:
+            assert err.message.startswith("masker.") and err.hint
+            return
+        need, M, n = min_keep + quirks, num_targets, h * w
+        with count_draws(masks) as draws:
+            batches = [sample(m, B, seed) for seed in range(3)]
+        assert draws.calls <= 9 * len(batches)
+        assert draws.numbers <= len(batches) * (4 + 2 * B * M + 2 * B * masks.RETRIES * (1 + M) + B * n)
+        for ms in batches:
+            assert_valid(ms, (h, w), B, num_targets)
+            assert ms.context.shape[1] >= max(need, 1)
+            assert ms.targets.shape[2] >= need
+            for blk in ms.targets[0]:
+                bh, bw = block_hw(blk, w)
+                assert bh <= h - quirks and bw <= w - quirks
+        built.append((h, w))
+
+    case()
+    assert len(built) >= 10, f"only {len(built)} of 60 generated settings built a masker: the test proves little"

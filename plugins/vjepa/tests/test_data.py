@@ -1,8 +1,6 @@
-"""Moving digits: real digits, fixed split, motion that matches the direction label, fast generation."""
+"""Moving digits: real digits, fixed split, motion that matches the direction label."""
 
 from __future__ import annotations
-
-import time
 
 import pytest
 import torch
@@ -12,9 +10,7 @@ from jepakit_vjepa.data import DIRECTIONS, moving_digits
 
 
 def test_splits_shapes_and_labels():
-    start = time.perf_counter()
-    s = moving_digits(MovingDigitsConfig())
-    assert time.perf_counter() - start < 5.0
+    s = moving_digits(MovingDigitsConfig())  # its speed is measured in benchmarks/masker_speed.py, not asserted
     assert s.input_shape == (1, 8, 16, 16) and s.modality == "video" and s.num_classes == 10
     assert len(s.train) == 1400 and len(s.test) == 397
     assert float(s.train.x.min()) == -1.0 and float(s.train.x.max()) <= 1.0
