@@ -93,7 +93,7 @@ def root(
 
 def _register() -> None:
     """Attach the command modules (each torch-free at import time)."""
-    from jepakit.cli import bench_cmd, experiments_cmd, new_cmd, parts_cmd, plugins_cmd, run_cmd
+    from jepakit.cli import bench_cmd, experiments_cmd, new_cmd, parts_cmd, plugins_cmd, product_cmd, run_cmd
 
     app.add_typer(plugins_cmd.app, name="plugins")
     parts_cmd.register(app)
@@ -101,6 +101,7 @@ def _register() -> None:
     run_cmd.register(app)
     experiments_cmd.register(app)
     bench_cmd.register(app)
+    product_cmd.register(app)
 
 
 _register()
