@@ -14,6 +14,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from jepakit.builtin.config import AttentiveProbeConfig, KNNConfig, LinearProbeConfig
+from jepakit.library.layers import CrossAttention
+from jepakit.library.training import fit_minibatches
 
 
 class LinearProbe:
@@ -93,23 +95,17 @@ class _AttentivePooler(nn.Module):
 
     def __init__(self, in_dim: int, cfg: AttentiveProbeConfig, num_classes: int) -> None:
         super().__init__()
-        self.heads = cfg.num_heads
         self.proj = nn.Linear(in_dim, cfg.dim)
         self.query = nn.Parameter(torch.zeros(1, 1, cfg.dim))
         nn.init.trunc_normal_(self.query, std=0.02)
         self.norm_kv, self.norm_q, self.norm_mlp = nn.LayerNorm(cfg.dim), nn.LayerNorm(cfg.dim), nn.LayerNorm(cfg.dim)
-        self.q, self.kv, self.out = nn.Linear(cfg.dim, cfg.dim), nn.Linear(cfg.dim, 2 * cfg.dim), nn.Linear(cfg.dim, cfg.dim)
+        self.cross = CrossAttention(cfg.dim, cfg.num_heads)
         self.mlp = nn.Sequential(nn.Linear(cfg.dim, 4 * cfg.dim), nn.GELU(), nn.Linear(4 * cfg.dim, cfg.dim))
         self.head = nn.Sequential(nn.LayerNorm(cfg.dim), nn.Linear(cfg.dim, num_classes))
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        b, t, _ = tokens.shape  # [B, T, F]
         z = self.norm_kv(self.proj(tokens))  # [B, T, d]
-        d, h = z.shape[-1], self.heads
-        k, v = self.kv(z).view(b, t, 2, h, d // h).permute(2, 0, 3, 1, 4)  # each [B, h, T, d/h]
-        q = self.q(self.norm_q(self.query)).view(1, h, 1, d // h).expand(b, -1, -1, -1)  # [B, h, 1, d/h]
-        pooled = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(b, 1, d)  # [B, 1, d]
-        x = self.query + self.out(pooled)
+        x = self.query + self.cross(self.norm_q(self.query), z)  # [B, 1, d]: the one query, shared by the batch
         x = x + self.mlp(self.norm_mlp(x))
         return self.head(x[:, 0])  # [B, classes]
 
@@ -146,24 +142,14 @@ class AttentiveProbe:
         x = (x - self._mean) / self._std
         self._classes, y = np.unique(np.asarray(labels), return_inverse=True)
         y = torch.as_tensor(y, dtype=torch.long)
-        gen = torch.Generator().manual_seed(cfg.seed)
         with torch.random.fork_rng():
             torch.manual_seed(cfg.seed)
             model = _AttentivePooler(x.shape[-1], cfg, len(self._classes))
         opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         steps = cfg.epochs * max(1, -(-len(x) // cfg.batch_size))
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
-        model.train()
-        with torch.enable_grad():
-            for _ in range(cfg.epochs):
-                order = torch.randperm(len(x), generator=gen)
-                for i in range(0, len(x), cfg.batch_size):
-                    idx = order[i:i + cfg.batch_size]
-                    loss = F.cross_entropy(model(x[idx]), y[idx])
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    opt.step()
-                    sched.step()
+        fit_minibatches(model, opt, len(x), lambda idx: F.cross_entropy(model(x[idx]), y[idx]),
+                        epochs=cfg.epochs, batch_size=cfg.batch_size, seed=cfg.seed, scheduler=sched)
         self._model = model.eval()
 
     @torch.no_grad()

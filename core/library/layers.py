@@ -42,17 +42,26 @@ def gather_tokens(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
     return torch.gather(x, 1, idx.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
 
 
-def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """Softmax attention, q [B, H, Nq, hd], k/v [B, H, Nk, hd] -> [B, H, Nq, hd].
+def _cpu_bf16(q: torch.Tensor) -> bool:
+    """True under CPU bf16 autocast, where explicit GEMMs beat torch's fused attention kernel."""
+    return q.device.type == "cpu" and torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16
 
-    SDPA everywhere except under CPU bf16 autocast, where explicit matmuls (bf16 GEMMs, softmax kept in fp32 by
-    autocast) replace it: torch's fused CPU flash kernel runs its bf16 backward ~4x slower than its fp32 one
-    (35 vs 9 ms per call in ijepa/bench, benchmarks/README.md), which made bf16 training slower than fp32.
+
+def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, key_mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Softmax attention, q [B, H, Nq, hd], k/v [B, H, Nk, hd] -> [B, H, Nq, hd]; every attention in jepakit.
+
+    `key_mask` [B, Nk] (True = attend) keeps padding keys out; a query whose keys are all masked gets zeros, on
+    both paths. SDPA everywhere except under CPU bf16 autocast, where explicit matmuls (bf16 GEMMs, softmax kept
+    in fp32 by autocast) replace it: torch's fused CPU flash kernel runs its bf16 backward ~4x slower than its
+    fp32 one (35 vs 9 ms per call in ijepa/bench, benchmarks/README.md), which made bf16 training slower than fp32.
     """
-    if q.device.type == "cpu" and torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16:
+    keep = None if key_mask is None else key_mask[:, None, None, :]  # [B, 1, 1, Nk]
+    if _cpu_bf16(q):
         scores = (q @ k.transpose(-2, -1)) * q.shape[-1] ** -0.5  # [B, H, Nq, Nk]
-        return scores.softmax(dim=-1) @ v
-    return F.scaled_dot_product_attention(q, k, v)
+        if keep is None:
+            return scores.softmax(dim=-1) @ v
+        return scores.masked_fill(~keep, float("-inf")).softmax(dim=-1).nan_to_num(0.0) @ v
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=keep)
 
 
 class Attention(nn.Module):
@@ -144,20 +153,11 @@ class TokenEncoder(nn.Module):
         return outs[-n:]
 
 
-def attention_masked(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, key_mask: torch.Tensor | None) -> torch.Tensor:
-    """`attention` with an optional key mask [B, Nk] (True = attend): padding keys get no weight."""
-    if key_mask is None:
-        return attention(q, k, v)
-    keep = key_mask[:, None, None, :]  # [B, 1, 1, Nk]
-    if q.device.type == "cpu" and torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16:
-        scores = (q @ k.transpose(-2, -1)) * q.shape[-1] ** -0.5  # [B, H, Nq, Nk]
-        return scores.masked_fill(~keep, float("-inf")).softmax(dim=-1) @ v
-    return F.scaled_dot_product_attention(q, k, v, attn_mask=keep)
-
-
 class CrossAttention(nn.Module):
     """Queries [B, Nq, D] attend to a memory [B, Nm, D] (a decoder's second attention, a text-image fusion, an
-    attentive probe's pooling). Goes through `attention`, so CPU bf16 gets the fast explicit-GEMM path."""
+    attentive probe's pooling); `memory_mask` [B, Nm] (True = attend) keeps padding out. Goes through
+    `attention`, so CPU bf16 gets the fast explicit-GEMM path. Linears are created q, kv, proj (seeded inits of
+    the blocks this replaced stay the same)."""
 
     def __init__(self, dim: int, heads: int, bias: bool = True) -> None:
         super().__init__()
@@ -167,18 +167,19 @@ class CrossAttention(nn.Module):
         self.proj = nn.Linear(dim, dim)
 
     def forward(self, x: torch.Tensor, memory: torch.Tensor, memory_mask: torch.Tensor | None = None) -> torch.Tensor:
-        B, Nq, D = x.shape
-        h = self.heads
-        q = self.q(x).reshape(B, Nq, h, D // h).transpose(1, 2)  # [B, h, Nq, hd]
+        """x [B or 1, Nq, D] (1: learned queries shared by the batch), memory [B, Nm, D] -> [B, Nq, D]."""
+        (Bq, Nq, D), B, h = x.shape, memory.shape[0], self.heads
+        q = self.q(x).reshape(Bq, Nq, h, D // h).transpose(1, 2).expand(B, -1, -1, -1)  # [B, h, Nq, hd]
         k, v = self.kv(memory).reshape(B, memory.shape[1], 2, h, D // h).permute(2, 0, 3, 1, 4)  # [B, h, Nm, hd]
-        out = attention_masked(q, k, v, memory_mask)  # [B, h, Nq, hd]
+        out = attention(q, k, v, memory_mask)  # [B, h, Nq, hd]
         return self.proj(out.transpose(1, 2).reshape(B, Nq, D))
 
 
 class SelfCrossBlock(nn.Module):
     """Pre-norm decoder block: x + self_attn(ln(x)), x + cross_attn(ln(x), ln(memory)), x + mlp(ln(x)).
 
-    The memory is fed to every block (a context-aware decoder, a fusion block), not only at the input.
+    The memory is fed to every block (a context-aware decoder, a fusion block), not only at the input. Linears
+    are created in the order attn, cross, mlp, so a seeded build draws the same weights as the blocks it replaced.
     """
 
     def __init__(self, dim: int, heads: int, mlp_ratio: float = 4.0, qkv_bias: bool = True, eps: float = 1e-6) -> None:

@@ -34,22 +34,26 @@ def fit_minibatches(
     scheduler: Any = None,
     precision: str = "fp32",
     device: torch.device | None = None,
+    reseed: bool = True,
 ) -> list[float]:
     """Train `model` for `epochs` passes over `num_samples` samples; returns each epoch's mean loss.
 
-    `loss_of(idx [b])` computes the loss of the samples at those indices. Every epoch draws a new order from a
-    generator seeded with `seed`, and the global RNG (dropout) is re-seeded with `seed` inside a fork, so a head
-    fitted twice on the same features gives the same numbers and leaves the caller's RNG untouched: the trained,
-    random-init and raw rows of an evaluation are then compared under one protocol.
+    `loss_of(idx [b])` computes the loss of the samples at those indices (under `precision`'s autocast); the
+    scheduler, if any, steps once per batch. Every epoch draws a new order from a generator seeded with `seed`,
+    and the global RNG (dropout) is re-seeded with `seed` inside a fork, so a head fitted twice on the same
+    features gives the same numbers and leaves the caller's RNG untouched: the trained, random-init and raw rows
+    of an evaluation are then compared under one protocol. `reseed=False` keeps the fork but lets dropout
+    continue the caller's global stream, for a caller that seeds it itself before building its model.
     """
     gen = torch.Generator().manual_seed(seed)
     dev = device or torch.device("cpu")
     losses: list[float] = []
     model.train()
     with torch.enable_grad(), torch.random.fork_rng():
-        torch.manual_seed(seed)
+        if reseed:
+            torch.manual_seed(seed)
         for _ in range(epochs):
-            order = torch.randperm(num_samples, generator=gen)  # [N]
+            order = torch.randperm(num_samples, generator=gen)  # [N] this epoch's order
             total = 0.0
             for i in range(0, num_samples, batch_size):
                 idx = order[i:i + batch_size]

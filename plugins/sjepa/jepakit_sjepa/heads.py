@@ -10,6 +10,7 @@ filtering is what downstream accuracy needs:
 As heads (the Head contract: frozen features) the pretrained parts stay frozen, so the comparison with random init
 measures what pre-training put into them. `finetune_contextual` is the paper's own protocol: the contextual
 classifier trained end to end, the encoder included, from the pretrained weights and from random init alike.
+Every one trains through core's seeded minibatch loop (`fit_minibatches`), so the compared rows share one protocol.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from jepakit.api import fit_minibatches
 from jepakit_sjepa.config import FineTuneConfig, SpatialHeadConfig
 
 
@@ -34,26 +36,6 @@ def _as_grid(feats: Any) -> torch.Tensor:
     if x.dim() != 4:
         raise ValueError(f"spatial-filter heads take [N, C, T, F] features, got shape {list(x.shape)}")
     return x
-
-
-def _train_classifier(net: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, epochs: int,
-                      batch_size: int, seed: int, *, sched: Any = None, precision: str = "fp32") -> None:
-    """Cross-entropy on minibatches, reshuffled every epoch by a generator seeded with `seed` (dropout draws too)."""
-    from jepakit.api import autocast
-    gen = torch.Generator().manual_seed(seed)
-    with torch.enable_grad(), torch.random.fork_rng():
-        torch.manual_seed(seed)
-        for _ in range(epochs):
-            order = torch.randperm(len(x), generator=gen)
-            for i in range(0, len(x), batch_size):
-                idx = order[i:i + batch_size]
-                with autocast(precision, torch.device("cpu")):
-                    loss = F.cross_entropy(net(x[idx]), y[idx])
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                if sched is not None:
-                    sched.step()
 
 
 @torch.no_grad()
@@ -123,7 +105,8 @@ class SpatialFilterHead:
             net = self._build(x, len(self._classes))
         params = [p for p in net.parameters() if p.requires_grad]
         opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-        _train_classifier(net, opt, x, y, cfg.epochs, cfg.batch_size, cfg.seed)
+        fit_minibatches(net, opt, len(x), lambda idx: F.cross_entropy(net(x[idx]), y[idx]), epochs=cfg.epochs,
+                        batch_size=cfg.batch_size, seed=cfg.seed)
         self._net = net.eval()
 
     @torch.no_grad()
@@ -207,8 +190,9 @@ def fit_contextual(encoder: nn.Module, x: torch.Tensor, labels: Any, cfg: FineTu
     warm = max(1, round(cfg.warmup * steps))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: (k + 1) / warm if k < warm else  # warm-up, cosine
                                               cosine(1.0, 0.0, (k - warm) / max(1, steps - warm)))
-    net.train()
-    _train_classifier(net, opt, x.float(), y, cfg.epochs, cfg.batch_size, cfg.seed, sched=sched, precision=precision)
+    x = x.float()
+    fit_minibatches(net, opt, len(x), lambda idx: F.cross_entropy(net(x[idx]), y[idx]), epochs=cfg.epochs,
+                    batch_size=cfg.batch_size, seed=cfg.seed, scheduler=sched, precision=precision)
     return net.eval(), classes
 
 

@@ -1,5 +1,5 @@
 """S-JEPA's networks: the per-channel conv tokenizer, the electrode-position code, the contextual encoder and the
-transformer-decoder predictor. Self-attention blocks and init are core's (jepakit.api).
+transformer-decoder predictor. Self-attention and self+cross blocks and init are core's (jepakit.api).
 
 Token layout "electrodes": the grid is (C, T') = (channels, seconds) and the flat index is c * T' + t.
 Nothing in the weights depends on the channel list: positions are buffers rebuilt from xyz (`set_montage`), so
@@ -13,11 +13,10 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from jepakit import JepakitError
-from jepakit.api import Attention, Block, TokenEncoder, gather_tokens, init_transformer, sincos_1d
+from jepakit.api import Block, SelfCrossBlock, TokenEncoder, gather_tokens, init_transformer, sincos_1d
 from jepakit_sjepa.config import DecoderPredictorConfig, EEGEncoderConfig
 from jepakit_sjepa.montage import positions_from_meta
 
@@ -148,42 +147,6 @@ class EEGEncoder(TokenEncoder):
         return z.reshape(len(x), C * T, -1) + self.positions()  # [B, N, D]
 
 
-
-class _CrossAttention(nn.Module):
-    """Queries attend to a memory (the decoder's second attention); SDPA, like core's self-attention."""
-
-    def __init__(self, dim: int, heads: int) -> None:
-        super().__init__()
-        self.heads = heads
-        self.q, self.kv, self.proj = nn.Linear(dim, dim), nn.Linear(dim, 2 * dim), nn.Linear(dim, dim)
-
-    def forward(self, x: torch.Tensor, memory: torch.Tensor) -> torch.Tensor:
-        B, Nq, D = x.shape
-        h = self.heads
-        q = self.q(x).reshape(B, Nq, h, D // h).transpose(1, 2)  # [B, h, Nq, hd]
-        k, v = self.kv(memory).reshape(B, memory.shape[1], 2, h, D // h).permute(2, 0, 3, 1, 4)  # [B, h, Nm, hd]
-        out = F.scaled_dot_product_attention(q, k, v)  # [B, h, Nq, hd]
-        return self.proj(out.transpose(1, 2).reshape(B, Nq, D))
-
-
-class _DecoderLayer(nn.Module):
-    """Pre-norm transformer decoder layer: self-attention (core's), cross-attention to the context, MLP."""
-
-    def __init__(self, dim: int, heads: int, mlp_ratio: float) -> None:
-        super().__init__()
-        self.norm1, self.attn = nn.LayerNorm(dim, eps=1e-6), Attention(dim, heads, True)
-        self.norm_q, self.norm_m = nn.LayerNorm(dim, eps=1e-6), nn.LayerNorm(dim, eps=1e-6)
-        self.cross = _CrossAttention(dim, heads)
-        self.norm2 = nn.LayerNorm(dim, eps=1e-6)
-        hidden = int(dim * mlp_ratio)
-        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim))
-
-    def forward(self, x: torch.Tensor, memory: torch.Tensor) -> torch.Tensor:
-        x = x + self.attn(self.norm1(x))
-        x = x + self.cross(self.norm_q(x), self.norm_m(memory))
-        return x + self.mlp(self.norm2(x))
-
-
 class DecoderPredictor(nn.Module):
     """forward(ctx [B, Nc, D], ctx_idx [B, Nc], tgt_idx [B, M, Nt]) -> [B, M, Nt, D].
 
@@ -201,7 +164,7 @@ class DecoderPredictor(nn.Module):
         self.register_buffer("pos", table[None], persistent=False)  # [1, N, d]
         self.embed = nn.Linear(embed_dim, d)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, d))
-        self.layers = nn.ModuleList(_DecoderLayer(d, cfg.num_heads, cfg.mlp_ratio) for _ in range(cfg.depth))
+        self.layers = nn.ModuleList(SelfCrossBlock(d, cfg.num_heads, cfg.mlp_ratio) for _ in range(cfg.depth))
         self.norm, self.out = nn.LayerNorm(d, eps=1e-6), nn.Linear(d, embed_dim)
         init_transformer(self, self.layers)
         nn.init.trunc_normal_(self.mask_token, std=0.02)

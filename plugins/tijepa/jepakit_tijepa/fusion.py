@@ -2,8 +2,8 @@
 
     image [B, C, H, W] --image tower (any registered 2-D encoder), context patches only--> [B, Nc, Di]
     tokens [B, L]      --open_clip TextTransformer-->                                 [B, L, Dt], pad mask [B, L]
-    fusion: project both to width D; per block, patches attend to patches, then to the caption's tokens
-            (padding masked out), then an MLP                                       -> [B, Nc, D], final-normed
+    fusion: project both to width D; per block (core's SelfCrossBlock), patches attend to patches, then to the
+            caption's tokens (padding masked out), then an MLP                      -> [B, Nc, D], final-normed
 
 It satisfies core's Encoder contract with a dict input ({"image", "tokens"}), so core's JEPA trains it as is:
 the context path fuses the caption with the visible patches, core's EMA target is a copy of this whole module
@@ -15,49 +15,13 @@ copies, which is the paper's "selective freezing".
 from __future__ import annotations
 
 import math
+
 import torch
 from torch import nn
 
-from jepakit.api import Attention
+from jepakit.api import SelfCrossBlock
 from jepakit_tijepa.config import TIJEPAConfig
 from jepakit_tijepa.text import TextTower
-
-
-class CrossAttention(nn.Module):
-    """Queries from the patches, keys and values from the caption's tokens; padding tokens get no weight."""
-
-    def __init__(self, dim: int, heads: int) -> None:
-        super().__init__()
-        self.heads = heads
-        self.q = nn.Linear(dim, dim)
-        self.kv = nn.Linear(dim, 2 * dim)
-        self.proj = nn.Linear(dim, dim)
-
-    def forward(self, x: torch.Tensor, text: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
-        B, N, D = x.shape
-        L, H = text.shape[1], self.heads
-        q = self.q(x).reshape(B, N, H, D // H).transpose(1, 2)  # [B, H, N, hd]
-        kv = self.kv(text).reshape(B, L, 2, H, D // H).permute(2, 0, 3, 1, 4)  # [2, B, H, L, hd]
-        scores = (q @ kv[0].transpose(-2, -1)) * (D // H) ** -0.5  # [B, H, N, L]
-        scores = scores.masked_fill(~text_mask[:, None, None, :], float("-inf"))
-        out = scores.softmax(dim=-1) @ kv[1]  # [B, H, N, hd]
-        return self.proj(out.transpose(1, 2).reshape(B, N, D))
-
-
-class FusionBlock(nn.Module):
-    """Pre-norm: x + self_attn(ln(x)), x + cross_attn(ln(x), ln(text)), x + mlp(ln(x))."""
-
-    def __init__(self, dim: int, heads: int, mlp_ratio: float = 4.0) -> None:
-        super().__init__()
-        self.norm1, self.norm2, self.norm_text, self.norm3 = (nn.LayerNorm(dim, eps=1e-6) for _ in range(4))
-        self.attn = Attention(dim, heads, qkv_bias=True)
-        self.cross = CrossAttention(dim, heads)
-        self.mlp = nn.Sequential(nn.Linear(dim, int(dim * mlp_ratio)), nn.GELU(), nn.Linear(int(dim * mlp_ratio), dim))
-
-    def forward(self, x: torch.Tensor, text: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
-        x = x + self.attn(self.norm1(x))
-        x = x + self.cross(self.norm2(x), self.norm_text(text), text_mask)
-        return x + self.mlp(self.norm3(x))
 
 
 class TextImageEncoder(nn.Module):
@@ -71,7 +35,7 @@ class TextImageEncoder(nn.Module):
         self.layout = getattr(image, "layout", "grid2d")
         self.image_in = nn.Linear(image.embed_dim, d)
         self.text_in = nn.Linear(text.width, d)
-        self.blocks = nn.ModuleList(FusionBlock(d, cfg.fusion_heads) for _ in range(cfg.fusion_depth))
+        self.blocks = nn.ModuleList(SelfCrossBlock(d, cfg.fusion_heads) for _ in range(cfg.fusion_depth))
         self.norm = nn.LayerNorm(d, eps=1e-6)
         self._init_fusion()
         if cfg.freeze_image:

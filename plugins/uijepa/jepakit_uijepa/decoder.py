@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from jepakit.api import fit_minibatches
 from jepakit_uijepa.config import IntentDecoderConfig
 from jepakit_uijepa.text import token_f1, tokenize
 
@@ -127,22 +128,15 @@ class IntentDecoder:
         opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         steps = cfg.epochs * math.ceil(len(x) / cfg.batch_size)
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps, pct_start=0.1)
-        g = torch.Generator().manual_seed(cfg.seed)
-        losses = []
-        self.model.train()
-        for _ in range(cfg.epochs):
-            order, total = torch.randperm(len(x), generator=g), 0.0
-            for i in range(0, len(x), cfg.batch_size):
-                b = order[i:i + cfg.batch_size]
-                logits = self.model(x[b], ids[b, :-1])  # [b, L + 1, V]: predict token t + 1 from tokens <= t
-                loss = F.cross_entropy(logits.flatten(0, 1), ids[b, 1:].flatten(), ignore_index=PAD)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                sched.step()
-                total += float(loss.detach()) * len(b)
-            losses.append(total / len(x))
-        return losses
+        model = self.model
+
+        def loss_of(b: torch.Tensor) -> torch.Tensor:
+            logits = model(x[b], ids[b, :-1])  # [b, L + 1, V]: predict token t + 1 from tokens <= t
+            return F.cross_entropy(logits.flatten(0, 1), ids[b, 1:].flatten(), ignore_index=PAD)
+
+        # dropout continues the stream seeded above (the model's init drew from it first)
+        return fit_minibatches(model, opt, len(x), loss_of, epochs=cfg.epochs, batch_size=cfg.batch_size,
+                               seed=cfg.seed, scheduler=sched, reseed=False)
 
     @torch.no_grad()
     def generate(self, feats: np.ndarray, batch_size: int = 256) -> list[list[str]]:
