@@ -153,7 +153,7 @@ def eval_cmd(
 
     result = evaluate_run(run_dir, load_state(ctx))
     if as_json:
-        output.print_json(result)
+        output.print_json(result.to_dict())
     else:
         output.print_eval(result)
 

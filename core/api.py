@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from jepakit.engine.evaluate import MONITOR_SAMPLES, collapse_stats, evaluate_encoders, extract_features, raw_features
     from jepakit.engine.jepa import JEPA, Built, JEPAMethod, assemble, build_encoder
     from jepakit.engine.loader import sample_masks
+    from jepakit.engine.results import Verdict, read_eval, verdict, write_eval
     from jepakit.engine.run_eval import evaluate_built, head_factory
     from jepakit.framework.compose import ResolvedRun
     from jepakit.interfaces import EvalResult, Scores
@@ -109,12 +110,16 @@ __all__ = [
     "LinearProbe",
     "LinearProbeConfig",
     "Scores",
+    "Verdict",
     "collapse_stats",
     "evaluate_built",
     "evaluate_encoders",
     "extract_features",
     "head_factory",
     "raw_features",
+    "read_eval",
+    "verdict",
+    "write_eval",
     # plots
     "new_figure",
     "save_png",
@@ -142,6 +147,10 @@ _HOME: dict[str, str] = {
     "assemble": "jepakit.engine.jepa",
     "build_encoder": "jepakit.engine.jepa",
     "sample_masks": "jepakit.engine.loader",
+    "Verdict": "jepakit.engine.results",
+    "read_eval": "jepakit.engine.results",
+    "verdict": "jepakit.engine.results",
+    "write_eval": "jepakit.engine.results",
     "evaluate_built": "jepakit.engine.run_eval",
     "head_factory": "jepakit.engine.run_eval",
     "ResolvedRun": "jepakit.framework.compose",

@@ -211,7 +211,8 @@ class EvalResult:
 
     `scores` maps a probe or metric name to its `Scores`; `primary` names the one the verdict, `jepakit runs`,
     `compare` and sweeps read (the linear probe where there is one). `details` holds a method's own tables
-    (flow errors per region, retrieval recalls, generated examples ...), written as they are.
+    (flow errors per region, retrieval recalls, generated examples ...), written as they are at the top level of
+    eval.json (JSON values; a key of eval.json's own is not written).
     `warnings`, `train` and `schema` are filled by core's writer, never by a method.
     """
 
@@ -250,7 +251,8 @@ class EvalResult:
         }
         if self.train:
             out["train"] = self.train
-        out.update(self.details)
+        for key, value in self.details.items():  # a method's own tables never overwrite eval.json's own keys
+            out.setdefault(key, value)
         return out
 
     @classmethod
@@ -260,7 +262,10 @@ class EvalResult:
                  "baseline_raw", "baseline_label", "metrics", "collapse", "encoder", "readout", "protocol",
                  "n_train", "n_test", "warnings", "train"}
         metric, hib = str(d.get("metric", "accuracy")), bool(d.get("higher_is_better", True))
-        scores = {name: Scores.from_dict(v, metric=metric, higher_is_better=hib)
+        # schema 1 wrote higher_is_better only at the top level, for the primary metric: a score naming another
+        # metric (MC-JEPA's content accuracy beside its flow error) is read as higher-is-better
+        scores = {name: Scores.from_dict(v, metric=metric, higher_is_better=hib if v.get("metric", metric) == metric
+                                         else True)
                   for name, v in (d.get("metrics") or {}).items() if isinstance(v, dict)}
         primary = d.get("primary")
         if primary is None:  # schema 1: the primary score is the one whose numbers fill the top level

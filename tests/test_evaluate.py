@@ -11,7 +11,7 @@ from jepakit.builtin.config import KNNConfig, LinearProbeConfig
 from jepakit.errors import JepakitError
 from jepakit.builtin.heads import KNNProbe, LinearProbe
 from jepakit.engine.evaluate import collapse_stats, evaluate_encoders, extract_features
-from jepakit.interfaces import DataSplits, Head
+from jepakit.interfaces import DataSplits, EvalResult, Head
 
 
 class TinyEncoder(nn.Module):
@@ -139,25 +139,28 @@ def test_evaluate_encoders_report() -> None:
     torch.manual_seed(0)
     trained, random_init = TinyEncoder(), TinyEncoder()
     splits = _splits()
-    out = evaluate_encoders(trained, random_init, splits, readout="mean",
-                            heads={"linear": LinearProbe, "knn": lambda: KNNProbe(KNNConfig(k=5))})
+    result = evaluate_encoders(trained, random_init, splits, readout="mean",
+                               heads={"linear": LinearProbe, "knn": lambda: KNNProbe(KNNConfig(k=5))})
+    assert isinstance(result, EvalResult) and result.primary == "linear" and result.variant == ""
+    out = result.to_dict()  # eval.json's layout: the first layout's keys stay readable
     for key in ("dataset", "metric", "higher_is_better", "readout", "trained", "random_init", "baseline_raw",
                 "metrics", "collapse", "protocol", "n_train", "n_test"):
         assert key in out, key
     assert out["dataset"] == "blobs" and out["metric"] == "accuracy" and out["higher_is_better"] is True
     assert (out["n_train"], out["n_test"]) == (80, 40)
     assert set(out["metrics"]) == {"linear", "knn"}
-    for head in out["metrics"].values():
-        assert set(head) == {"trained", "random_init", "raw"}
-        assert all(0.0 <= v <= 100.0 and round(v, 2) == v for v in head.values())
-    assert out["trained"] == out["metrics"]["linear"]["trained"]
+    for head in result.scores.values():
+        rows = {"trained": head.trained, "random_init": head.random_init, "raw": head.raw}
+        assert head.metric == "accuracy" and head.higher_is_better is True
+        assert all(0.0 <= v <= 100.0 and round(v, 2) == v for v in rows.values())
+    assert out["trained"] == out["metrics"]["linear"]["trained"] == result.main.trained
     assert out["baseline_raw"] == out["metrics"]["linear"]["raw"] > 90.0  # the blobs are linearly separable
     assert out["collapse"]["effective_rank"] > 1.0 and out["collapse"]["feature_std"] > 0.0
     assert set(out["collapse"]["random_init"]) == {"feature_std", "effective_rank"}
     assert "\n" not in out["protocol"] and "LogisticRegression" in out["protocol"]
     again = evaluate_encoders(trained, random_init, splits, readout="last4_mean")
-    assert again["readout"] == "last4_mean" and set(again["metrics"]) == {"linear", "knn"}
-    assert again["collapse"]["feature_std"] == out["collapse"]["feature_std"]  # always mean-pooled, same images
+    assert again.readout == "last4_mean" and set(again.scores) == {"linear", "knn"}
+    assert again.collapse["feature_std"] == out["collapse"]["feature_std"]  # always mean-pooled, same images
 
 
 def test_extra_labels_are_read_by_the_primary_head_from_the_same_features() -> None:
@@ -170,8 +173,8 @@ def test_extra_labels_are_read_by_the_primary_head_from_the_same_features() -> N
     splits.meta["extra_labels"] = {"side": (y_tr, y_te), "noise": (rng.integers(0, 2, 80), rng.integers(0, 2, 40))}
     out = evaluate_encoders(TinyEncoder(), TinyEncoder(), splits, readout="mean",
                             heads={"linear": LinearProbe, "knn": lambda: KNNProbe(KNNConfig(k=5))})
-    assert set(out["metrics"]) == {"linear", "knn", "linear (side)", "linear (noise)"}
-    assert out["metrics"]["linear (side)"]["raw"] == out["metrics"]["linear"]["raw"]  # same labels, same score
-    assert out["metrics"]["linear (noise)"]["raw"] < 75.0  # nothing to read
-    assert out["metrics"]["linear (side)"]["metric"] == "accuracy"
-    assert out["trained"] == out["metrics"]["linear"]["trained"]  # the primary metric is unchanged
+    assert set(out.scores) == {"linear", "knn", "linear (side)", "linear (noise)"}
+    assert out.scores["linear (side)"].raw == out.scores["linear"].raw  # same labels, same score
+    assert out.scores["linear (noise)"].raw < 75.0  # nothing to read
+    assert out.scores["linear (side)"].metric == "accuracy"
+    assert out.primary == "linear" and out.main.trained == out.scores["linear"].trained  # the primary is unchanged

@@ -68,7 +68,7 @@ def test_a_plugin_method_without_masks_trains_resumes_and_evaluates(tmp_path):
     assert summary["steps"] == 3 and summary["eval"]["metric"] == "feature_std"
     ev = json.loads((tmp_path / "r" / "eval.json").read_text())
     assert ev["trained"] > 0
-    assert evaluate_run(tmp_path / "r", state)["metric"] == "feature_std"  # `jepakit eval` goes through the method
+    assert evaluate_run(tmp_path / "r", state).main.metric == "feature_std"  # `jepakit eval` goes through the method
     assert not (tmp_path / "r" / "plots" / "masks.png").exists()  # no masker, no mask picture
 
 

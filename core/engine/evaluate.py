@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from jepakit.builtin.heads import KNNProbe, LinearProbe
 from jepakit.errors import JepakitError
-from jepakit.interfaces import DataSplits, Head
+from jepakit.interfaces import DataSplits, EvalResult, Head, Scores
 
 READOUTS = ("mean", "last4_mean", "rows_mean")
 MONITOR_SAMPLES = 512  # collapse stats use the first 512 training images, as the training-time monitor does
@@ -126,11 +126,13 @@ def _primary(heads: dict[str, Any]) -> str:
 
 
 def evaluate_encoders(trained: torch.nn.Module, random_init: torch.nn.Module, splits: DataSplits, *,
-                      readout: str = "mean", heads: dict[str, Callable[[], Head]] | None = None) -> dict[str, Any]:
+                      readout: str = "mean", heads: dict[str, Callable[[], Head]] | None = None) -> EvalResult:
     """Every head on trained features, random-init features and raw inputs, plus collapse monitors.
 
     `heads` maps a name to a zero-argument factory (default: "linear" and "knn"). Each head is fitted afresh
-    per row, so all three rows share one protocol. Scores are percentages rounded to 2 decimals.
+    per row, so all three rows share one protocol. Scores are percentages rounded to 2 decimals. Returns an
+    `EvalResult` with one `Scores` per head (primary: the linear probe where there is one) and no variant:
+    the caller knows which run it is.
     """
     heads = dict(heads) if heads is not None else {"linear": LinearProbe, "knn": KNNProbe}
     if not heads:
@@ -181,21 +183,16 @@ def evaluate_encoders(trained: torch.nn.Module, random_init: torch.nn.Module, sp
     protocol = (f"fixed stratified split {n_train}/{n_test} of {splits.name}; features: {readout} readout "
                 f"(raw: {'dataset raw features' if splits.raw_features else 'flattened inputs'}); {'; '.join(described)}; fit on train, scored on test; "
                 "identical for trained, random_init and raw")
-    return {
-        "dataset": splits.name,
-        "metric": first[main].metric,
-        "higher_is_better": bool(first[main].higher_is_better),
-        "readout": readout,
-        "trained": metrics[main]["trained"],
-        "random_init": metrics[main]["random_init"],
-        "baseline_raw": metrics[main]["raw"],
-        "metrics": metrics,
-        "collapse": {**_monitor(trained, splits, readout, rows["trained"][0][0]),
-                     "random_init": _monitor(random_init, splits, readout, rows["random_init"][0][0])},
-        "protocol": protocol,
-        "n_train": n_train,
-        "n_test": n_test,
-    }
+    scores: dict[str, Scores] = {}
+    for name, m in metrics.items():  # a head's own metric; an extra label's is the primary head's
+        head = first.get(name, first[main])
+        scores[name] = Scores(metric=str(m.get("metric", head.metric)), trained=m["trained"],
+                              random_init=m["random_init"], raw=m["raw"], higher_is_better=bool(head.higher_is_better))
+    return EvalResult(
+        variant="", dataset=splits.name, primary=main, scores=scores, readout=readout, protocol=protocol,
+        n_train=n_train, n_test=n_test,
+        collapse={**_monitor(trained, splits, readout, rows["trained"][0][0]),
+                  "random_init": _monitor(random_init, splits, readout, rows["random_init"][0][0])})
 
 
 def _monitor(encoder: torch.nn.Module, splits: DataSplits, readout: str, train_feats: np.ndarray) -> dict[str, float]:

@@ -18,7 +18,7 @@ from torch import nn
 
 from jepakit.framework.compose import ResolvedRun, build_part
 from jepakit.errors import JepakitError
-from jepakit.interfaces import DataSplits, MaskSet, StepOutput
+from jepakit.interfaces import DataSplits, EvalResult, MaskSet, StepOutput
 
 
 class JEPA(nn.Module):
@@ -109,7 +109,7 @@ class JEPAMethod:
                                "use the method of the plugin that ships this dataset (`jepakit list methods`)")
         return assemble(resolved, splits, build_encoder(resolved, splits))
 
-    def evaluate(self, resolved: ResolvedRun, built: Built, run_dir: Any) -> dict[str, Any]:
+    def evaluate(self, resolved: ResolvedRun, built: Built, run_dir: Any) -> EvalResult:
         from jepakit.engine.run_eval import evaluate_built
 
         return evaluate_built(resolved, built, run_dir)

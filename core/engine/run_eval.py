@@ -5,6 +5,7 @@ The random-init encoder is rebuilt with the run's seed, so it is exactly the tra
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 from typing import Any
@@ -18,40 +19,47 @@ from jepakit.errors import JepakitError
 from jepakit.engine.jepa import Built, build, build_encoder
 from jepakit.framework.plugins import PluginState
 from jepakit.engine import faults
-from jepakit.engine.runs import RunDir, collapse_warnings
+from jepakit.engine.results import as_result, write_eval
+from jepakit.engine.runs import RunDir
+from jepakit.interfaces import EvalResult
 
 log = logging.getLogger("jepakit")
 
 
-def evaluate_built(resolved: ResolvedRun, built: Built, run_dir: RunDir) -> dict[str, Any]:
-    """Probe the trained model's encoder, write eval.json and the embedding plot, and return the result."""
+def evaluate_built(resolved: ResolvedRun, built: Built, run_dir: RunDir,
+                   random_init: torch.nn.Module | None = None) -> EvalResult:
+    """Probe the trained model's encoder next to the same encoder at random init and the raw input; writes the
+    embedding plot (never eval.json: `evaluate_and_write` does, through `write_eval`).
+
+    `random_init` lets a method that scores more than core's heads (sjepa) build that encoder once and pass it;
+    by default it is rebuilt under the run's seed, exactly the trained encoder's starting point.
+    """
     from jepakit.library import plots
     from jepakit.engine.evaluate import evaluate_encoders, extract_features
 
     model = built.model
     trained = model.teacher if resolved.eval.encoder == "target" else model.encoder
-    torch.manual_seed(resolved.run.seed)
-    random_init = build_encoder(resolved, built.splits)
+    if random_init is None:
+        torch.manual_seed(resolved.run.seed)
+        random_init = build_encoder(resolved, built.splits)
     heads = {spec.name.split("/")[-1]: head_factory(spec) for spec in resolved.heads}
     result = evaluate_encoders(trained, random_init, built.splits, readout=resolved.eval.readout, heads=heads)
     faults.point("eval")  # features extracted, nothing written yet
-    result = {"variant": resolved.variant, **result}
-    result.setdefault("encoder", resolved.eval.encoder)
-    last = run_dir.read_metrics()
-    if last:
-        result["train"] = {"steps": last[-1].get("step"), "final_loss": last[-1].get("loss")}
-    warnings = collapse_warnings(last)
-    if result["collapse"].get("feature_std", 1.0) < resolved.run.collapse_std:
-        warnings.append(f"representation collapse: the evaluated encoder's feature std "
-                        f"{result['collapse']['feature_std']} is below {resolved.run.collapse_std}")
-    result["warnings"] = warnings
-    run_dir.write_eval(result)
+    result = dataclasses.replace(result, variant=resolved.variant, encoder=resolved.eval.encoder)
     try:
         feats, labels = extract_features(trained, built.splits.test, readout=resolved.eval.readout)
         plots.plot_embedding_pca(feats, labels, run_dir.plots / "embedding_pca.png")
     except (ValueError, RuntimeError) as exc:  # a plot must never lose an evaluation
         log.warning("embedding plot skipped: %s", exc)
     return result
+
+
+def evaluate_and_write(resolved: ResolvedRun, built: Built, run_dir: RunDir) -> EvalResult:
+    """The run's method evaluates, core writes eval.json (training summary, collapse warnings, schema).
+
+    A method written before `EvalResult` may still return eval.json's dict; it is read into the type.
+    """
+    return write_eval(as_result(built.method.evaluate(resolved, built, run_dir)), resolved, run_dir)
 
 
 def head_factory(spec: Any) -> Any:
@@ -78,7 +86,8 @@ def load_run(path: str | Path, state: PluginState) -> tuple[ResolvedRun, Built, 
     return resolved, built, run_dir
 
 
-def evaluate_run(path: str | Path, state: PluginState) -> dict[str, Any]:
+def evaluate_run(path: str | Path, state: PluginState) -> EvalResult:
+    """`jepakit eval`: rebuild a run from its directory, evaluate its newest checkpoint and rewrite eval.json."""
     resolved, built, run_dir = load_run(path, state)
     run_dir.plots.mkdir(exist_ok=True)
-    return built.method.evaluate(resolved, built, run_dir)
+    return evaluate_and_write(resolved, built, run_dir)

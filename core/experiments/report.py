@@ -2,8 +2,8 @@
 
 A run's report: metadata (versions, plugins, seed, precision, command), the resolved config, loss and
 learning-rate curves, collapse monitors over training, mask pictures, the embedding projection (PCA coloured by
-label), the probe table with its baselines, and warnings. A sweep's report: the grouped comparison (mean +- std
-over seeds), its plot, and one section per run. Pictures the run did not write are drawn from its logs; the
+label), the probe table with its baselines, the verdict (the words `jepakit eval` prints) and warnings. A sweep's
+report: the grouped comparison (mean +- std over seeds), its plot, and one section per run. Pictures the run did not write are drawn from its logs; the
 PCA needs the trained model and is only shown when `train`/`eval` wrote it.
 """
 
@@ -17,8 +17,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from jepakit.engine.results import verdict
 from jepakit.experiments.compare import fmt, group_runs, label, plot_comparison
-from jepakit.experiments.sweep import find_runs, run_status
+from jepakit.experiments.sweep import evaluation, find_runs, run_status
 
 CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
 table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ccc;padding:.25em .6em;font-size:.9em}
@@ -81,20 +82,22 @@ def run_section(path: Path, level: int = 2) -> str:
         shown = {k: (" ".join(v) if k == "command" else v) for k, v in meta.items()}
         parts.append(_table(["run metadata", "value"], [[k, json.dumps(v) if isinstance(v, dict) else v]
                                                          for k, v in shown.items()]))
-    if st["trained"] is not None:
-        ev = json.loads((path / "eval.json").read_text(encoding="utf-8"))
-        rows = [[head, m.get("trained"), m.get("random_init"), m.get("raw")] for head, m in (ev.get("metrics") or {}).items()]
-        parts.append(f"<p>primary metric <b>{html.escape(str(ev.get('metric')))}</b> "
-                     f"({'higher' if ev.get('higher_is_better', True) else 'lower'} is better)</p>")
-        parts.append(_table(["probe", "trained", "random init", "raw input"], rows))
-        coll = ev.get("collapse") or {}
+    ev = evaluation(path) if st["trained"] is not None else None
+    if ev is not None:
+        main = ev.main
+        parts.append(f"<p>primary metric <b>{html.escape(main.metric)}</b> "
+                     f"({'higher' if main.higher_is_better else 'lower'} is better)</p>")
+        parts.append(_table(["probe", "trained", "random init", ev.baseline_label or "raw input"],
+                            [[head, sc.trained, sc.random_init, sc.raw] for head, sc in ev.scores.items()]))
+        parts.append(f'<p class="verdict"><b>{html.escape(verdict(ev).text)}</b></p>')
+        coll = ev.collapse
         if coll:
-            rnd = coll.get("random_init", {})
+            rnd = coll.get("random_init") or {}
             parts.append(_table(["collapse monitor", "trained", "random init"],
                                 [[k, coll.get(k), rnd.get(k)] for k in ("feature_std", "effective_rank")]))
-        if ev.get("protocol"):
-            parts.append(f'<p class="muted">{html.escape(ev["protocol"])}</p>')
-        for w in ev.get("warnings") or []:
+        if ev.protocol:
+            parts.append(f'<p class="muted">{html.escape(ev.protocol)}</p>')
+        for w in ev.warnings:
             parts.append(f'<p class="warn">warning: {html.escape(w)}</p>')
     else:
         parts.append('<p class="muted">not evaluated yet (run <code>jepakit eval</code>)</p>')

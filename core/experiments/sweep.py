@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from jepakit.engine.results import read_eval
 from jepakit.framework.config import load_toml, parse_override
+from jepakit.interfaces import EvalResult
 from jepakit.errors import JepakitError
 
 #: Keys every run differs in by construction: never shown as "settings that differ".
@@ -135,32 +137,40 @@ def _last_metrics(path: Path) -> dict[str, Any]:
     return last
 
 
+def evaluation(path: Path) -> EvalResult | None:
+    """The run's eval.json as an `EvalResult`; None when there is none, it is unreadable, or it is empty."""
+    if not (path / "eval.json").is_file():
+        return None
+    try:
+        ev = read_eval(path)
+    except (OSError, ValueError):
+        return None
+    return ev if (ev.scores or ev.variant) else None
+
+
 def run_status(path: Path) -> dict[str, Any]:
     """What `jepakit runs` shows for one run directory (reads only small JSON/TOML files)."""
     config = load_toml(path / "config.toml") if (path / "config.toml").is_file() else {}
     steps = int(config.get("optim", {}).get("steps", 0) or 0)
     last = _last_metrics(path)
-    ev: dict[str, Any] = {}
-    if (path / "eval.json").is_file():
-        try:
-            ev = json.loads((path / "eval.json").read_text(encoding="utf-8"))
-        except ValueError:
-            ev = {}
+    ev = evaluation(path)
     failure = path / "failure.json"
     if _locked(path):
         status = "running"
     elif failure.is_file():
         status = "failed"
-    elif ev and last.get("step") == steps:
+    elif ev is not None and last.get("step") == steps:
         status = "finished"
     else:
         status = "interrupted"
+    main = ev.main if ev is not None else None
     out = {"path": str(path), "name": path.name, "status": status, "variant": config.get("variant", "?"),
            "step": last.get("step", 0), "steps": steps, "seconds": last.get("elapsed_s"),
-           "metric": ev.get("metric"), "trained": ev.get("trained"), "random_init": ev.get("random_init"),
-           "baseline_raw": ev.get("baseline_raw"), "higher_is_better": ev.get("higher_is_better", True),
-           "metrics": ev.get("metrics") or {}, "warnings": ev.get("warnings") or [],
-           "config": config}
+           "metric": main.metric if main else None, "trained": main.trained if main else None,
+           "random_init": main.random_init if main else None, "baseline_raw": main.raw if main else None,
+           "higher_is_better": main.higher_is_better if main else True,
+           "metrics": {n: sc.to_dict() for n, sc in ev.scores.items()} if ev is not None else {},
+           "warnings": list(ev.warnings) if ev is not None else [], "config": config}
     if status == "failed":
         try:
             out["error"] = json.loads(failure.read_text(encoding="utf-8")).get("error", "")
