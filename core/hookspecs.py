@@ -125,7 +125,8 @@ def jepa_register_datasets(register: RegisterFn) -> None:
 def jepa_register_heads(register: RegisterFn) -> None:
     """Register downstream heads and probes (linear probe, k-NN, attentive probe, task decoders ...).
 
-    Built as `target(cfg)`; must satisfy `jepakit.interfaces.Head`.
+    Built as `target(cfg)`; must satisfy `jepakit.interfaces.Head`. Runs name them in `eval.heads`, with
+    their settings in `[eval.heads.NAME]` tables.
     """
 
 
@@ -133,8 +134,8 @@ def jepa_register_heads(register: RegisterFn) -> None:
 def jepa_register_loggers(register: RegisterFn) -> None:
     """Register metric loggers (TensorBoard, experiment trackers ...); metrics.jsonl is always written.
 
-    Built as `target(cfg, run_dir=...)`; must offer `log(row: dict)` and `close()`. Runs list them by name in
-    `run.loggers`.
+    Built as `target(cfg, run_dir=...)`; must offer `log(row: dict)` and `close()`. Runs name them in
+    `run.loggers`, with their settings in `[run.loggers.NAME]` tables.
     """
 
 

@@ -118,6 +118,24 @@ class DataSplits:
     Self-supervised training uses `train` without labels; probes fit on `train` labels and score on `test`.
     A sample's x is a tensor, or for multimodal data a dict of tensors ({"image": [C, H, W], "tokens": [L]});
     core's loader stacks a dict key by key and the run's encoder (and method) read it by key.
+
+    `extra_labels` maps a name to (train labels [Ntr], test labels [Nte]): other labels of the same samples
+    (V-JEPA's clips: the motion direction beside the digit). Core's evaluation reads each with the primary head
+    from the same features and reports it as "<head> (<name>)", so one run answers both questions.
+
+    `meta` holds a dataset's facts for the parts that need them; core reads none of it, and a part that needs a
+    key says so in its error when the key is missing. The keys the bundled plugins write (* = read by a part):
+
+    - EEG (sjepa): `ch_pos`* (electrode unit vectors [C, 3]: encoder, maskers, transfer check), `ch_names`*
+      (electrode names [C]: the per-channel report), `sfreq` (Hz), `units` (one input unit, e.g. "10 uV"),
+      `skipped` (files left out, with why);
+    - audio (ajepa): `frontend`* (log-mel settings the encoder and masker rebuild the front end from),
+      `logmel_mean`*, `logmel_std`* (train-split statistics), `sample_rate` (Hz), `class_names`;
+    - text-image (tijepa): `negatives`* (what a retrieval negative is, for the report), `context_length`
+      (caption tokens), `label` (what y means);
+    - UI sessions (uijepa): `references`* (per class, every accepted phrasing), `held_out`* (per class, whether
+      its intent is unseen in training);
+    - optical flow (mcjepa): `ground_truth_flow`, `speed`, `frames`.
     """
 
     name: str
@@ -131,6 +149,8 @@ class DataSplits:
     meta: dict[str, Any] = field(default_factory=dict)
     #: inputs [B, ...] -> raw-baseline features [B, F] (log-mel, band power ...); None = the flattened input
     raw_features: Callable[[torch.Tensor], torch.Tensor] | None = None
+    #: other labels of the same samples: name -> (train labels [Ntr], test labels [Nte]); see above
+    extra_labels: dict[str, tuple[Any, Any]] = field(default_factory=dict)
 
 
 @runtime_checkable
@@ -138,6 +158,12 @@ class Head(Protocol):
     """Built as `Head(cfg)`. A downstream readout on frozen features.
 
     fit(train_feats [Ntr, F], train_y [Ntr]) then score(test_feats [Nte, F], test_y [Nte]) -> {metric: value}.
+
+    Optional members, read through `head_input` and `describe_head` (which supply the defaults):
+    - `input = "pooled"` (default): features [N, F], one vector per sample from the run's readout;
+      `input = "tokens"`: token features [N, T, F] (an attentive probe); raw inputs come as one token [N, 1, F].
+    - `describe() -> str`: the head's protocol in one line for eval.json's `protocol` (its settings, so a
+      reader sees what was fitted); default: the class name.
     """
 
     metric: str
@@ -146,6 +172,24 @@ class Head(Protocol):
     def fit(self, feats: Any, labels: Any) -> None: ...
 
     def score(self, feats: Any, labels: Any) -> dict[str, float]: ...
+
+
+#: What a head may ask to be fitted on (`Head.input`).
+HEAD_INPUTS = ("pooled", "tokens")
+
+
+def head_input(head: Any) -> str:
+    """`head.input`, "pooled" when the head does not say; any other value is a bug in the head."""
+    value = getattr(head, "input", "pooled")
+    if value not in HEAD_INPUTS:
+        raise ValueError(f"{type(head).__name__}.input must be one of {HEAD_INPUTS}, got {value!r}")
+    return value
+
+
+def describe_head(head: Any) -> str:
+    """`head.describe()`, or the class name for a head without one."""
+    describe = getattr(head, "describe", None)
+    return str(describe()) if callable(describe) else type(head).__name__
 
 
 @dataclass

@@ -251,6 +251,7 @@ def test_show_variant_prints_the_resolved_config():
     assert info["resolved"]["variant"] == TINY and info["resolved"]["encoder"]["use"] == "core/vit"
     text = cli("show", TINY).stdout
     assert "[encoder]" in text and 'use = "core/vit"' in text
+    assert "[eval.heads.knn]" in text and "k = 20" in text and 'primary = "linear-probe"' in text  # heads' settings
 
 
 def test_show_unknown_suggests():
@@ -265,6 +266,7 @@ def test_new_run_writes_a_file_that_validates(tmp_path):
     result = cli("new", "run", "--from", TINY, "-o", str(target))
     assert result.exit_code == 0, result.output
     assert target.is_file() and f'variant = "{TINY}"' in target.read_text()
+    target.write_text(target.read_text().replace("k = 20", "k = 10"))  # a head's setting, edited in place
     result = cli("validate", str(target))
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith(f"OK: {TINY} (")

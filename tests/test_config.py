@@ -63,6 +63,16 @@ def test_toml_writer_round_trips():
     assert tomllib.loads(dumps_toml(data)) == data
 
 
+def test_toml_writer_round_trips_head_tables_and_inline_head_lists():
+    tables = {"eval": {"readout": "mean", "primary": "knn",
+                       "heads": {"knn": {"use": "core/knn", "k": 10}, "lp": {"use": "core/linear-probe", "C": 0.5}}}}
+    assert tomllib.loads(dumps_toml(tables)) == tables
+    text = dumps_toml(tables)
+    assert "[eval.heads.knn]" in text and "k = 10" in text
+    inline = {"eval": {"heads": [{"use": "core/knn", "k": 10}]}, "run": {"loggers": []}}
+    assert tomllib.loads(dumps_toml(inline)) == inline
+
+
 def test_switching_a_part_with_set_drops_its_old_settings():
     data = {"data": {"use": "core/glyphs", "per_class": 10}}
     assert apply_overrides(data, ["data.use=core/digits"]) == {"data": {"use": "core/digits"}}

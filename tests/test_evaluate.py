@@ -170,7 +170,7 @@ def test_extra_labels_are_read_by_the_primary_head_from_the_same_features() -> N
     y_te = np.asarray([int(splits.test[i][1]) for i in range(len(splits.test))])
     # "side" is the class itself (separable), "noise" a label the inputs do not carry
     rng = np.random.default_rng(0)
-    splits.meta["extra_labels"] = {"side": (y_tr, y_te), "noise": (rng.integers(0, 2, 80), rng.integers(0, 2, 40))}
+    splits.extra_labels = {"side": (y_tr, y_te), "noise": (rng.integers(0, 2, 80), rng.integers(0, 2, 40))}
     out = evaluate_encoders(TinyEncoder(), TinyEncoder(), splits, readout="mean",
                             heads={"linear": LinearProbe, "knn": lambda: KNNProbe(KNNConfig(k=5))})
     assert set(out.scores) == {"linear", "knn", "linear (side)", "linear (noise)"}
@@ -178,3 +178,34 @@ def test_extra_labels_are_read_by_the_primary_head_from_the_same_features() -> N
     assert out.scores["linear (noise)"].raw < 75.0  # nothing to read
     assert out.scores["linear (side)"].metric == "accuracy"
     assert out.primary == "linear" and out.main.trained == out.scores["linear"].trained  # the primary is unchanged
+
+
+def test_a_named_primary_head_fills_the_verdict_and_reads_the_extra_labels() -> None:
+    torch.manual_seed(0)
+    splits = _splits()
+    y_tr = np.asarray([int(splits.train[i][1]) for i in range(len(splits.train))])
+    y_te = np.asarray([int(splits.test[i][1]) for i in range(len(splits.test))])
+    splits.extra_labels = {"side": (y_tr, y_te)}
+    heads = {"linear": LinearProbe, "knn": lambda: KNNProbe(KNNConfig(k=5))}
+    out = evaluate_encoders(TinyEncoder(), TinyEncoder(), splits, readout="mean", heads=heads, primary="knn")
+    assert out.primary == "knn" and set(out.scores) == {"linear", "knn", "knn (side)"}
+    assert out.scores["knn (side)"].raw == out.scores["knn"].raw  # the extra label is read by the primary head
+    with pytest.raises(JepakitError, match='eval.primary: no head named "nope"'):
+        evaluate_encoders(TinyEncoder(), TinyEncoder(), splits, readout="mean", heads=heads, primary="nope")
+
+
+def test_head_contract_helpers_supply_the_declared_defaults() -> None:
+    from jepakit.builtin.config import AttentiveProbeConfig
+    from jepakit.builtin.heads import AttentiveProbe
+    from jepakit.interfaces import describe_head, head_input
+
+    class Bare:
+        metric, higher_is_better = "accuracy", True
+
+    assert head_input(Bare()) == "pooled" and describe_head(Bare()) == "Bare"
+    assert head_input(AttentiveProbe(AttentiveProbeConfig())) == "tokens"
+    assert describe_head(KNNProbe(KNNConfig(k=3))).startswith("cosine k-NN (k=3)")
+    bad = Bare()
+    bad.input = "pixels"
+    with pytest.raises(ValueError, match="input must be one of"):
+        head_input(bad)

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from jepakit.builtin.heads import KNNProbe, LinearProbe
 from jepakit.errors import JepakitError
-from jepakit.interfaces import DataSplits, EvalResult, Head, Scores
+from jepakit.interfaces import DataSplits, EvalResult, Head, Scores, describe_head, head_input
 
 READOUTS = ("mean", "last4_mean", "rows_mean")
 MONITOR_SAMPLES = 512  # collapse stats use the first 512 training images, as the training-time monitor does
@@ -117,8 +117,13 @@ def collapse_stats(feats: np.ndarray) -> dict[str, float]:
     return {"feature_std": std, "effective_rank": float(np.exp(-(p * np.log(p)).sum()))}
 
 
-def _primary(heads: dict[str, Any]) -> str:
-    """The head whose score fills the top-level trained/random_init/baseline_raw: the linear probe if present."""
+def _primary(heads: dict[str, Any], primary: str | None = None) -> str:
+    """The head whose score fills the top-level trained/random_init/baseline_raw: `primary` when given (a run's
+    `[eval] primary`, resolved and checked by composition), else the first head named "linear...", else the first."""
+    if primary:
+        if primary not in heads:
+            raise JepakitError(f'eval.primary: no head named "{primary}"', f"name one of: {', '.join(heads)}")
+        return primary
     for name in heads:
         if name.startswith("linear"):
             return name
@@ -126,13 +131,14 @@ def _primary(heads: dict[str, Any]) -> str:
 
 
 def evaluate_encoders(trained: torch.nn.Module, random_init: torch.nn.Module, splits: DataSplits, *,
-                      readout: str = "mean", heads: dict[str, Callable[[], Head]] | None = None) -> EvalResult:
+                      readout: str = "mean", heads: dict[str, Callable[[], Head]] | None = None,
+                      primary: str | None = None) -> EvalResult:
     """Every head on trained features, random-init features and raw inputs, plus collapse monitors.
 
     `heads` maps a name to a zero-argument factory (default: "linear" and "knn"). Each head is fitted afresh
     per row, so all three rows share one protocol. Scores are percentages rounded to 2 decimals. Returns an
-    `EvalResult` with one `Scores` per head (primary: the linear probe where there is one) and no variant:
-    the caller knows which run it is.
+    `EvalResult` with one `Scores` per head (primary: `primary`, else the linear probe where there is one) and
+    no variant: the caller knows which run it is.
     """
     heads = dict(heads) if heads is not None else {"linear": LinearProbe, "knn": KNNProbe}
     if not heads:
@@ -165,18 +171,18 @@ def evaluate_encoders(trained: torch.nn.Module, random_init: torch.nn.Module, sp
         for row in rows:
             head = factory()
             first.setdefault(name, head)
-            train, test = tokens_of(row) if getattr(head, "input", "pooled") == "tokens" else rows[row]
+            train, test = tokens_of(row) if head_input(head) == "tokens" else rows[row]
             head.fit(*train)
             metrics[name][row] = round(float(head.score(*test)[head.metric]), 2)
-        describe = getattr(first[name], "describe", None)
-        described.append(f"{name}: {describe() if callable(describe) else type(first[name]).__name__}")
-    main = _primary(heads)
-    for label, (train_y, test_y) in (splits.meta.get("extra_labels") or {}).items():
+        described.append(f"{name}: {describe_head(first[name])}")
+    main = _primary(heads, primary)
+    for label, (train_y, test_y) in splits.extra_labels.items():
         # other labels of the same samples (V-JEPA's clips: the digit and the motion direction), read by the
         # primary head from the same features, so one run answers both questions
         metrics[f"{main} ({label})"] = {"metric": first[main].metric}
-        for row, (train, test) in rows.items():
+        for row in rows:
             head = heads[main]()
+            train, test = tokens_of(row) if head_input(head) == "tokens" else rows[row]
             head.fit(train[0], np.asarray(train_y))
             metrics[f"{main} ({label})"][row] = round(float(head.score(test[0], np.asarray(test_y))[head.metric]), 2)
     n_train, n_test = len(splits.train), len(splits.test)

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from jepakit.engine.ckpt import latest_checkpoint, unpack_state
-from jepakit.framework.compose import ResolvedRun, resolve_run
+from jepakit.framework.compose import Part, ResolvedRun, resolve_run
 from jepakit.framework.config import load_toml
 from jepakit.errors import JepakitError
 from jepakit.engine.jepa import Built, build, build_encoder
@@ -42,8 +42,9 @@ def evaluate_built(resolved: ResolvedRun, built: Built, run_dir: RunDir,
     if random_init is None:
         torch.manual_seed(resolved.run.seed)
         random_init = build_encoder(resolved, built.splits)
-    heads = {spec.name.split("/")[-1]: head_factory(spec) for spec in resolved.heads}
-    result = evaluate_encoders(trained, random_init, built.splits, readout=resolved.eval.readout, heads=heads)
+    heads = {name: head_factory(part) for name, part in resolved.heads.items()}
+    result = evaluate_encoders(trained, random_init, built.splits, readout=resolved.eval.readout, heads=heads,
+                               primary=resolved.eval.primary or None)
     faults.point("eval")  # features extracted, nothing written yet
     result = dataclasses.replace(result, variant=resolved.variant, encoder=resolved.eval.encoder)
     try:
@@ -62,10 +63,11 @@ def evaluate_and_write(resolved: ResolvedRun, built: Built, run_dir: RunDir) -> 
     return write_eval(as_result(built.method.evaluate(resolved, built, run_dir)), resolved, run_dir)
 
 
-def head_factory(spec: Any) -> Any:
-    """A zero-argument factory of the head a resolved `[eval] heads` entry names, with its settings."""
+def head_factory(part: Any) -> Any:
+    """A zero-argument factory of a resolved head (`resolved.heads[name]`) built with its settings from the run
+    (`[eval.heads.NAME]`); a bare registry entry (`PartSpec`) gets its config's defaults."""
+    spec, cfg = (part.spec, part.cfg) if isinstance(part, Part) else (part, part.config() if part.config else None)
     cls = spec.load()
-    cfg = spec.config() if spec.config else None
     return (lambda: cls(cfg)) if cfg is not None else cls
 
 

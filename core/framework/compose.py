@@ -6,6 +6,7 @@ A run file names a variant and overrides any part of it:
     [masker]  target_scale = [0.15, 0.2]
     [optim]   lr = 5e-4
     [run]     out = "runs/ijepa-digits"
+    [eval.heads.knn]  k = 10
 
 `resolve_run` checks everything that can be checked without tensors: every key against its part's config
 dataclass, every part name against the registry, and token layouts and modalities across parts. `jepakit
@@ -81,16 +82,24 @@ class RunConfig:
     collapse_std: float = 1e-3  # feature std below this at `collapse_patience` monitors in a row = collapse
     collapse_patience: int = 3
     on_collapse: Literal["warn", "stop"] = "warn"  # warn in the log and eval.json, or also stop (exit 1)
-    loggers: list[str] = field(default_factory=list)  # registered loggers besides metrics.jsonl, e.g. "core/tensorboard"
+    #: loggers besides metrics.jsonl: a list of names (["core/tensorboard"]) or a table per logger with its
+    #: settings ([run.loggers.tensorboard] flush_secs = 5); resolved to the list of their names
+    loggers: list[str] | dict[str, dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
 class EvalConfig:
-    """Frozen-feature evaluation: each head fits on the train split and scores on the test split."""
+    """Frozen-feature evaluation: each head fits on the train split and scores on the test split.
+
+    `heads` is a list of names (the exact set) or a table per head with its settings, merged into the
+    variant's heads (`[eval.heads.knn] k = 10`); resolved to the list of their names. `primary` names the head
+    whose score is the run's verdict (eval.json's top level); empty = the first linear-probe head, else the first.
+    """
 
     readout: Literal["mean", "last4_mean", "rows_mean"] = "mean"
-    heads: list[str] = field(default_factory=lambda: ["core/linear-probe", "core/knn"])
+    heads: list[str] | dict[str, dict[str, Any]] = field(default_factory=lambda: ["core/linear-probe", "core/knn"])
     encoder: Literal["target", "context"] = "target"  # I-JEPA probes the EMA target encoder
+    primary: str = ""
 
 
 @dataclass
@@ -112,8 +121,11 @@ class ResolvedRun:
     optim: OptimConfig
     run: RunConfig
     eval: EvalConfig
-    heads: list[PartSpec]
-    loggers: list[PartSpec] = field(default_factory=list)
+    #: the heads by the name their scores carry in eval.json ("knn", or the table key of `[eval.heads.NAME]`)
+    heads: dict[str, Part] = field(default_factory=dict)
+    loggers: dict[str, Part] = field(default_factory=dict)
+    #: named-part settings ("eval.heads", "run.loggers") the run gave as a list: the exact set, not merged
+    exact: frozenset[str] = frozenset()
 
     def to_dict(self) -> dict[str, Any]:
         """The fully resolved config (every default filled in), as written to RUN_DIR/config.toml."""
@@ -122,11 +134,24 @@ class ResolvedRun:
             out[role] = {"use": part.spec.name, **_settings(part)}
         out["loss"] = {n: {"use": p.spec.name, "weight": p.weight, **_settings(p)} for n, p in self.losses.items()}
         out["optim"], out["run"], out["eval"] = to_plain(self.optim), to_plain(self.run), to_plain(self.eval)
+        out["run"]["loggers"] = _named_plain(self.loggers, "run.loggers" in self.exact)
+        out["eval"]["heads"] = _named_plain(self.heads, "eval.heads" in self.exact)
         return out
 
 
 def _settings(part: Part) -> dict[str, Any]:
     return to_plain(part.cfg) if part.cfg is not None else {}
+
+
+def _named_plain(parts: dict[str, Part], exact: bool) -> list[Any] | dict[str, Any]:
+    """Heads or loggers as config.toml writes them: a table per part, so re-resolving against the variant
+    rebuilds the same set; a list of inline tables when the run gave the exact set (a table would merge back
+    the variant's others)."""
+    if not parts:
+        return []
+    tables = {name: {"use": p.spec.name, **{k: v for k, v in _settings(p).items() if v is not None}}
+              for name, p in parts.items()}
+    return list(tables.values()) if exact else tables
 
 
 def read_run(source: str | Path | dict[str, Any], overrides: list[str] = ()) -> dict[str, Any]:
@@ -147,8 +172,21 @@ def resolve_run(source: str | Path | dict[str, Any], state: PluginState, overrid
     if not isinstance(data["variant"], str):
         raise JepakitError(f"variant: expected a string, got {data['variant']!r}", 'e.g. variant = "ijepa/ijepa-tiny"')
     vspec = state.registry.get("variants", data["variant"], key="variant")
-    merged = deep_merge(vspec.spec, {k: v for k, v in data.items() if k != "variant"})
-    return resolve_spec(vspec.name, vspec.modality, merged, state)
+    over = {k: v for k, v in data.items() if k != "variant"}
+    merged = deep_merge(vspec.spec, over)
+    exact = set()
+    for (section, name), kind in NAMED_PARTS.items():  # heads and loggers: tables merge, a list is the exact set
+        given = over.get(section, {}).get(name) if isinstance(over.get(section), dict) else None
+        base = vspec.spec.get(section, {}) if isinstance(vspec.spec.get(section), dict) else {}
+        base = base.get(name, _DEFAULTS[section][name])
+        if isinstance(given, list):
+            exact.add(f"{section}.{name}")
+        elif isinstance(given, dict):
+            merged[section] = {**merged[section], name: _merge_named(state.registry, kind, base, given,
+                                                                    f"{section}.{name}")}
+    resolved = resolve_spec(vspec.name, vspec.modality, merged, state)
+    resolved.exact = frozenset(exact)
+    return resolved
 
 
 def resolve_spec(name: str, modality: str, spec: dict[str, Any], state: PluginState) -> ResolvedRun:
@@ -181,27 +219,126 @@ def resolve_spec(name: str, modality: str, spec: dict[str, Any], state: PluginSt
         part.weight = float(weight)
         losses[term] = part
     optim = build_dataclass(OptimConfig, spec.get("optim", {}), "optim")
+    named = {}
+    for (section, key), kind in NAMED_PARTS.items():
+        table = spec.get(section, {})
+        if not isinstance(table, dict):
+            raise JepakitError(f"{section}: expected a table, got {table!r}", f"write it as [{section}] with key = value lines")
+        value = table.get(key, _DEFAULTS[section][key])
+        named[section] = _named_parts(reg, kind, value, f"{section}.{key}")
+        spec = {**spec, section: {k: v for k, v in table.items() if k != key}}
     run = build_dataclass(RunConfig, spec.get("run", {}), "run")
     ev = build_dataclass(EvalConfig, spec.get("eval", {}), "eval")
-    heads = [reg.get("heads", h, key=f"eval.heads[{i}]") for i, h in enumerate(ev.heads)]
-    loggers = [reg.get("loggers", name, key=f"run.loggers[{i}]") for i, name in enumerate(run.loggers)]
+    heads, loggers = named["eval"], named["run"]
+    run.loggers, ev.heads = list(loggers), list(heads)
+    ev.primary = primary_head(ev.primary, heads, reg)
     check_compatible(parts)
     if not run.out:
         run.out = str(Path("runs") / name.replace("/", "-"))
     return ResolvedRun(name, modality or parts["encoder"].spec.modality, parts, losses, optim, run, ev, heads, loggers)
 
 
-def _part(reg, kind: str, table: Any, key: str) -> Part:
+def _part(reg, kind: str, table: Any, key: str, use_key: str | None = None) -> Part:
+    """A part from its table (`use` + settings); `use_key` is where the name came from (default `key.use`)."""
     if not isinstance(table, dict):
         raise JepakitError(f"{key}: expected a table, got {table!r}", f'write [{key}] with use = "<name>"')
     if "use" not in table:
         raise JepakitError(f"{key}.use: missing", f"name a registered {singular(kind)} (`jepakit list {kind}`)")
-    spec = reg.get(kind, table["use"], key=f"{key}.use")
+    spec = reg.get(kind, table["use"], key=use_key or f"{key}.use")
     settings = {k: v for k, v in table.items() if k != "use"}
     cfg = build_dataclass(spec.config, settings, key) if spec.config else None
     if cfg is None and settings:
         raise JepakitError(f"{key}.{next(iter(settings))}: {spec.name} takes no settings", f"remove it from [{key}]")
     return Part(spec, cfg, key)
+
+
+# --- named parts: a run's heads and loggers -----------------------------------------------------------------------
+#: Settings that hold a set of named parts, and the registry kind they name. Each is written as a list of names
+#: (`heads = ["core/linear-probe", "core/knn"]`: the exact set; an entry may be an inline table with `use`) or
+#: as a table per part keyed by its name, short or qualified, with its settings (`[eval.heads.knn] k = 10`;
+#: `use` defaults to the key). A run's tables merge into the variant's set, like `[loss.NAME]` terms do.
+NAMED_PARTS: dict[tuple[str, str], str] = {("eval", "heads"): "heads", ("run", "loggers"): "loggers"}
+_DEFAULTS = {"eval": {"heads": EvalConfig().heads}, "run": {"loggers": RunConfig().loggers}}
+
+
+def _named_entries(value: Any, kind: str, key: str) -> dict[str, tuple[dict[str, Any], str, str]]:
+    """name -> (table, settings key, key of the part's name) for a list or table of named parts."""
+    entries: dict[str, tuple[dict[str, Any], str, str]] = {}
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            where = f"{key}[{i}]"
+            if isinstance(item, str):
+                table, use_key = {"use": item}, where
+            elif isinstance(item, dict) and isinstance(item.get("use"), str):
+                table, use_key = dict(item), f"{where}.use"
+            else:
+                raise JepakitError(f"{where}: expected a {singular(kind)} name or a table with use, got {item!r}",
+                                   f'write e.g. {key} = ["{"core/knn" if kind == "heads" else "core/tensorboard"}"]')
+            name = table["use"].split("/")[-1]
+            if name in entries:
+                raise JepakitError(f'{where}: a second {singular(kind)} named "{name}"',
+                                   f'give each its own name: [{key}.{name}2] use = "{table["use"]}"')
+            entries[name] = (table, where, use_key)
+        return entries
+    if not isinstance(value, dict):
+        raise JepakitError(f"{key}: expected a list of names or a table per {singular(kind)}, got {value!r}",
+                           f"write {key} = [\"<name>\", ...] or [{key}.<name>] tables (`jepakit list {kind}`)")
+    for raw, table in value.items():
+        where = f"{key}.{raw}"
+        if not isinstance(table, dict):
+            raise JepakitError(f"{where}: expected a table of settings, got {table!r}",
+                               f"write [{where}] with setting = value lines (`jepakit show {raw}`)")
+        table = dict(table)
+        name = raw.split("/")[-1]
+        if "/" in raw:  # a qualified key names the part itself
+            table.setdefault("use", raw)
+        if name in entries:
+            raise JepakitError(f'{where}: a second {singular(kind)} named "{name}"', f"keep one [{key}.{name}] table")
+        entries[name] = (table, where, f"{where}.use" if "use" in value[raw] else where)
+    return entries
+
+
+def _merge_named(reg, kind: str, base: Any, over: dict[str, Any], key: str) -> dict[str, dict[str, Any]]:
+    """The variant's named parts with a run's tables merged in: settings add up, a changed `use` replaces."""
+    out = {name: table for name, (table, _, _) in _named_entries(base, kind, key).items()}
+    for name, (table, _, _) in _named_entries(over, kind, key).items():
+        old = out.get(name)
+        same = old is not None and ("use" not in table or
+                                    reg.resolve(kind, str(table["use"])) == reg.resolve(kind, str(old.get("use", name))))
+        out[name] = {**old, **table} if same else table
+    return out
+
+
+def _named_parts(reg, kind: str, value: Any, key: str) -> dict[str, Part]:
+    """Validate a list or table of named parts: every name registered, every setting a field of its config."""
+    parts = {}
+    for name, (table, where, use_key) in _named_entries(value, kind, key).items():
+        use = str(table.get("use", name))
+        if reg.resolve(kind, use) is None:  # a short name is the usual spelling here: suggest among those too
+            known = [n for s in reg.list(kind) for n in (s.name, s.short)]
+            raise JepakitError(f'{use_key}: unknown {singular(kind)} "{use}".{did_you_mean(use, known)}',
+                               f"`jepakit list {kind}` shows the {kind} installed plugins provide")
+        parts[name] = _part(reg, kind, {"use": use, **table}, where, use_key)
+    return parts
+
+
+def primary_head(primary: str, heads: dict[str, Part], reg: Any = None) -> str:
+    """The head whose score is the run's verdict: `[eval] primary` (a head's name in eval.json, or its registered
+    name), else the first linear-probe head, else the first head ("" without heads)."""
+    if not primary:
+        linear = [n for n, p in heads.items() if p.spec.short == "linear-probe"]
+        return (linear or list(heads) or [""])[0]
+    if primary in heads:
+        return primary
+    qualified = reg.resolve("heads", primary) if reg is not None else None
+    named = [n for n, p in heads.items() if p.spec.name == qualified]
+    if len(named) == 1:
+        return named[0]
+    if not heads:
+        raise JepakitError(f'eval.primary: "{primary}" names a head, but the run evaluates none',
+                           "add the head to eval.heads, or remove eval.primary")
+    raise JepakitError(f'eval.primary: no head named "{primary}" in eval.heads.{did_you_mean(primary, heads)}',
+                       f"name one of: {', '.join(heads)}")
 
 
 #: Layouts that are special cases of another: a time-frequency grid is a 2-D grid, so a part written for any

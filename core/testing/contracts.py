@@ -29,7 +29,8 @@ from torch import nn
 
 from jepakit.framework.compose import Part, build_part, resolve_run
 from jepakit.framework.config import build_dataclass, dumps_toml, to_plain
-from jepakit.interfaces import Encoder, EnergyTerm, Head, Masker, MaskSet, Method, Predictor, TargetStrategy
+from jepakit.interfaces import (Encoder, EnergyTerm, Head, Masker, MaskSet, Method, Predictor, TargetStrategy,
+                                describe_head, head_input)
 from jepakit.engine.loader import sample_masks
 from jepakit.framework.registry import PartSpec
 
@@ -326,6 +327,8 @@ def check_head(spec: PartSpec, cfg_overrides: dict[str, Any] | None = None) -> N
     with _check(spec, "fit and score"):
         assert isinstance(head, Head), "missing one of metric, higher_is_better, fit, score"
         assert isinstance(head.metric, str) and isinstance(head.higher_is_better, bool), "bad metric attributes"
+        head_input(head)  # the optional `input` is "pooled" or "tokens"
+        assert describe_head(head).strip(), "describe() returned an empty string"
         head.fit(feats[:45], y[:45].numpy())
         scores = head.score(feats[45:], y[45:].numpy())
         assert isinstance(scores, dict) and head.metric in scores, f"score gave {scores!r}, no {head.metric!r}"

@@ -61,11 +61,17 @@ def _random_init(method: Any, resolved: ResolvedRun, built: Built) -> Any:
 
 def evaluate_mcjepa(method: Any, resolved: ResolvedRun, built: Built, run_dir: Any) -> dict[str, Any]:
     """Write and return eval.json: flow EPE (primary) and the content probes, each vs random init and baseline."""
-    from jepakit.api import evaluate_encoders
+    from jepakit.api import evaluate_encoders, head_factory
     model, splits = built.model, built.splits
     rand = _random_init(method, resolved, built)
-    heads = {f"content_{spec.name.split('/')[-1].removesuffix('-probe')}": _factory(spec) for spec in resolved.heads}
-    content = evaluate_encoders(model.encoder, rand.encoder, splits, readout=resolved.eval.readout, heads=heads)
+
+    def content_name(name: str) -> str:  # "linear-probe" -> "content_linear"
+        return f"content_{name.removesuffix('-probe')}"
+
+    heads = {content_name(name): head_factory(part) for name, part in resolved.heads.items()}
+    primary = content_name(resolved.eval.primary) if resolved.eval.primary else None
+    content = evaluate_encoders(model.encoder, rand.encoder, splits, readout=resolved.eval.readout, heads=heads,
+                                primary=primary)
     result: dict[str, Any] = {"variant": resolved.variant, "dataset": splits.name, "metric": "flow_epe",
                               "higher_is_better": False, "baseline_label": "zero flow / raw pixels"}
     metrics: dict[str, Any] = {}
@@ -95,12 +101,6 @@ def evaluate_mcjepa(method: Any, resolved: ResolvedRun, built: Built, run_dir: A
         result["train"] = {"steps": last[-1].get("step"), "final_loss": last[-1].get("loss")}
     run_dir.write_eval(result)
     return result
-
-
-def _factory(spec: Any):
-    cls = spec.load()
-    cfg = spec.config() if spec.config else None
-    return (lambda: cls(cfg)) if cfg is not None else cls
 
 
 def flow_to_rgb(flow: np.ndarray, max_mag: float) -> np.ndarray:

@@ -59,10 +59,10 @@ def test_band_power_is_the_raw_baseline():
 
 def test_four_class_recordings_carry_each_paradigm_as_an_extra_label():
     s = sim_eeg(SMALL)
-    extra = s.meta["extra_labels"]
+    extra = s.extra_labels
     assert set(extra) == {"motor imagery", "oddball"}
     (mi_tr, mi_te), (odd_tr, odd_te) = extra["motor imagery"], extra["oddball"]
     assert np.array_equal(2 * mi_tr + odd_tr, s.train.y.numpy())  # "both" = 2 * side + target
     assert np.array_equal(2 * mi_te + odd_te, s.test.y.numpy())
     assert set(np.unique(mi_tr)) == set(np.unique(odd_te)) == {0, 1}
-    assert "extra_labels" not in sim_eeg(dataclasses.replace(SMALL, task="mi")).meta  # one paradigm: nothing extra
+    assert sim_eeg(dataclasses.replace(SMALL, task="mi")).extra_labels == {}  # one paradigm: nothing extra

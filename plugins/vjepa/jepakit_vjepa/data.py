@@ -73,4 +73,4 @@ def moving_digits(cfg: MovingDigitsConfig, seed: int = 0) -> DataSplits:
     return DataSplits(name=name, train=ImageSplit(x[tr], yt[tr]), test=ImageSplit(x[te], yt[te]),
                       input_shape=tuple(int(s) for s in x.shape[1:]), num_classes=len(names), modality="video",
                       class_names=names,
-                      meta={"extra_labels": {other: (np.asarray(other_y)[train], np.asarray(other_y)[test])}})
+                      extra_labels={other: (np.asarray(other_y)[train], np.asarray(other_y)[test])})
