@@ -80,7 +80,7 @@ class DistanceConfig:
 class VICRegConfig:
     """VICReg variance + covariance on the mean-pooled context-encoder output (anti-collapse at tiny scale).
 
-    Not part of I-JEPA: tiny presets that add it name it in their loss table (see reference/tiny-scale.md).
+    Not part of I-JEPA: tiny presets that add it name it in their loss table (docs/recipes.md says why).
     """
 
     var_weight: float = 1.0
@@ -127,7 +127,7 @@ class TensorBoardConfig:
 class DigitsConfig:
     """scikit-learn's 8x8 digits (ships with scikit-learn, so it works offline), upsampled bilinearly.
 
-    The split is the fixed tiny-scale protocol (reference/tiny-scale.md): 1,400 train / 397 test, stratified,
+    The split is the fixed tiny-scale protocol (docs/recipes.md): 1,400 train / 397 test, stratified,
     random_state 0, so every run and every seed is scored on the same test images.
     """
 
@@ -207,7 +207,7 @@ class ImageFolderConfig:
 class LinearProbeConfig:
     """StandardScaler fitted on train features + L2 logistic regression (lbfgs): the fixed probe protocol.
 
-    The defaults are reference/tiny-scale.md's protocol; change them only if every compared row changes too.
+    The defaults are the fixed protocol of docs/recipes.md; change them only if every compared row changes too.
     """
 
     C: float = 1.0  # inverse L2 strength of the logistic regression

@@ -69,7 +69,7 @@ def _digits_tensor(size: int) -> tuple[torch.Tensor, np.ndarray]:
 def digits(cfg: DigitsConfig, seed: int = 0) -> DataSplits:
     """scikit-learn digits (offline): pixels / 16, bilinear upsampling to cfg.size, mapped to [-1, 1].
 
-    `seed` (the run's seed) is ignored on purpose: the split is the fixed protocol of reference/tiny-scale.md.
+    `seed` (the run's seed) is ignored on purpose: the split is the fixed protocol of docs/recipes.md.
     """
     inner = cfg.digit_size or cfg.size
     x, y = _digits_tensor(int(inner))

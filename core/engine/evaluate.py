@@ -1,6 +1,6 @@
 """Frozen-feature evaluation: readouts, probes, collapse monitors, and the trained / random-init / raw comparison.
 
-The protocol is fixed and identical for every row (reference/tiny-scale.md): probes fit on features of the fixed
+The protocol is fixed and identical for every row (docs/recipes.md): probes fit on features of the fixed
 train split and score on the fixed test split; the linear probe standardizes with train statistics, then runs
 L2 logistic regression (lbfgs). A trained encoder only counts as better if it beats the same architecture at
 random init *and* raw pixels under that one protocol.
@@ -97,7 +97,7 @@ def raw_features(dataset: Any, batch_size: int = 1024, transform: Any = None) ->
 
 
 def collapse_stats(feats: np.ndarray) -> dict[str, float]:
-    """Per-dimension std (mean over dims) and effective rank of features [N, F] (reference/tiny-scale.md).
+    """Per-dimension std (mean over dims) and effective rank of features [N, F] (docs/recipes.md).
 
     Effective rank = exp(entropy of the normalised singular values of the centred features) (RankMe): about 1
     when all samples lie on one line (dimensional collapse), up to min(N, F) for isotropic features. A fully
