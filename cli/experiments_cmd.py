@@ -1,16 +1,12 @@
 """`jepakit sweep | runs | compare | report`: experiments, not single runs.
 
-A sweep runs each combination as its own `jepakit train` process (so one crash or kill costs one run), at most
-`--jobs` at a time with the cores split between them, skipping finished runs and resuming interrupted ones.
+Parse, call, render: the planning is `jepakit.experiments.sweep`, the running (each combination its own
+`jepakit train` process, at most `--jobs` at a time, finished runs skipped, interrupted ones resumed) is
+`jepakit.experiments.scheduler`, and the tables and JSON are drawn here.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,7 +14,7 @@ import typer
 
 from jepakit.cli import output
 from jepakit.cli.run_cmd import JsonOpt, SetOpt
-from jepakit.errors import Interrupted, JepakitError
+from jepakit.errors import JepakitError
 
 
 def sweep(
@@ -34,64 +30,35 @@ def sweep(
 ) -> None:
     """Run every combination of --grid values over --seeds; resumable; a failing run never stops the others."""
     from jepakit.cli.context import load_state
-    from jepakit.framework.compose import resolve_run
     from jepakit.cli.run_cmd import run_source
-    from jepakit.experiments.sweep import expand, parse_grid, parse_seeds, run_status
+    from jepakit.experiments.scheduler import run_sweep, write_manifest
+    from jepakit.experiments.sweep import expand, parse_grid, parse_seeds
+    from jepakit.framework.compose import resolve_run
 
     plan = expand(parse_grid(grid or []), parse_seeds(seeds))
     state = load_state(ctx)
     for run in plan:  # every combination is checked before the first one starts
         resolve_run(run_source(source), state, [*(overrides or []), *run.overrides()])
     root = out or Path("sweeps") / source.stem.replace("/", "-")
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "sweep.json").write_text(json.dumps({"source": str(source), "grid": grid or [], "seeds": seeds,
-                                                 "set": overrides or [], "runs": [r.name for r in plan]}, indent=1))
-    threads = max(1, (os.cpu_count() or 1) // jobs)
-    todo, results, t0 = [], {}, time.perf_counter()
-    for run in plan:
-        path = root / run.name
-        st = run_status(path) if (path / "config.toml").is_file() else None
-        if st and st["status"] == "finished":
-            results[run.name] = "skipped (finished)"
-            continue
-        resume = bool(st) and any((path / "checkpoints").glob("step-*.json"))
-        cmd = [sys.executable, "-m", "jepakit.cli", *_global_args(ctx), "train", str(source), "--out",
-               str(path), *[a for s in [*(overrides or []), *run.overrides(), f"run.threads={threads}"]
-                            for a in ("--set", s)], *(["--resume"] if resume else [])]
-        todo.append((run.name, cmd, path))
-    running: dict[str, tuple[subprocess.Popen, Any]] = {}
-    try:
-        while todo or running:
-            while todo and len(running) < jobs:
-                name, cmd, path = todo.pop(0)
-                path.mkdir(parents=True, exist_ok=True)
-                log = open(path / "sweep.log", "w", encoding="utf-8")  # noqa: SIM115 - closed when the run ends
-                running[name] = (subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                                  env={**os.environ, "OMP_NUM_THREADS": str(threads)}), log)
-                output.note(f"started {name}")
-            for name, (proc, log) in list(running.items()):
-                if proc.poll() is not None:
-                    log.close()
-                    del running[name]
-                    results[name] = "finished" if proc.returncode == 0 else f"failed (exit {proc.returncode})"
-                    output.note(f"{results[name]}: {name}", style="green" if proc.returncode == 0 else "red")
-            time.sleep(0.2)
-    except KeyboardInterrupt:
-        for proc, log in running.values():
-            proc.terminate()  # jepakit train checkpoints on SIGTERM
-            proc.wait()
-            log.close()
-        raise Interrupted(f"sweep interrupted; finished runs are kept in {root}",
-                          "rerun the same command to resume the rest") from None
-    statuses = [run_status(root / r.name) for r in plan if (root / r.name / "config.toml").is_file()]
-    summary = {"sweep": str(root), "seconds": round(time.perf_counter() - t0, 1), "results": results}
+    write_manifest(root, str(source), grid or [], seeds, overrides or [], plan)
+    summary = run_sweep(plan, root, str(source), overrides=overrides or [], jobs=jobs, cli_args=_global_args(ctx),
+                        notify=_note_run)
+    statuses = summary.pop("runs")
     if as_json:
         output.print_json({**summary, "runs": [{k: v for k, v in s.items() if k != "config"} for s in statuses]})
     else:
         _print_runs(statuses)
-        failed = sum(v.startswith("failed") for v in results.values())
+        failed = sum(v.startswith("failed") for v in summary["results"].values())
         output.note(f"{len(plan)} runs, {failed} failed, {summary['seconds']} s; see `jepakit compare {root}`",
                     style="red" if failed else "green")
+
+
+def _note_run(name: str, event: str) -> None:
+    """The scheduler's progress, one stderr line per run started or ended."""
+    if event == "started":
+        output.note(f"started {name}")
+    else:
+        output.note(f"{event}: {name}", style="green" if event == "finished" else "red")
 
 
 def _global_args(ctx: typer.Context) -> list[str]:

@@ -95,6 +95,43 @@ def test_statuses_and_grouping_over_seeds(tmp_path):
     assert b["status"] == {"failed": 1, "finished": 1, "interrupted": 1}
 
 
+
+def test_scheduler_skips_finished_runs_and_resumes_interrupted_ones(tmp_path):
+    """The plan becomes train commands: a finished run is skipped, one with a checkpoint gets --resume."""
+    from jepakit.experiments.scheduler import plan_jobs
+
+    plan = expand(parse_grid(["optim.lr=1e-3,5e-4"]), [0])
+    _fake_run(tmp_path, plan[0].name, 1e-3, 0, 80.0)  # finished
+    half = _fake_run(tmp_path, plan[1].name, 5e-4, 0, None, done=4)  # interrupted after a checkpoint
+    (half / "checkpoints" / "step-0000004.json").write_text("{}")
+    todo, results = plan_jobs(plan, tmp_path, "run.toml", overrides=["optim.steps=10"], threads=3,
+                              cli_args=["--plugins-toml", "p.toml"])
+    assert results == {plan[0].name: "skipped (finished)"}
+    assert [j.name for j in todo] == [plan[1].name] and todo[0].path == half
+    cmd = todo[0].cmd
+    assert cmd[3:7] == ["--plugins-toml", "p.toml", "train", "run.toml"] and cmd[-1] == "--resume"
+    assert [cmd[i + 1] for i, a in enumerate(cmd) if a == "--set"] == [
+        "optim.steps=10", "optim.lr=5e-4", "run.seed=0", "run.threads=3"]
+
+
+def test_scheduler_runs_jobs_in_parallel_and_a_failure_stops_no_other(tmp_path):
+    import sys
+
+    from jepakit.experiments.scheduler import SweepJob, run_jobs
+
+    def job(name: str, code: str) -> SweepJob:
+        return SweepJob(name, tmp_path / name, [sys.executable, "-c", code])
+
+    events: list[tuple[str, str]] = []
+    todo = [job("a", "import os; print(os.environ['OMP_NUM_THREADS'])"), job("b", "raise SystemExit(3)"),
+            job("c", "print('c ran')")]
+    results = run_jobs(todo, jobs=2, threads=2, root=tmp_path, notify=lambda n, e: events.append((n, e)),
+                       poll_s=0.01)
+    assert results == {"a": "finished", "b": "failed (exit 3)", "c": "finished"}
+    assert events[:2] == [("a", "started"), ("b", "started")]  # two at once, the third when one ends
+    assert sorted(events) == sorted([(n, "started") for n in "abc"] + [(n, r) for n, r in results.items()])
+    assert (tmp_path / "a" / "sweep.log").read_text() == "2\n" and "c ran" in (tmp_path / "c" / "sweep.log").read_text()
+
 def test_summary_ignores_missing_and_non_finite_values():
     assert summary([1.0, None, float("nan"), 3.0]) == {"mean": 2.0, "std": round(math.sqrt(2), 4), "n": 2}
     assert summary([]) == {"mean": None, "std": None, "n": 0}

@@ -15,7 +15,7 @@ from jepakit_ajepa.config import AudioFolderConfig, CurriculumConfig, SpokenDigi
 
 JEPAKIT_PLUGIN_API = "1"
 
-#: A-JEPA as published (arXiv 2311.15830; variants.md section 7): 10.24 s clips at 16 kHz, 128-bin log-mel with
+#: A-JEPA as published (arXiv 2311.15830; docs/variants/ajepa.md): 10.24 s clips at 16 kHz, 128-bin log-mel with
 #: a 25 ms window and 10 ms hop (1024 frames), 16x16 patches -> a 64 x 8 (time x frequency) grid of 512 tokens;
 #: ViT-B/16 encoder; EMA target; narrow ViT predictor as in I-JEPA (384 wide x 12 deep); curriculum from random
 #: block masks to time-frequency aware masks; L2 on layer-normed target features. The optimiser is I-JEPA's
@@ -37,13 +37,13 @@ PAPER = {
     "eval": {"readout": "mean", "encoder": "target"},
 }
 
-#: The same method scaled down by config for 2 CPU cores (docs/variants/ajepa.md has the measurements), as
-#: variants.md sections 7 and 18 suggest: 8 kHz, 32 mel bins x 128 frames (25 ms window, 16 ms hop: ~2 s clips
+#: The same method scaled down by config for 2 CPU cores (docs/variants/ajepa.md has the measurements and
+#: the reasons; docs/recipes.md the starting points): 8 kHz, 32 mel bins x 128 frames (25 ms window, 16 ms hop: ~2 s clips
 #: with the word at a random onset, so the raw log-mel does not line up), 8x8 patches -> a 16 x 4 (time x
 #: frequency) grid of 64 tokens; ViT 96 wide x 4 deep; predictor 64 wide x 4 deep with all targets in one
 #: sequence; the paper's masks and curriculum unchanged; L2; EMA 0.996 -> 1; AdamW peak 2e-3 (the best of
 #: 5e-4 / 1e-3 / 2e-3 / 3e-3 measured), 600 steps of batch 128; last-4-layer readout.
-#: As in every tiny preset (reference/tiny-scale.md), core's VICReg variance/covariance term on pooled context
+#: As in the other tiny presets (docs/recipes.md), core's VICReg variance/covariance term on pooled context
 #: features is added by name against collapse at this scale; `ajepa-tiny-plain` leaves it out.
 TINY_PLAIN = {
     "encoder": {"use": "ajepa/spectrogram-vit", "patch_size": 8, "embed_dim": 96, "depth": 4, "num_heads": 4},

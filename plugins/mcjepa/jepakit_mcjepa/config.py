@@ -95,7 +95,7 @@ class FlowDigitsConfig:
 
 @dataclass
 class MCJEPAConfig:
-    """MC-JEPA's objective on one shared encoder (arXiv 2307.12698; reference/variants.md section 5).
+    """MC-JEPA's objective on one shared encoder (arXiv 2307.12698; docs/variants/mcjepa.md).
 
     Motion: a PWC-style coarse-to-fine flow estimator on the encoder's pyramid (per level: upsample the coarser
     flow, warp frame t+1's features, local correlation of radius `corr_radius`, a conv flow head predicting a
@@ -104,7 +104,7 @@ class MCJEPAConfig:
     the pyramid features. Content: VICReg (invariance, variance, covariance 25/25/1) on global-pooled
     last-level features of two augmented views of frames, through an expander MLP.
 
-    Flow weights: the paper's exact values are not verified here (variants.md section 19); the defaults are
+    Flow weights: the paper's exact values are not verified here (docs/variants/mcjepa.md); the defaults are
     ours, chosen so each term is of order 1 at init, and every weight is a config field.
     """
 

@@ -13,12 +13,12 @@ from jepakit_mcjepa.config import FlowDigitsConfig, MCJEPAConfig, PyramidConfig
 
 JEPAKIT_PLUGIN_API = "1"
 
-#: MC-JEPA as published (arXiv 2307.12698; variants.md section 5): ConvNeXt-T backbone giving a 6-level pyramid,
+#: MC-JEPA as published (arXiv 2307.12698; docs/variants/mcjepa.md): ConvNeXt-T backbone giving a 6-level pyramid,
 #: PWC-style flow estimator on every level (correlation radius 4, PWC-Net's 128-128-96-64-32 estimator), motion
 #: losses (photometric, regression, smoothness, cycle, VC) plus VICReg 25/25/1 through an 8192-8192-8192
 #: expander. The paper trains on ImageNet + unlabeled video, neither shippable offline, so data points at flow
 #: digits at 128 px (6 levels need sides divisible by 64): the method's configuration, not a CPU run. Optimiser
-#: settings and flow-loss weights are not verified against the paper (variants.md section 19).
+#: settings and flow-loss weights are not verified against the paper (docs/variants/mcjepa.md).
 PAPER = {
     "encoder": {"use": "mcjepa/convnext-pyramid", "dims": [48, 96, 192, 384, 768, 768], "depths": [1, 3, 3, 9, 3, 1]},
     "method": {"use": "mcjepa/joint"},
@@ -34,7 +34,7 @@ PAPER = {
 #: flow on all 3 levels with correlation radius 2 and a 32-32 estimator, a 256-256 expander. Every loss term of
 #: the paper variant; feature regression and cycle weights lowered (1 -> 0.1, 0.2 -> 0.05) and smoothness 0.2 ->
 #: 0.1, because on 32 px frames the features of background pixels next to the digit move with it and those terms
-#: dragged the digit's motion onto them (EPE 0.25 -> 0.21 in 400 steps).
+#: dragged the digit's motion onto them (measured: docs/variants/mcjepa.md, "How the preset got there").
 TINY = {
     "encoder": {"use": "mcjepa/convnext-pyramid", "dims": [16, 32, 64], "depths": [1, 1, 2], "kernel_size": 3},
     "method": {"use": "mcjepa/joint", "corr_radius": 2, "head_dims": [32, 32], "expander_dims": [256, 256],

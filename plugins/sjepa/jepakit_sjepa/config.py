@@ -1,6 +1,6 @@
 """Config dataclasses of S-JEPA's parts. Torch-free: they are the TOML schemas of `[encoder]`, `[masker]`, ...
 
-Paper defaults (arXiv 2403.11772 and braindecode's `SignalJEPA`, variants.md section 8) are the field defaults;
+Paper defaults (arXiv 2403.11772 and braindecode's `SignalJEPA`; docs/variants/sjepa.md) are the field defaults;
 the tiny preset overrides them in plugin.py.
 """
 

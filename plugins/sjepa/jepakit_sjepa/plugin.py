@@ -21,12 +21,12 @@ from jepakit_sjepa.config import (
 
 JEPAKIT_PLUGIN_API = "1"
 
-#: S-JEPA as published (arXiv 2403.11772; braindecode's SignalJEPA; variants.md section 8): 128 Hz input, the
+#: S-JEPA as published (arXiv 2403.11772; braindecode's SignalJEPA; docs/variants/sjepa.md): 128 Hz input, the
 #: 5-layer conv tokenizer (1 token per channel per second), 64-wide transformer 8 deep with 8 heads, position =
 #: 30 electrode-xyz dims + 34 time dims, spatial block masks (diameters 40/60/80 % of the head), a 4-layer
 #: transformer-decoder predictor, EMA target. The paper's pre-training data (Lee2019, 62 channels) cannot ship
 #: offline, so data points at the simulated recordings at 128 Hz and 16-s windows. Loss, EMA momentum and the
-#: optimiser schedule are not stated in the sources we could check (variants.md section 19): L2 and I-JEPA's
+#: optimiser schedule are not stated in the sources we could check: L2 and I-JEPA's
 #: EMA 0.996 -> 1 / AdamW schedule are our assumption, named in docs/variants/sjepa.md.
 PAPER = {
     "encoder": {"use": "sjepa/eeg-transformer"},
@@ -45,7 +45,7 @@ PAPER = {
 #: The same method scaled down by config for 2 CPU cores: 64 Hz, 4-s windows on the 19-electrode 10-20 cap; a
 #: 4-layer conv tokenizer of total stride 64 (still 1 token per channel per second, receptive field 1.1 s);
 #: transformer 64 wide x 4 deep; decoder predictor 64 wide x 2 deep; the paper's masks. No VICReg term: unlike
-#: tiny images (reference/tiny-scale.md), here it made the probes worse (docs/variants/sjepa.md). The probe reads
+#: tiny images (docs/recipes.md), here it made the probes worse (docs/variants/sjepa.md). The probe reads
 #: one vector per electrode (`rows_mean`), as the paper's heads keep the channel axis: a mean over electrodes
 #: erases which hemisphere desynchronised, the motor-imagery label.
 TINY = {

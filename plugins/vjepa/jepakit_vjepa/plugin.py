@@ -12,7 +12,7 @@ from jepakit_vjepa.config import MovingDigitsConfig, TubeConfig, VideoFolderConf
 
 JEPAKIT_PLUGIN_API = "1"
 
-#: V-JEPA as published (configs/pretrain/vitl16.yaml, variants.md section 4): ViT-L/16 with tubelet 2 on 16-frame
+#: V-JEPA as published (configs/pretrain/vitl16.yaml; docs/variants/vjepa.md): ViT-L/16 with tubelet 2 on 16-frame
 #: 224 px clips, predictor 384 wide x 12 deep (heads = encoder heads), short- and long-range tube masks, L1 on
 #: layer-normed EMA-teacher features, EMA 0.998 -> 1 over 1.25x the run (ipe_scale), AdamW 2e-4 -> 6.25e-4 over
 #: 40 of 300 epochs then cosine to 1e-6, weight decay 0.04 -> 0.4, batch 3072, 90k steps, bf16, clip 10.
@@ -33,14 +33,13 @@ PAPER = {
              "heads": ["core/linear-probe", "core/attentive-probe", "core/knn"]},
 }
 
-#: The same method scaled down by config for 2 CPU cores (docs/variants/vjepa.md has the measurements), as the
-#: paper's section 4.7 small version: 8-frame 16x16 clips of moving real digits, tubelet 2 x 4 x 4 -> a 4x4x4
-#: grid of 64 tokens; ViT 96 wide x 4 deep; predictor 64 wide x 2 deep; the paper's masks unchanged (8 tubes of
-#: 15 % / 2 tubes of 70 %, full clip length); L1; EMA 0.996 -> 1 (the paper's 0.998 is tuned for 90k steps: in
-#: 500 it leaves the probed teacher near its init; 0.996 gave 54.7 % vs 51.1 %); last-4-layer readout. One change is named
-#: rather than hidden: plain V-JEPA at this scale drifts towards collapse (feature std and effective rank fall
-#: below random init's), so `vjepa-tiny` adds core's VICReg variance/covariance term on pooled context features
-#: (51.1 % vs 43.6 % digit probe, rank 23.4 vs 18.1); `vjepa-tiny-plain` leaves it out.
+#: The same method scaled down by config for 2 CPU cores, from docs/recipes.md's starting points: 8-frame 16x16
+#: clips of moving real digits, tubelet 2 x 4 x 4 -> a 4x4x4 grid of 64 tokens; ViT 96 wide x 4 deep; predictor
+#: 64 wide x 2 deep; the paper's masks unchanged (8 tubes of 15 % / 2 tubes of 70 %, full clip length); L1; EMA
+#: 0.996 -> 1 (the paper's 0.998 is tuned for 90k steps); last-4-layer readout. One change is named rather than
+#: hidden: plain V-JEPA at this scale drifts towards collapse, so `vjepa-tiny` adds core's VICReg
+#: variance/covariance term on pooled context features; `vjepa-tiny-plain` leaves it out. The measurements behind
+#: each choice: docs/variants/vjepa.md, "The tiny preset, and why it is what it is".
 TINY_PLAIN = {
     "encoder": {"use": "vjepa/video-vit", "tubelet_size": 2, "patch_size": 4, "embed_dim": 96, "depth": 4,
                 "num_heads": 4},
