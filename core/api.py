@@ -11,9 +11,10 @@ The groups:
   encoder base class, sin-cos positions, I-JEPA's init;
 - building a JEPA: core's masked-JEPA model and method, `assemble` (masker, predictor, target and energy terms
   around any encoder), the built bundle, the mask sampler the loader uses, the DDP batch gather;
-- data: the in-memory tensor split, stratified splitting, class folders, image fitting and loading, JSONL records,
-  the cache folder;
-- training: precision (autocast), the cosine ramp, the seeded minibatch loop heads train with;
+- data: the in-memory tensor split, stratified splitting, class folders (found, and read with skips counted),
+  image fitting and loading, JSONL records, the cache folder;
+- training: precision (autocast), the cosine ramp, the seeded minibatch loop heads train with, VICReg's
+  variance and covariance terms;
 - evaluation: feature extraction, raw baselines, collapse statistics, core's heads, the one evaluation routine for
   encoders, the result type and its one writer, the verdict;
 - plots: a figure of a given size and its atomic PNG save.
@@ -41,14 +42,17 @@ if TYPE_CHECKING:
     from jepakit.interfaces import EvalResult, Scores
     from jepakit.library.data import (
         IMAGE_SUFFIXES,
+        ClassFolderData,
         ImageSplit,
         cache_dir,
         class_folders,
         fit_image,
         json_object,
         load_image,
+        read_class_folders,
         stratified_split,
     )
+    from jepakit.library.losses import vicreg_var_cov
     from jepakit.library.layers import (
         Attention,
         Block,
@@ -89,17 +93,20 @@ __all__ = [
     "ViTConfig",
     # data
     "IMAGE_SUFFIXES",
+    "ClassFolderData",
     "ImageSplit",
     "cache_dir",
     "class_folders",
     "fit_image",
     "json_object",
     "load_image",
+    "read_class_folders",
     "stratified_split",
     # training
     "autocast",
     "cosine",
     "fit_minibatches",
+    "vicreg_var_cov",
     # evaluation
     "MONITOR_SAMPLES",
     "AttentiveProbe",
@@ -157,13 +164,16 @@ _HOME: dict[str, str] = {
     "EvalResult": "jepakit.interfaces",
     "Scores": "jepakit.interfaces",
     "IMAGE_SUFFIXES": "jepakit.library.data",
+    "ClassFolderData": "jepakit.library.data",
     "ImageSplit": "jepakit.library.data",
     "cache_dir": "jepakit.library.data",
     "class_folders": "jepakit.library.data",
     "fit_image": "jepakit.library.data",
     "json_object": "jepakit.library.data",
     "load_image": "jepakit.library.data",
+    "read_class_folders": "jepakit.library.data",
     "stratified_split": "jepakit.library.data",
+    "vicreg_var_cov": "jepakit.library.losses",
     "Attention": "jepakit.library.layers",
     "Block": "jepakit.library.layers",
     "CrossAttention": "jepakit.library.layers",

@@ -144,3 +144,36 @@ def test_configs_reject_bad_values() -> None:
         GlyphsConfig(classes=27)
     with pytest.raises(ValueError):
         DigitsConfig(test_size=0)
+
+
+def test_read_class_folders_with_any_loader(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from jepakit.api import read_class_folders
+
+    root = tmp_path / "notes"
+    for name in ("a", "b"):
+        for i in range(3):
+            (root / name / "deep").mkdir(parents=True, exist_ok=True)
+            (root / name / ("deep" if i else "") / f"{i}.txt").write_text(f"{name}{i}")
+    (root / "b" / "bad.txt").write_text("")
+    (root / "a" / "skip.csv").write_text("x")
+    (root / "a" / ".hidden.txt").write_text("a9")
+
+    def load(path: Path) -> str:
+        text = path.read_text()
+        if not text:
+            raise ValueError("empty")
+        return text
+
+    cfg = ImageFolderConfig(path=str(root), test_fraction=0.34, split_seed=0)
+    with caplog.at_level(logging.WARNING, logger="jepakit"):
+        data = read_class_folders(cfg, (".txt",), load, source="notes", noun="note")
+    assert data.names == ["a", "b"] and sorted(data.items) == ["a0", "a1", "a2", "b0", "b1", "b2"]
+    assert [data.items[i][0] for i in range(6)] == [data.names[k] for k in data.labels]
+    assert sorted(Path(p).name for p in data.skipped) == ["bad.txt", "skip.csv"]
+    assert "notes: skipped 2 unreadable file(s)" in caplog.text
+    assert len(data.test) == 3 and sorted([*data.train, *data.test]) == list(range(6))
+    (root / "b" / "0.txt").write_text("")
+    (root / "b" / "deep" / "1.txt").write_text("")
+    with pytest.raises(JepakitError, match='"b" has 1 readable note') as err:
+        read_class_folders(cfg, (".txt",), load, source="notes", noun="note")
+    assert "unreadable:" in err.value.message and "at least 2 readable notes" in err.value.hint

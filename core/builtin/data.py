@@ -24,7 +24,7 @@ from torch.utils.data import Dataset
 from jepakit.builtin.config import DigitsConfig, GlyphsConfig, ImageFolderConfig
 from jepakit.errors import JepakitError
 from jepakit.interfaces import DataSplits
-from jepakit.library.data import IMAGE_SUFFIXES, ImageSplit, cache_dir, class_folders, load_image, stratified_split
+from jepakit.library.data import IMAGE_SUFFIXES, ImageSplit, cache_dir, load_image, read_class_folders, stratified_split
 
 log = logging.getLogger("jepakit")
 
@@ -236,38 +236,8 @@ def image_folder(cfg: ImageFolderConfig, seed: int = 0) -> DataSplits:
     and one warning on the "jepakit" logger names the count and the first file. The split is stratified by
     cfg.split_seed (the run's `seed` is ignored, so runs compare on one test set).
     """
-    root = Path(cfg.path).expanduser()
-    folders = class_folders(root, cfg)
-    images: list[np.ndarray] = []
-    labels: list[int] = []
-    skipped: list[str] = []
-    for label, folder in enumerate(folders):
-        for file in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")):
-            if file.suffix.lower() not in IMAGE_SUFFIXES:
-                skipped.append(str(file))
-                continue
-            try:
-                images.append(load_image(file, cfg.size, cfg.channels))  # [C, S, S]
-            except Exception as exc:  # noqa: BLE001 - any decoder failure means "skip this file"
-                log.debug("skipping %s: %s", file, exc)
-                skipped.append(str(file))
-                continue
-            labels.append(label)
-    if skipped:
-        log.warning("image-folder: skipped %d unreadable or non-image file(s) under %s; first: %s",
-                    len(skipped), root, skipped[0])
-    names = [f.name for f in folders]
-    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=len(names))
-    if counts.min() < 2:
-        worst = names[int(counts.argmin())]
-        raise JepakitError(f'data.path: class folder "{worst}" has {int(counts.min())} readable image(s)',
-                           "every class needs at least 2 readable images (one for train, one for test)")
-    n, k = len(labels), len(names)
-    n_test = max(int(np.ceil(cfg.test_fraction * n)), k)
-    if n - n_test < k:
-        raise JepakitError(f"data.path: {n} images are too few to split {k} classes with test_fraction "
-                           f"{cfg.test_fraction}", "add images or change data.test_fraction")
-    x = torch.from_numpy(np.stack(images)).mul_(2.0).sub_(1.0)  # [N, C, S, S] in [-1, 1]
-    y = np.asarray(labels)
-    train, test = stratified_split(y, n_test, int(cfg.split_seed))
-    return _make_splits(root.name or "images", x, y, train, test, names, skipped)
+    data = read_class_folders(cfg, IMAGE_SUFFIXES, lambda f: load_image(f, cfg.size, cfg.channels),
+                              source="image-folder", noun="image")
+    x = torch.from_numpy(np.stack(data.items)).mul_(2.0).sub_(1.0)  # [N, C, S, S] in [-1, 1]
+    return _make_splits(data.root.name or "images", x, data.labels, data.train, data.test, data.names,
+                        data.skipped)

@@ -16,6 +16,7 @@ from torch import nn
 
 from jepakit.builtin.config import DistanceConfig, SIGRegConfig, SmoothL1Config, VICRegConfig
 from jepakit.engine.distributed import gather_batch
+from jepakit.library.losses import vicreg_var_cov
 
 
 class SmoothL1(nn.Module):
@@ -43,17 +44,6 @@ class L2(nn.Module):
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor, **aux: Any) -> torch.Tensor:
         return F.mse_loss(pred.float(), target.float())
-
-
-def vicreg_var_cov(z: torch.Tensor, std_target: float = 1.0, eps: float = 1e-4) -> tuple[torch.Tensor, torch.Tensor]:
-    """z [B, D] -> (variance hinge, covariance penalty) of VICReg (Bardes et al. 2022)."""
-    z = z.float()
-    z = z - z.mean(dim=0)
-    std = torch.sqrt(z.var(dim=0) + eps)  # [D]
-    var = F.relu(std_target - std).mean()
-    cov = (z.T @ z) / max(z.shape[0] - 1, 1)  # [D, D]
-    off = cov - torch.diag(torch.diag(cov))
-    return var, off.pow(2).sum() / z.shape[1]
 
 
 class VICReg(nn.Module):

@@ -8,21 +8,17 @@ encoder, the masker's pictures and the raw baseline (`raw_features`, the flatten
 from __future__ import annotations
 
 import functools
-import logging
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from jepakit.api import ImageSplit, stratified_split
-from jepakit import JepakitError
+from jepakit.api import ImageSplit, read_class_folders, stratified_split
 from jepakit.interfaces import DataSplits
 from jepakit_ajepa.audio import LogMel, RawLogMel, frontend_numbers
 from jepakit_ajepa.config import AudioFolderConfig, LogMelFields, SpokenDigitsConfig
 from jepakit_ajepa.synth import DIGIT_WORDS, grid_of, load_or_synthesize, resample
-
-log = logging.getLogger("jepakit")
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
 
@@ -114,61 +110,15 @@ def _load_audio(path: Path, sample_rate: int, length: int) -> np.ndarray:
     return np.pad(wave, (0, length - len(wave)))
 
 
-def _class_folders(root: Path, cfg: AudioFolderConfig) -> list[Path]:
-    if not cfg.path:
-        raise JepakitError("data.path is empty: audio-folder needs the folder of your recordings",
-                           'set data.path = "/path/to/audio" (one sub-folder of .wav/.flac/.ogg files per class)')
-    if not root.is_dir():
-        raise JepakitError(f"data.path: {root} is not a folder" if root.exists() else
-                           f"data.path: audio folder not found: {root}",
-                           "point data.path at a folder with one sub-folder of recordings per class")
-    classes = sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")), key=lambda p: p.name)
-    if len(classes) < 2:
-        raise JepakitError(f"data.path: {root} has {len(classes)} class folder(s); probes need at least 2",
-                           "lay recordings out as path/<class name>/<file>.wav, one sub-folder per class")
-    return classes
-
-
 def audio_folder(cfg: AudioFolderConfig, seed: int = 0) -> DataSplits:
     """The user's recordings, `path/<class>/*.wav|flac|ogg`, loaded eagerly as mono clips at cfg.sample_rate.
 
     Unreadable files (truncated, not audio, empty) are skipped with one warning that counts them and names the
     first; if a class keeps fewer than 2 clips, a JepakitError names the class and its first bad file.
     """
-    root = Path(cfg.path).expanduser()
-    folders = _class_folders(root, cfg)
     length = frontend_numbers(cfg.frontend())["samples"]
-    waves: list[np.ndarray] = []
-    labels: list[int] = []
-    skipped: list[str] = []
-    for label, folder in enumerate(folders):
-        for file in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")):
-            try:
-                if file.suffix.lower() not in AUDIO_SUFFIXES:
-                    raise ValueError(f"not a {'/'.join(AUDIO_SUFFIXES)} file")
-                waves.append(_load_audio(file, cfg.sample_rate, length))
-            except Exception as exc:  # noqa: BLE001 - any decoder failure means "skip this file"
-                log.debug("skipping %s: %s", file, exc)
-                skipped.append(str(file))
-                continue
-            labels.append(label)
-    if skipped:
-        log.warning("audio-folder: skipped %d unreadable file(s) under %s; first: %s", len(skipped), root, skipped[0])
-    names = [f.name for f in folders]
-    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=len(names))
-    if counts.min() < 2:
-        worst = names[int(counts.argmin())]
-        bad = [s for s in skipped if Path(s).is_relative_to(root / worst)]
-        raise JepakitError(f'data.path: class folder "{worst}" has {int(counts.min())} readable recording(s)'
-                           + (f"; unreadable: {bad[0]}" + (f" and {len(bad) - 1} more" if len(bad) > 1 else "")
-                              if bad else ""),
-                           "every class needs at least 2 readable .wav/.flac/.ogg files (one for train, one for test)")
-    n, k = len(labels), len(names)
-    n_test = max(int(np.ceil(cfg.test_fraction * n)), k)
-    if n - n_test < k:
-        raise JepakitError(f"data.path: {n} recordings are too few to split {k} classes with test_fraction "
-                           f"{cfg.test_fraction}", "add recordings or change data.test_fraction")
-    x = torch.from_numpy(np.stack(waves))[:, None]  # [N, 1, S]
-    y = np.asarray(labels)
-    train, test = stratified_split(y, n_test, int(cfg.split_seed))
-    return _splits(root.name or "audio", cfg, x, y, train, test, names, skipped)
+    data = read_class_folders(cfg, AUDIO_SUFFIXES, lambda f: _load_audio(f, cfg.sample_rate, length),
+                              source="audio-folder", noun="recording")
+    x = torch.from_numpy(np.stack(data.items))[:, None]  # [N, 1, S]
+    return _splits(data.root.name or "audio", cfg, x, data.labels, data.train, data.test, data.names,
+                   data.skipped)

@@ -8,6 +8,7 @@ Motion (per direction, see `flow.py` for the warping convention):
 - cycle: X_t warped to t+1 by the backward flow and back by the forward flow must come back to X_t;
 - VC: variance hinge + covariance of pyramid features, so the regression cannot be won by constant features.
 Content: VICReg (invariance MSE + variance hinge + covariance) on expanded pooled features of two views.
+Both use core's `vicreg_var_cov` (float32, as core's `core/vicreg` term).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from jepakit.api import vicreg_var_cov
 from jepakit_mcjepa.flow import warp
 
 
@@ -82,21 +84,6 @@ def cycle(feat1: torch.Tensor, flow_fw: torch.Tensor, flow_bw: torch.Tensor) -> 
     return (feat1 - back).pow(2).mean()
 
 
-def variance(z: torch.Tensor, eps: float = 1e-4) -> torch.Tensor:
-    """VICReg's hinge: mean over dims of relu(1 - std). z: [N, D]."""
-    std = torch.sqrt(z.var(dim=0) + eps)
-    return F.relu(1.0 - std).mean()
-
-
-def covariance(z: torch.Tensor) -> torch.Tensor:
-    """VICReg's covariance penalty: sum of squared off-diagonal covariances / D. z: [N, D]."""
-    n, d = z.shape
-    z = z - z.mean(dim=0)
-    cov = (z.T @ z) / max(n - 1, 1)  # [D, D]
-    off = cov - torch.diag(torch.diag(cov))
-    return off.pow(2).sum() / d
-
-
 def feature_vc(fmap: torch.Tensor, samples: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor,
                                                                                                      torch.Tensor]:
     """(variance, covariance) of a feature map [B, C, h, w], each location a sample (at most `samples` of them)."""
@@ -104,12 +91,13 @@ def feature_vc(fmap: torch.Tensor, samples: int, generator: torch.Generator | No
     if len(z) > samples:
         idx = torch.randperm(len(z), generator=generator)[:samples].to(z.device)
         z = z[idx]
-    return variance(z), covariance(z)
+    return vicreg_var_cov(z)
 
 
 def vicreg(z1: torch.Tensor, z2: torch.Tensor, inv: float, var: float, cov: float) -> tuple[torch.Tensor,
                                                                                              dict[str, float]]:
     """VICReg (Bardes et al. 2022) on expanded embeddings [B, E] of two views: weighted sum and its parts."""
-    parts = {"inv": F.mse_loss(z1, z2), "var": (variance(z1) + variance(z2)) / 2, "cov": covariance(z1) + covariance(z2)}
+    (var1, cov1), (var2, cov2) = vicreg_var_cov(z1), vicreg_var_cov(z2)
+    parts = {"inv": F.mse_loss(z1, z2), "var": (var1 + var2) / 2, "cov": cov1 + cov2}
     total = inv * parts["inv"] + var * parts["var"] + cov * parts["cov"]
     return total, {k: float(v.detach()) for k, v in parts.items()}
