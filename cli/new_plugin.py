@@ -35,7 +35,6 @@ KINDS: dict[str, Kind] = {
     "head": Kind("heads.py", "centroid", "CentroidConfig", "a nearest-centroid probe head"),
     "dataset": Kind("data.py", "gratings", "GratingsConfig", "a generated gratings dataset"),
 }
-DEFAULT_KINDS = ("masker", "loss")
 
 
 def parse_kinds(text: str) -> list[str]:

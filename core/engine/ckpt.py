@@ -24,7 +24,6 @@ from jepakit.engine import faults
 from jepakit.errors import JepakitError, RunFailed
 
 log = logging.getLogger("jepakit")
-PICKLE_SUFFIXES = {".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".bin"}
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -128,13 +127,6 @@ def latest_checkpoint(directory: Path) -> tuple[dict[str, torch.Tensor], dict[st
         except JepakitError as exc:
             log.warning("%s; falling back to an older checkpoint", exc.message)
     return None
-
-
-def refuse_pickle(path: Path) -> None:
-    """Refuse pickle-based weight files up front: unpickling can run arbitrary code."""
-    if path.suffix.lower() in PICKLE_SUFFIXES:
-        raise JepakitError(f"{path} is a pickle-based file ({path.suffix}); jepakit never unpickles",
-                           "convert it to safetensors with a tool you trust; jepakit reads .safetensors + .json only")
 
 
 # --- model + optimizer state <-> flat tensors and JSON ------------------------------------------------------------

@@ -38,6 +38,7 @@ SECTIONS = ("variant", *ROLES, "loss", "optim", "run", "eval")
 #: The default method, and the roles it needs. Other methods need encoder and data, and build what else they use.
 DEFAULT_METHOD = "core/jepa"
 JEPA_ROLES = ("encoder", "masker", "predictor", "target", "data")
+ANY_METHOD_ROLES = ("encoder", "data")
 
 
 @dataclass
@@ -194,12 +195,13 @@ def resolve_spec(name: str, modality: str, spec: dict[str, Any], state: PluginSt
     reg = state.registry
     parts = {"method": _part(reg, "methods", spec.get("method", {"use": DEFAULT_METHOD}), "method")}
     generic = parts["method"].spec.name == DEFAULT_METHOD
+    needed = JEPA_ROLES if generic else ANY_METHOD_ROLES
     for role, kind in ROLES.items():
         table = spec.get(role)
         if role == "method":
             continue
         if table is None:
-            if generic or role in ("encoder", "data"):
+            if role in needed:
                 raise JepakitError(f"{role}: missing", f'add a [{role}] table with use = "<a registered {singular(kind)}>"')
             continue
         parts[role] = _part(reg, kind, table, role)

@@ -3,6 +3,7 @@ reaches a shell, and plugin names cannot smuggle options or commands into pip.""
 
 from __future__ import annotations
 
+import json
 import pickle
 import re
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 import toyrun
-from jepakit.engine.ckpt import latest_checkpoint, refuse_pickle
+from jepakit.engine.ckpt import latest_checkpoint, read_checkpoint
 from jepakit.cli.app import app
 from jepakit.errors import JepakitError
 
@@ -29,15 +30,29 @@ class _Payload:
 
 
 @pytest.mark.parametrize("name", ["step-0000004.pt", "weights.ckpt", "model.pth", "state.pkl", "pytorch_model.bin"])
-def test_pickle_files_are_refused_and_their_payload_never_runs(tmp_path, figures, name):
+def test_pickle_files_are_never_loaded_and_their_payload_never_runs(tmp_path, figures, name):
+    """The checkpoint loader (resume, `jepakit eval`) reads step-N.json + step-N.safetensors only."""
     marker = tmp_path / "PWNED"
     evil = tmp_path / "checkpoints" / name
     evil.parent.mkdir()
     evil.write_bytes(pickle.dumps(_Payload(marker)))
-    with pytest.raises(JepakitError, match="never unpickles"):
-        refuse_pickle(evil)
     assert latest_checkpoint(evil.parent) is None  # a checkpoint folder holding only pickles has nothing to load
     assert not marker.exists()
+    figures["pickle payloads refused (side effect never happened)"] += 1
+
+
+def test_a_pickle_disguised_as_a_checkpoint_is_refused_by_the_loader(tmp_path, figures):
+    """Even under a checkpoint's name and with a matching hash, a pickle is parsed as safetensors, never unpickled."""
+    import hashlib
+
+    marker, ckpt = tmp_path / "PWNED", tmp_path / "checkpoints"
+    ckpt.mkdir()
+    blob = pickle.dumps(_Payload(marker))
+    (ckpt / "step-0000004.safetensors").write_bytes(blob)
+    (ckpt / "step-0000004.json").write_text(json.dumps({"step": 4, "sha256": hashlib.sha256(blob).hexdigest()}))
+    with pytest.raises(JepakitError, match="corrupt"):
+        read_checkpoint(ckpt, 4)
+    assert latest_checkpoint(ckpt) is None and not marker.exists()
     figures["pickle payloads refused (side effect never happened)"] += 1
 
 
