@@ -9,12 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-
-def _pair(name: str, value: tuple[float, float], lo: float, hi: float) -> tuple[float, float]:
-    v = tuple(float(x) for x in value)
-    if len(v) != 2 or not lo <= v[0] <= v[1] <= hi:
-        raise ValueError(f"{name} must be a [low, high] pair with {lo} <= low <= high <= {hi}, got {list(v)}")
-    return v  # type: ignore[return-value]
+from jepakit.interfaces import range_pair
 
 
 @dataclass
@@ -45,10 +40,10 @@ class CurriculumConfig:
             raise ValueError(f"num_targets must be at least 1, got {self.num_targets}")
         if self.min_keep < 1:
             raise ValueError(f"min_keep must be at least 1 (the context may not be empty), got {self.min_keep}")
-        self.target_scale = _pair("target_scale", self.target_scale, 1e-6, 1.0)
-        self.context_scale = _pair("context_scale", self.context_scale, 1e-6, 1.0)
-        self.aspect = _pair("aspect", self.aspect, 1e-6, float("inf"))
-        self.curriculum = _pair("curriculum", self.curriculum, 0.0, 1.0)
+        self.target_scale = range_pair("target_scale", self.target_scale, 1e-6, 1.0)
+        self.context_scale = range_pair("context_scale", self.context_scale, 1e-6, 1.0)
+        self.aspect = range_pair("aspect", self.aspect, 1e-6, float("inf"))
+        self.curriculum = range_pair("curriculum", self.curriculum, 0.0, 1.0)
         if not 0.0 <= self.time_prob <= 1.0:
             raise ValueError(f"time_prob must lie in [0, 1], got {self.time_prob}")
 
@@ -119,8 +114,8 @@ class SpokenDigitsConfig(LogMelFields):
             raise ValueError(f"rates are words per minute in [80, 450], got {self.rates}")
         if not all(0 <= p <= 99 for p in self.pitches):
             raise ValueError(f"pitches lie in [0, 99] (eSpeak's scale), got {self.pitches}")
-        self.gain_db = _pair("gain_db", self.gain_db, -60.0, 60.0)
-        self.snr_db = _pair("snr_db", self.snr_db, -20.0, 120.0)
+        self.gain_db = range_pair("gain_db", self.gain_db, -60.0, 60.0)
+        self.snr_db = range_pair("snr_db", self.snr_db, -20.0, 120.0)
         if not 0.0 < self.test_fraction < 1.0:
             raise ValueError(f"test_fraction must lie in (0, 1), got {self.test_fraction}")
         if self.limit_per_class < 0 or 0 < self.limit_per_class < 4:

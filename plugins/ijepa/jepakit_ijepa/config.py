@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from jepakit.interfaces import range_pair
+
 
 @dataclass
 class MultiBlockConfig:
@@ -51,12 +53,7 @@ class MultiBlockConfig:
             raise ValueError("num_targets and num_context must be at least 1")
         if self.min_keep < 0:
             raise ValueError(f"min_keep must be >= 0, got {self.min_keep}")
-        for name in ("target_scale", "context_scale", "target_aspect", "context_aspect"):
-            value = tuple(float(v) for v in getattr(self, name))
-            if len(value) != 2 or not value[0] <= value[1]:
-                raise ValueError(f"{name} must be a [low, high] pair with low <= high, got {list(value)}")
-            if name.endswith("scale") and not 0.0 < value[0] <= value[1] <= 1.0:
-                raise ValueError(f"{name} must lie in (0, 1] (a fraction of the token grid), got {list(value)}")
-            if name.endswith("aspect") and not value[0] > 0.0:
-                raise ValueError(f"{name} must be positive (height / width), got {list(value)}")
-            setattr(self, name, value)
+        for name in ("target_scale", "context_scale"):  # fractions of the token grid
+            setattr(self, name, range_pair(name, getattr(self, name), 0.0, 1.0, open_low=True))
+        for name in ("target_aspect", "context_aspect"):  # height / width
+            setattr(self, name, range_pair(name, getattr(self, name), 0.0, float("inf"), open_low=True))

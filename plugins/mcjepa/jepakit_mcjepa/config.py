@@ -5,19 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from jepakit.interfaces import range_pair
+
 
 def _positive(name: str, values: tuple[int, ...]) -> tuple[int, ...]:
     v = tuple(int(x) for x in values)
     if not v or min(v) < 1:
         raise ValueError(f"{name} must be a non-empty list of positive integers, got {list(v)}")
     return v
-
-
-def _pair(name: str, value: tuple[float, float], lo: float, hi: float) -> tuple[float, float]:
-    v = tuple(float(x) for x in value)
-    if len(v) != 2 or not lo <= v[0] <= v[1] <= hi:
-        raise ValueError(f"{name} must be a [low, high] pair with {lo} <= low <= high <= {hi}, got {list(v)}")
-    return v  # type: ignore[return-value]
 
 
 @dataclass
@@ -140,7 +135,7 @@ class MCJEPAConfig:
             raise ValueError(f"corr_radius must be non-negative, got {self.corr_radius}")
         self.head_dims = _positive("head_dims", self.head_dims)
         self.expander_dims = _positive("expander_dims", self.expander_dims)
-        self.crop_scale = _pair("crop_scale", self.crop_scale, 0.01, 1.0)
+        self.crop_scale = range_pair("crop_scale", self.crop_scale, 0.01, 1.0)
         weights = {k: getattr(self, k) for k in ("photo_weight", "rec_weight", "smooth_weight", "cycle_weight",
                                                   "vc_var_weight", "vc_cov_weight", "content_weight", "inv_weight",
                                                   "var_weight", "cov_weight", "noise_std", "max_shift")}

@@ -6,13 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from jepakit.api import ViTConfig
-def _pair(name: str, value: tuple[float, float], lo: float, hi: float) -> tuple[float, float]:
-    v = tuple(float(x) for x in value)
-    if len(v) != 2 or not lo < v[0] <= v[1] <= hi:
-        raise ValueError(f"{name} must be a [low, high] pair with {lo} < low <= high <= {hi}, got {list(v)}")
-    return v  # type: ignore[return-value]
-
-
+from jepakit.interfaces import range_pair
 @dataclass
 class TubeConfig:
     """V-JEPA's 3-D multi-block masks: spatial blocks extended over time (tubes); the TARGET is their union and
@@ -46,10 +40,10 @@ class TubeConfig:
             raise ValueError("short_blocks and long_blocks must be at least 1")
         if self.min_keep < 1:
             raise ValueError(f"min_keep must be at least 1 (the context may not be empty), got {self.min_keep}")
-        self.short_scale = _pair("short_scale", self.short_scale, 0.0, 1.0)
-        self.long_scale = _pair("long_scale", self.long_scale, 0.0, 1.0)
-        self.temporal_scale = _pair("temporal_scale", self.temporal_scale, 0.0, 1.0)
-        self.aspect = _pair("aspect", self.aspect, 0.0, float("inf"))
+        self.short_scale = range_pair("short_scale", self.short_scale, 0.0, 1.0, open_low=True)
+        self.long_scale = range_pair("long_scale", self.long_scale, 0.0, 1.0, open_low=True)
+        self.temporal_scale = range_pair("temporal_scale", self.temporal_scale, 0.0, 1.0, open_low=True)
+        self.aspect = range_pair("aspect", self.aspect, 0.0, float("inf"), open_low=True)
 
 
 @dataclass
