@@ -16,6 +16,7 @@ import torch
 
 from jepakit.api import ResolvedRun
 from jepakit.api import Built
+from jepakit.interfaces import EvalResult, Scores
 from jepakit_mcjepa.flow import end_point_error
 
 log = logging.getLogger("jepakit")
@@ -59,8 +60,11 @@ def _random_init(method: Any, resolved: ResolvedRun, built: Built) -> Any:
     return method.build(resolved, built.splits).model
 
 
-def evaluate_mcjepa(method: Any, resolved: ResolvedRun, built: Built, run_dir: Any) -> dict[str, Any]:
-    """Write and return eval.json: flow EPE (primary) and the content probes, each vs random init and baseline."""
+def evaluate_mcjepa(method: Any, resolved: ResolvedRun, built: Built, run_dir: Any) -> EvalResult:
+    """Flow EPE (primary) and the content probes, each vs random init and baseline; writes the flow picture.
+
+    Without ground-truth flow the content linear probe is the primary score. Core writes eval.json.
+    """
     from jepakit.api import evaluate_encoders, head_factory
     model, splits = built.model, built.splits
     rand = _random_init(method, resolved, built)
@@ -72,35 +76,32 @@ def evaluate_mcjepa(method: Any, resolved: ResolvedRun, built: Built, run_dir: A
     primary = content_name(resolved.eval.primary) if resolved.eval.primary else None
     content = evaluate_encoders(model.encoder, rand.encoder, splits, readout=resolved.eval.readout, heads=heads,
                                 primary=primary)
-    result: dict[str, Any] = {"variant": resolved.variant, "dataset": splits.name, "metric": "flow_epe",
-                              "higher_is_better": False, "baseline_label": "zero flow / raw pixels"}
-    metrics: dict[str, Any] = {}
+    scores: dict[str, Scores] = {}
+    details: dict[str, Any] = {}
     if hasattr(splits.test, "flow"):
         max_pairs = method.cfg.eval_pairs
         trained, random_init = flow_errors(model, splits.test, max_pairs), flow_errors(rand, splits.test, max_pairs)
         zero = trained["zero"]
-        result.update(trained=trained["model"]["all"], random_init=random_init["model"]["all"],
-                      baseline_zero_flow=zero["all"], baseline_raw=zero["all"])
-        result["flow"] = {"unit": "pixels, end-point error, forward flow t -> t+1", "trained": trained["model"],
-                          "random_init": random_init["model"], "zero_flow": zero}
-        metrics["flow_epe"] = {"trained": trained["model"]["all"], "random_init": random_init["model"]["all"],
-                               "raw": zero["all"]}
+        scores["flow_epe"] = Scores(metric="flow_epe", trained=trained["model"]["all"],
+                                    random_init=random_init["model"]["all"], raw=zero["all"], higher_is_better=False)
+        details["baseline_zero_flow"] = zero["all"]
+        details["flow"] = {"unit": "pixels, end-point error, forward flow t -> t+1", "trained": trained["model"],
+                           "random_init": random_init["model"], "zero_flow": zero}
         _plot(model, rand, splits.test, method.cfg.plot_pairs, run_dir)
     else:
         log.warning("%s has no ground-truth flow: flow EPE skipped, content probes only", splits.name)
-        result.update(trained=None, random_init=None, baseline_zero_flow=None)
-    metrics.update({h: {**scores, "metric": content["metric"]} for h, scores in content["metrics"].items()})
-    result.update(metrics=metrics, readout=content["readout"], collapse=content["collapse"],
-                  content={"metric": content["metric"], "trained": content["trained"],
-                           "random_init": content["random_init"], "raw": content["baseline_raw"]},
-                  protocol=("flow: EPE over every pixel of every consecutive test pair, zero-flow baseline in the "
-                            "'zero flow / raw pixels' row; content: " + content["protocol"]),
-                  n_train=content["n_train"], n_test=content["n_test"])
-    last = run_dir.read_metrics()
-    if last:
-        result["train"] = {"steps": last[-1].get("step"), "final_loss": last[-1].get("loss")}
-    run_dir.write_eval(result)
-    return result
+        details["baseline_zero_flow"] = None
+    scores.update(content.scores)
+    main = content.main
+    details["content"] = {"metric": main.metric, "trained": main.trained, "random_init": main.random_init,
+                          "raw": main.raw}
+    return EvalResult(
+        variant=resolved.variant, dataset=splits.name, primary="flow_epe" if "flow_epe" in scores else content.primary,
+        scores=scores, collapse=content.collapse, baseline_label="zero flow / raw pixels",
+        encoder=resolved.eval.encoder, readout=content.readout,
+        protocol=("flow: EPE over every pixel of every consecutive test pair, zero-flow baseline in the "
+                  "'zero flow / raw pixels' row; content: " + content.protocol),
+        n_train=content.n_train, n_test=content.n_test, details=details)
 
 
 def flow_to_rgb(flow: np.ndarray, max_mag: float) -> np.ndarray:
@@ -118,11 +119,7 @@ def _plot(model: Any, rand: Any, split: Any, pairs: int, run_dir: Any) -> None:
     if pairs < 1:
         return
     try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
+        from jepakit.api import new_figure, save_png
 
         idx, t = torch.arange(min(pairs, len(split))), torch.zeros(min(pairs, len(split)), dtype=torch.long)
         f1, f2 = split.x[idx, :, t], split.x[idx, :, t + 1]
@@ -133,8 +130,7 @@ def _plot(model: Any, rand: Any, split: Any, pairs: int, run_dir: Any) -> None:
             rows[name] = m.predict_flow(f1, f2)
             m.train(was)
         top = float(rows["ground truth"].norm(dim=1).max()) or 1.0
-        fig = Figure(figsize=(2.0 * 5, 2.0 * len(idx)))
-        FigureCanvasAgg(fig)
+        fig = new_figure(2.0 * 5, 2.0 * len(idx))
         cols = [("frame t", f1), ("frame t+1", f2), *rows.items()]
         for r in range(len(idx)):
             for c, (title, data) in enumerate(cols):
@@ -144,9 +140,6 @@ def _plot(model: Any, rand: Any, split: Any, pairs: int, run_dir: Any) -> None:
                 ax.set_axis_off()
                 if r == 0:
                     ax.set_title(title, fontsize=8)
-        run_dir.plots.mkdir(parents=True, exist_ok=True)
-        tmp = run_dir.plots / ".flow.png.tmp"
-        fig.savefig(tmp, format="png", dpi=80)
-        tmp.replace(run_dir.plots / "flow.png")
+        save_png(fig, run_dir.plots / "flow.png")
     except (ValueError, RuntimeError, OSError) as exc:  # a plot must never lose an evaluation
         log.warning("flow plot skipped: %s", exc)

@@ -20,7 +20,7 @@ from torch import nn
 from jepakit.api import ResolvedRun
 from jepakit.api import gather_batch
 from jepakit import JepakitError
-from jepakit.interfaces import DataSplits, StepOutput
+from jepakit.interfaces import DataSplits, EvalResult, StepOutput
 from jepakit.api import Built, build_encoder
 from jepakit_mcjepa import losses
 from jepakit_mcjepa.augment import pick_pairs, random_views, step_generator
@@ -138,7 +138,7 @@ class MCJEPAMethod:
         encoder = build_encoder(resolved, splits)
         return Built(MCJEPA(encoder, self.cfg, seed=resolved.run.seed), None, splits)
 
-    def evaluate(self, resolved: ResolvedRun, built: Built, run_dir: Any) -> dict[str, Any]:
+    def evaluate(self, resolved: ResolvedRun, built: Built, run_dir: Any) -> EvalResult:
         from jepakit_mcjepa.evaluation import evaluate_mcjepa
 
         return evaluate_mcjepa(self, resolved, built, run_dir)

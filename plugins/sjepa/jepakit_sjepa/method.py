@@ -1,5 +1,5 @@
 """`sjepa/jepa`: core's masked-prediction JEPA for training; evaluation = core's (linear probe, k-NN: trained vs
-random init vs band power) plus S-JEPA's own checks, written into eval.json `metrics`:
+random init vs band power) plus S-JEPA's own checks, scores of the same result (eval.json `metrics`):
 
 - the three spatial-filter heads (contextual, post-local, pre-local) on frozen features, each trained vs random init;
 - the contextual head fine-tuned end to end, encoder included (the paper's protocol), trained vs random init;
@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from jepakit.api import ResolvedRun
-from jepakit.interfaces import DataSplits
+from jepakit.interfaces import DataSplits, EvalResult, Scores
 from jepakit.api import Built, JEPAMethod, build_encoder
 from jepakit_sjepa.config import SJEPAMethodConfig
 
@@ -32,25 +32,28 @@ class SJEPAMethod(JEPAMethod):
     def __init__(self, cfg: SJEPAMethodConfig | None = None) -> None:
         self.cfg = cfg or SJEPAMethodConfig()
 
-    def evaluate(self, resolved: ResolvedRun, built: Built, run_dir: Any) -> dict[str, Any]:
+    def evaluate(self, resolved: ResolvedRun, built: Built, run_dir: Any) -> EvalResult:
+        """Core's probes, then S-JEPA's heads, fine-tuning and transfer on the same trained and random-init
+        encoders (the random-init one built once, under the run's seed); core writes eval.json."""
         from jepakit.api import evaluate_built
-        result = evaluate_built(resolved, built, run_dir)
         model = built.model
         trained = model.teacher if resolved.eval.encoder == "target" else model.encoder
         torch.manual_seed(resolved.run.seed)
         random_init = build_encoder(resolved, built.splits)
+        result = evaluate_built(resolved, built, run_dir, random_init=random_init)
+        scores, details = dict(result.scores), dict(result.details)
         if self.cfg.heads:
-            result["metrics"].update(spatial_heads(trained, random_init, built.splits, self.cfg))
+            scores.update({name: Scores(metric="accuracy", **rows)
+                           for name, rows in spatial_heads(trained, random_init, built.splits, self.cfg).items()})
         if self.cfg.finetune.enabled:
-            result["metrics"]["contextual_finetuned"] = finetuned(trained, random_init, built.splits, self.cfg,
-                                                                  resolved.run.precision)
+            scores["contextual_finetuned"] = Scores(metric="accuracy", **finetuned(
+                trained, random_init, built.splits, self.cfg, resolved.run.precision))
         if self.cfg.transfer:
             transfer = transfer_check(resolved, trained, random_init, self.cfg)
             if transfer:
-                result["metrics"]["transfer_linear"] = transfer.pop("linear")
-                result["transfer"] = transfer
-        run_dir.write_eval(result)
-        return result
+                scores["transfer_linear"] = Scores(metric="accuracy", **transfer.pop("linear"))
+                details["transfer"] = transfer
+        return dataclasses.replace(result, scores=scores, details=details)
 
 
 @torch.no_grad()

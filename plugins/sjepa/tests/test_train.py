@@ -24,11 +24,14 @@ def test_tiny_train_and_eval_write_the_run_directory(tmp_path):
     assert {"trained", "random_init", "baseline_raw", "metrics", "collapse", "transfer"} <= set(ev)
     assert ev["dataset"] == "sim-eeg-1020-19-both" and ev["n_test"] == 32
     assert "dataset raw features" in ev["protocol"]
+    rows = {"metric", "trained", "random_init", "raw", "higher_is_better"}  # every score has every row (None: n/a)
     for head in ("contextual", "post_local", "pre_local", "contextual_finetuned"):
-        assert set(ev["metrics"][head]) == {"trained", "random_init"}
-    assert set(ev["metrics"]["transfer_linear"]) == {"trained", "random_init", "raw"}
+        assert set(ev["metrics"][head]) == rows and ev["metrics"][head]["raw"] is None
+        assert ev["metrics"][head]["trained"] is not None and ev["metrics"][head]["random_init"] is not None
+    assert set(ev["metrics"]["transfer_linear"]) == rows and ev["metrics"]["transfer_linear"]["raw"] is not None
     for paradigm in ("motor imagery", "oddball"):  # the paper's per-paradigm scores, next to the 4-class one
-        assert set(ev["metrics"][f"linear-probe ({paradigm})"]) == {"metric", "trained", "random_init", "raw"}
+        assert set(ev["metrics"][f"linear-probe ({paradigm})"]) == rows
+        assert ev["metrics"][f"linear-probe ({paradigm})"]["metric"] == "accuracy"
     assert ev["transfer"]["pretrained_on"] == "1020-19" and len(ev["transfer"]["channels"]) == 20
     assert (out / "plots" / "masks.png").stat().st_size > 5000  # the scalp map
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from jepakit.api import ResolvedRun
 from jepakit.api import AttentiveProbeConfig
 from jepakit.api import LinearProbe, collapse_stats
-from jepakit.interfaces import MaskSet
+from jepakit.interfaces import EvalResult, MaskSet, Scores
 from jepakit.api import Built
 from jepakit.api import sample_masks
 from jepakit.api import gather_tokens
@@ -177,7 +177,9 @@ METRICS = {
 
 
 def evaluate_tijepa(cfg: TIJEPAConfig, resolved: ResolvedRun, built: Built, random_init: Any,
-                    run_dir: Any) -> dict[str, Any]:
+                    run_dir: Any) -> EvalResult:
+    """Every metric of METRICS for the trained model and the same network at random init, chance as the third
+    row; core writes eval.json."""
     splits = built.splits
     train, test = splits.train, splits.test
     seed = resolved.run.seed
@@ -190,37 +192,28 @@ def evaluate_tijepa(cfg: TIJEPAConfig, resolved: ResolvedRun, built: Built, rand
     chance = {"recall@5": 500.0 / pool, "energy_prefers_true_caption": 50.0, "energy_auc": 50.0, "match_probe": 50.0,
               "match_probe_unseen": 50.0, "match_probe_linear": 50.0, "relation_probe": 100.0 * np.bincount(labels).max() / len(labels),
               **{f"{side}_recall@{k}": 100.0 * k / pool for k in (1, 5) for side in ("t2i", "i2t")}}
-    metrics: dict[str, dict[str, Any]] = {}
+    scores: dict[str, Scores] = {}
     for name in METRICS:
         if all(v.get(name) is None for v in rows.values()):
             continue  # not measurable on these data (no unseen pairs, a single label)
-        metrics[name] = {row: None if v[name] is None else round(float(v[name]), 2) for row, v in rows.items()}
-        metrics[name].update(raw=round(chance[name], 2), metric=name)
+        trained, rand = (None if rows[r][name] is None else round(float(rows[r][name]), 2) for r in rows)
+        scores[name] = Scores(metric=name, trained=trained, random_init=rand, raw=round(chance[name], 2))
     log.info("retrieval recall@5: trained %.1f, random init %.1f, chance %.1f", rows["trained"]["recall@5"],
              rows["random_init"]["recall@5"], 500.0 / pool)
-    result = {
-        "variant": resolved.variant, "dataset": splits.name, "metric": "recall@5", "higher_is_better": True,
-        "trained": metrics["recall@5"]["trained"], "random_init": metrics["recall@5"]["random_init"],
-        "baseline_raw": metrics["recall@5"]["raw"], "baseline_label": "chance",
-        "metrics": metrics, "definitions": {k: v.format(neg=neg) for k, v in METRICS.items() if k in metrics},
-        "encoder": "EMA fusion (target) for probes; context path + predictor vs EMA fusion for energy",
-        "n_train": len(train), "n_test": len(test), "retrieval_pool": pool,
-        "n_test_unseen": int(test.unseen.sum()),
-        "protocol": (f"energy = the training loss of a pair (mean squared error between predicted and EMA-fusion "
-                     f"features of the target blocks), averaged over {cfg.energy_masks} fixed mask draws; retrieval "
-                     f"ranks all {pool}x{pool} caption-image pairs of the test pool; probes on EMA-fusion features "
-                     f"(attentive on tokens, linear on their mean: core's fixed protocols), fitted on "
-                     f"{min(cfg.probe_pairs // 2, len(train))} training images' pairs, scored on the {len(test)} "
-                     "test images; identical for trained and random_init"),
-        "collapse": {**_rounded(collapse_stats(pooled["trained"])),
-                     "random_init": _rounded(collapse_stats(pooled["random_init"]))},
-        "warnings": [],
-    }
-    last = run_dir.read_metrics()
-    if last:
-        result["train"] = {"steps": last[-1].get("step"), "final_loss": last[-1].get("loss")}
-    run_dir.write_eval(result)
-    return result
+    return EvalResult(
+        variant=resolved.variant, dataset=splits.name, primary="recall@5", scores=scores, baseline_label="chance",
+        encoder="EMA fusion (target) for probes; context path + predictor vs EMA fusion for energy",
+        readout="fused tokens (attentive probe), their mean (linear probes)", n_train=len(train), n_test=len(test),
+        protocol=(f"energy = the training loss of a pair (mean squared error between predicted and EMA-fusion "
+                  f"features of the target blocks), averaged over {cfg.energy_masks} fixed mask draws; retrieval "
+                  f"ranks all {pool}x{pool} caption-image pairs of the test pool; probes on EMA-fusion features "
+                  f"(attentive on tokens, linear on their mean: core's fixed protocols), fitted on "
+                  f"{min(cfg.probe_pairs // 2, len(train))} training images' pairs, scored on the {len(test)} "
+                  "test images; identical for trained and random_init"),
+        collapse={**_rounded(collapse_stats(pooled["trained"])),
+                  "random_init": _rounded(collapse_stats(pooled["random_init"]))},
+        details={"definitions": {k: v.format(neg=neg) for k, v in METRICS.items() if k in scores},
+                 "retrieval_pool": pool, "n_test_unseen": int(test.unseen.sum())})
 
 
 def _rounded(stats: dict[str, float]) -> dict[str, float]:

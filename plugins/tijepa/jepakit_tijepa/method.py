@@ -17,7 +17,7 @@ import torch
 
 from jepakit.api import ResolvedRun
 from jepakit import JepakitError
-from jepakit.interfaces import DataSplits
+from jepakit.interfaces import DataSplits, EvalResult
 from jepakit.api import Built, assemble, build_encoder
 from jepakit_tijepa.config import TIJEPAConfig
 from jepakit_tijepa.fusion import TextImageEncoder
@@ -41,7 +41,7 @@ class TIJEPAMethod:
                                    self.cfg)
         return assemble(resolved, splits, encoder, method="tijepa/tijepa")
 
-    def evaluate(self, resolved: ResolvedRun, built: Built, run_dir: Any) -> dict[str, Any]:
+    def evaluate(self, resolved: ResolvedRun, built: Built, run_dir: Any) -> EvalResult:
         from jepakit_tijepa.evaluation import evaluate_tijepa
 
         torch.manual_seed(resolved.run.seed)

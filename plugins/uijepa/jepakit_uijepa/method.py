@@ -18,7 +18,7 @@ import torch
 from jepakit.api import ResolvedRun
 from jepakit import JepakitError
 from jepakit.api import MONITOR_SAMPLES, collapse_stats
-from jepakit.interfaces import DataSplits
+from jepakit.interfaces import DataSplits, EvalResult, Scores
 from jepakit.api import Built, assemble, build_encoder
 from jepakit_uijepa.config import IntentDecoderConfig
 from jepakit_uijepa.decoder import DecodeScores, IntentDecoder
@@ -55,7 +55,8 @@ class UIJEPAMethod:
                                'use data.use = "uijepa/ui-sessions" or "uijepa/session-file"')
         return assemble(resolved, splits, build_encoder(resolved, splits), method="uijepa/intent")
 
-    def evaluate(self, resolved: ResolvedRun, built: Built, run_dir: Any) -> dict[str, Any]:
+    def evaluate(self, resolved: ResolvedRun, built: Built, run_dir: Any) -> EvalResult:
+        """Intent decoders on trained, random-init and raw-tubelet tokens; core writes eval.json."""
         splits, cfg = built.splits, self.cfg
         model = built.model
         trained = model.teacher if resolved.eval.encoder == "target" else model.encoder
@@ -79,46 +80,40 @@ class UIJEPAMethod:
             curves[row] = decoder.fit(train_f, splits.train.texts)
             scores[row] = decoder.score(test_f, references)
             log.info("intent decoder on %s features: exact match %.1f %%", row, 100 * scores[row].exact.mean())
-        result = self._result(resolved, splits, scores, unseen, curves)
         pooled = {row: f[0][:MONITOR_SAMPLES].mean(axis=1) for row, f in feats.items() if row != "raw"}  # [n, F]
-        result["collapse"] = {**_rounded(collapse_stats(pooled["trained"])),
-                              "random_init": _rounded(collapse_stats(pooled["random_init"]))}
-        result["examples"] = [
-            {"reference": splits.test.texts[i], "trained": detokenize(scores["trained"].predictions[i]),
-             "random_init": detokenize(scores["random_init"].predictions[i])}
-            for i in _example_rows(test_y, cfg.examples)]
-        last = run_dir.read_metrics()
-        if last:
-            result["train"] = {"steps": last[-1].get("step"), "final_loss": last[-1].get("loss")}
-        run_dir.write_eval(result)
-        return result
-
-    def _result(self, resolved: ResolvedRun, splits: DataSplits, scores: dict[str, DecodeScores],
-                unseen: np.ndarray, curves: dict[str, list[float]]) -> dict[str, Any]:
-        def pct(a: np.ndarray) -> float | None:
-            return round(100.0 * float(a.mean()), 2) if a.size else None
-
-        metrics: dict[str, dict[str, Any]] = {}
-        for name, pick, attr in (("intent_accuracy", slice(None), "exact"), ("intent_similarity", slice(None), "f1"),
-                                 ("unseen_intent_accuracy", unseen, "exact"), ("seen_intent_accuracy", ~unseen, "exact")):
-            metrics[name] = {row: pct(getattr(s, attr)[pick]) for row, s in scores.items()}
-            metrics[name]["metric"] = "token_f1" if attr == "f1" else "exact_match"
-        acc = metrics["intent_accuracy"]
+        examples = [{"reference": splits.test.texts[i], "trained": detokenize(scores["trained"].predictions[i]),
+                     "random_init": detokenize(scores["random_init"].predictions[i])}
+                    for i in _example_rows(test_y, cfg.examples)]
         c = self.cfg
-        return {
-            "variant": resolved.variant, "dataset": splits.name, "metric": "intent_accuracy", "higher_is_better": True,
-            "trained": acc["trained"], "random_init": acc["random_init"], "baseline_raw": acc["raw"],
-            "baseline_label": "raw pixel tubelets", "metrics": metrics, "readout": resolved.eval.readout,
-            "encoder": resolved.eval.encoder, "n_train": len(splits.train), "n_test": len(splits.test),
-            "n_test_unseen_intents": int(unseen.sum()),
-            "decoder_final_loss": {row: round(v[-1], 4) for row, v in curves.items()},
-            "protocol": (f"intent decoder (prefix-LM, {c.depth}x{c.width}, {c.epochs} epochs, seed {c.seed}) trained "
-                         f"on frozen {resolved.eval.readout} tokens of the {len(splits.train)} training sessions' "
-                         f"texts, greedy decoding on {len(splits.test)} test sessions ({int(unseen.sum())} of intents "
-                         "never seen in training); exact match against any accepted phrasing, similarity = token F1; "
-                         "identical for trained, random_init and raw"),
-            "warnings": [],
-        }
+        return EvalResult(
+            variant=resolved.variant, dataset=splits.name, primary="intent_accuracy",
+            scores=_scores(scores, unseen), baseline_label="raw pixel tubelets", encoder=resolved.eval.encoder,
+            readout=resolved.eval.readout, n_train=len(splits.train), n_test=len(splits.test),
+            collapse={**_rounded(collapse_stats(pooled["trained"])),
+                      "random_init": _rounded(collapse_stats(pooled["random_init"]))},
+            protocol=(f"intent decoder (prefix-LM, {c.depth}x{c.width}, {c.epochs} epochs, seed {c.seed}) trained "
+                      f"on frozen {resolved.eval.readout} tokens of the {len(splits.train)} training sessions' "
+                      f"texts, greedy decoding on {len(splits.test)} test sessions ({int(unseen.sum())} of intents "
+                      "never seen in training); exact match against any accepted phrasing, similarity = token F1; "
+                      "identical for trained, random_init and raw"),
+            details={"n_test_unseen_intents": int(unseen.sum()),
+                     "decoder_final_loss": {row: round(v[-1], 4) for row, v in curves.items()},
+                     "examples": examples})
+
+
+def _scores(scores: dict[str, DecodeScores], unseen: np.ndarray) -> dict[str, Scores]:
+    """Exact match and token F1 on every test session, and exact match on the unseen / seen intents alone."""
+    def pct(a: np.ndarray) -> float | None:
+        return round(100.0 * float(a.mean()), 2) if a.size else None
+
+    out: dict[str, Scores] = {}
+    for name, pick, attr in (("intent_accuracy", slice(None), "exact"), ("intent_similarity", slice(None), "f1"),
+                             ("unseen_intent_accuracy", unseen, "exact"), ("seen_intent_accuracy", ~unseen, "exact")):
+        row = {r: pct(getattr(s, attr)[pick]) for r, s in scores.items()}
+        metric = "token_f1" if attr == "f1" else "exact_match"
+        out[name] = Scores(metric=name if name == "intent_accuracy" else metric,  # the primary: eval.json's `metric`
+                           trained=row["trained"], random_init=row["random_init"], raw=row["raw"])
+    return out
 
 
 def _rounded(stats: dict[str, float]) -> dict[str, float]:
