@@ -42,3 +42,21 @@ def test_flow_colours():
     flow[0, 0, 0] = 1.0
     rgb = flow_to_rgb(flow, 1.0)
     assert rgb.shape == (3, 3, 3) and rgb[1, 1].max() == 0.0 and rgb[0, 0].max() == 1.0
+
+
+def test_flow_plot_is_written_with_cores_figure_helpers(tmp_path):
+    from types import SimpleNamespace
+
+    from jepakit_mcjepa.evaluation import _plot
+
+    class _Zero(nn.Module):
+        def predict_flow(self, f1: torch.Tensor, f2: torch.Tensor) -> torch.Tensor:
+            return torch.zeros(len(f1), 2, *f1.shape[-2:])
+
+    test = flow_digits(FlowDigitsConfig(limit=120, test_size=30)).test
+    run_dir = SimpleNamespace(plots=tmp_path / "plots")
+    model = _Zero().train()
+    with torch.no_grad():
+        _plot(model, _Zero(), test, 2, run_dir)
+    assert (tmp_path / "plots" / "flow.png").stat().st_size > 1000 and model.training
+    assert not list((tmp_path / "plots").glob(".*"))  # no temp file left behind
