@@ -13,6 +13,7 @@ import importlib.util
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -174,17 +175,7 @@ def _load_entry_points(settings: PluginSettings, records: list[PluginRecord]) ->
             rec.status = "disabled"
             records.append(rec)
             continue
-        t0 = time.perf_counter()
-        try:
-            module = ep.load()
-            rec.import_ms = round(1000 * (time.perf_counter() - t0), 1)
-        except BaseException as exc:  # noqa: BLE001 - a plugin may raise anything, even SystemExit
-            if isinstance(exc, KeyboardInterrupt):
-                raise
-            _fail(rec, "import", exc)
-            records.append(rec)
-            continue
-        out.append((rec, module))
+        _import_timed(rec, ep.load, records, out)
     return out
 
 
@@ -202,22 +193,35 @@ def _load_path(path: Path, settings: PluginSettings, records: list[PluginRecord]
             rec.status = "disabled"
             records.append(rec)
             continue
-        t0 = time.perf_counter()
-        try:
-            spec = importlib.util.spec_from_file_location(f"jepakit_local_{file.stem}", file)
-            assert spec is not None and spec.loader is not None
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[spec.name] = module
-            spec.loader.exec_module(module)
-            rec.import_ms = round(1000 * (time.perf_counter() - t0), 1)
-        except BaseException as exc:  # noqa: BLE001
-            if isinstance(exc, KeyboardInterrupt):
-                raise
-            _fail(rec, "import", exc)
-            records.append(rec)
-            continue
-        out.append((rec, module))
+        _import_timed(rec, lambda file=file: _exec_file(file), records, out)
     return out
+
+
+def _exec_file(file: Path) -> ModuleType:
+    """Import one .py file as the module `jepakit_local_<stem>`."""
+    spec = importlib.util.spec_from_file_location(f"jepakit_local_{file.stem}", file)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _import_timed(rec: PluginRecord, load: Callable[[], object], records: list[PluginRecord],
+                  out: list[tuple[PluginRecord, object]]) -> None:
+    """Import a plugin with `load`, timing it into `rec.import_ms`: loaded, it joins `out`; failed, `rec` is
+    marked broken and joins `records` (a plugin may raise anything, even SystemExit; Ctrl-C still stops)."""
+    t0 = time.perf_counter()
+    try:
+        module = load()
+    except BaseException as exc:  # noqa: BLE001
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        _fail(rec, "import", exc)
+        records.append(rec)
+        return
+    rec.import_ms = round(1000 * (time.perf_counter() - t0), 1)
+    out.append((rec, module))
 
 
 def _fail(rec: PluginRecord, stage: str, exc: BaseException) -> None:
