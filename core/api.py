@@ -18,6 +18,8 @@ The groups:
 - evaluation: feature extraction, raw baselines, collapse statistics, core's heads, the one evaluation routine for
   encoders, the result type and its one writer, the verdict;
 - plots: a figure of a given size and its atomic PNG save.
+- using a trained encoder: `load_encoder` (an export or run directory -> the encoder in eval mode and its
+  `EncoderInfo`: how it was built, its input shape and normalisation, its readout).
 
 Importing this module is cheap and torch-free: each name is imported from its private module on first use (PEP 562
 `__getattr__`), so a plugin's torch-free config module may import `ViTConfig` from here and `jepakit --help` stays
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
     from jepakit.builtin.config import AttentiveProbeConfig, KNNConfig, LinearProbeConfig, PredictorConfig, ViTConfig
     from jepakit.builtin.heads import AttentiveProbe, KNNProbe, LinearProbe
     from jepakit.engine.distributed import gather_batch
+    from jepakit.engine.export import EncoderInfo, load_encoder
     from jepakit.engine.evaluate import MONITOR_SAMPLES, collapse_stats, evaluate_encoders, extract_features, raw_features
     from jepakit.engine.jepa import JEPA, Built, JEPAMethod, assemble, build_encoder
     from jepakit.engine.loader import sample_masks
@@ -130,6 +133,9 @@ __all__ = [
     # plots
     "new_figure",
     "save_png",
+    # using a trained encoder
+    "EncoderInfo",
+    "load_encoder",
 ]
 
 #: name -> the private module that defines it
@@ -143,6 +149,8 @@ _HOME: dict[str, str] = {
     "KNNProbe": "jepakit.builtin.heads",
     "LinearProbe": "jepakit.builtin.heads",
     "gather_batch": "jepakit.engine.distributed",
+    "EncoderInfo": "jepakit.engine.export",
+    "load_encoder": "jepakit.engine.export",
     "MONITOR_SAMPLES": "jepakit.engine.evaluate",
     "collapse_stats": "jepakit.engine.evaluate",
     "evaluate_encoders": "jepakit.engine.evaluate",

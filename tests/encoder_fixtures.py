@@ -11,9 +11,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-#: ijepa-tiny shrunk to seconds: 4 steps of a 32-wide, 2-deep ViT on the 16 px digits
+#: ijepa-tiny shrunk to seconds: 4 steps of a 32-wide, 2-deep ViT on the native 8 px digits (patch 1: an 8x8 grid)
 TINY = ["optim.steps=4", "optim.batch_size=16", "encoder.depth=2", "encoder.embed_dim=32", "encoder.num_heads=2",
-        "predictor.depth=1", "predictor.embed_dim=16", "predictor.num_heads=2"]
+        "encoder.patch_size=1", "predictor.depth=1", "predictor.embed_dim=16", "predictor.num_heads=2",
+        "data.size=8", "data.digit_size=0"]
 _RUNS: dict[str, Path] = {}
 
 
