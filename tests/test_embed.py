@@ -105,3 +105,16 @@ def test_an_export_embeds_without_its_run(run_dir, tmp_path):
                     "--out", str(tmp_path / "d.npy"))
     assert summary["shape"] == [397, 64]
     assert torch.from_numpy(np.load(tmp_path / "d.npy")).isfinite().all()
+
+
+def test_parquet_holds_ids_labels_and_features_as_columns(run_dir, tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet")
+    embed(str(run_dir), "--data", "run", "--split", "test", "--out", str(tmp_path / "a.npy"))
+    summary = embed(str(run_dir), "--data", "run", "--split", "test", "--out", str(tmp_path / "a.parquet"))
+    table = pq.read_table(tmp_path / "a.parquet")
+    meta = json.loads((tmp_path / "a.meta.json").read_text(encoding="utf-8"))
+    assert summary["shape"] == list(np.load(tmp_path / "a.npy").shape)
+    assert table.column("id").to_pylist() == meta["ids"] and table.column("label").to_pylist() == meta["labels"]
+    feats = np.stack(table.column("features").to_numpy(zero_copy_only=False))
+    np.testing.assert_array_equal(feats, np.load(tmp_path / "a.npy"))
+    assert json.loads(table.schema.metadata[b"jepakit"])["readout"] == meta["readout"]

@@ -160,3 +160,13 @@ def test_the_api_exports_load_encoder():
 
     assert "load_encoder" in api.__all__ and "EncoderInfo" in api.__all__
     assert api.load_encoder.__module__ == "jepakit.engine.export"
+
+
+@pytest.mark.parametrize("command", ["export", "embed", "import"])
+def test_help_has_an_example_and_imports_no_torch(tmp_path, command):
+    from test_startup import run_cli
+
+    probe, proc = run_cli([command, "--help"], tmp_path)
+    assert probe["code"] == 0, proc.stderr
+    assert "Example:" in proc.stdout and f"jepakit {command} " in proc.stdout
+    assert probe["torch"] is False, f"jepakit {command} --help imported torch"

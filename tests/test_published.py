@@ -167,3 +167,19 @@ def test_a_pickle_carrying_code_is_refused_and_runs_nothing(tmp_path):
     assert_refused(result, "refused without running any of it")
     assert not marker.exists()
     assert not (tmp_path / "exp").exists()
+
+
+def test_a_flat_safetensors_state_dict_imports_too(tmp_path):
+    from safetensors.torch import save_file
+
+    from jepakit.api import load_encoder
+
+    context, target = _pair(**IJEPA_CASES["h14"])
+    save_file({"module." + k: v.contiguous() for k, v in target.state_dict().items()}, tmp_path / "t.safetensors")
+    result = cli("import", str(tmp_path / "t.safetensors"), "--kind", "ijepa", "--num-heads", "4", "--out",
+                 str(tmp_path / "exp"))
+    assert result.exit_code == 0, result.output
+    encoder, _ = load_encoder(tmp_path / "exp")
+    x = torch.randn(1, 3, 56, 56)
+    with torch.no_grad():
+        torch.testing.assert_close(encoder(x), target(x), atol=1e-5, rtol=1e-5)

@@ -109,11 +109,12 @@ def folder_source(root: Path, info: Any) -> Source:
 class _Writer:
     """Features row block by row block into a temp file, renamed over `out` when complete."""
 
-    def __init__(self, out: Path, total: int) -> None:
+    def __init__(self, out: Path, total: int, about: dict[str, Any]) -> None:
         if out.suffix not in (".npy", ".parquet"):
             raise JepakitError(f"--out {out}: unknown format {out.suffix or '(no suffix)'}",
                                "write features.npy (+ features.meta.json) or features.parquet")
-        self.out, self.total, self.rows = out, total, 0
+        self.out, self.total, self.rows, self.about = out, total, 0, about
+        self.width: list[int] = []
         self.tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
         self.array: Any = None
         self.parquet: Any = None
@@ -140,11 +141,12 @@ class _Writer:
                     "features": pa.FixedSizeListArray.from_arrays(flat, int(np.prod(feats.shape[1:])))}
             if labels is not None:
                 cols["label"] = pa.array(labels, type=pa.int64())
-            table = pa.table(cols)
+            table = pa.table(cols).replace_schema_metadata({"jepakit": json.dumps(self.about)})
             if self.parquet is None:
                 self.parquet = pq.ParquetWriter(str(self.tmp), table.schema)
             self.parquet.write_table(table)
         self.rows += len(feats)
+        self.width = [int(d) for d in feats.shape[1:]]
 
     def close(self) -> None:
         if self.array is not None:
@@ -191,7 +193,9 @@ def embed(path: str | Path, data: str, out: str | Path, *, overrides: list[str] 
     encoder, info = load_encoder(path, state=state)
     source = open_source(Path(path), data, list(overrides), info, state, split)
     readout = readout or info.readout
-    writer = _Writer(out, source.total)
+    about = {"readout": readout, "encoder": str(path), "variant": info.variant, "data": source.name, "split": split,
+             "class_names": source.class_names}
+    writer = _Writer(out, source.total, about)
     ids: list[str] = []
     labels: list[int] = []
     splits: list[str] = []
@@ -209,15 +213,12 @@ def embed(path: str | Path, data: str, out: str | Path, *, overrides: list[str] 
     except BaseException:
         writer.abort()
         raise
-    meta = {"rows": len(ids), "readout": readout, "encoder": str(path), "variant": info.variant,
-            "data": source.name, "split": split, "ids": ids, "splits": splits,
-            "labels": labels if has_labels else None, "class_names": source.class_names,
-            "skipped": list(source.skipped)}
     if out.suffix == ".npy":
+        meta = {"rows": len(ids), **about, "ids": ids, "splits": splits, "labels": labels if has_labels else None,
+                "skipped": list(source.skipped)}
         atomic_write_text(meta_path(out), json.dumps(meta, indent=1) + "\n")
-    shape = list(np.load(out, mmap_mode="r").shape) if out.suffix == ".npy" else [len(ids)]
     return {"out": str(out), "meta": str(meta_path(out)) if out.suffix == ".npy" else None, "rows": len(ids),
-            "shape": shape, "readout": readout, "data": source.name, "labels": has_labels,
+            "shape": [len(ids), *writer.width], "readout": readout, "data": source.name, "labels": has_labels,
             "skipped": len(source.skipped)}
 
 
