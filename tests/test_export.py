@@ -90,6 +90,24 @@ def test_load_encoder_builds_no_dataset(run_dir, monkeypatch):
     assert info.input_shape == (1, 8, 8) and info.source["step"] == 4
 
 
+def test_the_fallbacks_rebuild_and_agree(run_dir, monkeypatch):
+    """Another method's model (the whole run rebuilt) or a dataset whose settings hide its shape (the dataset
+    built): the same encoder comes out."""
+    import jepakit.engine.run_encoder as run_encoder
+    from jepakit.api import load_encoder
+
+    fast, info = load_encoder(run_dir)
+    x = torch.randn(3, *info.input_shape)
+    monkeypatch.setattr(run_encoder, "_shape_from_settings", lambda *a: None)
+    from_data, _ = load_encoder(run_dir)
+    monkeypatch.setattr(run_encoder, "CORE_METHOD", "no/such-method")
+    rebuilt, rinfo = load_encoder(run_dir)
+    assert rinfo.input_shape == info.input_shape
+    with torch.no_grad():
+        torch.testing.assert_close(from_data(x), fast(x), atol=0, rtol=0)
+        torch.testing.assert_close(rebuilt(x), fast(x), atol=0, rtol=0)
+
+
 def test_timm_format_loads_into_timms_vit(run_dir, tmp_path):
     timm = pytest.importorskip("timm")
     from safetensors.torch import load_file

@@ -180,7 +180,7 @@ def embed(path: str | Path, data: str, out: str | Path, *, overrides: list[str] 
     """Embed `data` with the encoder of `path` (an export or run directory) into `out`; returns a summary."""
     from jepakit.engine.ckpt import atomic_write_text
     from jepakit.engine.evaluate import READOUTS
-    from jepakit.engine.export import _state, load_encoder
+    from jepakit.engine.export import load_encoder, plugins_or_default
 
     if split not in SPLITS:
         raise JepakitError(f"--split: unknown split {split!r}", f"choose one of: {', '.join(SPLITS)}")
@@ -189,7 +189,7 @@ def embed(path: str | Path, data: str, out: str | Path, *, overrides: list[str] 
     if batch_size < 1:
         raise JepakitError(f"--batch-size must be at least 1, got {batch_size}", "e.g. --batch-size 256")
     out = Path(out)
-    state = _state(state)
+    state = plugins_or_default(state)
     encoder, info = load_encoder(path, state=state)
     source = open_source(Path(path), data, list(overrides), info, state, split)
     readout = readout or info.readout

@@ -126,7 +126,8 @@ class TensorRows:
         return self.x[i], int(self.y[i])
 
 
-def _state(state: Any) -> Any:
+def plugins_or_default(state: Any) -> Any:
+    """The given plugin state, else the installed plugins (read as the CLI reads them)."""
     if state is not None:
         return state
     from jepakit.framework.plugins import load_plugins
@@ -140,7 +141,7 @@ def build_encoder_part(part: str, settings: dict[str, Any], input_shape: tuple[i
     from jepakit.framework.compose import Part, build_part
     from jepakit.framework.config import build_dataclass
 
-    spec = _state(state).registry.get("encoders", part, key="encoder.use")
+    spec = plugins_or_default(state).registry.get("encoders", part, key="encoder.use")
     cfg = build_dataclass(spec.config, dict(settings), "encoder") if spec.config else None
     return build_part(Part(spec, cfg, "encoder"), input_shape=tuple(input_shape), meta=dict(meta or {}))
 
@@ -200,11 +201,11 @@ def load_encoder(path: str | Path, *, state: Any = None) -> tuple[nn.Module, Enc
     """
     p = Path(path)
     if (p / "config.json").is_file() and (p / "model.safetensors").is_file():
-        module, info = _from_export(p, _state(state))
+        module, info = _from_export(p, plugins_or_default(state))
     elif (p / "config.toml").is_file():
         from jepakit.engine.run_encoder import run_encoder
 
-        module, info, _ = run_encoder(p, _state(state))
+        module, info, _ = run_encoder(p, plugins_or_default(state))
     else:
         raise JepakitError(f"{p} is neither an export directory (config.json + model.safetensors) nor a run "
                            "directory (config.toml)", "pass the --out of `jepakit export`, `import` or `train`")
@@ -240,7 +241,7 @@ def load_predictor(path: str | Path, *, state: Any = None) -> nn.Module:
     cfg = json.loads((p / "config.json").read_text(encoding="utf-8")).get("predictor")
     if not cfg or not (p / "predictor.safetensors").is_file():
         raise JepakitError(f"{p} holds no predictor", "export the run with --with-predictor")
-    spec = _state(state).registry.get("predictors", cfg["part"], key="predictor.use")
+    spec = plugins_or_default(state).registry.get("predictors", cfg["part"], key="predictor.use")
     settings = build_dataclass(spec.config, dict(cfg["settings"]), "predictor") if spec.config else None
     module = build_part(Part(spec, settings, "predictor"), embed_dim=int(cfg["embed_dim"]),
                         grid=tuple(cfg["grid"]), meta={})
@@ -318,7 +319,7 @@ def export_run(run_dir: str | Path, out: str | Path, *, state: Any = None, fmt: 
 
     if fmt not in FORMATS:
         raise JepakitError(f"--format: unknown format {fmt!r}", f"choose one of: {', '.join(FORMATS)}")
-    module, info, extra = run_encoder(Path(run_dir), _state(state), predictor=with_predictor)
+    module, info, extra = run_encoder(Path(run_dir), plugins_or_default(state), predictor=with_predictor)
     if fmt == "timm":
         timm_kwargs(info)  # refuse before writing anything
     evaluation = None

@@ -313,8 +313,3 @@ def import_checkpoint(path: str | Path, out: str | Path, kind: str, *, arch: str
                             "attribution); converting them does not change that."}
     return write_export(Path(out), imported.tensors, info, card=card, force=force)
 
-
-def describe_published() -> str:
-    """The published checkpoints and the `jepakit import` flags for each (for --help and the docs)."""
-    return "\n".join(f"{name}: --kind {k} --arch {a}" + (f" --frames {f}" if k == "vjepa" else "")
-                     for name, (k, a, _p, _s, f) in PUBLISHED.items())
