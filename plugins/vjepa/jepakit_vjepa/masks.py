@@ -3,7 +3,7 @@
 Per batch: one generator (short- or long-range), one spatial block size (scale, aspect) and one tube length.
 Per clip: `num_blocks` tubes at uniform positions (corners inclusive of the last row/column); their UNION is
 the target and the complement is the context. A placement that leaves fewer than `min_keep` context tokens is
-redrawn (RETRIES tries, drawn and scored at once); if all fail the clip falls back to its first tube alone,
+redrawn (RETRIES tries, drawn up front, rasterised only while needed); if all fail the clip falls back to its first tube alone,
 which `__init__` proved always leaves enough. So sampling always ends, and impossible grids fail at build time.
 Both index lists are truncated to the batch minimum by keeping a random subset (the target is one block: M=1).
 """
@@ -20,6 +20,8 @@ from jepakit_vjepa.config import TubeConfig
 
 #: Placements tried per clip before falling back to a single tube.
 RETRIES = 20
+#: Rows truncated at a time (bounds the temporaries of a large batch).
+TRUNCATE_ROWS = 256
 #: Scale/aspect values probed when bounding the largest block a generator can draw (grid-search, both ends).
 PROBES = 129
 
@@ -59,32 +61,46 @@ class TubeMasker:
     # ------------------------------------------------------------------------------------------------ sampling
 
     def _place(self, B: int, K: int, t: int, h: int, w: int, generator: torch.Generator) -> torch.Tensor:
-        """Union of K tubes per clip [B, N]; RETRIES placements scored at once, the first good one kept."""
+        """Union of K tubes per clip [B, N]: the first of RETRIES placements that leaves min_keep context tokens.
+
+        All RETRIES x K corners are drawn up front (a fixed stream: the masks are a function of the seed), but a
+        placement is only rasterised for the clips still without a good one. About 2 % of clips need a second
+        try, so this costs one [B, N] union instead of a [B, RETRIES, K, N] tensor at large batch sizes.
+        """
         T, H, W = self._thw
+        N = T * H * W
         R = RETRIES
         t0 = torch.randint(0, T - t + 1, (B, R, K), generator=generator)  # [B, R, K]
         r0 = torch.randint(0, H - h + 1, (B, R, K), generator=generator)
         c0 = torch.randint(0, W - w + 1, (B, R, K), generator=generator)
-        in_t = _span(t0, t, T)  # [B, R, K, T]
-        in_r = _span(r0, h, H)  # [B, R, K, H]
-        in_c = _span(c0, w, W)  # [B, R, K, W]
-        tubes = in_t[..., :, None, None] & in_r[..., None, :, None] & in_c[..., None, None, :]  # [B, R, K, T, H, W]
-        tubes = tubes.flatten(3)  # [B, R, K, N]
-        union = tubes.any(dim=2)  # [B, R, N]
-        ok = (~union).sum(-1) >= self.cfg.min_keep  # [B, R]
-        cand = torch.cat([union, tubes[:, :1, 0]], dim=1)  # [B, R+1, N]: last resort = the first tube alone
-        ok = torch.cat([ok, torch.ones(B, 1, dtype=torch.bool)], dim=1)
-        pick = ok.to(torch.uint8).argmax(dim=1)  # [B] first acceptable
-        return cand[torch.arange(B), pick]  # [B, N]
+        out = torch.zeros(B, N, dtype=torch.bool)  # [B, N]
+        todo = torch.arange(B)  # clips still without an acceptable placement
+        for r in range(R):
+            union = _union(t0[todo, r], r0[todo, r], c0[todo, r], (t, h, w), (T, H, W))  # [b, N]
+            ok = N - _row_counts(union) >= self.cfg.min_keep  # [b]
+            out[todo[ok]] = union[ok]
+            todo = todo[~ok]
+            if len(todo) == 0:
+                return out
+        # last resort, proven safe at construction: the clip's first tube of its first placement alone
+        out[todo] = _union(t0[todo, 0, :1], r0[todo, 0, :1], c0[todo, 0, :1], (t, h, w), (T, H, W))
+        return out
 
     @staticmethod
     def _truncate(mask: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """[B, N] bool -> [B, n] sorted indices, n = batch minimum; a random subset of each row survives."""
+        """[B, N] bool -> [B, n] sorted indices, n = batch minimum; a random subset of each row survives.
+
+        Each row keeps its n lowest random scores. Rows go in chunks (the scores are drawn chunk by chunk from the
+        same stream, so the result equals one [B, N] draw), which keeps memory flat at the paper's batch of 3072.
+        """
         B, N = mask.shape
-        n = int(mask.sum(1).min())
-        score = torch.rand(B, N, generator=generator)
-        score = torch.where(mask, score, torch.full_like(score, 2.0))
-        return score.topk(n, dim=1, largest=False).indices.sort(dim=1).values.contiguous()
+        n = int(_row_counts(mask).min())
+        out = []
+        for i in range(0, B, TRUNCATE_ROWS):
+            m = mask[i:i + TRUNCATE_ROWS]  # [b, N]
+            score = torch.rand(m.shape, generator=generator).masked_fill_(~m, 2.0)  # [b, N]
+            out.append(score.topk(n, dim=1, largest=False).indices.sort(dim=1).values)  # [b, n]
+        return torch.cat(out).contiguous()
 
     # ------------------------------------------------------------------------------------------- block sizes
 
@@ -132,3 +148,22 @@ def _span(start: torch.Tensor, length: int, size: int) -> torch.Tensor:
     """start [...] -> [..., size] bool, True on [start, start + length)."""
     ar = torch.arange(size)
     return (ar >= start[..., None]) & (ar < start[..., None] + length)
+
+
+def _union(t0: torch.Tensor, r0: torch.Tensor, c0: torch.Tensor, size: tuple[int, int, int],
+           grid: tuple[int, int, int]) -> torch.Tensor:
+    """Corners [b, K] of tubes of `size` (t, h, w) -> the union of each row's K tubes [b, N], flat row-major.
+
+    One tube at a time, so memory is [b, N] whatever K is.
+    """
+    (t, h, w), (T, H, W) = size, grid
+    in_t, in_r, in_c = _span(t0, t, T), _span(r0, h, H), _span(c0, w, W)  # [b, K, T], [b, K, H], [b, K, W]
+    union = torch.zeros(len(t0), T, H, W, dtype=torch.bool)  # [b, T, H, W]
+    for k in range(t0.shape[1]):
+        union |= in_t[:, k, :, None, None] & in_r[:, k, None, :, None] & in_c[:, k, None, None, :]
+    return union.flatten(1)  # [b, N]
+
+
+def _row_counts(mask: torch.Tensor) -> torch.Tensor:
+    """[B, N] bool -> [B] True count per row. Chunked: torch's bool sum makes an integer copy of the whole input."""
+    return torch.cat([mask[i:i + TRUNCATE_ROWS].sum(dim=1) for i in range(0, len(mask), TRUNCATE_ROWS)])
