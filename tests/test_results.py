@@ -60,7 +60,7 @@ def test_the_first_layout_reads_into_the_type(tmp_path):
     ev = read_eval(tmp_path)
     assert ev.schema == 1 and ev.primary == "linear-probe" and ev.main == Scores("accuracy", 62.5, 20.0, 40.0, True)
     assert ev.scores["knn"].raw == 41.0 and ev.n_test == 1300 and ev.warnings == ["w"] and ev.train["steps"] == 12
-    assert read_eval(tmp_path / "eval.json") == read_eval(RunDir(tmp_path)) == ev
+    assert read_eval(tmp_path / "eval.json") == read_eval(RunDir(tmp_path)) == RunDir(tmp_path).read_eval() == ev
     again = ev.to_dict()  # rewritten in the new layout, every old key keeps its value
     assert all(again[k] == v for k, v in OLD.items() if k != "metrics")
     assert {h: {r: again["metrics"][h][r] for r in ("trained", "random_init", "raw")} for h in OLD["metrics"]} == OLD["metrics"]

@@ -19,6 +19,7 @@ from typing import Any
 from jepakit.engine import faults
 from jepakit.engine.ckpt import atomic_write_text
 from jepakit.errors import JepakitError, RunFailed
+from jepakit.interfaces import EvalResult
 
 
 class RunDir:
@@ -108,10 +109,15 @@ class RunDir:
                 "jepakit_distributions": dists, "started": datetime.datetime.now().isoformat(timespec="seconds")}
         atomic_write_text(self.path / "run.json", json.dumps(meta, indent=1) + "\n")
 
-    def read_eval(self) -> dict[str, Any]:
-        return json.loads(self.eval_json.read_text(encoding="utf-8"))
+    def read_eval(self) -> EvalResult:
+        """eval.json as an `EvalResult` (`jepakit.engine.results.read_eval`)."""
+        from jepakit.engine.results import read_eval
+
+        return read_eval(self.path)
 
     def write_eval(self, result: dict[str, Any]) -> None:
+        """Write eval.json's dict atomically; `jepakit.engine.results.write_eval` is its one caller (it completes
+        a method's result first)."""
         atomic_write_text(self.eval_json, json.dumps(result, indent=1) + "\n")
 
 
