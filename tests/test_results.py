@@ -102,6 +102,18 @@ def test_write_eval_adds_training_summary_warnings_and_schema(tmp_path):
     assert write_eval(healthy, _resolved(1e-3), RunDir(tmp_path / "b")).variant == "v"
 
 
+def test_a_method_that_still_returns_a_dict_is_read_into_the_type(tmp_path):
+    from jepakit.engine.run_eval import evaluate_and_write
+
+    class OldMethod:  # a third-party method written before EvalResult
+        def evaluate(self, resolved, built, run_dir):
+            return {"variant": "old/v", "metric": "feature_std", "trained": 0.3, "collapse": {"feature_std": 1e-6}}
+
+    written = evaluate_and_write(_resolved(1e-3), SimpleNamespace(method=OldMethod()), RunDir(tmp_path))
+    assert isinstance(written, EvalResult) and written.main.trained == 0.3 and written.primary == "feature_std"
+    assert "feature std 1e-06 is below 0.001" in read_eval(tmp_path).warnings[0]
+
+
 @pytest.mark.parametrize(("trained", "outcome", "words"), [
     (62.5, "useful", "learned useful features (beats random init and raw input)"),
     (30.0, "beats_random_init", "learned features (beats random init) but not yet better than raw input"),
