@@ -86,7 +86,7 @@ def test_load_encoder_builds_no_dataset(run_dir, monkeypatch):
         raise AssertionError("load_encoder built the dataset")
 
     monkeypatch.setattr(data, "digits", boom)
-    encoder, info = load_encoder(run_dir)
+    _, info = load_encoder(run_dir)
     assert info.input_shape == (1, 8, 8) and info.source["step"] == 4
 
 
@@ -144,7 +144,7 @@ def test_the_documented_snippet_runs_in_a_fresh_interpreter(run_dir, tmp_path):
     for i, size in enumerate([(20, 20), (40, 30), (16, 16)]):
         Image.new("RGB", size, (40 * i, 80, 200 - 50 * i)).save(tmp_path / "photos" / f"p{i}.png")
     proc = subprocess.run([sys.executable, "-c", snippet], capture_output=True, text=True, cwd=tmp_path,
-                          timeout=300)
+                          timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr
     assert "(3, 64)" in proc.stdout  # 3 images, last4_mean of a 2-block 32-wide ViT
 

@@ -174,7 +174,7 @@ def test_a_flat_safetensors_state_dict_imports_too(tmp_path):
 
     from jepakit.api import load_encoder
 
-    context, target = _pair(**IJEPA_CASES["h14"])
+    _, target = _pair(**IJEPA_CASES["h14"])
     save_file({"module." + k: v.contiguous() for k, v in target.state_dict().items()}, tmp_path / "t.safetensors")
     result = cli("import", str(tmp_path / "t.safetensors"), "--kind", "ijepa", "--num-heads", "4", "--out",
                  str(tmp_path / "exp"))

@@ -174,7 +174,7 @@ def meta_path(out: Path) -> Path:
     return out.with_name(out.stem + ".meta.json")
 
 
-def embed(path: str | Path, data: str, out: str | Path, *, overrides: list[str] = (), split: str = "all",
+def embed(path: str | Path, data: str, out: str | Path, *, overrides: list[str] | None = None, split: str = "all",
           readout: str | None = None, batch_size: int = 256, state: Any = None,
           progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """Embed `data` with the encoder of `path` (an export or run directory) into `out`; returns a summary."""
@@ -191,7 +191,7 @@ def embed(path: str | Path, data: str, out: str | Path, *, overrides: list[str] 
     out = Path(out)
     state = plugins_or_default(state)
     encoder, info = load_encoder(path, state=state)
-    source = open_source(Path(path), data, list(overrides), info, state, split)
+    source = open_source(Path(path), data, list(overrides or []), info, state, split)
     readout = readout or info.readout
     about = {"readout": readout, "encoder": str(path), "variant": info.variant, "data": source.name, "split": split,
              "class_names": source.class_names}

@@ -176,8 +176,9 @@ def load_weights(module: nn.Module, tensors: dict[str, torch.Tensor], what: str)
     own = module.state_dict()
     module.load_state_dict({k: v for k, v in tensors.items() if k in own}, strict=True)
     if "pos_embed" in tensors and "pos_embed" not in own:
+        pos: Any = module.pos_embed  # a buffer, [1, N, D]
         with torch.no_grad():
-            module.pos_embed.copy_(tensors["pos_embed"])
+            pos.copy_(tensors["pos_embed"])
     return module
 
 

@@ -146,7 +146,8 @@ def _predictor(resolved: Any, tensors: dict[str, torch.Tensor], encoder: nn.Modu
     return _predictor_config(resolved, own, encoder)
 
 
-def _predictor_config(resolved: Any, own: dict[str, torch.Tensor], encoder: nn.Module) -> Any:
+def _predictor_config(resolved: Any, own: dict[str, torch.Tensor], encoder: Any) -> Any:
+    """(tensors, config.json's `predictor` entry): part, settings, and the encoder width and grid it is built for."""
     part = resolved.parts["predictor"]
     config = {"part": part.spec.name, "settings": _settings(part), "embed_dim": int(encoder.embed_dim),
               "grid": [int(g) for g in encoder.grid]}
