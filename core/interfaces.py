@@ -115,7 +115,15 @@ class EnergyTerm(Protocol):
 class DataSplits:
     """What a dataset part builds (`target(cfg, seed=...)`): fixed train/test splits of (x, label) pairs.
 
-    Self-supervised training uses `train` without labels; probes fit on `train` labels and score on `test`.
+    Self-supervised training reads `pretrain` when it is set, else `train` (`pretrain_set`), without labels;
+    probes fit on `train` labels and score on `test`. `train` and `test` are the clean labelled splits (no
+    augmentation). `pretrain` is what the trainer reads when it differs from `train`: more images than the
+    probes need, augmented samples, or unlabelled data (label -1); for an unlabelled dataset `train` and `test`
+    may be None, and evaluating it is an error that says where labels come from.
+
+    A dataset may augment its training samples: an object with `sample(index, key) -> (x, y)` gets that call
+    from core's loader instead of `dataset[index]`, with `key` a pure function of (run seed, step, index), so an
+    augmented batch is as reproducible and resumable as its masks; `dataset[index]` stays the clean sample.
     A sample's x is a tensor, or for multimodal data a dict of tensors ({"image": [C, H, W], "tokens": [L]});
     core's loader stacks a dict key by key and the run's encoder (and method) read it by key.
 
@@ -139,8 +147,8 @@ class DataSplits:
     """
 
     name: str
-    train: Dataset
-    test: Dataset
+    train: Dataset | None
+    test: Dataset | None
     input_shape: tuple[int, ...]  # one sample's shape, e.g. (C, H, W)
     num_classes: int
     modality: str = "image"
@@ -151,6 +159,16 @@ class DataSplits:
     raw_features: Callable[[torch.Tensor], torch.Tensor] | None = None
     #: other labels of the same samples: name -> (train labels [Ntr], test labels [Nte]); see above
     extra_labels: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    #: what the trainer reads instead of `train` (augmented, larger, or unlabelled with y = -1); None = `train`
+    pretrain: Dataset | None = None
+
+    @property
+    def pretrain_set(self) -> Dataset:
+        """The split self-supervised training reads: `pretrain`, else `train`."""
+        data = self.pretrain if self.pretrain is not None else self.train
+        if data is None:
+            raise ValueError(f"dataset {self.name!r} has neither a pretrain nor a train split")
+        return data
 
 
 @runtime_checkable
@@ -221,8 +239,11 @@ class Method(Protocol):
     def evaluate(self, resolved: ResolvedRun, built: Any, run_dir: RunDir) -> EvalResult: ...
 
 
-#: Version of eval.json's layout. 2: written by one core function from an `EvalResult`.
+#: Version of eval.json's layout. 2: written by one core function from an `EvalResult` (an optional `sets` table
+#: of one such result per evaluation set was added later; readers of the top level need not know it).
 EVAL_SCHEMA = 2
+#: The name of the pretraining dataset's own labelled split as an evaluation set (a run without `[eval.sets]`).
+DEFAULT_EVAL_SET = "data"
 
 
 @dataclass
@@ -258,6 +279,10 @@ class EvalResult:
     (flow errors per region, retrieval recalls, generated examples ...), written as they are at the top level of
     eval.json (JSON values; a key of eval.json's own is not written).
     `warnings`, `train` and `schema` are filled by core's writer, never by a method.
+
+    `sets` holds one result per evaluation set (`[eval.sets.NAME]`, and blocks `jepakit eval RUN --data` added),
+    the primary set first; the top-level fields repeat the primary set's, so readers of one result keep working.
+    Empty for a run evaluated on its pretraining dataset's own split alone (`blocks()` then names it "data").
     """
 
     variant: str
@@ -275,11 +300,17 @@ class EvalResult:
     warnings: list[str] = field(default_factory=list)
     train: dict[str, Any] = field(default_factory=dict)
     schema: int = EVAL_SCHEMA
+    sets: dict[str, EvalResult] = field(default_factory=dict)
 
     @property
     def main(self) -> Scores:
         """The primary score (an empty one when the method had nothing to score, e.g. no ground-truth flow)."""
         return self.scores.get(self.primary) or Scores(metric=self.primary)
+
+    def blocks(self) -> dict[str, EvalResult]:
+        """One result per evaluation set, the primary first: `sets`, or this result as the set named "data"
+        (the pretraining dataset's own labelled split) when there are none."""
+        return dict(self.sets) if self.sets else {DEFAULT_EVAL_SET: self}
 
     def to_dict(self) -> dict[str, Any]:
         """eval.json's content. The top-level `metric`, `trained`, `random_init`, `baseline_raw` repeat the
@@ -295,6 +326,8 @@ class EvalResult:
         }
         if self.train:
             out["train"] = self.train
+        if self.sets:
+            out["sets"] = {name: block.to_dict() for name, block in self.sets.items()}
         for key, value in self.details.items():  # a method's own tables never overwrite eval.json's own keys
             out.setdefault(key, value)
         return out
@@ -304,7 +337,7 @@ class EvalResult:
         """Read an eval.json of either layout (schema 1 had no `primary` and per-score `metric` only sometimes)."""
         known = {"schema", "variant", "dataset", "primary", "metric", "higher_is_better", "trained", "random_init",
                  "baseline_raw", "baseline_label", "metrics", "collapse", "encoder", "readout", "protocol",
-                 "n_train", "n_test", "warnings", "train"}
+                 "n_train", "n_test", "warnings", "train", "sets"}
         metric, hib = str(d.get("metric", "accuracy")), bool(d.get("higher_is_better", True))
         # schema 1 wrote higher_is_better only at the top level, for the primary metric: a score naming another
         # metric (MC-JEPA's content accuracy beside its flow error) is read as higher-is-better
@@ -324,7 +357,9 @@ class EvalResult:
                    n_train=int(d.get("n_train") or 0), n_test=int(d.get("n_test") or 0),
                    details={k: v for k, v in d.items() if k not in known},
                    warnings=list(d.get("warnings") or []), train=dict(d.get("train") or {}),
-                   schema=int(d.get("schema", 1)))
+                   schema=int(d.get("schema", 1)),
+                   sets={str(name): cls.from_dict(block) for name, block in (d.get("sets") or {}).items()
+                         if isinstance(block, dict)})
 
 
 def range_pair(name: str, value: Any, lo: float, hi: float, *, open_low: bool = False) -> tuple[float, float]:

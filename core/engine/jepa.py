@@ -103,8 +103,9 @@ class JEPAMethod:
     """`core/jepa`: the masked latent-prediction JEPA above, evaluated by frozen probes against random init."""
 
     def build(self, resolved: ResolvedRun, splits: DataSplits) -> Built:
-        if len(splits.train) and isinstance(splits.train[0][0], dict):
-            raise JepakitError(f"data.use: {splits.name} has multimodal samples ({', '.join(splits.train[0][0])}), "
+        data = splits.pretrain_set
+        if len(data) and isinstance(data[0][0], dict):
+            raise JepakitError(f"data.use: {splits.name} has multimodal samples ({', '.join(data[0][0])}), "
                                "which core/jepa's single-input encoder cannot read",
                                "use the method of the plugin that ships this dataset (`jepakit list methods`)")
         return assemble(resolved, splits, build_encoder(resolved, splits))

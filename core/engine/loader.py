@@ -51,16 +51,28 @@ class StepBatchSampler(Sampler[list[tuple[int, int]]]):
 
 
 class _Indexed(Dataset):
-    def __init__(self, dataset: Dataset) -> None:
-        self.dataset = dataset
+    """Reads the sampler's (step, index) pairs. A dataset with `sample(index, key)` (seeded augmentation) gets
+    a key that is a pure function of (seed, step, index), so augmented batches resume exactly like masks."""
+
+    def __init__(self, dataset: Dataset, seed: int = 0) -> None:
+        self.dataset, self.seed = dataset, seed
+        self.sample = getattr(dataset, "sample", None)
 
     def __len__(self) -> int:
         return len(self.dataset)  # type: ignore[arg-type]
 
     def __getitem__(self, key: tuple[int, int]) -> tuple[int, Any, Any]:
         step, i = key
-        x, y = self.dataset[i]
+        if self.sample is not None:
+            x, y = self.sample(i, sample_key(self.seed, step, i))
+        else:
+            x, y = self.dataset[i]
         return step, x, y
+
+
+def sample_key(seed: int, step: int, index: int) -> int:
+    """The augmentation key of sample `index` in step `step`'s batch (distinct salt from order and masks)."""
+    return _mix(_mix(seed, 3, step), 4, index)
 
 
 def stack_inputs(xs: list[Any]) -> Any:
@@ -132,7 +144,7 @@ def make_loader(dataset: Dataset, masker: Any, *, batch_size: int, seed: int, st
                 workers: int, rank: int = 0, world: int = 1) -> DataLoader:
     """Batches of steps [start, total) as dicts {step, x [b, ...], y [b], masks}; b = batch_size / world."""
     sampler = StepBatchSampler(len(dataset), batch_size, seed, start, total, rank, world)  # type: ignore[arg-type]
-    return DataLoader(_Indexed(dataset), batch_sampler=sampler, collate_fn=MaskCollator(masker, seed, total, rank, world),
+    return DataLoader(_Indexed(dataset, seed), batch_sampler=sampler, collate_fn=MaskCollator(masker, seed, total, rank, world),
                       num_workers=workers, persistent_workers=False, prefetch_factor=4 if workers else None,
                       worker_init_fn=_one_thread if workers else None)
 

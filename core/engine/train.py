@@ -196,8 +196,9 @@ class _Training:
             atomic_write_text(run_dir.config, dumps_toml(self.resolved.to_dict()))
             atomic_write_text(run_dir.metrics, "")
         dist.broadcast_module(self.model)  # identical students and teachers on every rank, whatever init did
-        self.monitor_x = _monitor_batch(self.built.splits.train)
-        self.loader = make_loader(self.built.splits.train, self.built.masker, batch_size=self.cfg.batch_size,
+        self.monitor_x = _monitor_batch(self.built.splits.pretrain_set)
+        self.loader = make_loader(self.built.splits.pretrain_set, self.built.masker,
+                                  batch_size=self.cfg.batch_size,
                                   seed=rc.seed, start=self.start, total=self.cfg.steps, workers=rc.workers,
                                   rank=dist.rank, world=dist.world)
         self.amp = autocast(rc.precision, dist.device)
@@ -345,7 +346,8 @@ def _plots(run_dir: RunDir, built: Any, draw_masks: bool) -> None:
     masker = built.masker
     if masker is None or not (draw_masks or not (run_dir.plots / "masks.png").exists()):
         return
-    x = input_pixels(stack_inputs([built.splits.train[i][0] for i in range(min(4, len(built.splits.train)))]))
+    data = built.splits.pretrain_set
+    x = input_pixels(stack_inputs([data[i][0] for i in range(min(4, len(data)))]))
     if hasattr(masker, "draw"):  # the masker knows its geometry best (spectrograms, scalp maps, curricula)
         masker.draw(x, run_dir.plots / "masks")
         return

@@ -131,7 +131,7 @@ def run_bench(resolved: ResolvedRun, *, steps: int = 20, warmup: int = 3) -> dic
     amp = autocast(rc.precision, device)
     compiled = bool(rc.compile)
     total = 1 + int(compiled) + warmup + steps
-    loader = make_loader(built.splits.train, built.masker, batch_size=cfg.batch_size, seed=rc.seed, start=0,
+    loader = make_loader(built.splits.pretrain_set, built.masker, batch_size=cfg.batch_size, seed=rc.seed, start=0,
                          total=total, workers=rc.workers)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
