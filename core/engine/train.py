@@ -6,6 +6,9 @@ state come back from the checkpoint, so a resumed fp32 CPU run logs the same los
 The device is `run.device` (auto: CUDA when present). Launched as several processes (`jepakit train --nproc N`
 or torchrun), each rank trains on its slice of every global batch with averaged gradients (distributed.py);
 rank 0 alone holds the run directory's lock and writes checkpoints, metrics, run.json, plots and eval.json.
+
+The loop is `_Training`, one method per phase (set up, resume, one step and its policies, finish); the optimizer
+step itself is `steps.train_step`, the function `jepakit bench` times.
 """
 
 from __future__ import annotations
