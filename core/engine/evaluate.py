@@ -16,24 +16,12 @@ import torch
 import torch.nn.functional as F
 
 from jepakit.builtin.heads import KNNProbe, LinearProbe
+from jepakit.engine.eval_data import batches
 from jepakit.errors import JepakitError
 from jepakit.interfaces import DataSplits, EvalResult, Head, Scores, describe_head, head_input
 
 READOUTS = ("mean", "last4_mean", "rows_mean")
 MONITOR_SAMPLES = 512  # collapse stats use the first 512 training images, as the training-time monitor does
-
-
-def _batches(dataset: Any, batch_size: int):
-    """(x [b, ...], y [b]) batches in order; a fast path for in-memory splits that expose `.x` and `.y`."""
-    x_all, y_all = getattr(dataset, "x", None), getattr(dataset, "y", None)
-    if isinstance(x_all, torch.Tensor) and isinstance(y_all, torch.Tensor) and len(x_all) == len(dataset):
-        for i in range(0, len(dataset), batch_size):
-            yield x_all[i:i + batch_size], y_all[i:i + batch_size]
-        return
-    for i in range(0, len(dataset), batch_size):
-        items = [dataset[j] for j in range(i, min(i + batch_size, len(dataset)))]
-        yield (torch.stack([torch.as_tensor(it[0]) for it in items]),
-               torch.as_tensor([int(it[1]) for it in items]))
 
 
 def _readout(encoder: torch.nn.Module, x: torch.Tensor, readout: str, tokens: bool = False) -> torch.Tensor:
@@ -55,8 +43,11 @@ def _readout(encoder: torch.nn.Module, x: torch.Tensor, readout: str, tokens: bo
 
 
 def extract_features(encoder: torch.nn.Module, dataset: Any, *, readout: str = "mean", batch_size: int = 256,
-                     tokens: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                     tokens: bool = False, workers: int = 0, label: str = "") -> tuple[np.ndarray, np.ndarray]:
     """Frozen features of a whole split: (feats [N, F] float32, or [N, T, F] with `tokens`, labels [N]).
+
+    Inputs are read batch by batch (a DataLoader with `workers` processes for a split not held in memory) and
+    each batch is reported as progress under `label` (`jepakit.engine.eval_data`); only the features are kept.
 
     "mean" averages the final-normed tokens (I-JEPA's readout); "last4_mean" layer-norms (no affine) each of the
     last 4 block outputs, mean-pools and concatenates them, which reads more than the last layer's view.
@@ -75,7 +66,7 @@ def extract_features(encoder: torch.nn.Module, dataset: Any, *, readout: str = "
     encoder.eval()
     try:
         with torch.no_grad():
-            for x, y in _batches(dataset, batch_size):
+            for x, y in batches(dataset, batch_size, workers=workers, label=label):
                 f = _readout(encoder, x.to(device=device, dtype=torch.float32), readout, tokens)  # [b, (T,) F]
                 feats.append(f.float().cpu())
                 labels.append(y.cpu())
@@ -86,13 +77,14 @@ def extract_features(encoder: torch.nn.Module, dataset: Any, *, readout: str = "
     return torch.cat(feats).numpy().astype(np.float32, copy=False), torch.cat(labels).numpy()
 
 
-def raw_features(dataset: Any, batch_size: int = 1024, transform: Any = None) -> tuple[np.ndarray, np.ndarray]:
+def raw_features(dataset: Any, batch_size: int = 1024, transform: Any = None, *, workers: int = 0,
+                 label: str = "raw input") -> tuple[np.ndarray, np.ndarray]:
     """The raw-input baseline any learned feature should beat: flattened inputs [N, C*H*W], or, where the
     dataset defines `raw_features` (log-mel for audio, band power for EEG), that transform's [N, F]."""
     def feats(x: torch.Tensor) -> torch.Tensor:
         return (transform(x) if transform is not None else x).reshape(len(x), -1).float()
 
-    xs, ys = zip(*((feats(x), y) for x, y in _batches(dataset, batch_size)), strict=True)
+    xs, ys = zip(*((feats(x), y) for x, y in batches(dataset, batch_size, workers=workers, label=label)), strict=True)
     return torch.cat(xs).numpy(), torch.cat(ys).numpy()
 
 
@@ -132,26 +124,29 @@ def _primary(heads: dict[str, Any], primary: str | None = None) -> str:
 
 def evaluate_encoders(trained: torch.nn.Module, random_init: torch.nn.Module, splits: DataSplits, *,
                       readout: str = "mean", heads: dict[str, Callable[[], Head]] | None = None,
-                      primary: str | None = None) -> EvalResult:
+                      primary: str | None = None, workers: int = 0) -> EvalResult:
     """Every head on trained features, random-init features and raw inputs, plus collapse monitors.
 
     `heads` maps a name to a zero-argument factory (default: "linear" and "knn"). Each head is fitted afresh
     per row, so all three rows share one protocol. Scores are percentages rounded to 2 decimals. Returns an
     `EvalResult` with one `Scores` per head (primary: `primary`, else the linear probe where there is one) and
-    no variant: the caller knows which run it is.
+    no variant: the caller knows which run it is. `workers` DataLoader processes read splits not held in memory.
     """
     heads = dict(heads) if heads is not None else {"linear": LinearProbe, "knn": KNNProbe}
     if not heads:
         raise JepakitError("no evaluation heads configured", "add a head, e.g. the linear probe")
     if readout not in READOUTS:
         raise JepakitError(f"eval.readout: unknown readout {readout!r}", f"choose one of: {', '.join(READOUTS)}")
+
+    def feats(enc: torch.nn.Module, row: str, split: str, tokens: bool = False) -> Any:
+        return extract_features(enc, getattr(splits, split), readout=readout, tokens=tokens, workers=workers,
+                                label=f"{row}{' tokens' if tokens else ''}, {split} split")
+
     rows = {
-        "trained": (extract_features(trained, splits.train, readout=readout),
-                    extract_features(trained, splits.test, readout=readout)),
-        "random_init": (extract_features(random_init, splits.train, readout=readout),
-                        extract_features(random_init, splits.test, readout=readout)),
-        "raw": (raw_features(splits.train, transform=splits.raw_features),
-                raw_features(splits.test, transform=splits.raw_features)),
+        "trained": (feats(trained, "trained", "train"), feats(trained, "trained", "test")),
+        "random_init": (feats(random_init, "random init", "train"), feats(random_init, "random init", "test")),
+        "raw": tuple(raw_features(getattr(splits, split), transform=splits.raw_features, workers=workers,
+                                  label=f"raw input, {split} split") for split in ("train", "test")),
     }
     token_rows: dict[str, Any] = {}
 
@@ -160,7 +155,7 @@ def evaluate_encoders(trained: torch.nn.Module, random_init: torch.nn.Module, sp
         if row not in token_rows:
             enc = {"trained": trained, "random_init": random_init}.get(row)
             token_rows[row] = rows[row] if enc is None else tuple(
-                extract_features(enc, split, readout=readout, tokens=True) for split in (splits.train, splits.test))
+                feats(enc, row.replace("_", " "), split, tokens=True) for split in ("train", "test"))
         return token_rows[row]
 
     metrics: dict[str, dict[str, float]] = {}
@@ -208,5 +203,5 @@ def _monitor(encoder: torch.nn.Module, splits: DataSplits, readout: str, train_f
     else:
         n = min(MONITOR_SAMPLES, len(splits.train))
         subset = [splits.train[i] for i in range(n)]
-        feats, _ = extract_features(encoder, subset, readout="mean")
+        feats, _ = extract_features(encoder, subset, readout="mean", label="collapse monitor")
     return {k: round(v, 5) for k, v in collapse_stats(feats).items()}

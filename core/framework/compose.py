@@ -18,12 +18,15 @@ from __future__ import annotations
 import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from jepakit.framework.config import apply_overrides, build_dataclass, deep_merge, load_toml, to_plain
 from jepakit.errors import JepakitError, did_you_mean
 from jepakit.framework.plugins import PluginState
 from jepakit.framework.registry import PartSpec, singular
+
+if TYPE_CHECKING:  # pragma: no cover
+    from jepakit.framework.eval_sets import EvalSet
 
 #: Part tables of a run and the registry kind each one names.
 ROLES: dict[str, str] = {
@@ -101,6 +104,9 @@ class EvalConfig:
     heads: list[str] | dict[str, dict[str, Any]] = field(default_factory=lambda: ["core/linear-probe", "core/knn"])
     encoder: Literal["target", "context"] = "target"  # I-JEPA probes the EMA target encoder
     primary: str = ""
+    #: labelled evaluation sets, `[eval.sets.NAME] use = "<dataset>"` + its settings + `max_samples`; empty =
+    #: the pretraining dataset's own train/test split. Resolved to the list of their names (framework/eval_sets.py)
+    sets: list[str] | dict[str, dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -127,6 +133,9 @@ class ResolvedRun:
     loggers: dict[str, Part] = field(default_factory=dict)
     #: named-part settings ("eval.heads", "run.loggers") the run gave as a list: the exact set, not merged
     exact: frozenset[str] = frozenset()
+    #: the labelled evaluation sets by name (`[eval.sets.NAME]`), the primary first; empty = the pretraining
+    #: dataset's own split
+    sets: dict[str, EvalSet] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The fully resolved config (every default filled in), as written to RUN_DIR/config.toml."""
@@ -137,6 +146,11 @@ class ResolvedRun:
         out["optim"], out["run"], out["eval"] = to_plain(self.optim), to_plain(self.run), to_plain(self.eval)
         out["run"]["loggers"] = _named_plain(self.loggers, "run.loggers" in self.exact)
         out["eval"]["heads"] = _named_plain(self.heads, "eval.heads" in self.exact)
+        out["eval"].pop("sets", None)
+        if self.sets or "eval.sets" in self.exact:  # absent when empty: config.toml of a run without sets is unchanged
+            from jepakit.framework.eval_sets import sets_plain
+
+            out["eval"]["sets"] = sets_plain(self.sets, "eval.sets" in self.exact)
         return out
 
 
@@ -221,23 +235,28 @@ def resolve_spec(name: str, modality: str, spec: dict[str, Any], state: PluginSt
         part.weight = float(weight)
         losses[term] = part
     optim = build_dataclass(OptimConfig, spec.get("optim", {}), "optim")
-    named = {}
+    from jepakit.framework.eval_sets import check_sets, resolve_sets
+
+    named: dict[tuple[str, str], Any] = {}
     for (section, key), kind in NAMED_PARTS.items():
         table = spec.get(section, {})
         if not isinstance(table, dict):
             raise JepakitError(f"{section}: expected a table, got {table!r}", f"write it as [{section}] with key = value lines")
         value = table.get(key, _DEFAULTS[section][key])
-        named[section] = _named_parts(reg, kind, value, f"{section}.{key}")
+        named[section, key] = (resolve_sets(reg, value, f"{section}.{key}") if kind == "datasets"
+                               else _named_parts(reg, kind, value, f"{section}.{key}"))
         spec = {**spec, section: {k: v for k, v in table.items() if k != key}}
     run = build_dataclass(RunConfig, spec.get("run", {}), "run")
     ev = build_dataclass(EvalConfig, spec.get("eval", {}), "eval")
-    heads, loggers = named["eval"], named["run"]
-    run.loggers, ev.heads = list(loggers), list(heads)
+    heads, loggers, sets = named["eval", "heads"], named["run", "loggers"], named["eval", "sets"]
+    run.loggers, ev.heads, ev.sets = list(loggers), list(heads), list(sets)
     ev.primary = primary_head(ev.primary, heads, reg)
     check_compatible(parts)
+    check_sets(sets, parts)
     if not run.out:
         run.out = str(Path("runs") / name.replace("/", "-"))
-    return ResolvedRun(name, modality or parts["encoder"].spec.modality, parts, losses, optim, run, ev, heads, loggers)
+    return ResolvedRun(name, modality or parts["encoder"].spec.modality, parts, losses, optim, run, ev, heads, loggers,
+                       sets=sets)
 
 
 def _part(reg, kind: str, table: Any, key: str, use_key: str | None = None) -> Part:
@@ -259,8 +278,9 @@ def _part(reg, kind: str, table: Any, key: str, use_key: str | None = None) -> P
 #: (`heads = ["core/linear-probe", "core/knn"]`: the exact set; an entry may be an inline table with `use`) or
 #: as a table per part keyed by its name, short or qualified, with its settings (`[eval.heads.knn] k = 10`;
 #: `use` defaults to the key). A run's tables merge into the variant's set, like `[loss.NAME]` terms do.
-NAMED_PARTS: dict[tuple[str, str], str] = {("eval", "heads"): "heads", ("run", "loggers"): "loggers"}
-_DEFAULTS = {"eval": {"heads": EvalConfig().heads}, "run": {"loggers": RunConfig().loggers}}
+NAMED_PARTS: dict[tuple[str, str], str] = {("eval", "heads"): "heads", ("run", "loggers"): "loggers",
+                                           ("eval", "sets"): "datasets"}
+_DEFAULTS = {"eval": {"heads": EvalConfig().heads, "sets": EvalConfig().sets}, "run": {"loggers": RunConfig().loggers}}
 
 
 def _named_entries(value: Any, kind: str, key: str) -> dict[str, tuple[dict[str, Any], str, str]]:
