@@ -8,12 +8,16 @@ Data-parallel runs (`world` > 1) shard each step's *global* batch: every rank co
 keeps its contiguous slice [rank * b, (rank + 1) * b) with b = batch_size / world, and the collate draws the
 masks of the whole global batch from the same (seed, step) generator and keeps the same rows. The ranks' slices
 together are exactly the 1-process batch, so the mean of their losses is the 1-process loss.
+
+A dataset may choose its epoch's permutation: `dataset.epoch_order(seed, epoch)` -> a permutation of
+range(len(dataset)) replaces the uniform one (sharded stores keep a window of shards together so reads stay
+local). It must be a pure function of (seed, epoch), so resume and data-parallel slicing are unchanged.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
@@ -28,8 +32,9 @@ class StepBatchSampler(Sampler[list[tuple[int, int]]]):
     with `world` > 1, this rank's contiguous slice of the global batch."""
 
     def __init__(self, n: int, batch_size: int, seed: int, start: int, total: int, rank: int = 0,
-                 world: int = 1) -> None:
+                 world: int = 1, order: Callable[[int, int], torch.Tensor] | None = None) -> None:
         self.n, self.batch_size, self.seed, self.start, self.total = n, min(batch_size, n), seed, start, total
+        self.order = order  # (seed, epoch) -> permutation [n]; None = uniform
         self.per_epoch = max(1, n // self.batch_size)
         self.rank, self.world = rank, world
         self.shard = self.batch_size // world  # samples per rank per step
@@ -42,7 +47,8 @@ class StepBatchSampler(Sampler[list[tuple[int, int]]]):
         for step in range(self.start, self.total):
             epoch, i = divmod(step, self.per_epoch)
             if epoch != perm_epoch:
-                perm = torch.randperm(self.n, generator=torch.Generator().manual_seed(_mix(self.seed, 1, epoch)))
+                perm = (self.order(self.seed, epoch) if self.order is not None else
+                        torch.randperm(self.n, generator=torch.Generator().manual_seed(_mix(self.seed, 1, epoch))))
                 perm_epoch = epoch
             chunk = perm[i * self.batch_size:(i + 1) * self.batch_size].tolist()  # the global batch
             if self.world > 1:
@@ -143,7 +149,8 @@ class MaskCollator:
 def make_loader(dataset: Dataset, masker: Any, *, batch_size: int, seed: int, start: int, total: int,
                 workers: int, rank: int = 0, world: int = 1) -> DataLoader:
     """Batches of steps [start, total) as dicts {step, x [b, ...], y [b], masks}; b = batch_size / world."""
-    sampler = StepBatchSampler(len(dataset), batch_size, seed, start, total, rank, world)  # type: ignore[arg-type]
+    sampler = StepBatchSampler(len(dataset), batch_size, seed, start, total, rank, world,  # type: ignore[arg-type]
+                               order=getattr(dataset, "epoch_order", None))
     return DataLoader(_Indexed(dataset, seed), batch_sampler=sampler, collate_fn=MaskCollator(masker, seed, total, rank, world),
                       num_workers=workers, persistent_workers=False, prefetch_factor=4 if workers else None,
                       worker_init_fn=_one_thread if workers else None)
