@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.jepakit-installed
 $(STAMP): pyproject.toml constraints.txt $(PLUGINS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]' $(addprefix -e ,$(dir $(PLUGINS)))
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,data]' $(addprefix -e ,$(dir $(PLUGINS)))
 	touch $(STAMP)
 
 install: $(STAMP)
