@@ -75,12 +75,17 @@ def _sources() -> list[Path]:
 
 
 def test_no_code_path_evaluates_strings_unpickles_or_uses_a_shell(figures):
-    """No exemptions: even the DataLoader picklability check only serialises (`jepakit.testing.worker_copy`)."""
+    """One exemption, and only in its restricted form: the import of published checkpoints (PyTorch pickles) may call
+    `torch.load(..., weights_only=True)`, PyTorch's loader that refuses arbitrary objects. Nothing else unpickles;
+    even the DataLoader picklability check only serialises (`jepakit.testing.worker_copy`)."""
     banned = re.compile(r"(?<![.\w])(eval|exec)\(|shell\s*=\s*True|os\.system\(|os\.popen\(|pickle\.loads?\(|torch\.load\(|"
                         r"marshal\.loads?\(|yaml\.load\(")
+    restricted = re.compile(r"torch\.load\([^)]*weights_only=True")
+    allowed = {ROOT / "core" / "engine" / "published.py"}
     offenders = [f"{p.relative_to(ROOT)}:{i}" for p in _sources()
                  for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
-                 if banned.search(line.split("#")[0])]
+                 if banned.search(line.split("#")[0])
+                 and not (p in allowed and restricted.search(line))]
     assert offenders == []
     figures["source files scanned for eval/exec/shell/pickle (clean)"] = len(_sources())
 
