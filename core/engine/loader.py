@@ -17,7 +17,8 @@ local). It must be a pure function of (seed, epoch), so resume and data-parallel
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
@@ -151,8 +152,9 @@ def make_loader(dataset: Dataset, masker: Any, *, batch_size: int, seed: int, st
     """Batches of steps [start, total) as dicts {step, x [b, ...], y [b], masks}; b = batch_size / world."""
     sampler = StepBatchSampler(len(dataset), batch_size, seed, start, total, rank, world,  # type: ignore[arg-type]
                                order=getattr(dataset, "epoch_order", None))
-    return DataLoader(_Indexed(dataset, seed), batch_sampler=sampler, collate_fn=MaskCollator(masker, seed, total, rank, world),
-                      num_workers=workers, persistent_workers=False, prefetch_factor=4 if workers else None,
+    return DataLoader(_Indexed(dataset, seed), batch_sampler=sampler,
+                      collate_fn=MaskCollator(masker, seed, total, rank, world), num_workers=workers,
+                      persistent_workers=False, prefetch_factor=4 if workers else None,
                       worker_init_fn=_one_thread if workers else None)
 
 
