@@ -107,7 +107,7 @@ def compare(
     plot: Annotated[Path | None, typer.Option("--plot", metavar="FILE.png", help="Loss curves and metric per setting.")] = None,
 ) -> None:
     """Side-by-side metrics, grouped over seeds as mean +- std, with the random-init and raw baselines."""
-    from jepakit.experiments.compare import fmt, group_runs, label, plot_comparison
+    from jepakit.experiments.compare import fmt, group_runs, label, plot_comparison, set_tables
     from jepakit.experiments.sweep import find_runs, run_status
 
     paths = [p for d in directories for p in find_runs(d)]
@@ -124,6 +124,9 @@ def compare(
     rows = [[label(g["settings"]), ", ".join(map(str, g["seeds"])), fmt(g["trained"]), fmt(g["random_init"]),
              fmt(g["baseline_raw"])] for g in groups]
     output.out().print(output.table(f"compare ({metric})", ["setting", "seeds", "trained", "random init", "raw input"], rows))
+    for name, set_metric, set_rows in set_tables(groups):  # one block per evaluation set, the primary first
+        output.out().print(output.table(f"set {name} ({set_metric})", ["setting", "seeds", "trained", "random init",
+                                                                       "raw input"], set_rows))
     if plot is not None:
         output.note(f"wrote {plot}", style="green")
 

@@ -20,7 +20,7 @@ from rich.text import Text
 
 from jepakit.engine import results
 from jepakit.engine.results import as_result, fmt
-from jepakit.interfaces import EvalResult, Scores
+from jepakit.interfaces import DEFAULT_EVAL_SET, EvalResult, Scores
 
 PIPE_WIDTH = 200
 STATUS_STYLE = {"ok": "green", "broken": "bold red", "disabled": "yellow"}
@@ -110,7 +110,7 @@ def _head_label(head: str, scores: Scores) -> str:
     return head if head == scores.metric or head.endswith(scores.metric) else f"{head} {scores.metric}"
 
 
-def eval_table(result: EvalResult | Mapping[str, Any]) -> Table:
+def eval_table(result: EvalResult | Mapping[str, Any], set_name: str = "") -> Table:
     """Rows trained / random init / raw input; a column per score, then the collapse monitors."""
     result = as_result(result)
     collapse = result.collapse
@@ -125,6 +125,7 @@ def eval_table(result: EvalResult | Mapping[str, Any]) -> Table:
         coll = {"trained": collapse, "random_init": rand_collapse}.get(key, {})
         rows.append([label, *cells, fmt(coll.get("feature_std")), fmt(coll.get("effective_rank"), ".1f")])
     title = (f"{result.variant or '?'} on {result.dataset or '?'}: {result.main.metric} on frozen features")
+    title = f"set {set_name}: {title}" if set_name else title
     names = [_head_label(h, scores[h]) for h in heads]
     t = table(title, ["encoder", *names, "feature std", "eff. rank"], rows)
     bits = [result.protocol] if result.protocol else []
@@ -146,14 +147,19 @@ def examples_table(examples: list[Mapping[str, Any]]) -> Table:
     return table("examples from the test split", columns, [[str(e.get(c, "")) for c in columns] for e in examples])
 
 
-def print_eval(result: EvalResult | Mapping[str, Any], *, with_verdict: bool = True) -> None:
+def print_eval(result: EvalResult | Mapping[str, Any], *, with_verdict: bool = True, set_name: str = "") -> None:
+    """One table (and verdict) per evaluation set, the primary set first; then the run's warnings."""
     result = as_result(result)
     console = out()
-    console.print(eval_table(result))
-    examples = result.details.get("examples")
-    if isinstance(examples, list) and examples and all(isinstance(e, Mapping) for e in examples):
-        console.print(examples_table(examples))
-    if with_verdict:
-        console.print(Text(verdict(result), style="bold"))
+    blocks = result.sets or {set_name: result}
+    for name, block in blocks.items():
+        console.print(eval_table(block, set_name=name if name != DEFAULT_EVAL_SET or len(blocks) > 1 else ""))
+        examples = block.details.get("examples")
+        if isinstance(examples, list) and examples and all(isinstance(e, Mapping) for e in examples):
+            console.print(examples_table(examples))
+        if with_verdict:
+            text = verdict(block)
+            console.print(Text(text.replace("Verdict:", f"Verdict (set {name}):", 1) if len(blocks) > 1 else text,
+                               style="bold"))
     for warning in result.warnings:
         console.print(Text(f"warning: {warning}", style="yellow"))

@@ -73,3 +73,50 @@ class ProgressReporter:
         if self._bar is not None:
             self._bar.stop()
             self._bar = None
+
+
+class EvalProgress:
+    """The `(label, done, total)` callback core's evaluation calls after every batch of features
+    (`jepakit.engine.eval_data.evaluation_progress`): one bar per pass on a terminal (started on the first call,
+    so it never competes with the training bar), else a line every `every_s` seconds of a long pass and one when
+    a pass that took `min_s` or more ends (a tiny run's evaluation stays quiet)."""
+
+    def __init__(self, terminal: bool | None = None, every_s: float = 30.0, min_s: float = 1.0) -> None:
+        self.terminal = output.err().is_terminal if terminal is None else terminal
+        self.every_s, self.min_s = every_s, min_s
+        self._bar: Progress | None = None
+        self._tasks: dict[str, Any] = {}
+        self._started: dict[str, float] = {}
+        self._last: dict[str, float] = {}
+
+    def __enter__(self) -> EvalProgress:
+        return self
+
+    def __call__(self, label: str, done: int, total: int) -> None:
+        now = time.perf_counter()
+        t0 = self._started.setdefault(label, now)
+        if self.terminal:
+            if self._bar is None:
+                self._bar = Progress(TextColumn("{task.description}"), BarColumn(bar_width=24), MofNCompleteColumn(),
+                                     TimeRemainingColumn(), console=output.err(), transient=True)
+                self._bar.start()
+            if label not in self._tasks:
+                self._tasks[label] = self._bar.add_task(label, total=total)
+            self._bar.update(self._tasks[label], completed=done, total=total)
+            if done >= total:
+                self._bar.remove_task(self._tasks.pop(label))
+                self._started.pop(label, None)
+        else:
+            if (now - t0 >= self.min_s and done >= total) or now - self._last.get(label, t0) >= self.every_s:
+                self._last[label] = now
+                sys.stderr.write(f"features {label}: {done}/{total} ({now - t0:.1f} s)\n")
+                sys.stderr.flush()
+            if done >= total:
+                self._started.pop(label, None)
+                self._last.pop(label, None)
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None

@@ -39,10 +39,12 @@ def validate(ctx: typer.Context, run_file: RunFile, overrides: SetOpt = None) ->
     Every key is checked against its part's settings and every part name against the installed plugins.
     """
     from jepakit.framework.compose import resolve_run
+    from jepakit.framework.eval_sets import check_evaluable
 
     state = load_state(ctx)
     warn_broken(state)
     resolved = resolve_run(run_source(run_file), state, overrides or [])
+    check_evaluable(resolved)
     n = len(resolved.parts) + len(resolved.losses)
     output.out().print(f"OK: {resolved.variant} ({n} parts)", markup=False, highlight=False)
 
@@ -51,7 +53,8 @@ def _train(resolved: Any, out: Path | None, resume: bool, do_eval: bool) -> dict
     """Run core's trainer with a progress reporter; INFO logs (e.g. 'resuming ...') reach stderr meanwhile.
 
     Ranks other than 0 of a distributed launch train silently: rank 0 speaks for the run."""
-    from jepakit.cli.progress import ProgressReporter
+    from jepakit.cli.progress import EvalProgress, ProgressReporter
+    from jepakit.engine.eval_data import evaluation_progress
     from jepakit.engine.launch import rank_env
     from jepakit.engine.train import train
 
@@ -60,7 +63,8 @@ def _train(resolved: Any, out: Path | None, resume: bool, do_eval: bool) -> dict
     output.setup_logging(logging.INFO)
     try:
         after = "evaluating: trained vs random init vs raw input ..." if do_eval else ""
-        with ProgressReporter(resolved.run.log_every, description=resolved.variant, when_done=after) as progress:
+        with ProgressReporter(resolved.run.log_every, description=resolved.variant, when_done=after) as progress, \
+                EvalProgress() as features, evaluation_progress(features):
             return train(resolved, out=out, resume=resume, do_eval=do_eval, progress=progress)
     finally:
         output.setup_logging(logging.WARNING)
@@ -94,11 +98,14 @@ def train_cmd(
     With --nproc N (or under torchrun) each process trains on 1/N of every batch; docs/distributed.md.
     """
     from jepakit.framework.compose import resolve_run
+    from jepakit.framework.eval_sets import check_evaluable
     from jepakit.engine.launch import rank_env
 
     state = load_state(ctx)
     warn_broken(state)
     resolved = resolve_run(run_source(run_file), state, overrides or [])
+    if not no_eval:
+        check_evaluable(resolved)  # before hours of training: where would the probes get their labels?
     if nproc > 1:
         _launch(ctx, run_file, overrides or [], out or Path(resolved.run.out), resume, no_eval, as_json, nproc, resolved)
         return
@@ -143,16 +150,45 @@ def _launch(ctx: typer.Context, run_file: Path, overrides: list[str], out: Path,
 def eval_cmd(
     ctx: typer.Context,
     run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A directory written by `jepakit train`.")],
+    data: Annotated[str | None, typer.Option("--data", metavar="DATASET|FOLDER",
+                                             help="Probe on another labelled set: a dataset part (core/digits) or a "
+                                                  "folder of class sub-folders. Adds a block to eval.json's sets.")] = None,
+    overrides: Annotated[list[str] | None, typer.Option("--set", metavar="data.KEY=VALUE",
+                                                        help="A setting of the --data set, e.g. --set data.size=16 "
+                                                             "(repeatable).")] = None,
+    max_samples: Annotated[int | None, typer.Option("--max-samples", min=0, metavar="N",
+                                                    help="At most N train and N test samples of the --data set (a "
+                                                         "fixed stratified subset); 0 = all.")] = None,
+    name: Annotated[str | None, typer.Option("--name", metavar="NAME",
+                                             help="The --data block's name in eval.json (default: the dataset's "
+                                                  "short name or the folder's).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Evaluate a run: trained vs random init vs raw input.
+    """Evaluate a run: trained vs random init vs raw input, on each of its evaluation sets.
 
-    Prints each head's score and the collapse monitors (feature std, effective rank).
+    Prints each set's head scores and collapse monitors (feature std, effective rank). With --data, probes the
+    finished run on another set without retraining and adds that set's block to eval.json (the run's own result
+    stays), e.g. jepakit eval runs/x --data core/image-folder --set data.path=photos --max-samples 2000.
     """
-    from jepakit.engine.run_eval import evaluate_run
+    from jepakit.cli.progress import EvalProgress
+    from jepakit.engine.eval_data import evaluation_progress
+    from jepakit.engine.run_eval import evaluate_run, probe_run
 
-    result = evaluate_run(run_dir, load_state(ctx))
-    if as_json:
+    if data is None and (overrides or max_samples is not None or name):
+        raise JepakitError("--set, --max-samples and --name describe a --data set", "add --data DATASET|FOLDER")
+    state = load_state(ctx)
+    with EvalProgress() as features, evaluation_progress(None if as_json else features):
+        if data is None:
+            result = evaluate_run(run_dir, state)
+        else:
+            block_name, block = probe_run(run_dir, state, data, overrides or [], max_samples, name)
+    if data is not None:
+        if as_json:
+            output.print_json({"set": block_name, **block.to_dict()})
+        else:
+            output.print_eval(block, set_name=block_name)
+            output.note(f"added the set {block_name!r} to {run_dir / 'eval.json'}", style="green")
+    elif as_json:
         output.print_json(result.to_dict())
     else:
         output.print_eval(result)

@@ -192,16 +192,17 @@ def evaluate_encoders(trained: torch.nn.Module, random_init: torch.nn.Module, sp
     return EvalResult(
         variant="", dataset=splits.name, primary=main, scores=scores, readout=readout, protocol=protocol,
         n_train=n_train, n_test=n_test,
-        collapse={**_monitor(trained, splits, readout, rows["trained"][0][0]),
-                  "random_init": _monitor(random_init, splits, readout, rows["random_init"][0][0])})
+        collapse={**_monitor(trained, splits, readout, rows["trained"][0][0], "trained"),
+                  "random_init": _monitor(random_init, splits, readout, rows["random_init"][0][0], "random init")})
 
 
-def _monitor(encoder: torch.nn.Module, splits: DataSplits, readout: str, train_feats: np.ndarray) -> dict[str, float]:
+def _monitor(encoder: torch.nn.Module, splits: DataSplits, readout: str, train_feats: np.ndarray,
+             row: str = "") -> dict[str, float]:
     """Collapse stats of mean-pooled features of the first 512 training images: the training monitor's numbers."""
     if readout == "mean":
         feats = train_feats[:MONITOR_SAMPLES]
     else:
         n = min(MONITOR_SAMPLES, len(splits.train))
         subset = [splits.train[i] for i in range(n)]
-        feats, _ = extract_features(encoder, subset, readout="mean", label="collapse monitor")
+        feats, _ = extract_features(encoder, subset, readout="mean", label=f"collapse monitor, {row}")
     return {k: round(v, 5) for k, v in collapse_stats(feats).items()}

@@ -49,8 +49,25 @@ def group_runs(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         heads = sorted({h for m in finished for h in (m.get("metrics") or {})})
         g["heads"] = {h: {row: summary([(m.get("metrics") or {}).get(h, {}).get(row) for m in finished])
                           for row in ("trained", "random_init", "raw")} for h in heads}
+        names = list(dict.fromkeys(n for m in finished for n in (m.get("sets") or {})))
+        g["sets"] = {n: {"metric": next((m["sets"][n]["metric"] for m in finished if n in (m.get("sets") or {})), None),
+                         **{row: summary([(m.get("sets") or {}).get(n, {}).get(row) for m in finished]) for row in ROWS}}
+                     for n in names}
         g["status"] = {s: sum(m["status"] == s for m in members) for s in sorted({m["status"] for m in members})}
         out.append(g)
+    return out
+
+
+def set_tables(groups: list[dict[str, Any]]) -> list[tuple[str, str, list[list[str]]]]:
+    """One table per evaluation set a group's runs were scored on: (set name, its metric, rows of setting,
+    seeds, trained, random init, raw input). Empty when no run has sets (the main table says it all)."""
+    names = list(dict.fromkeys(n for g in groups for n in g.get("sets", {})))
+    out = []
+    for n in names:
+        rows = [[label(g["settings"]), ", ".join(map(str, g["seeds"])),
+                 *(fmt(g["sets"][n][row]) for row in ROWS)] for g in groups if n in g.get("sets", {})]
+        metric = next((g["sets"][n]["metric"] for g in groups if g.get("sets", {}).get(n, {}).get("metric")), "metric")
+        out.append((n, metric, rows))
     return out
 
 

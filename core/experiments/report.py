@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from jepakit.engine.results import verdict
-from jepakit.experiments.compare import fmt, group_runs, label, plot_comparison
+from jepakit.experiments.compare import fmt, group_runs, label, plot_comparison, set_tables
 from jepakit.experiments.sweep import evaluation, find_runs, run_status
 
 CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
@@ -87,16 +87,8 @@ def run_section(path: Path, level: int = 2) -> str:
         main = ev.main
         parts.append(f"<p>primary metric <b>{html.escape(main.metric)}</b> "
                      f"({'higher' if main.higher_is_better else 'lower'} is better)</p>")
-        parts.append(_table(["probe", "trained", "random init", ev.baseline_label or "raw input"],
-                            [[head, sc.trained, sc.random_init, sc.raw] for head, sc in ev.scores.items()]))
-        parts.append(f'<p class="verdict"><b>{html.escape(verdict(ev).text)}</b></p>')
-        coll = ev.collapse
-        if coll:
-            rnd = coll.get("random_init") or {}
-            parts.append(_table(["collapse monitor", "trained", "random init"],
-                                [[k, coll.get(k), rnd.get(k)] for k in ("feature_std", "effective_rank")]))
-        if ev.protocol:
-            parts.append(f'<p class="muted">{html.escape(ev.protocol)}</p>')
+        for name, block in (ev.sets or {"": ev}).items():  # one block per evaluation set, the primary first
+            parts += _eval_block(block, name, path / "plots" / "sets" / name if name else None)
         for w in ev.warnings:
             parts.append(f'<p class="warn">warning: {html.escape(w)}</p>')
     else:
@@ -124,6 +116,24 @@ def run_section(path: Path, level: int = 2) -> str:
     return "\n".join(parts)
 
 
+def _eval_block(ev: Any, name: str, plots: Path | None) -> list[str]:
+    """One evaluation set's probe table, verdict, collapse monitors and protocol (and its own plots)."""
+    parts = [f"<h4>set {html.escape(name)}: {html.escape(ev.dataset)}</h4>"] if name else []
+    parts.append(_table(["probe", "trained", "random init", ev.baseline_label or "raw input"],
+                        [[head, sc.trained, sc.random_init, sc.raw] for head, sc in ev.scores.items()]))
+    parts.append(f'<p class="verdict"><b>{html.escape(verdict(ev).text)}</b></p>')
+    coll = ev.collapse
+    if coll:
+        rnd = coll.get("random_init") or {}
+        parts.append(_table(["collapse monitor", "trained", "random init"],
+                            [[k, coll.get(k), rnd.get(k)] for k in ("feature_std", "effective_rank")]))
+    if ev.protocol:
+        parts.append(f'<p class="muted">{html.escape(ev.protocol)}</p>')
+    for png in sorted(plots.glob("*.png")) if plots is not None and plots.is_dir() else []:
+        parts.append(f"<h4>{html.escape(name)}: {html.escape(png.stem)}</h4>" + _img(png.read_bytes(), png.stem))
+    return parts
+
+
 def _loss_png(rows: list[dict[str, Any]]) -> bytes:
     from jepakit.library.plots import plot_loss
 
@@ -145,10 +155,13 @@ def build_report(target: Path) -> str:
         with tempfile.TemporaryDirectory() as tmp:
             plot = plot_comparison(groups, statuses, Path(tmp) / "compare.png").read_bytes()
         metric = next((g["metric"] for g in groups if g["metric"]), "metric")
+        per_set = [f"<h3>set {html.escape(name)} ({html.escape(str(m))})</h3>"
+                   + _table(["setting", "seeds", "trained", "random init", "raw input"], set_rows)
+                   for name, m, set_rows in set_tables(groups)]
         body = "\n".join([f"<h1>jepakit sweep report: {html.escape(target.name)}</h1>",
                           f"<p>{len(runs)} runs in {len(groups)} settings; primary metric: {html.escape(str(metric))}</p>",
                           _table(["setting", "seeds", "trained", "random init", "raw input", "status"], rows),
-                          _img(plot, "comparison"), *[run_section(p, 2) for p in runs]])
+                          *per_set, _img(plot, "comparison"), *[run_section(p, 2) for p in runs]])
         title = f"jepakit sweep report: {target.name}"
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
             f"<style>{CSS}</style></head><body>{body}</body></html>\n")

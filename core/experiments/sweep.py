@@ -170,6 +170,10 @@ def run_status(path: Path) -> dict[str, Any]:
            "random_init": main.random_init if main else None, "baseline_raw": main.raw if main else None,
            "higher_is_better": main.higher_is_better if main else True,
            "metrics": {n: sc.to_dict() for n, sc in ev.scores.items()} if ev is not None else {},
+           # the primary score of each evaluation set (the top level above is the primary set's)
+           "sets": {n: {"dataset": b.dataset, "metric": b.main.metric, "trained": b.main.trained,
+                        "random_init": b.main.random_init, "baseline_raw": b.main.raw,
+                        "higher_is_better": b.main.higher_is_better} for n, b in ev.sets.items()} if ev else {},
            "warnings": list(ev.warnings) if ev is not None else [], "config": config}
     if status == "failed":
         try:

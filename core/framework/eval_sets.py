@@ -85,15 +85,21 @@ def sets_plain(sets: dict[str, EvalSet], exact: bool) -> list[Any] | dict[str, A
 
 
 def check_sets(sets: dict[str, EvalSet], parts: dict[str, Part]) -> None:
-    """Before any tensor: every set's modality fits the encoder, and an unlabelled pretraining dataset has sets."""
-    enc, data = parts["encoder"], parts["data"]
+    """Before any tensor: every set's data is of a modality the encoder encodes."""
+    enc = parts["encoder"]
     for s in sets.values():
         modality = s.part.spec.modality
         if modality and enc.spec.modality and enc.spec.modality not in modality.split("-"):
             raise JepakitError(f'{s.part.key}.use: dataset "{s.part.spec.name}" is {modality} data but encoder '
                                f'"{enc.spec.name}" encodes {enc.spec.modality}',
                                f"evaluate on {enc.spec.modality} data of the pretraining data's input shape")
-    if not sets and not is_labelled(data):
+
+
+def check_evaluable(resolved: Any) -> None:
+    """A run that will be evaluated needs labels: its own sets, or a labelled pretraining dataset. Checked by
+    `jepakit validate` and before `jepakit train` starts (not with --no-eval: such a run may be probed later)."""
+    data = resolved.parts.get("data")
+    if not resolved.sets and data is not None and not is_labelled(data):
         raise unlabelled_error(data.spec.name)
 
 
@@ -102,7 +108,7 @@ def unlabelled_error(dataset: str) -> JepakitError:
     return JepakitError(f'eval.sets: the pretraining dataset "{dataset}" has no labels and the run names no '
                         "labelled evaluation set",
                         'add one, e.g. [eval.sets.digits] use = "core/digits" with the input shape of [data] '
-                        "(or train with --no-eval)")
+                        "(or train with --no-eval and probe it later: jepakit eval RUN_DIR --data ...)")
 
 
 def probe_set(reg: Any, data: str, overrides: list[str] = (), max_samples: int | None = None) -> tuple[str, EvalSet]:
