@@ -17,10 +17,15 @@ from jepakit.cli import output
 
 
 def format_metrics(metrics: dict[str, Any], limit: int = 3) -> str:
-    """`loss=0.1234 vicreg=...`: the first few numeric metrics, loss first."""
-    keys = sorted(metrics, key=lambda k: (k != "loss", list(metrics).index(k)))
-    parts = [f"{k}={metrics[k]:.4g}" for k in keys if isinstance(metrics[k], (int, float))]
-    return " ".join(parts[:limit])
+    """`loss=0.1234 vicreg=...`: the first few numeric metrics, loss first; then, once the online probe has
+    run, its k-NN accuracy next to the random-init figure it has to rise above (`knn=71.3% (init 42.1%)`)."""
+    step = [k for k in metrics if not k.startswith("online_")]
+    keys = sorted(step, key=lambda k: (k != "loss", step.index(k)))
+    parts = [f"{k}={metrics[k]:.4g}" for k in keys if isinstance(metrics[k], (int, float))][:limit]
+    knn, init = metrics.get("online_knn"), metrics.get("online_knn_random_init")
+    if isinstance(knn, (int, float)):
+        parts.append(f"knn={knn:.1f}%" + (f" (init {init:.1f}%)" if isinstance(init, (int, float)) else ""))
+    return " ".join(parts)
 
 
 class ProgressReporter:

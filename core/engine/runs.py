@@ -131,6 +131,10 @@ def collapse_streak(rows: list[dict[str, Any]], threshold: float) -> int:
 
 
 def collapse_warnings(rows: list[dict[str, Any]]) -> list[str]:
-    """The collapse warnings a run logged (rows flagged by the training loop), for eval.json."""
+    """The collapse warnings a run logged (rows flagged by the training loop), for eval.json: low feature std,
+    then the online probe's collapse signature (a k-NN accuracy falling back to random init as the loss falls)."""
+    from jepakit.engine.online import signature_warnings
+
     return [f"representation collapse at step {r['step']}: feature std {r['feature_std']} stayed below "
-            f"{r['collapse_warning']} for several monitors" for r in rows if r.get("collapse_warning")]
+            f"{r['collapse_warning']} for several monitors" for r in rows if r.get("collapse_warning")] \
+        + signature_warnings(rows)

@@ -32,6 +32,7 @@ from jepakit.engine.distributed import Dist, move_batch
 from jepakit.engine.jepa import JEPA, build
 from jepakit.engine.launch import check_shardable
 from jepakit.engine.loader import input_pixels, input_rows, make_loader, sample_masks, stack_inputs
+from jepakit.engine.online import OnlineProbe
 from jepakit.engine.runs import RunDir, collapse_streak
 from jepakit.engine.steps import StepOutcome, compile_model, make_optimizer, train_step
 from jepakit.errors import Interrupted, JepakitError, RunFailed
@@ -70,6 +71,8 @@ def _check_resume_config(run_dir: RunDir, resolved: ResolvedRun) -> None:
     for d in (saved, now):
         for key in ("out", "threads", "workers", "device"):  # where and how fast, not what: free to change on resume
             d.get("run", {}).pop(key, None)
+        for key in ("online_every", "online_samples", "online_linear"):  # how it is watched, not what it learns
+            d.get("eval", {}).pop(key, None)
     if saved != now:
         changed = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
         raise JepakitError(f"--resume: the config differs from the one {run_dir.path} was started with (in: "
@@ -131,8 +134,8 @@ class _Training:
 
     Phases: `_set_up` (threads, the run directory's state, model and optimizer), `_resume` (a checkpoint or a
     fresh log, the loader), per batch `_one_step` (the step itself is `steps.train_step`, shared with the bench)
-    with `_nan_policy`, `_collapse_monitor`, `_log`, `_collapse_verdict`, `_checkpoint` cadence and
-    `_stop_if_asked`, then `_finish` (plots and evaluation). Every rank runs the same phases, so the
+    with `_nan_policy`, `_collapse_monitor`, `_online_probe`, `_log`, `_collapse_verdict`, `_checkpoint`
+    cadence and `_stop_if_asked`, then `_finish` (plots and evaluation). Every rank runs the same phases, so the
     collectives inside them (agreement, checkpoint sync, shared verdicts) happen in the same order everywhere.
     """
 
@@ -146,6 +149,7 @@ class _Training:
     def run(self, resume: bool) -> dict[str, Any]:
         self._set_up(resume)
         self._resume(resume)
+        self.online = OnlineProbe.start(self.resolved, self.built, self.run_dir, self.start) if self.main else None
         loggers = self._open_loggers()
         with _StopFlag() as stop, contextlib.ExitStack() as closing:
             for logger in loggers:
@@ -228,9 +232,10 @@ class _Training:
         self.done = done = step + 1
         faults.point("step")
         row = self._collapse_monitor(done)
+        row = self._online_probe(done, outcome, row)
         row = self._log(done, outcome, row, loggers)
         if self.progress is not None:
-            self.progress(done, cfg.steps, outcome.result.metrics)
+            self.progress(done, cfg.steps, {**outcome.result.metrics, **(self.online.shown if self.online else {})})
         collapsed = self._collapse_verdict(row)
         if done % rc.ckpt_every == 0 or done == cfg.steps or collapsed:  # the checkpoint cadence
             self._checkpoint(done)
@@ -260,6 +265,13 @@ class _Training:
                 row["collapse_warning"] = rc.collapse_std
                 log.warning("representation collapse at step %d: feature std %s below %s for %d monitors in a "
                             "row", done, row["feature_std"], rc.collapse_std, self.streak)
+        return row
+
+    def _online_probe(self, done: int, outcome: StepOutcome, row: dict[str, Any]) -> dict[str, Any]:
+        """Rank 0, every `eval.online_every` steps: k-NN and RankMe of the evaluated encoder (engine/online.py);
+        the first step's row also gets their random-init figures, measured before it."""
+        if self.online is not None:
+            row.update(self.online.after_step(done, float(outcome.result.metrics.get("loss", outcome.result.loss))))
         return row
 
     def _log(self, done: int, outcome: StepOutcome, row: dict[str, Any], loggers: list[Any]) -> dict[str, Any]:
@@ -342,10 +354,13 @@ def collapse_monitor(model: JEPA, x: Any) -> dict[str, float]:
 
 
 def _plots(run_dir: RunDir, built: Any, draw_masks: bool) -> None:
-    """Loss curve always; masks drawn over sample inputs once per run."""
+    """Loss curve always, the online probe's curve when it ran; masks drawn over sample inputs once per run."""
     from jepakit.library import plots
     run_dir.plots.mkdir(exist_ok=True)
-    plots.plot_loss(run_dir.read_metrics(), run_dir.plots / "loss.png")
+    rows = run_dir.read_metrics()
+    plots.plot_loss(rows, run_dir.plots / "loss.png")
+    if any("online_knn" in r for r in rows):
+        plots.plot_online_probe(rows, run_dir.plots / "online_probe.png")
     masker = built.masker
     if masker is None or not (draw_masks or not (run_dir.plots / "masks.png").exists()):
         return

@@ -1,10 +1,11 @@
 """`jepakit report`: one self-contained HTML file (every image embedded as a data URI) for a run or a sweep.
 
 A run's report: metadata (versions, plugins, seed, precision, command), the resolved config, loss and
-learning-rate curves, collapse monitors over training, mask pictures, the embedding projection (PCA coloured by
-label), the probe table with its baselines, the verdict (the words `jepakit eval` prints) and warnings. A sweep's
-report: the grouped comparison (mean +- std over seeds), its plot, and one section per run. Pictures the run did not write are drawn from its logs; the
-PCA needs the trained model and is only shown when `train`/`eval` wrote it.
+learning-rate curves, collapse monitors and the online probe over training, mask pictures, the embedding
+projection (PCA coloured by label), the probe table with its baselines, the verdict (the words `jepakit eval`
+prints) and warnings. A sweep's report: the grouped comparison (mean +- std over seeds), its plot, and one
+section per run. Pictures the run did not write are drawn from its logs; the PCA needs the trained model and is
+only shown when `train`/`eval` wrote it.
 """
 
 from __future__ import annotations
@@ -59,6 +60,18 @@ def _monitor_png(rows: list[dict[str, Any]]) -> bytes | None:
     return buf.getvalue()
 
 
+def _online_png(plots: Path, rows: list[dict[str, Any]]) -> bytes | None:
+    """The online probe's curve: the run's plots/online_probe.png, else drawn from its log (a run still training)."""
+    if (plots / "online_probe.png").is_file():
+        return (plots / "online_probe.png").read_bytes()
+    if not any("online_knn" in r for r in rows):
+        return None
+    from jepakit.library.plots import plot_online_probe
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return plot_online_probe(rows, Path(tmp) / "online.png").read_bytes()
+
+
 def _rows(path: Path) -> list[dict[str, Any]]:
     rows = []
     if (path / "metrics.jsonl").is_file():
@@ -101,11 +114,15 @@ def run_section(path: Path, level: int = 2) -> str:
     monitor = _monitor_png(_rows(path))
     if monitor:
         parts.append("<h4>collapse monitors</h4>" + _img(monitor, "collapse monitors"))
+    online = _online_png(plots, _rows(path))
+    if online:
+        parts.append("<h4>online probe (k-NN while training, against its random-init line)</h4>"
+                     + _img(online, "online probe"))
     masks = sorted(plots.glob("mask*.png")) if plots.is_dir() else []
     for m in masks:
         parts.append(f"<h4>{html.escape(m.stem)}</h4>" + _img(m.read_bytes(), m.stem))
-    extra = sorted(p for p in plots.glob("*.png") if p.name not in {"loss.png", "embedding_pca.png"} and p not in masks) \
-        if plots.is_dir() else []
+    shown = {"loss.png", "embedding_pca.png", "online_probe.png"}
+    extra = sorted(p for p in plots.glob("*.png") if p.name not in shown and p not in masks) if plots.is_dir() else []
     for p in extra:
         parts.append(f"<h4>{html.escape(p.stem)}</h4>" + _img(p.read_bytes(), p.stem))
     if (plots / "embedding_pca.png").is_file():

@@ -107,6 +107,18 @@ class EvalConfig:
     #: labelled evaluation sets, `[eval.sets.NAME] use = "<dataset>"` + its settings + `max_samples`; empty =
     #: the pretraining dataset's own train/test split. Resolved to the list of their names (framework/eval_sets.py)
     sets: list[str] | dict[str, dict[str, Any]] = field(default_factory=list)
+    #: the online probe while training (core/engine/online.py): k-NN accuracy and RankMe of the evaluated encoder
+    #: on a fixed subset every this many steps, next to their random-init figures; 0 = off. 50 costs the tiny
+    #: presets about 2 % of their training time (benchmarks/README.md)
+    online_every: int = 50
+    online_samples: int = 512  # the fixed stratified subset: this many train samples (the bank), as many test ones
+    online_linear: bool = False  # also a linear probe on the same features (slower than the k-NN)
+
+    def __post_init__(self) -> None:
+        if self.online_every < 0:
+            raise ValueError(f"online_every is a number of steps (0 = off), got {self.online_every}")
+        if self.online_samples < 2:
+            raise ValueError(f"online_samples must be at least 2, got {self.online_samples}")
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""PNG plots of a run: loss curve, masks drawn over inputs, embedding PCA.
+"""PNG plots of a run: loss curve, online probe, masks drawn over inputs, embedding PCA.
 
 Agg backend only (runs are headless), and matplotlib is imported inside the functions so importing jepakit stays
 cheap. Each PNG is written to a temp file in the same folder and renamed over the target, so a reader (or a
@@ -83,6 +83,39 @@ def plot_loss(metrics_rows: list[dict[str, Any]], path: str | Path) -> Path:
         ax2.tick_params(axis="y", colors="grey")
     ax.legend(loc="upper right", fontsize=7)
     ax.grid(alpha=0.3, which="both")
+    return save_png(fig, path)
+
+
+def plot_online_probe(metrics_rows: list[dict[str, Any]], path: str | Path) -> Path:
+    """The online probe over training: k-NN (and linear) accuracy with its random-init figure as a dashed line,
+    RankMe on a twin axis. Learning shows as a curve rising above its line; collapse as one falling back to it."""
+    rows = [r for r in metrics_rows if isinstance(r.get("online_knn"), (int, float))]
+    init = next((r for r in metrics_rows if "online_knn_random_init" in r), {})
+    fig = new_figure(6.0, 3.5)
+    ax = fig.add_subplot(1, 1, 1)
+    if not rows:
+        ax.text(0.5, 0.5, "no online probe logged yet", ha="center", va="center", transform=ax.transAxes)
+        return save_png(fig, path)
+    steps = np.array([r["step"] for r in rows], dtype=float)  # [P]
+    for key, color in (("online_knn", "tab:blue"), ("online_linear", "tab:green")):
+        if not any(key in r for r in rows):
+            continue
+        ax.plot(steps, [r.get(key, np.nan) for r in rows], "o-", color=color, ms=3, label=key.replace("online_", ""))
+        if isinstance(init.get(key + "_random_init"), (int, float)):
+            ax.axhline(init[key + "_random_init"], color=color, ls="--", lw=1.0,
+                       label=f"{key.replace('online_', '')} at random init")
+    ax.set_xlabel("step")
+    ax.set_ylabel("accuracy (%)")
+    if any("online_rankme" in r for r in rows):
+        ax2 = ax.twinx()
+        ax2.plot(steps, [r.get("online_rankme", np.nan) for r in rows], ":", color="tab:orange", label="RankMe")
+        if isinstance(init.get("online_rankme_random_init"), (int, float)):
+            ax2.axhline(init["online_rankme_random_init"], color="tab:orange", ls=(0, (1, 4)), lw=0.8)
+        ax2.set_ylabel("RankMe (effective rank)", color="tab:orange")
+        ax2.tick_params(axis="y", colors="tab:orange")
+    ax.set_title("online probe (above the dashed line = learning; falling back to it = collapse)", fontsize=9)
+    ax.legend(loc="lower right", fontsize=7)
+    ax.grid(alpha=0.3)
     return save_png(fig, path)
 
 
