@@ -181,6 +181,11 @@ def test_unlabelled_pretraining_without_sets_is_an_error_that_says_to_add_one(pl
     with pytest.raises(JepakitError) as info:
         check_evaluable(resolved)
     assert "has no labels" in str(info.value) and "[eval.sets." in info.value.hint
+    from jepakit.engine.train import train
+
+    with pytest.raises(JepakitError, match="has no labels"):  # before any training, not after it
+        train(resolved, out=tmp_path / "never")
+    assert not (tmp_path / "never").exists()
     check_evaluable(_run(plugin_state, tmp_path, {"digits": SAME}))
     with pytest.raises(JepakitError, match=r"\[eval.sets"):
         evaluate_sets(resolved, SimpleNamespace(splits=DataSplits("u", None, None, (1, 16, 16), 0)), tmp_path)

@@ -87,6 +87,10 @@ def train(resolved: ResolvedRun, *, out: str | Path | None = None, resume: bool 
     in the run directory but read its checkpoint on resume, and return a summary without evaluation."""
     if out is not None:
         resolved.run.out = str(out)
+    if do_eval:  # an unlabelled [data] without [eval.sets]: say so before training, not after it
+        from jepakit.framework.eval_sets import check_evaluable
+
+        check_evaluable(resolved)
     run_dir = RunDir(resolved.run.out)
     dist = Dist.setup(resolved.run.device)
     try:
