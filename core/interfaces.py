@@ -232,6 +232,8 @@ class Method(Protocol):
     evaluate(resolved, built, run_dir) -> EvalResult: the scores of the trained encoder, the same network at
         random init and the raw-input baseline. It never writes eval.json: core adds the training summary, the
         collapse warnings and the schema version and writes the file atomically (`jepakit.api.write_eval`).
+        Core calls it once per evaluation set, with `built.splits` that set's splits and, after the first set,
+        `run_dir.plots` a folder of its own (plots/sets/NAME).
     """
 
     def build(self, resolved: ResolvedRun, splits: DataSplits) -> Any: ...
