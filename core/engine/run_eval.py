@@ -9,6 +9,7 @@ set and adds its block to eval.json's `sets` without touching the run's own resu
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 from pathlib import Path
@@ -115,7 +116,9 @@ def evaluate_on(resolved: ResolvedRun, built: Built, run_dir: RunDir, name: str,
     target = run_dir if primary else _SetDir(run_dir, name)
     target.plots.mkdir(parents=True, exist_ok=True)
     with eval_stage(f"set {name}"):
-        result = as_result(built.method.evaluate(resolved, dataclasses.replace(built, splits=splits), target))
+        on_set = copy.copy(built)  # the same model and method; only the data differ
+        on_set.splits = splits
+        result = as_result(built.method.evaluate(resolved, on_set, target))
     return dataclasses.replace(result, sets={})
 
 
