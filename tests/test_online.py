@@ -30,7 +30,8 @@ SMALL = [
 
 
 def _resolved(plugin_state, out, extra=()):
-    return resolve_run({"variant": "ijepa/ijepa-tiny"}, plugin_state, [*SMALL, f"run.out={json.dumps(str(out))}", *extra])
+    overrides = [*SMALL, f"run.out={json.dumps(str(out))}", *extra]
+    return resolve_run({"variant": "ijepa/ijepa-tiny"}, plugin_state, overrides)
 
 
 def _online(rows):
@@ -129,7 +130,7 @@ def test_measuring_leaves_the_rng_and_the_encoder_mode_alone(plugin_state, tmp_p
     assert built.model.teacher.training and built.model.encoder.training
     assert all(torch.equal(a, b) for a, b in zip(params, built.model.parameters(), strict=True))
     assert figures == probe.measure()  # a fixed subset: the same encoder scores the same
-    assert probe.after_step(1, 1.0).keys() == probe.init.keys()  # the first row: random-init figures only
+    assert probe.after_step(1, 1.0).keys() == {*probe.init, "online_s"}  # the first row: random-init figures only
     assert probe.after_step(2, 1.0) == {}
 
 
@@ -187,3 +188,44 @@ def test_the_plot_and_the_report_draw_the_curve_from_the_log(tmp_path):
     assert plot_online_probe([], tmp_path / "empty.png").is_file()
     assert _online_png(tmp_path / "no-plots", rows)[:4] == b"\x89PNG"
     assert _online_png(tmp_path / "no-plots", rows[:1]) is None
+
+
+def test_the_probe_reads_the_primary_evaluation_set(plugin_state, tmp_path):
+    from jepakit.engine.jepa import build
+
+    sets = ["eval.online_every=4", "eval.online_samples=512", "eval.sets.small.use=core/digits",
+            "eval.sets.small.size=16", "eval.sets.small.max_samples=100"]
+    run = _resolved(plugin_state, tmp_path / "x", sets)
+    probe = OnlineProbe.start(run, build(run), RunDir(tmp_path / "x"), 0)
+    assert probe is not None and len(probe.bank) == 100 and len(probe.queries) == 100  # the set's capped splits
+    assert probe.init["online_samples"] == 100
+
+
+@pytest.mark.slow
+def test_two_processes_probe_on_rank_0_and_train_what_one_process_trains(tmp_path):
+    """Rank 0 probes while rank 1 waits in the next step's collective: the run ends cleanly, rows are written
+    once, and the losses are those of one process without the probe (up to float reduction order)."""
+    import subprocess
+    import sys
+
+    sets = [*SMALL, "optim.batch_size=16", "optim.steps=4", "run.threads=1", "eval.online_every=2"]
+    (tmp_path / "empty.toml").write_text("")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")}
+    env.update(JEPAKIT_PLUGINS_TOML=str(tmp_path / "empty.toml"), OMP_NUM_THREADS="1")
+
+    def launch(out, *extra, nproc=1):
+        args = [a for s in [*sets, *extra] for a in ("--set", s)] + ["--nproc", str(nproc)] * (nproc > 1)
+        cmd = [sys.executable, "-m", "jepakit.cli", "train", "ijepa/ijepa-tiny", *args, "--out", str(out), "--no-eval"]
+        return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+
+    two = launch(tmp_path / "two", nproc=2)
+    assert two.returncode == 0, two.stderr
+    one = launch(tmp_path / "one", "eval.online_every=0")
+    assert one.returncode == 0, one.stderr
+    rows = RunDir(tmp_path / "two").read_metrics()
+    assert [r["step"] for r in rows] == [1, 2, 3, 4]  # rank 0 alone writes, each step once
+    assert [r["step"] for r in rows if "online_knn" in r] == [2, 4] and "online_knn_random_init" in rows[0]
+    plain = RunDir(tmp_path / "one").read_metrics()
+    for a, b in zip(rows, plain, strict=True):
+        assert a["loss"] == pytest.approx(b["loss"], rel=1e-5, abs=1e-7)

@@ -2,7 +2,8 @@
 encoder's loss falls too), a probe can.
 
 Every `eval.online_every` steps rank 0 extracts the evaluated encoder's features (`eval.encoder`, with the run's
-`eval.readout`) of a fixed subset: `eval.online_samples` samples of the probe's train split as the bank and as
+`eval.readout`) of a fixed subset of the run's primary evaluation set (the first `[eval.sets]` entry, else the
+pretraining dataset's own labelled split): `eval.online_samples` samples of its train split as the bank and as
 many of its test split as queries, each a stratified subset drawn with a fixed seed (the same for every run and
 seed, as `max_samples` draws). It logs the k-NN accuracy of the queries against the bank (`online_knn`, the run's
 k-NN head settings), optionally a linear probe's (`online_linear`), and RankMe, the effective rank of the bank's
@@ -11,22 +12,26 @@ step, and logged on the first step's row (`online_knn_random_init` ...): the lin
 resumed run reads them back from metrics.jsonl; its weights are no longer the initial ones.
 
 The probe only watches. Features are extracted under no_grad with the encoder in eval mode (its mode restored),
-the global RNG is forked and restored around it, and no collective runs, so a run's losses and eval.json are
-identical with and without it; the other ranks of a distributed run wait for rank 0 in the next step's
-collective. A k-NN accuracy that falls back toward its random-init figure while the loss falls is the collapse
-signature: `collapse_signature` finds it in a metrics log, the training loop warns once and flags the row, and
-eval.json's warnings carry it (`signature_warnings`).
+the global random generators (torch, numpy, Python) are restored after it, and no collective runs, so a run's
+losses and eval.json are identical with and without it; the other ranks of a distributed run wait for rank 0 in
+the next step's collective. A k-NN accuracy that falls back toward its random-init figure while the loss falls
+is the collapse signature: `collapse_signature` finds it in a metrics log, the training loop warns once and
+flags the row, and eval.json's warnings carry it (`signature_warnings`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
+import random
 import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 
 from jepakit.framework.compose import ResolvedRun
@@ -89,16 +94,16 @@ def collapse_signature(rows: list[dict[str, Any]]) -> Signature | None:
             init, n = float(r["online_knn" + INIT]), int(r.get("online_queries", n))
         if _finite(r.get("loss")):
             losses.append(float(r["loss"]))
-        knn = r.get("online_knn")
-        if init is None or not _finite(knn):
+        if init is None or not _finite(r.get("online_knn")):
             continue
+        knn = float(r["online_knn"])
         loss = sum(losses) / len(losses) if losses else float("nan")
         if peak is not None:
             gain, m = peak[0] - init, _margin(peak[0], n)
             if gain > 2 * m and peak[0] - knn > m and knn - init <= gain / 2 and loss < peak[2]:
-                return Signature(int(r["step"]), float(knn), peak[0], peak[1], init, loss, peak[2])
+                return Signature(int(r["step"]), knn, peak[0], peak[1], init, loss, peak[2])
         if peak is None or knn > peak[0]:
-            peak = (float(knn), int(r["step"]), loss)
+            peak = (knn, int(r["step"]), loss)
     return None
 
 
@@ -118,6 +123,19 @@ def random_init_of(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {}
 
 
+@contextlib.contextmanager
+def _rng_untouched(device: torch.device) -> Iterator[None]:
+    """Whatever runs inside may draw random numbers: torch's (CPU and `device`), numpy's and Python's global
+    generators come out as they went in, so the training run's random stream is the one it would have had."""
+    np_state, py_state = np.random.get_state(), random.getstate()
+    try:
+        with torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
+            yield
+    finally:
+        np.random.set_state(np_state)
+        random.setstate(py_state)
+
+
 def _subset(split: Any, n: int) -> Any:
     """A fixed stratified `n` of a split (the whole split when it is no larger)."""
     from jepakit.engine.eval_data import CappedSplit, labels_of, stratified_subset
@@ -127,6 +145,23 @@ def _subset(split: Any, n: int) -> Any:
     idx = stratified_subset(labels_of(split), n)
     cut = getattr(split, "subset", None)  # a split that knows how to cut itself keeps its own type
     return cut(idx) if callable(cut) else CappedSplit(split, idx)
+
+
+def _probe_splits(resolved: ResolvedRun, built: Any) -> Any:
+    """What the probe reads: the primary evaluation set (`[eval.sets]`'s first, capped as evaluation caps it),
+    else the pretraining dataset's own split; None, with one log line, when the set cannot be built."""
+    if not resolved.sets:
+        return built.splits
+    from jepakit.engine.run_eval import build_set
+    from jepakit.errors import JepakitError
+
+    name, es = next(iter(resolved.sets.items()))
+    try:
+        with _rng_untouched(torch.device("cpu")):  # a dataset built with its own seed must not move the run's
+            return build_set(resolved, built, es)
+    except JepakitError as exc:
+        log.info("online probe off: evaluation set %s: %s", name, exc.message)
+        return None
 
 
 def _head(resolved: ResolvedRun, name: str, default: Any) -> Any:
@@ -160,7 +195,9 @@ class OnlineProbe:
         every, steps = resolved.eval.online_every, resolved.optim.steps
         if every <= 0 or steps // every <= start // every:
             return None  # off, or no multiple of `every` in (start, steps]: no cost at all
-        splits, model = built.splits, built.model
+        splits, model = _probe_splits(resolved, built), built.model
+        if splits is None:
+            return None
         if splits.train is None or splits.test is None:
             log.info("online probe off: %s has no labelled train/test split to probe", splits.name)
             return None
@@ -172,6 +209,7 @@ class OnlineProbe:
         n = resolved.eval.online_samples
         probe = cls(resolved, encoder, _subset(splits.train, n), _subset(splits.test, n), run_dir)
         if start == 0:  # the model is still its initial self: measure the line the curve must rise above
+            t0 = time.perf_counter()
             try:
                 figures = probe.measure()
             except Exception as exc:  # noqa: BLE001 - an observer must never stop a run it cannot watch
@@ -180,7 +218,7 @@ class OnlineProbe:
                 return None
             probe.init = {**{k + INIT: v for k, v in figures.items()}, "online_samples": len(probe.bank),
                           "online_queries": len(probe.queries)}
-            probe.pending = dict(probe.init)
+            probe.pending = {**probe.init, "online_s": round(time.perf_counter() - t0, 3)}
         else:
             probe.init = random_init_of(run_dir.read_metrics())
             if not probe.init:
@@ -199,8 +237,7 @@ class OnlineProbe:
         except StopIteration:
             device = torch.device("cpu")
         rc, readout = self.resolved.run, self.resolved.eval.readout
-        cuda = [device.index or 0] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=cuda), evaluation_progress(lambda *_: None):  # no bar mid-training
+        with _rng_untouched(device), evaluation_progress(lambda *_: None):  # no progress bar mid-training
             bank = extract_features(self.encoder, self.bank, readout=readout, workers=rc.workers)  # [Nb, F], [Nb]
             queries = extract_features(self.encoder, self.queries, readout=readout, workers=rc.workers)
         out: dict[str, float] = {}
