@@ -150,9 +150,10 @@ def _launch(ctx: typer.Context, run_file: Path, overrides: list[str], out: Path,
 def eval_cmd(
     ctx: typer.Context,
     run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A directory written by `jepakit train`.")],
-    data: Annotated[str | None, typer.Option("--data", metavar="DATASET|FOLDER",
-                                             help="Probe on another labelled set: a dataset part (core/digits) or a "
-                                                  "folder of class sub-folders. Adds a block to eval.json's sets.")] = None,
+    data: Annotated[str | None, typer.Option(
+        "--data", metavar="DATASET|FOLDER", help="Probe on another labelled set: a dataset part (core/digits) or "
+                                                 "a folder of class sub-folders. Adds a block to eval.json's sets.")
+    ] = None,
     overrides: Annotated[list[str] | None, typer.Option("--set", metavar="data.KEY=VALUE",
                                                         help="A setting of the --data set, e.g. --set data.size=16 "
                                                              "(repeatable).")] = None,

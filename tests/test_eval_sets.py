@@ -60,10 +60,12 @@ def test_sets_are_validated_like_parts_and_recorded_in_config_toml(plugin_state)
             resolve_run({"variant": "ijepa/ijepa-tiny", "eval": {"sets": sets}}, plugin_state)
         return str(info.value)
 
-    assert 'eval.sets.d.sise: unknown key "sise". Did you mean "size"?' in error({"d": {"use": "core/digits", "sise": 8}})
-    assert 'Did you mean "max_samples"?' in error({"d": {"use": "core/digits", "max_sample": 8}})
-    assert "eval.sets.d.max_samples: expected a whole number >= 0" in error({"d": {"use": "core/digits", "max_samples": -1}})
-    assert 'eval.sets.d.use: unknown dataset "core/digts". Did you mean "core/digits"?' in error({"d": {"use": "core/digts"}})
+    digits = {"use": "core/digits"}
+    assert 'eval.sets.d.sise: unknown key "sise". Did you mean "size"?' in error({"d": {**digits, "sise": 8}})
+    assert 'Did you mean "max_samples"?' in error({"d": {**digits, "max_sample": 8}})
+    assert "eval.sets.d.max_samples: expected a whole number >= 0" in error({"d": {**digits, "max_samples": -1}})
+    assert 'eval.sets.d.use: unknown dataset "core/digts". Did you mean "core/digits"?' in \
+        error({"d": {"use": "core/digts"}})
     plain = resolve_run({"variant": "ijepa/ijepa-tiny"}, plugin_state)
     assert plain.sets == {} and "sets" not in plain.to_dict()["eval"]  # config.toml of a run without sets unchanged
     r = resolve_run({"variant": "ijepa/ijepa-tiny", "eval": {"sets": {"digits": {"size": 8, "max_samples": 50}}}},
@@ -81,7 +83,8 @@ def test_max_samples_is_a_fixed_stratified_subset_of_each_split():
     from jepakit.engine.eval_data import cap_splits
 
     splits = digits(DigitsConfig(size=8))
-    splits = dataclasses.replace(splits, extra_labels={"parity": (splits.train.y.numpy() % 2, splits.test.y.numpy() % 2)})
+    parity = (splits.train.y.numpy() % 2, splits.test.y.numpy() % 2)
+    splits = dataclasses.replace(splits, extra_labels={"parity": parity})
     capped = cap_splits(splits, 100)
     assert len(capped.train) == 100 and len(capped.test) == 100 and capped.input_shape == splits.input_shape
     counts = np.bincount(capped.train.y.numpy(), minlength=10)
@@ -149,8 +152,8 @@ def test_compare_and_report_show_one_block_per_set(tmp_path):
         run.mkdir()
         (run / "config.toml").write_text(f'variant = "ijepa/ijepa-tiny"\n[optim]\nsteps = 2\n[run]\nseed = {i}\n')
         (run / "metrics.jsonl").write_text('{"step": 1, "loss": 1.0}\n{"step": 2, "loss": 0.5}\n')
-        digits = EvalResult("ijepa/ijepa-tiny", "digits16", "knn", {"knn": Scores("accuracy", trained_digits, 40.0, 60.0)},
-                            n_train=100, n_test=50)
+        digits = EvalResult("ijepa/ijepa-tiny", "digits16", "knn",
+                            {"knn": Scores("accuracy", trained_digits, 40.0, 60.0)}, n_train=100, n_test=50)
         glyphs = dataclasses.replace(digits, dataset="glyphs16", scores={"knn": Scores("accuracy", 30.0, 20.0, 25.0)})
         (run / "eval.json").write_text(json.dumps(dataclasses.replace(digits, sets={"digits": digits,
                                                                                     "glyphs": glyphs}).to_dict()))

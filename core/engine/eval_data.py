@@ -78,7 +78,8 @@ def collate_xy(items: list[Any]) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.stack([torch.as_tensor(it[0]) for it in items]), torch.as_tensor([int(it[1]) for it in items])
 
 
-def batches(dataset: Any, batch_size: int, *, workers: int = 0, label: str = "") -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+def batches(dataset: Any, batch_size: int, *, workers: int = 0,
+            label: str = "") -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """(x [b, ...], y [b]) batches in order, reporting progress after each; `workers` DataLoader processes read a
     dataset that is not in memory (0 = in this process)."""
     total, done, t0 = len(dataset), 0, time.perf_counter()

@@ -50,9 +50,9 @@ def group_runs(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         g["heads"] = {h: {row: summary([(m.get("metrics") or {}).get(h, {}).get(row) for m in finished])
                           for row in ("trained", "random_init", "raw")} for h in heads}
         names = list(dict.fromkeys(n for m in finished for n in (m.get("sets") or {})))
-        g["sets"] = {n: {"metric": next((m["sets"][n]["metric"] for m in finished if n in (m.get("sets") or {})), None),
-                         **{row: summary([(m.get("sets") or {}).get(n, {}).get(row) for m in finished]) for row in ROWS}}
-                     for n in names}
+        blocks = [m.get("sets") or {} for m in finished]  # each run's primary score per evaluation set
+        g["sets"] = {n: {"metric": next((b[n]["metric"] for b in blocks if n in b), None),
+                         **{row: summary([b.get(n, {}).get(row) for b in blocks]) for row in ROWS}} for n in names}
         g["status"] = {s: sum(m["status"] == s for m in members) for s in sorted({m["status"] for m in members})}
         out.append(g)
     return out
