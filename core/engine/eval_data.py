@@ -102,7 +102,7 @@ def batches(dataset: Any, batch_size: int, *, workers: int = 0,
 # --- max_samples ---------------------------------------------------------------------------------------------------
 
 
-class CappedSplit(Dataset):
+class CappedSplit(Dataset):  # type: ignore[type-arg]
     """A fixed subset of a split (`base[indices[i]]`); keeps `.x`/`.y` views when the base holds them in memory."""
 
     def __init__(self, base: Any, indices: np.ndarray) -> None:

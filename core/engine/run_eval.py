@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -167,7 +168,7 @@ def evaluate_run(path: str | Path, state: PluginState) -> EvalResult:
     return write_eval(result, resolved, run_dir)
 
 
-def probe_run(path: str | Path, state: PluginState, data: str, overrides: list[str] = (),
+def probe_run(path: str | Path, state: PluginState, data: str, overrides: Sequence[str] = (),
               max_samples: int | None = None, name: str | None = None) -> tuple[str, EvalResult]:
     """`jepakit eval RUN --data X`: score a finished run on another labelled set without retraining; its
     result becomes the block `name` in eval.json's `sets` (the run's own result, at the top level, stays).

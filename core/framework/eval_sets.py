@@ -15,6 +15,7 @@ A dataset says it has no labels through its config: a `labelled` attribute (fiel
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,7 +112,8 @@ def unlabelled_error(dataset: str) -> JepakitError:
                         "(or train with --no-eval and probe it later: jepakit eval RUN_DIR --data ...)")
 
 
-def probe_set(reg: Any, data: str, overrides: list[str] = (), max_samples: int | None = None) -> tuple[str, EvalSet]:
+def probe_set(reg: Any, data: str, overrides: Sequence[str] = (),
+              max_samples: int | None = None) -> tuple[str, EvalSet]:
     """`jepakit eval RUN --data X [--set data.k=v] [--max-samples N]`: (a name for its block, the set).
 
     X is a registered dataset, or a folder of class sub-folders (read by core/image-folder). The settings are
