@@ -10,13 +10,11 @@
 from __future__ import annotations
 
 import datetime
-import fcntl
 import json
-import os
 from pathlib import Path
 from typing import Any
 
-from jepakit.engine import faults
+from jepakit.engine import faults, runlock
 from jepakit.engine.ckpt import atomic_write_text
 from jepakit.errors import JepakitError, RunFailed
 from jepakit.interfaces import EvalResult
@@ -44,21 +42,17 @@ class RunDir:
                                "choose a writable directory with --out") from exc
 
     def lock(self) -> None:
-        """Hold an exclusive flock for the run's lifetime. The kernel drops it when the process dies (even SIGKILL)."""
-        fd = os.open(self.path / ".lock", os.O_CREAT | os.O_RDWR, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise JepakitError(f"run directory {self.path} is in use by another jepakit process",
-                               "wait for it to finish, or train into another --out") from None
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
-        self._lock_fd = fd
+        """Hold the run's lock for the run's lifetime: this process alone, dropped by the kernel when it dies
+        (even by SIGKILL), never inherited by forked workers (`jepakit.engine.runlock`)."""
+        self._lock_fd = runlock.acquire(self.path)
+
+    def holder(self) -> int | None:
+        """The pid of the live process holding the run's lock (this one's if it does), else None."""
+        return runlock.holder(self.path)
 
     def unlock(self) -> None:
         if self._lock_fd is not None:
-            os.close(self._lock_fd)
+            runlock.release(self._lock_fd)
             self._lock_fd = None
 
     def read_metrics(self) -> list[dict[str, Any]]:

@@ -6,10 +6,8 @@ Torch-free: `jepakit runs` and `jepakit sweep` planning never import torch; each
 
 from __future__ import annotations
 
-import fcntl
 import itertools
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,19 +105,10 @@ def expand(grid: list[tuple[str, list[str]]], seeds: list[int]) -> list[PlannedR
 
 
 def _locked(path: Path) -> bool:
-    """True while a live jepakit process holds the run's flock (a killed one leaves no lock)."""
-    lock = path / ".lock"
-    if not lock.exists():
-        return False
-    fd = os.open(lock, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return False
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
+    """True while a live jepakit process holds the run's lock (a killed one leaves no lock)."""
+    from jepakit.engine.runlock import holder
+
+    return holder(path) is not None
 
 
 def _last_metrics(path: Path) -> dict[str, Any]:
