@@ -7,7 +7,10 @@ into a JepakitError naming the key.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
+
+from jepakit.interfaces import range_pair
 
 
 @dataclass
@@ -180,12 +183,28 @@ class GlyphsConfig:
             raise ValueError(f"test_fraction must lie in (0, 1), got {self.test_fraction}")
 
 
+AUGMENTS = ("none", "ijepa")
+#: the image files image-folder reads (jepakit.library.data.IMAGE_SUFFIXES, kept here torch-free)
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
+
+
+def _check_augment(cfg: ImageFolderConfig | FashionMNISTConfig) -> None:
+    """The training augmentation settings shared by the image datasets."""
+    if cfg.augment not in AUGMENTS:
+        raise ValueError(f"augment must be one of {', '.join(AUGMENTS)}, got {cfg.augment!r}")
+    cfg.crop_scale = range_pair("crop_scale", cfg.crop_scale, 0.0, 1.0, open_low=True)
+    if not 0.0 <= cfg.flip <= 1.0:
+        raise ValueError(f"flip is a probability in [0, 1], got {cfg.flip}")
+
+
 @dataclass
 class ImageFolderConfig:
-    """Your own images laid out as `path/<class name>/*.png|jpg|jpeg|bmp|gif|webp` (one folder per class).
+    """Your own images: `path/<class name>/*.png|jpg|jpeg|bmp|gif|webp` (labelled, one folder per class) or any
+    folder of images without class folders (unlabelled: everything pretrains, nothing is probed).
 
-    Images are center-cropped to a square, resized and mapped to [-1, 1]; unreadable files are skipped and
-    counted rather than stopping the run.
+    Images are decoded per sample in the loader's workers (memory does not grow with the number of files),
+    center-cropped to a square, resized and mapped to [-1, 1]; unreadable files are skipped and counted rather
+    than stopping the run. `augment` changes only what training reads; the probe splits stay clean.
     """
 
     path: str = ""  # the root folder; each sub-folder is one class (its name is the class name)
@@ -193,6 +212,13 @@ class ImageFolderConfig:
     channels: int = 3  # 1 = grayscale, 3 = RGB
     test_fraction: float = 0.2  # fraction held out for testing, stratified by class
     split_seed: int = 0  # random_state of the stratified split (fixed, independent of the run's seed)
+    # "auto": sub-folders are classes when the root holds any, else every image (recursively) is unlabelled;
+    # "folders": class sub-folders required; "none": unlabelled, recursively (for date- or source-named folders)
+    labels: Literal["auto", "folders", "none"] = "auto"
+    # training augmentation: "none", or "ijepa" = RandomResizedCrop(size, crop_scale) + horizontal flip
+    augment: Literal["none", "ijepa"] = "none"
+    crop_scale: tuple[float, float] = (0.3, 1.0)  # area fraction range of the random crop (I-JEPA: 0.3-1.0)
+    flip: float = 0.5  # probability of a horizontal flip
 
     def __post_init__(self) -> None:
         if self.size < 1:
@@ -201,6 +227,54 @@ class ImageFolderConfig:
             raise ValueError(f"channels must be 1 (grayscale) or 3 (RGB), got {self.channels}")
         if not 0.0 < self.test_fraction < 1.0:
             raise ValueError(f"test_fraction must lie in (0, 1), got {self.test_fraction}")
+        if self.labels not in ("auto", "folders", "none"):
+            raise ValueError(f'labels must be "auto", "folders" or "none", got {self.labels!r}')
+        _check_augment(self)
+
+    @property
+    def labelled(self) -> bool:
+        """Whether the folder is read as class folders: always for labels = "folders", never for "none"; for
+        "auto" when the root holds (non-hidden) sub-folders and no image directly inside. A path that is not a
+        readable folder counts as labelled, so the class-folder reader's errors (empty path, not found, a file,
+        empty) explain it. Read before training too: an unlabelled run must name its evaluation sets."""
+        if self.labels != "auto":
+            return self.labels == "folders"
+        root = Path(self.path).expanduser()
+        if not self.path or not root.is_dir():
+            return True
+        entries = [p for p in root.iterdir() if not p.name.startswith(".")]
+        loose = any(p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES for p in entries)
+        return not loose and (not entries or any(p.is_dir() for p in entries))
+
+
+@dataclass
+class FashionMNISTConfig:
+    """Fashion-MNIST (Zalando; 60,000 train / 10,000 test, 28x28 grey, 10 classes) from Debian's
+    `dataset-fashion-mnist` package: the four gzip'd idx files under `path`. Nothing is downloaded.
+
+    Training reads the (up to `max_train`) training images, augmented as `augment` says; the probes fit on a
+    fixed stratified `probe_train` subset of them (clean) and score on the test images (`max_test` of them).
+    """
+
+    path: str = "/usr/share/datasets/fashion-mnist"  # where the package installs the idx files
+    size: int = 28  # side after a bilinear resize (28 = as stored; 32 suits patch 8 or 16)
+    max_train: int = 0  # training images used (a fixed stratified subset); 0 = all 60,000
+    probe_train: int = 10_000  # training images the probes fit on (fixed stratified subset); 0 = all
+    max_test: int = 0  # test images scored (fixed stratified subset); 0 = all 10,000
+    split_seed: int = 0  # random_state of the subsets (fixed, independent of the run's seed)
+    augment: Literal["none", "ijepa"] = "none"  # training augmentation, as for image folders
+    crop_scale: tuple[float, float] = (0.3, 1.0)
+    flip: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not 4 <= self.size <= 256:
+            raise ValueError(f"size must lie in [4, 256], got {self.size}")
+        if self.max_train < 0 or self.probe_train < 0 or self.max_test < 0:
+            raise ValueError("max_train, probe_train and max_test must be >= 0 (0 = all)")
+        for key in ("max_train", "probe_train", "max_test"):
+            if 0 < getattr(self, key) < 20:
+                raise ValueError(f"{key} must be 0 (all) or at least 20 (2 per class), got {getattr(self, key)}")
+        _check_augment(self)
 
 
 @dataclass

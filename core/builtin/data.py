@@ -24,7 +24,8 @@ from torch.utils.data import Dataset
 from jepakit.builtin.config import DigitsConfig, GlyphsConfig, ImageFolderConfig
 from jepakit.errors import JepakitError
 from jepakit.interfaces import DataSplits
-from jepakit.library.data import IMAGE_SUFFIXES, ImageSplit, cache_dir, load_image, read_class_folders, stratified_split
+from jepakit.library.data import IMAGE_SUFFIXES, ImageSplit, cache_dir, read_class_folders, stratified_split
+from jepakit.library.images import Augment, ImageFiles, check_image, list_images, make_augment
 
 log = logging.getLogger("jepakit")
 
@@ -229,15 +230,50 @@ def glyphs(cfg: GlyphsConfig, seed: int = 0) -> DataSplits:
 # ------------------------------------------------------------------------------------------------ image folder
 
 
-def image_folder(cfg: ImageFolderConfig, seed: int = 0) -> DataSplits:
-    """The user's images, `path/<class>/*`: loaded eagerly, cropped + resized to cfg.size, mapped to [-1, 1].
+def _unlabelled_files(root: Path, cfg: ImageFolderConfig) -> tuple[list[Path], list[str]]:
+    """Every readable image under the root, recursively; errors name what is wrong with the folder."""
+    if not cfg.path:
+        raise JepakitError("data.path is empty: this dataset reads your own files",
+                           'set data.path = "/path/to/images"')
+    if not root.is_dir():
+        raise JepakitError(f"data.path: folder not found: {root}", "check the path; it must be a folder of images")
+    files, skipped = list_images(root)
+    if skipped:
+        log.warning("image-folder: skipped %d unreadable file(s) under %s (not %s, or failed to load); first: %s",
+                    len(skipped), root, "/".join(IMAGE_SUFFIXES), skipped[0])
+    if not files:
+        raise JepakitError(f"data.path: no readable image under {root}",
+                           f"put {'/'.join(IMAGE_SUFFIXES)} files in the folder (sub-folders are read too)")
+    return files, skipped
 
-    Unreadable or non-image files are skipped, never fatal: they are listed in `train.skipped`/`test.skipped`
-    and one warning on the "jepakit" logger names the count and the first file. The split is stratified by
-    cfg.split_seed (the run's `seed` is ignored, so runs compare on one test set).
+
+def image_folder(cfg: ImageFolderConfig, seed: int = 0) -> DataSplits:
+    """The user's images, streamed: file paths listed once (a header check each), decoded per sample in the
+    loader's workers, cropped + resized to cfg.size, mapped to [-1, 1].
+
+    `path/<class>/*` (labelled): a stratified train/test split by cfg.split_seed (the run's `seed` is ignored, so
+    runs compare on one test set); with an augmentation, training reads `pretrain`, the train files augmented.
+    A folder without class folders (or labels = "none"): every image, recursively, is `pretrain` with label -1
+    and there is nothing to probe (train and test are None). Unreadable files are skipped, never fatal: they are
+    listed in `skipped` and one warning on the "jepakit" logger names the count and the first file; a file that
+    only fails at decode time is replaced by the next sample and counted in a warning.
     """
-    data = read_class_folders(cfg, IMAGE_SUFFIXES, lambda f: load_image(f, cfg.size, cfg.channels),
-                              source="image-folder", noun="image")
-    x = torch.from_numpy(np.stack(data.items)).mul_(2.0).sub_(1.0)  # [N, C, S, S] in [-1, 1]
-    return _make_splits(data.root.name or "images", x, data.labels, data.train, data.test, data.names,
-                        data.skipped)
+    root = Path(cfg.path).expanduser()
+    augment = make_augment(cfg.augment, cfg.size, cfg.crop_scale, cfg.flip)
+    shape = (int(cfg.channels), int(cfg.size), int(cfg.size))
+
+    def files(paths: list[Path], labels: np.ndarray, skipped: list[str], aug: Augment | None = None) -> ImageFiles:
+        return ImageFiles(root, paths, labels, size=cfg.size, channels=cfg.channels, augment=aug, skipped=skipped)
+
+    if not cfg.labelled:
+        paths, skipped = _unlabelled_files(root, cfg)
+        pretrain = files(paths, np.full(len(paths), -1, dtype=np.int64), skipped, augment)
+        return DataSplits(name=root.name or "images", train=None, test=None, pretrain=pretrain, input_shape=shape,
+                          num_classes=0, modality="image", meta={"skipped": skipped})
+    data = read_class_folders(cfg, IMAGE_SUFFIXES, check_image, source="image-folder", noun="image")
+    train_paths = [data.items[i] for i in data.train]
+    train = files(train_paths, data.labels[data.train], data.skipped)
+    test = files([data.items[i] for i in data.test], data.labels[data.test], data.skipped)
+    pretrain = None if augment is None else files(train_paths, data.labels[data.train], data.skipped, augment)
+    return DataSplits(name=data.root.name or "images", train=train, test=test, pretrain=pretrain, input_shape=shape,
+                      num_classes=len(data.names), modality="image", class_names=list(data.names))

@@ -14,7 +14,7 @@ from jepakit.builtin.config import (
     VICRegConfig,
     ViTConfig,
 )
-from jepakit.builtin.config import DigitsConfig, GlyphsConfig, ImageFolderConfig
+from jepakit.builtin.config import DigitsConfig, FashionMNISTConfig, GlyphsConfig, ImageFolderConfig
 from jepakit.builtin.config import AttentiveProbeConfig, KNNConfig, LinearProbeConfig
 from jepakit.hookspecs import RegisterFn
 
@@ -57,7 +57,10 @@ def jepa_register_datasets(register: RegisterFn) -> None:
     register("glyphs", "jepakit.builtin.data:glyphs", config=GlyphsConfig, modality="image",
              summary="letters rendered offline from matplotlib's fonts with affine jitter and clutter")
     register("image-folder", "jepakit.builtin.data:image_folder", config=ImageFolderConfig, modality="image",
-             summary="your own images: root/<class>/*.png|jpg, resized, stratified split")
+             summary="your own images, streamed: root/<class>/*.png|jpg (split by class) or any folder (unlabelled)")
+    register("fashion-mnist", "jepakit.builtin.fashion_mnist:fashion_mnist", config=FashionMNISTConfig,
+             modality="image",
+             summary="Fashion-MNIST (apt package dataset-fashion-mnist): 60,000/10,000 28x28 grey, 10 classes")
 
 
 @hookimpl
