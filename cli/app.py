@@ -2,8 +2,8 @@
 
 Error handling lives in `JepakitGroup.invoke`, so it applies equally to the installed script and to
 `CliRunner` in tests: a JepakitError prints `Error:` + `Hint:` and exits with its code (2 bad input,
-1 run failure, 130 interrupted); anything unexpected is an internal error (exit 1, traceback only with
-JEPAKIT_DEBUG=1). Only torch-free modules are imported here.
+1 run failure, 130 interrupted, 75 stopped by `run.stop_signal`); anything unexpected is an internal error
+(exit 1, traceback only with JEPAKIT_DEBUG=1). Only torch-free modules are imported here.
 """
 
 from __future__ import annotations
@@ -108,7 +108,8 @@ _register()
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point. Exits with 0 ok, 2 bad input, 1 runtime failure, 130 interrupted."""
+    """Console-script entry point. Exits with 0 ok, 2 bad input, 1 runtime failure, 130 interrupted, 75 stopped by
+    `run.stop_signal` (requeue)."""
     output.setup_logging()
     try:
         try:

@@ -13,6 +13,9 @@ from collections.abc import Iterable
 EXIT_RUNTIME = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
+#: A run stopped by `run.stop_signal` (a scheduler's advance warning such as SLURM's `--signal=USR1@120`) after
+#: its checkpoint: EX_TEMPFAIL of sysexits.h, "try again later", which a batch script reads as "requeue me".
+EXIT_REQUEUE = 75
 
 
 class JepakitError(Exception):
@@ -45,3 +48,10 @@ class Interrupted(JepakitError):
     """SIGINT/SIGTERM arrived; a checkpoint was saved first. Exit code 130."""
 
     exit_code = EXIT_INTERRUPTED
+
+
+class Preempted(Interrupted):
+    """`run.stop_signal` (other than SIGINT/SIGTERM) arrived; a checkpoint was saved first. Exit code 75, so a
+    batch script can tell "requeue and resume" from a user's Ctrl-C (130) and a failure (1)."""
+
+    exit_code = EXIT_REQUEUE

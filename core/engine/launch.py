@@ -22,10 +22,18 @@ import time
 from dataclasses import dataclass
 from typing import IO, Any, NoReturn
 
-from jepakit.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_RUNTIME, JepakitError
+from jepakit.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_REQUEUE, EXIT_RUNTIME, JepakitError
 
 #: Seconds a rank may take to exit after SIGTERM before it is killed.
 GRACE_S = 10.0
+#: Seconds the other ranks get once one has stopped on a signal (exit 130 or 75): rank 0 may still be writing
+#: the stop checkpoint, which takes longer than a failure's last words.
+STOP_GRACE_S = 300.0
+#: Exit codes of a rank that stopped as asked, after the checkpoint.
+STOPPED = (EXIT_INTERRUPTED, EXIT_REQUEUE)
+#: Signals passed on to every rank: those `run.stop_signal` may name (core/framework/compose.py RunConfig), so
+#: a scheduler's warning to the launcher alone (SLURM `--signal=B:USR1@120` + a trap) reaches the trainers.
+FORWARDED = ("SIGINT", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGHUP")
 
 
 @dataclass(frozen=True)
@@ -132,7 +140,10 @@ def _wait(procs: list[subprocess.Popen], poll_s: float) -> LaunchResult:
     """Poll until all ranks exit. After the first failure the others get GRACE_S to finish on their own (rank 0
     may be writing failure.json; a peer's death usually ends their collectives at once), then SIGTERM, then
     SIGKILL. The rank reported is the first to fail (of those failing in the same poll, the lowest killed by a
-    signal, else the lowest): later failures are mostly the others noticing that it is gone."""
+    signal, else the lowest): later failures are mostly the others noticing that it is gone.
+
+    A rank that stopped on a signal (exit 130 or 75) is no failure: the others stopped at the same step and get
+    STOP_GRACE_S, and when every rank stopped so (or finished), rank 0's code and its own message stand."""
     first: int | None = None
     deadline = float("inf")
     while True:
@@ -143,7 +154,8 @@ def _wait(procs: list[subprocess.Popen], poll_s: float) -> LaunchResult:
                 # Several ranks found dead in one poll: one killed by a signal (OOM killer, SIGKILL) is the
                 # cause; the others most likely exited 1 because they lost contact with it.
                 killed = [r for r in failed if codes[r] < 0]
-                first, deadline = (killed or failed)[0], time.monotonic() + GRACE_S
+                first = (killed or failed)[0]
+                deadline = time.monotonic() + (STOP_GRACE_S if codes[first] in STOPPED else GRACE_S)
         if all(c is not None for c in codes):
             break
         if time.monotonic() > deadline:
@@ -160,13 +172,17 @@ def _wait(procs: list[subprocess.Popen], poll_s: float) -> LaunchResult:
         time.sleep(poll_s)
     if first is None:
         return LaunchResult(0)
+    codes = [p.returncode for p in procs]
+    if codes[0] in STOPPED and all(c in (0, *STOPPED) for c in codes):  # a stop every rank took part in
+        return LaunchResult(int(codes[0]), 0, int(codes[0]))
     code = int(procs[first].returncode)
-    return LaunchResult(code if code in (EXIT_BAD_INPUT, EXIT_INTERRUPTED) else EXIT_RUNTIME, first, code)
+    return LaunchResult(code if code in (EXIT_BAD_INPUT, *STOPPED) else EXIT_RUNTIME, first, code)
 
 
 @contextlib.contextmanager
 def _forward_signals(procs: list[subprocess.Popen]) -> Any:
-    """Ctrl-C / SIGTERM to the launcher reach every rank, which checkpoint (rank 0) and exit 130 together."""
+    """Ctrl-C / SIGTERM (and the other FORWARDED signals) to the launcher reach every rank, which checkpoint
+    (rank 0) and exit 130 (75 for `run.stop_signal`) together."""
     def forward(signum: int, frame: Any) -> None:
         for p in procs:
             if p.poll() is None:
@@ -174,7 +190,7 @@ def _forward_signals(procs: list[subprocess.Popen]) -> Any:
                     p.send_signal(signum)
 
     old = {}
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (getattr(signal, name) for name in FORWARDED if hasattr(signal, name)):
         with contextlib.suppress(ValueError):  # not the main thread: leave handlers alone
             old[sig] = signal.signal(sig, forward)
     try:

@@ -17,6 +17,11 @@ local). It must be a pure function of (seed, epoch), so resume and data-parallel
 from __future__ import annotations
 
 import dataclasses
+import functools
+import multiprocessing
+import os
+import signal
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -148,16 +153,57 @@ class MaskCollator:
 
 
 def make_loader(dataset: Dataset, masker: Any, *, batch_size: int, seed: int, start: int, total: int,
-                workers: int, rank: int = 0, world: int = 1) -> DataLoader:
-    """Batches of steps [start, total) as dicts {step, x [b, ...], y [b], masks}; b = batch_size / world."""
+                workers: int, rank: int = 0, world: int = 1,
+                stop_signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) -> DataLoader:
+    """Batches of steps [start, total) as dicts {step, x [b, ...], y [b], masks}; b = batch_size / world.
+
+    The workers ignore `stop_signals` (the trainer's to handle) and die with the process that made the loader
+    (`worker_init`)."""
     sampler = StepBatchSampler(len(dataset), batch_size, seed, start, total, rank, world,  # type: ignore[arg-type]
                                order=getattr(dataset, "epoch_order", None))
     return DataLoader(_Indexed(dataset, seed), batch_sampler=sampler,
                       collate_fn=MaskCollator(masker, seed, total, rank, world), num_workers=workers,
                       persistent_workers=False, prefetch_factor=4 if workers else None,
-                      worker_init_fn=_one_thread if workers else None)
+                      worker_init_fn=worker_init(stop_signals) if workers else None)
 
 
-def _one_thread(worker_id: int) -> None:
-    """Workers only stack tensors and sample masks: one thread each leaves the cores to the training step."""
+def worker_init(ignore: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) -> Callable[[int], None]:
+    """A DataLoader `worker_init_fn` (picklable) for a loader this process iterates: see `_init_worker`."""
+    return functools.partial(_init_worker, trainer=os.getpid(), ignore=tuple(ignore))
+
+
+def _init_worker(worker_id: int, *, trainer: int, ignore: tuple[int, ...]) -> None:
+    """Workers only stack tensors and sample masks: one thread each leaves the cores to the training step.
+
+    They never decide the fate of a run: a signal to the whole process group (Ctrl-C, SLURM, `timeout`, docker
+    stop) is the trainer's to handle (it checkpoints first), so the workers ignore it. And they die with the
+    trainer: a SIGKILLed trainer must not leave workers behind holding memory and its files.
+    """
     torch.set_num_threads(1)
+    for sig in ignore:
+        signal.signal(sig, signal.SIG_IGN)
+    _die_with(trainer)
+
+
+#: prctl(2) option: the signal the kernel sends this process when its parent dies (Linux).
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with(trainer: int) -> None:
+    """SIGKILL from the kernel when the trainer dies (PR_SET_PDEATHSIG), on Linux when the trainer forked this
+    worker. Elsewhere, or under a forkserver/spawn start, torch's own watchdog ends orphaned workers (at their
+    next idle wait, within about 5 s)."""
+    if not sys.platform.startswith("linux"):
+        return
+    if os.getppid() != trainer:
+        if multiprocessing.get_start_method(allow_none=True) in (None, "fork"):
+            os._exit(0)  # forked by the trainer, which is already gone: nothing left to work for
+        return  # started by a forkserver: the kernel would signal its death, not the trainer's
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # no prctl here: torch's watchdog remains
+        return
+    if os.getppid() != trainer:  # the trainer died before the request took effect
+        os._exit(0)

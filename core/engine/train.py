@@ -17,7 +17,6 @@ import contextlib
 import json
 import logging
 import os
-import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -35,7 +34,8 @@ from jepakit.engine.loader import input_pixels, input_rows, make_loader, sample_
 from jepakit.engine.online import OnlineProbe
 from jepakit.engine.runs import RunDir, collapse_streak
 from jepakit.engine.steps import StepOutcome, compile_model, make_optimizer, train_step
-from jepakit.errors import Interrupted, JepakitError, RunFailed
+from jepakit.engine.stops import StopFlag, stop_error, stop_signals, worker_died_of_stop
+from jepakit.errors import JepakitError, RunFailed
 from jepakit.framework.compose import ResolvedRun, build_part
 from jepakit.framework.config import dumps_toml, load_toml
 from jepakit.library.training import autocast
@@ -44,32 +44,11 @@ log = logging.getLogger("jepakit")
 Progress = Callable[[int, int, dict[str, float]], None]
 
 
-class _StopFlag:
-    """SIGINT/SIGTERM set a flag; the loop checkpoints at the next step boundary and exits 130."""
-
-    def __init__(self) -> None:
-        self.signal: int | None = None
-        self._old: dict[int, Any] = {}
-
-    def __enter__(self) -> _StopFlag:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(ValueError):  # not the main thread: leave handlers alone
-                self._old[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        self.signal = signum
-
-    def __exit__(self, *exc: Any) -> None:
-        for sig, handler in self._old.items():
-            signal.signal(sig, handler)
-
-
 def _check_resume_config(run_dir: RunDir, resolved: ResolvedRun) -> None:
     saved = load_toml(run_dir.config)
     now = resolved.to_dict()
     for d in (saved, now):
-        for key in ("out", "threads", "workers", "device"):  # where and how fast, not what: free to change on resume
+        for key in ("out", "threads", "workers", "device", "stop_signal"):  # where, how fast, how stopped: not what
             d.get("run", {}).pop(key, None)
         for key in ("online_every", "online_samples", "online_linear"):  # how it is watched, not what it learns
             d.get("eval", {}).pop(key, None)
@@ -155,11 +134,19 @@ class _Training:
         self._resume(resume)
         self.online = OnlineProbe.start(self.resolved, self.built, self.run_dir, self.start) if self.main else None
         loggers = self._open_loggers()
-        with _StopFlag() as stop, contextlib.ExitStack() as closing:
+        with StopFlag(self.rc.stop_signal) as stop, contextlib.ExitStack() as closing:  # before the workers fork
             for logger in loggers:
                 closing.callback(logger.close)
-            for batch in self.loader:
-                self._one_step(batch, stop, loggers)
+            pending = None  # the step being taken, None between steps
+            try:
+                for batch in self.loader:
+                    pending = batch["step"]
+                    self._one_step(batch, stop, loggers)
+                    pending = None
+            except RuntimeError as exc:
+                if not worker_died_of_stop(exc, stop):
+                    raise
+                self._stop_after_worker_death(stop, pending is None or self.done == pending + 1)
         return self._finish()
 
     # --- set up and resume ------------------------------------------------------------------------------------
@@ -211,7 +198,7 @@ class _Training:
         self.loader = make_loader(self.built.splits.pretrain_set, self.built.masker,
                                   batch_size=self.cfg.batch_size,
                                   seed=rc.seed, start=self.start, total=self.cfg.steps, workers=rc.workers,
-                                  rank=dist.rank, world=dist.world)
+                                  rank=dist.rank, world=dist.world, stop_signals=stop_signals(rc.stop_signal))
         self.amp = autocast(rc.precision, dist.device)
         self.last_ckpt, self.t0, self.done = self.start, time.perf_counter(), self.start
         self.streak = collapse_streak(run_dir.read_metrics(), rc.collapse_std)  # survives resume
@@ -224,7 +211,7 @@ class _Training:
 
     # --- one step and its policies ------------------------------------------------------------------------------
 
-    def _one_step(self, batch: dict[str, Any], stop: _StopFlag, loggers: list[Any]) -> None:
+    def _one_step(self, batch: dict[str, Any], stop: StopFlag, loggers: list[Any]) -> None:
         rc, cfg, dist = self.rc, self.cfg, self.dist
         step = batch["step"]
         dist.seed_step(rc.seed, step)
@@ -307,13 +294,28 @@ class _Training:
             save_checkpoint(self.run_dir.checkpoints, step, tensors, meta, keep=self.rc.keep_checkpoints)
         self.last_ckpt = step
 
-    def _stop_if_asked(self, stop: _StopFlag, halt: bool) -> None:
-        """SIGINT/SIGTERM: checkpoint this step and exit 130; ranks stop at the step they agreed on."""
+    def _stop_if_asked(self, stop: StopFlag, halt: bool) -> None:
+        """SIGINT/SIGTERM/`run.stop_signal` (engine/stops.py): checkpoint this step and exit 130, or 75 for
+        `run.stop_signal`; ranks stop at the step they agreed on (`halt`), with the code they agree on."""
         if (stop.signal is not None) if self.dist.world == 1 else halt:
+            requeue = stop.requeue
+            if self.dist.world > 1:  # every rank is here, at the same step: one collective more
+                requeue = self.dist.sum([float(requeue)])[0] > 0
             if self.last_ckpt != self.done:
                 self._checkpoint(self.done)
-            raise Interrupted(f"interrupted at step {self.done}; checkpoint saved in {self.run_dir.checkpoints}",
-                              f"continue with: jepakit train <run file> --out {self.run_dir.path} --resume")
+            raise stop_error(requeue, f"interrupted at step {self.done}; checkpoint saved in "
+                             f"{self.run_dir.checkpoints}",
+                             f"continue with: jepakit train <run file> --out {self.run_dir.path} --resume")
+
+    def _stop_after_worker_death(self, stop: StopFlag, between_steps: bool) -> None:
+        """A DataLoader worker died of the signal this process was stopped by (a signal to the whole group that
+        reached it before it could ignore it): that stop, not a crash. The checkpoint is taken only where the
+        state is a finished step's and no other rank must join in; else the last one stands."""
+        if between_steps and self.dist.world == 1 and self.last_ckpt != self.done:
+            self._checkpoint(self.done)
+        raise stop_error(stop.requeue, f"interrupted at step {self.done}; last checkpoint: step {self.last_ckpt} in "
+                         f"{self.run_dir.checkpoints}",
+                         f"continue with: jepakit train <run file> --out {self.run_dir.path} --resume")
 
     # --- finish -------------------------------------------------------------------------------------------------
 

@@ -86,6 +86,9 @@ class RunConfig:
     collapse_std: float = 1e-3  # feature std below this at `collapse_patience` monitors in a row = collapse
     collapse_patience: int = 3
     on_collapse: Literal["warn", "stop"] = "warn"  # warn in the log and eval.json, or also stop (exit 1)
+    #: the signal a scheduler sends ahead of a stop (SLURM `--signal=B:USR1@120`): checkpoint at the next step
+    #: and exit 75 to be requeued and resumed; SIGINT and SIGTERM always checkpoint and exit 130
+    stop_signal: Literal["SIGTERM", "SIGINT", "SIGUSR1", "SIGUSR2", "SIGHUP"] = "SIGTERM"
     #: loggers besides metrics.jsonl: a list of names (["core/tensorboard"]) or a table per logger with its
     #: settings ([run.loggers.tensorboard] flush_secs = 5); resolved to the list of their names
     loggers: list[str] | dict[str, dict[str, Any]] = field(default_factory=list)
