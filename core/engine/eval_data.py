@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from jepakit.engine.loader import worker_init  # workers ignore stop signals, die with this process
 from jepakit.interfaces import DataSplits
 
 log = logging.getLogger("jepakit")
@@ -90,7 +91,7 @@ def batches(dataset: Any, batch_size: int, *, workers: int = 0,
         source = (collate_xy(dataset[i:i + batch_size]) for i in range(0, total, batch_size))
     else:
         source = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=max(0, int(workers)),
-                            collate_fn=collate_xy)
+                            collate_fn=collate_xy, worker_init_fn=worker_init() if workers else None)
     for x, y in source:
         done += len(y)
         yield x, y
