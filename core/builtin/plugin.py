@@ -16,6 +16,7 @@ from jepakit.builtin.config import (
 )
 from jepakit.builtin.config import DigitsConfig, FashionMNISTConfig, GlyphsConfig, ImageFolderConfig
 from jepakit.builtin.config import AttentiveProbeConfig, KNNConfig, LinearProbeConfig
+from jepakit.builtin.shard_config import HFDatasetConfig, WebDatasetConfig
 from jepakit.hookspecs import RegisterFn
 
 
@@ -61,6 +62,10 @@ def jepa_register_datasets(register: RegisterFn) -> None:
     register("fashion-mnist", "jepakit.builtin.fashion_mnist:fashion_mnist", config=FashionMNISTConfig,
              modality="image",
              summary="Fashion-MNIST (apt package dataset-fashion-mnist): 60,000/10,000 28x28 grey, 10 classes")
+    register("webdataset", "jepakit.builtin.wds_data:webdataset", config=WebDatasetConfig, modality="image-audio",
+             summary="WebDataset tar shards read by index (offsets cached): images or audio, labels optional")
+    register("hf-dataset", "jepakit.builtin.hf_data:hf_dataset", config=HFDatasetConfig, modality="image-audio",
+             summary="local Hugging Face data: Parquet (streaming row groups or cached), Arrow, imagefolder")
 
 
 @hookimpl
