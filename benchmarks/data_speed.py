@@ -56,8 +56,9 @@ def write_stores(root: Path, n: int, side: int) -> dict[str, Path]:
         with TarWriter(str(shards / f"train-{s:06d}.tar")) as w:
             for i in range(s * per, min(n, (s + 1) * per)):
                 w.write({"__key__": f"{i:06d}", "jpg": jpgs[i], "cls": str(i % 2).encode()})
-    table = pa.Table.from_pylist([{"image": {"bytes": b, "path": f"{i}.jpg"}, "label": i % 2}
-                                  for i, b in enumerate(jpgs)])
+    table = pa.Table.from_pylist(
+        [{"image": {"bytes": b, "path": f"{i}.jpg"}, "label": i % 2} for i, b in enumerate(jpgs)]
+    )
     half = n // 2
     for f, part in enumerate((table.slice(0, half), table.slice(half))):
         pq.write_table(part, parquet / f"train-{f:05d}-of-00002.parquet", row_group_size=100)  # HF's image default
@@ -77,16 +78,23 @@ def builders(stores: dict[str, Path], size: int, root: Path) -> dict[str, Callab
     n_shards = len(list(stores["shards"].glob("*.tar")))
     urls = str(stores["shards"] / f"train-{{000000..{n_shards - 1:06d}}}.tar")
     return {
-        "image folder (core/image-folder)": lambda: image_folder(ImageFolderConfig(path=str(stores["folder"]),
-                                                                                     **common)),
-        "WebDataset shards (core/webdataset)": lambda: webdataset(WebDatasetConfig(urls=urls, label_key="cls",
-                                                                                   **common)),
-        "Parquet, streaming row groups (core/hf-dataset)": lambda: hf_dataset(HFDatasetConfig(
-            path=str(stores["parquet"]), label_column="label", streaming=True, **common)),
-        "Parquet, streaming, uniform order (window 0)": lambda: hf_dataset(HFDatasetConfig(
-            path=str(stores["parquet"]), label_column="label", streaming=True, window=0, **common)),
-        "Parquet -> Arrow cache (core/hf-dataset)": lambda: hf_dataset(HFDatasetConfig(
-            path=str(stores["parquet"]), label_column="label", cache_dir=str(root / "hf-cache"), **common)),
+        "image folder (core/image-folder)": lambda: image_folder(
+            ImageFolderConfig(path=str(stores["folder"]), **common)
+        ),
+        "WebDataset shards (core/webdataset)": lambda: webdataset(
+            WebDatasetConfig(urls=urls, label_key="cls", **common)
+        ),
+        "Parquet, streaming row groups (core/hf-dataset)": lambda: hf_dataset(
+            HFDatasetConfig(path=str(stores["parquet"]), label_column="label", streaming=True, **common)
+        ),
+        "Parquet, streaming, uniform order (window 0)": lambda: hf_dataset(
+            HFDatasetConfig(path=str(stores["parquet"]), label_column="label", streaming=True, window=0, **common)
+        ),
+        "Parquet -> Arrow cache (core/hf-dataset)": lambda: hf_dataset(
+            HFDatasetConfig(
+                path=str(stores["parquet"]), label_column="label", cache_dir=str(root / "hf-cache"), **common
+            )
+        ),
     }
 
 

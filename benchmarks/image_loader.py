@@ -39,8 +39,7 @@ def make_folder(root: Path, n: int, side: int = 32, seed: int = 0) -> Path:
     for c in range(CLASSES):
         (root / f"c{c}").mkdir(parents=True, exist_ok=True)
     for i in range(n):
-        low = Image.fromarray(rng.integers(0, 255, size=(4, 4, 3), dtype=np.uint8)).resize((side, side),
-                                                                                         Image.BILINEAR)
+        low = Image.fromarray(rng.integers(0, 255, size=(4, 4, 3), dtype=np.uint8)).resize((side, side), Image.BILINEAR)
         arr = np.clip(np.asarray(low, dtype=np.int16) + rng.integers(-8, 9, size=(side, side, 3)), 0, 255)
         Image.fromarray(arr.astype(np.uint8)).save(root / f"c{i % CLASSES}" / f"{i:06d}.png")
     (root / ".done").write_text(str(n))
@@ -72,13 +71,37 @@ def _tree_rss_kb(pid: int) -> int:
 
 def train_peak(folder: Path, steps: int, out: Path) -> dict[str, float]:
     """Peak memory of one `jepakit train` on an unlabelled read of `folder`, and its wall time."""
-    sets = ["data.use=core/image-folder", f"data.path={folder}", "data.labels=none", "data.size=16",
-            "data.channels=1", "data.augment=ijepa", "encoder.embed_dim=32", "encoder.depth=1",
-            "encoder.num_heads=2", "predictor.embed_dim=16", "predictor.depth=1", "predictor.num_heads=2",
-            "optim.batch_size=64", f"optim.steps={steps}", "run.workers=2", f"run.ckpt_every={steps}",
-            f"run.monitor_every={steps}", "run.log_every=50"]
-    cmd = [sys.executable, "-m", "jepakit.cli", "train", "ijepa/ijepa-tiny", "--out", str(out), "--no-eval",
-           *[a for s in sets for a in ("--set", s)]]
+    sets = [
+        "data.use=core/image-folder",
+        f"data.path={folder}",
+        "data.labels=none",
+        "data.size=16",
+        "data.channels=1",
+        "data.augment=ijepa",
+        "encoder.embed_dim=32",
+        "encoder.depth=1",
+        "encoder.num_heads=2",
+        "predictor.embed_dim=16",
+        "predictor.depth=1",
+        "predictor.num_heads=2",
+        "optim.batch_size=64",
+        f"optim.steps={steps}",
+        "run.workers=2",
+        f"run.ckpt_every={steps}",
+        f"run.monitor_every={steps}",
+        "run.log_every=50",
+    ]
+    cmd = [
+        sys.executable,
+        "-m",
+        "jepakit.cli",
+        "train",
+        "ijepa/ijepa-tiny",
+        "--out",
+        str(out),
+        "--no-eval",
+        *[a for s in sets for a in ("--set", s)],
+    ]
     t0 = time.perf_counter()
     log = out.with_suffix(".stderr")
     with open(log, "w") as err:
@@ -98,8 +121,11 @@ def train_peak(folder: Path, steps: int, out: Path) -> dict[str, float]:
     thread.join()
     if proc.returncode:
         raise RuntimeError(f"jepakit train failed ({proc.returncode}): {log.read_text()[-2000:]}")
-    return {"tree_peak_mb": peak[0] / 1024, "largest_process_mb": usage.ru_maxrss / 1024,
-            "seconds": time.perf_counter() - t0}
+    return {
+        "tree_peak_mb": peak[0] / 1024,
+        "largest_process_mb": usage.ru_maxrss / 1024,
+        "seconds": time.perf_counter() - t0,
+    }
 
 
 def _drain(loader, limit: int) -> float:
@@ -129,17 +155,32 @@ def throughput(folder: Path, epoch: int, workers: int = 2, batch: int = 64, size
     ours = image_folder(ImageFolderConfig(path=str(folder), size=size, labels="none", augment="ijepa")).pretrain
     list_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    tv = datasets.ImageFolder(str(folder), transform=v2.Compose([
-        v2.RandomResizedCrop(size, scale=(0.3, 1.0), antialias=True), v2.RandomHorizontalFlip(0.5),
-        v2.ToImage(), v2.ToDtype(torch.float32, scale=True), v2.Normalize([0.5] * 3, [0.5] * 3)]))
+    tv = datasets.ImageFolder(
+        str(folder),
+        transform=v2.Compose(
+            [
+                v2.RandomResizedCrop(size, scale=(0.3, 1.0), antialias=True),
+                v2.RandomHorizontalFlip(0.5),
+                v2.ToImage(),
+                v2.ToDtype(torch.float32, scale=True),
+                v2.Normalize([0.5] * 3, [0.5] * 3),
+            ]
+        ),
+    )
     tv_list_s = time.perf_counter() - t0
     steps = epoch // batch + 2
     best = {"jepakit": 0.0, "torchvision": 0.0}
     for _ in range(3):
         loader = make_loader(ours, None, batch_size=batch, seed=0, start=0, total=steps, workers=workers)
         best["jepakit"] = max(best["jepakit"], _drain(loader, epoch))
-        plain = DataLoader(tv, batch_size=batch, shuffle=True, num_workers=workers, prefetch_factor=4,
-                           generator=torch.Generator().manual_seed(0))
+        plain = DataLoader(
+            tv,
+            batch_size=batch,
+            shuffle=True,
+            num_workers=workers,
+            prefetch_factor=4,
+            generator=torch.Generator().manual_seed(0),
+        )
         best["torchvision"] = max(best["torchvision"], _drain(plain, epoch))
     return {**best, "ratio": best["jepakit"] / best["torchvision"], "list_s": list_s, "tv_list_s": tv_list_s}
 
@@ -168,9 +209,11 @@ def main() -> None:
         print(f"| {n:,} | {args.steps} | {mb} | {r['seconds']:.0f} |")
     print(f"large / small peak: {large['tree_peak_mb'] / small['tree_peak_mb']:.3f}")
     tp = throughput(base / f"png{args.small}", args.epoch)
-    print(f"| loader | images/s |\n| jepakit ImageFiles + make_loader | {tp['jepakit']:.0f} |\n"
-          f"| torchvision ImageFolder + DataLoader | {tp['torchvision']:.0f} |\nratio {tp['ratio']:.2f}; "
-          f"listing {tp['list_s']:.2f} s (header check) vs ImageFolder {tp['tv_list_s']:.2f} s")
+    print(
+        f"| loader | images/s |\n| jepakit ImageFiles + make_loader | {tp['jepakit']:.0f} |\n"
+        f"| torchvision ImageFolder + DataLoader | {tp['torchvision']:.0f} |\nratio {tp['ratio']:.2f}; "
+        f"listing {tp['list_s']:.2f} s (header check) vs ImageFolder {tp['tv_list_s']:.2f} s"
+    )
     print(f"load average after: {os.getloadavg()}")
 
 

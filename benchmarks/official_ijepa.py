@@ -53,19 +53,44 @@ def official_ms_per_step(src: Path, precision: str, steps: int, warmup: int) -> 
 
     torch.manual_seed(0)
     encoder = vit.vit_tiny(img_size=[IMG], patch_size=PATCH)
-    predictor = vit.vit_predictor(num_patches=encoder.patch_embed.num_patches, embed_dim=encoder.embed_dim,
-                                  predictor_embed_dim=96, depth=6, num_heads=encoder.num_heads)
+    predictor = vit.vit_predictor(
+        num_patches=encoder.patch_embed.num_patches,
+        embed_dim=encoder.embed_dim,
+        predictor_embed_dim=96,
+        depth=6,
+        num_heads=encoder.num_heads,
+    )
     target = copy.deepcopy(encoder)
     for p in target.parameters():
         p.requires_grad = False
     params = list(encoder.parameters()) + list(predictor.parameters())
-    opt = torch.optim.AdamW([{"params": [p for p in params if p.ndim > 1]},
-                             {"params": [p for p in params if p.ndim <= 1], "weight_decay": 0.0}], lr=1e-4)
-    collator = MaskCollator(input_size=(IMG, IMG), patch_size=PATCH, enc_mask_scale=(0.85, 1.0),
-                            pred_mask_scale=(0.15, 0.2), aspect_ratio=(0.75, 1.5), nenc=1, npred=4, min_keep=10,
-                            allow_overlap=False)
-    loader = torch.utils.data.DataLoader(_RandomImages(), batch_size=BATCH, shuffle=True, drop_last=True,
-                                         collate_fn=collator, num_workers=1, persistent_workers=True)
+    opt = torch.optim.AdamW(
+        [
+            {"params": [p for p in params if p.ndim > 1]},
+            {"params": [p for p in params if p.ndim <= 1], "weight_decay": 0.0},
+        ],
+        lr=1e-4,
+    )
+    collator = MaskCollator(
+        input_size=(IMG, IMG),
+        patch_size=PATCH,
+        enc_mask_scale=(0.85, 1.0),
+        pred_mask_scale=(0.15, 0.2),
+        aspect_ratio=(0.75, 1.5),
+        nenc=1,
+        npred=4,
+        min_keep=10,
+        allow_overlap=False,
+    )
+    loader = torch.utils.data.DataLoader(
+        _RandomImages(),
+        batch_size=BATCH,
+        shuffle=True,
+        drop_last=True,
+        collate_fn=collator,
+        num_workers=1,
+        persistent_workers=True,
+    )
     amp = torch.autocast("cpu", dtype=torch.bfloat16) if precision == "bf16" else contextlib.nullcontext()
     times: list[float] = []
     it = iter(loader)
@@ -115,15 +140,20 @@ def main() -> None:
     ap.add_argument("--precisions", default="fp32,bf16")
     args = ap.parse_args()
     if not (args.ijepa_src / "src" / "models" / "vision_transformer.py").is_file():
-        sys.exit(f"Error: {args.ijepa_src} is not a clone of facebookresearch/ijepa\n"
-                 "Hint: git clone https://github.com/facebookresearch/ijepa and pass its folder")
+        sys.exit(
+            f"Error: {args.ijepa_src} is not a clone of facebookresearch/ijepa\n"
+            "Hint: git clone https://github.com/facebookresearch/ijepa and pass its folder"
+        )
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {BATCH}, {args.steps} timed steps")
     print(f"{'precision':9s} {'official img/s':>15s} {'jepakit img/s':>14s} {'ratio':>6s} {'jepakit MFU':>12s}")
     for precision in args.precisions.split(","):
         off = BATCH / official_ms_per_step(args.ijepa_src, precision, args.steps, args.warmup) * 1000.0
         ours = jepakit_result(precision, args.steps, args.warmup, args.compile)
-        print(f"{precision:9s} {off:15.1f} {ours['samples_per_s']:14.1f} {ours['samples_per_s'] / off:5.2f}x "
-              f"{ours['mfu']:11.1%}", flush=True)
+        print(
+            f"{precision:9s} {off:15.1f} {ours['samples_per_s']:14.1f} {ours['samples_per_s'] / off:5.2f}x "
+            f"{ours['mfu']:11.1%}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

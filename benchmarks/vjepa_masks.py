@@ -25,7 +25,6 @@ GENS = (("short", 8, (0.15, 0.15)), ("long", 2, (0.7, 0.7)))
 
 def _ours(batch: int, repeats: int) -> float:
     import torch
-
     from jepakit_vjepa.config import TubeConfig
     from jepakit_vjepa.masks import TubeMasker
 
@@ -44,9 +43,19 @@ def _official(batch: int, repeats: int, src: str) -> float:
     sys.path.insert(0, src)
     from src.masks.multiblock3d import _MaskGenerator  # the official generator, from the user's clone
 
-    gens = [_MaskGenerator(crop_size=(224, 224), num_frames=16, spatial_patch_size=16, temporal_patch_size=2,
-                           spatial_pred_mask_scale=scale, temporal_pred_mask_scale=(1.0, 1.0),
-                           aspect_ratio=(0.75, 1.5), npred=npred) for _, npred, scale in GENS]
+    gens = [
+        _MaskGenerator(
+            crop_size=(224, 224),
+            num_frames=16,
+            spatial_patch_size=16,
+            temporal_patch_size=2,
+            spatial_pred_mask_scale=scale,
+            temporal_pred_mask_scale=(1.0, 1.0),
+            aspect_ratio=(0.75, 1.5),
+            npred=npred,
+        )
+        for _, npred, scale in GENS
+    ]
     best = float("inf")
     for _ in range(repeats):
         t = time.perf_counter()
@@ -80,9 +89,22 @@ def main() -> None:
     rows: dict[tuple[str, int], dict] = {}
     for batch in (int(b) for b in args.batches.split(",")):
         for side in sides:
-            out = subprocess.run([sys.executable, __file__, "--child", side, str(batch), "--repeats",
-                                  str(args.repeats), "--jepa-src", args.jepa_src],
-                                 capture_output=True, text=True, check=True).stdout
+            out = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--child",
+                    side,
+                    str(batch),
+                    "--repeats",
+                    str(args.repeats),
+                    "--jepa-src",
+                    args.jepa_src,
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
             row = rows[(side, batch)] = json.loads(out.strip().splitlines()[-1])
             print(f"{batch:>6} {side:>9} {row['ms']:>10.1f} {row['peak_mb']:>12.0f}")
         if "official" in sides:

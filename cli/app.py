@@ -17,9 +17,9 @@ import typer
 from typer.core import TyperGroup
 
 from jepakit import __version__
-from jepakit.errors import EXIT_INTERRUPTED, EXIT_RUNTIME, JepakitError
 from jepakit.cli import output
 from jepakit.cli.context import CliContext
+from jepakit.errors import EXIT_INTERRUPTED, EXIT_RUNTIME, JepakitError
 
 
 def debug_enabled() -> bool:
@@ -43,8 +43,10 @@ class JepakitGroup(TyperGroup):
         except Exception as exc:
             if _is_click_exception(exc) or debug_enabled():
                 raise
-            output.error(f"internal error: {type(exc).__name__}: {exc}",
-                         "this is a bug in jepakit or a plugin; rerun with JEPAKIT_DEBUG=1 to see the traceback")
+            output.error(
+                f"internal error: {type(exc).__name__}: {exc}",
+                "this is a bug in jepakit or a plugin; rerun with JEPAKIT_DEBUG=1 to see the traceback",
+            )
             raise typer.Exit(EXIT_RUNTIME) from None
 
 
@@ -79,8 +81,11 @@ def root(
     ctx: typer.Context,
     plugins_toml: Annotated[
         Path | None,
-        typer.Option("--plugins-toml", metavar="PATH",
-                     help="plugins.toml to use (default: $JEPAKIT_PLUGINS_TOML, else ./plugins.toml if present)"),
+        typer.Option(
+            "--plugins-toml",
+            metavar="PATH",
+            help="plugins.toml to use (default: $JEPAKIT_PLUGINS_TOML, else ./plugins.toml if present)",
+        ),
     ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")

@@ -69,8 +69,10 @@ def stale_entry_points(root: Path) -> tuple[list[str], list[str]]:
             continue
         installed = {ep.name: ep.value for ep in dist.entry_points if ep.group == GROUP}
         if installed != declared:
-            problems.append(f"stale entry points for {name}: {folder}/pyproject.toml declares {declared}, the "
-                            f"installed metadata has {installed}; reinstall with: jepakit plugins install -e {folder}")
+            problems.append(
+                f"stale entry points for {name}: {folder}/pyproject.toml declares {declared}, the "
+                f"installed metadata has {installed}; reinstall with: jepakit plugins install -e {folder}"
+            )
         elif project.get("version") and project["version"] != dist.version:
             notes.append(f"{name}: {folder} is version {project['version']}, installed metadata says {dist.version}")
     return problems, notes
@@ -83,8 +85,12 @@ def torch_report() -> dict[str, Any]:
         import torch.nn.functional as F
     except Exception as exc:  # noqa: BLE001 - a broken torch install is exactly what doctor is for
         return {"available": False, "error": f"{type(exc).__name__}: {exc}"}
-    report: dict[str, Any] = {"available": True, "version": torch.__version__, "threads": torch.get_num_threads(),
-                              "cuda": bool(torch.cuda.is_available())}
+    report: dict[str, Any] = {
+        "available": True,
+        "version": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "cuda": bool(torch.cuda.is_available()),
+    }
     try:
         with torch.autocast("cpu", dtype=torch.bfloat16):
             y = torch.ones(8, 8) @ torch.ones(8, 8)
@@ -111,8 +117,10 @@ def diagnose(state: Any, root: Path | None = None) -> dict[str, Any]:
         elif rec.status == "disabled":
             notes.append(f'plugin "{rec.name}" is disabled in plugins.toml')
         elif rec.import_ms > SLOW_IMPORT_MS:
-            notes.append(f'plugin "{rec.name}" takes {rec.import_ms:.0f} ms to import, which every jepakit command '
-                         "pays: keep plugin.py free of heavy imports (torch, data) and use lazy targets")
+            notes.append(
+                f'plugin "{rec.name}" takes {rec.import_ms:.0f} ms to import, which every jepakit command '
+                "pays: keep plugin.py free of heavy imports (torch, data) and use lazy targets"
+            )
     problems += list(state.problems)
     problems += duplicate_entry_points()
     stale, stale_notes = stale_entry_points(root or Path.cwd())
@@ -126,9 +134,14 @@ def diagnose(state: Any, root: Path | None = None) -> dict[str, Any]:
             problems.append("torch has no working scaled_dot_product_attention (torch>=2.4 is required)")
         if not torch["bf16_autocast"]:
             notes.append('bf16 autocast is unavailable on this CPU: use run.precision = "fp32"')
-    return {"healthy": not problems, "problems": problems, "notes": notes,
-            "plugins_toml": str(state.settings_path) if state.settings_path else None,
-            "plugins": [r.as_dict() for r in state.records], "torch": torch}
+    return {
+        "healthy": not problems,
+        "problems": problems,
+        "notes": notes,
+        "plugins_toml": str(state.settings_path) if state.settings_path else None,
+        "plugins": [r.as_dict() for r in state.records],
+        "torch": torch,
+    }
 
 
 def render(report: dict[str, Any]) -> None:
@@ -137,12 +150,20 @@ def render(report: dict[str, Any]) -> None:
     console.print(output.table("plugins", ["name", "version", "status", "error"], rows))
     t = report["torch"]
     if t["available"]:
-        console.print(Text(f"torch {t['version']}: {t['threads']} threads, cuda {'yes' if t['cuda'] else 'no'}, "
-                           f"bf16 autocast {'yes' if t['bf16_autocast'] else 'no'}, SDPA {'yes' if t['sdpa'] else 'no'}"))
+        console.print(
+            Text(
+                f"torch {t['version']}: {t['threads']} threads, cuda {'yes' if t['cuda'] else 'no'}, "
+                f"bf16 autocast {'yes' if t['bf16_autocast'] else 'no'}, SDPA {'yes' if t['sdpa'] else 'no'}"
+            )
+        )
     console.print(Text(f"plugins.toml: {report['plugins_toml'] or '(none)'}"))
     for n in report["notes"]:
         console.print(Text(f"note: {n}", style="dim"))
     for p in report["problems"]:
         console.print(Text(f"problem: {p}", style="red"))
-    console.print(Text("healthy" if report["healthy"] else f"{len(report['problems'])} problem(s) found",
-                       style="bold green" if report["healthy"] else "bold red"))
+    console.print(
+        Text(
+            "healthy" if report["healthy"] else f"{len(report['problems'])} problem(s) found",
+            style="bold green" if report["healthy"] else "bold red",
+        )
+    )

@@ -20,10 +20,18 @@ from jepakit.errors import JepakitError
 def sweep(
     ctx: typer.Context,
     source: Annotated[Path, typer.Argument(metavar="RUN.toml|VARIANT", help="Run file or variant to sweep.")],
-    grid: Annotated[list[str] | None, typer.Option("--grid", metavar="KEY=V1,V2,...",
-                                                   help="A setting and its values (repeatable: the grid is their product).")] = None,
-    seeds: Annotated[str | None, typer.Option("--seeds", metavar="S1,S2,...", help="Seeds per setting (default 0).")] = None,
-    out: Annotated[Path | None, typer.Option("--out", metavar="DIR", help="Sweep folder (default: sweeps/<name>).")] = None,
+    grid: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--grid", metavar="KEY=V1,V2,...", help="A setting and its values (repeatable: the grid is their product)."
+        ),
+    ] = None,
+    seeds: Annotated[
+        str | None, typer.Option("--seeds", metavar="S1,S2,...", help="Seeds per setting (default 0).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", metavar="DIR", help="Sweep folder (default: sweeps/<name>).")
+    ] = None,
     jobs: Annotated[int, typer.Option("--jobs", min=1, help="Runs at once; the cores are split between them.")] = 1,
     overrides: SetOpt = None,
     as_json: JsonOpt = False,
@@ -41,16 +49,19 @@ def sweep(
         resolve_run(run_source(source), state, [*(overrides or []), *run.overrides()])
     root = out or Path("sweeps") / source.stem.replace("/", "-")
     write_manifest(root, str(source), grid or [], seeds, overrides or [], plan)
-    summary = run_sweep(plan, root, str(source), overrides=overrides or [], jobs=jobs, cli_args=_global_args(ctx),
-                        notify=_note_run)
+    summary = run_sweep(
+        plan, root, str(source), overrides=overrides or [], jobs=jobs, cli_args=_global_args(ctx), notify=_note_run
+    )
     statuses = summary.pop("runs")
     if as_json:
         output.print_json({**summary, "runs": [{k: v for k, v in s.items() if k != "config"} for s in statuses]})
     else:
         _print_runs(statuses)
         failed = sum(v.startswith("failed") for v in summary["results"].values())
-        output.note(f"{len(plan)} runs, {failed} failed, {summary['seconds']} s; see `jepakit compare {root}`",
-                    style="red" if failed else "green")
+        output.note(
+            f"{len(plan)} runs, {failed} failed, {summary['seconds']} s; see `jepakit compare {root}`",
+            style="red" if failed else "green",
+        )
 
 
 def _note_run(name: str, event: str) -> None:
@@ -76,16 +87,24 @@ def _print_runs(statuses: list[dict[str, Any]]) -> None:
     for s in statuses:
         flat = flatten(s["config"])
         secs = s.get("seconds")
-        rows.append([s["name"], s["status"],
-                     s["variant"], *[str(flat.get(k)) for k in keys],
-                     output.fmt(s["trained"]) if s["trained"] is not None else "-",
-                     f"{secs:.0f} s" if isinstance(secs, (int, float)) else "-"])
+        rows.append(
+            [
+                s["name"],
+                s["status"],
+                s["variant"],
+                *[str(flat.get(k)) for k in keys],
+                output.fmt(s["trained"]) if s["trained"] is not None else "-",
+                f"{secs:.0f} s" if isinstance(secs, (int, float)) else "-",
+            ]
+        )
     metric = next((s["metric"] for s in statuses if s.get("metric")), "metric")
     output.out().print(output.table("runs", ["run", "status", "variant", *keys, str(metric), "time"], rows))
 
 
 def runs(
-    directory: Annotated[Path, typer.Argument(metavar="DIR", help="A run directory or a folder of runs.")] = Path("runs"),
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="A run directory or a folder of runs.")] = Path(
+        "runs"
+    ),
     as_json: JsonOpt = False,
 ) -> None:
     """Table of runs: status, variant, the settings that differ, the primary metric, duration."""
@@ -93,7 +112,9 @@ def runs(
 
     found = find_runs(directory)
     if not found:
-        raise JepakitError(f"no run directories under {directory}", "pass the --out folder of `jepakit train` or a sweep")
+        raise JepakitError(
+            f"no run directories under {directory}", "pass the --out folder of `jepakit train` or a sweep"
+        )
     statuses = [run_status(p) for p in found]
     if as_json:
         output.print_json([{k: v for k, v in s.items() if k != "config"} for s in statuses])
@@ -104,7 +125,9 @@ def runs(
 def compare(
     directories: Annotated[list[Path], typer.Argument(metavar="RUN_DIR...", help="Runs, or folders of runs.")],
     as_json: JsonOpt = False,
-    plot: Annotated[Path | None, typer.Option("--plot", metavar="FILE.png", help="Loss curves and metric per setting.")] = None,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", metavar="FILE.png", help="Loss curves and metric per setting.")
+    ] = None,
 ) -> None:
     """Side-by-side metrics, grouped over seeds as mean +- std, with the random-init and raw baselines."""
     from jepakit.experiments.compare import fmt, group_runs, label, plot_comparison, set_tables
@@ -121,19 +144,34 @@ def compare(
         output.print_json(groups)
         return
     metric = next((g["metric"] for g in groups if g["metric"]), "metric")
-    rows = [[label(g["settings"]), ", ".join(map(str, g["seeds"])), fmt(g["trained"]), fmt(g["random_init"]),
-             fmt(g["baseline_raw"])] for g in groups]
-    output.out().print(output.table(f"compare ({metric})", ["setting", "seeds", "trained", "random init", "raw input"], rows))
+    rows = [
+        [
+            label(g["settings"]),
+            ", ".join(map(str, g["seeds"])),
+            fmt(g["trained"]),
+            fmt(g["random_init"]),
+            fmt(g["baseline_raw"]),
+        ]
+        for g in groups
+    ]
+    output.out().print(
+        output.table(f"compare ({metric})", ["setting", "seeds", "trained", "random init", "raw input"], rows)
+    )
     for name, set_metric, set_rows in set_tables(groups):  # one block per evaluation set, the primary first
-        output.out().print(output.table(f"set {name} ({set_metric})", ["setting", "seeds", "trained", "random init",
-                                                                       "raw input"], set_rows))
+        output.out().print(
+            output.table(
+                f"set {name} ({set_metric})", ["setting", "seeds", "trained", "random init", "raw input"], set_rows
+            )
+        )
     if plot is not None:
         output.note(f"wrote {plot}", style="green")
 
 
 def report(
     target: Annotated[Path, typer.Argument(metavar="RUN_DIR|SWEEP_DIR", help="A run directory or a folder of runs.")],
-    out: Annotated[Path | None, typer.Option("--out", metavar="FILE.html", help="Default: <target>/report.html.")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", metavar="FILE.html", help="Default: <target>/report.html.")
+    ] = None,
 ) -> None:
     """One self-contained HTML file: config, curves, masks, PCA, probe table, collapse monitors, metadata."""
     from jepakit.experiments.report import build_report

@@ -21,8 +21,12 @@ app = typer.Typer(help="Scaffold new files.", no_args_is_help=True)
 @app.command("run")
 def new_run(
     ctx: typer.Context,
-    variant: Annotated[str, typer.Option("--from", metavar="VARIANT", help="Variant to start from (`jepakit list variants`).")],
-    out: Annotated[Path | None, typer.Option("-o", "--out", metavar="FILE", help="File to write (default: <variant>.toml).")] = None,
+    variant: Annotated[
+        str, typer.Option("--from", metavar="VARIANT", help="Variant to start from (`jepakit list variants`).")
+    ],
+    out: Annotated[
+        Path | None, typer.Option("-o", "--out", metavar="FILE", help="File to write (default: <variant>.toml).")
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a run file holding a variant's resolved configuration."""
@@ -33,8 +37,10 @@ def new_run(
     path = out or Path(f"{resolved.variant.split('/')[-1]}.toml")
     if path.exists() and not force:
         raise JepakitError(f"{path} already exists", "pass --force to overwrite it, or choose another file with -o")
-    header = (f"# jepakit run file, resolved from variant {resolved.variant}.\n"
-              f"# Edit any value; check with: jepakit validate {path}\n# Train with:  jepakit train {path}\n\n")
+    header = (
+        f"# jepakit run file, resolved from variant {resolved.variant}.\n"
+        f"# Edit any value; check with: jepakit validate {path}\n# Train with:  jepakit train {path}\n\n"
+    )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(header + dumps_toml(resolved.to_dict()), encoding="utf-8")
@@ -46,9 +52,15 @@ def new_run(
 @app.command("plugin")
 def new_plugin(
     name: Annotated[str, typer.Argument(help="Plugin name: lower-case letters and digits, e.g. myjepa.")],
-    kinds: Annotated[str, typer.Option("--kinds", metavar="KIND,...",
-                                       help="Parts to scaffold: masker, loss, encoder, predictor, head, dataset.")] = "masker,loss",
-    out: Annotated[Path | None, typer.Option("-o", "--out", metavar="DIR", help="Folder to create (default: ./NAME).")] = None,
+    kinds: Annotated[
+        str,
+        typer.Option(
+            "--kinds", metavar="KIND,...", help="Parts to scaffold: masker, loss, encoder, predictor, head, dataset."
+        ),
+    ] = "masker,loss",
+    out: Annotated[
+        Path | None, typer.Option("-o", "--out", metavar="DIR", help="Folder to create (default: ./NAME).")
+    ] = None,
 ) -> None:
     """Scaffold an installable plugin: one working part per kind, a NAME/tiny variant, and its tests."""
     from jepakit.cli.new_plugin import parse_kinds, write
@@ -56,7 +68,9 @@ def new_plugin(
     dest = out or Path(name)
     written = write(name, parse_kinds(kinds), dest)
     output.note(f"wrote {len(written)} files into {dest}/", style="green")
-    output.note(f"next:  jepakit plugins install -e {dest}\n"
-                f"       jepakit plugins info {name}\n"
-                f"       python -m pytest {dest}/tests -q\n"
-                f"       jepakit train {name}/tiny")
+    output.note(
+        f"next:  jepakit plugins install -e {dest}\n"
+        f"       jepakit plugins info {name}\n"
+        f"       python -m pytest {dest}/tests -q\n"
+        f"       jepakit train {name}/tiny"
+    )

@@ -41,8 +41,10 @@ def parse_kinds(text: str) -> list[str]:
     kinds = [k.strip() for k in text.split(",") if k.strip()]
     unknown = [k for k in kinds if k not in KINDS]
     if unknown or not kinds:
-        raise JepakitError(f'--kinds: unknown kind "{unknown[0] if unknown else text}"',
-                           f"choose any of: {', '.join(KINDS)} (comma-separated)")
+        raise JepakitError(
+            f'--kinds: unknown kind "{unknown[0] if unknown else text}"',
+            f"choose any of: {', '.join(KINDS)} (comma-separated)",
+        )
     return [k for k in KINDS if k in kinds]  # canonical order, no repeats
 
 
@@ -54,7 +56,7 @@ def _fill(text: str, values: dict[str, str]) -> str:
     for key, value in values.items():
         text = text.replace("{{" + key + "}}", value)
     if "{{" in text:
-        raise AssertionError(f"unfilled placeholder in a scaffold template: {text[text.index('{{'):][:40]}")
+        raise AssertionError(f"unfilled placeholder in a scaffold template: {text[text.index('{{') :][:40]}")
     return text
 
 
@@ -63,7 +65,14 @@ def _variant(name: str, kinds: list[str]) -> tuple[dict, list[str], list[str]]:
     own = {k: f"{name}/{KINDS[k].short}" for k in kinds}
     deps, toy = [], ["encoder.embed_dim=32", "encoder.depth=1", "encoder.num_heads=2"]
     if "encoder" in own:
-        encoder = {"use": own["encoder"], "patch_size": 2, "stem_channels": 16, "embed_dim": 64, "depth": 4, "num_heads": 4}
+        encoder = {
+            "use": own["encoder"],
+            "patch_size": 2,
+            "stem_channels": 16,
+            "embed_dim": 64,
+            "depth": 4,
+            "num_heads": 4,
+        }
     else:
         encoder = {"use": "core/vit", "patch_size": 2, "embed_dim": 64, "depth": 4, "num_heads": 4}
     if "masker" in own:
@@ -74,7 +83,13 @@ def _variant(name: str, kinds: list[str]) -> tuple[dict, list[str], list[str]]:
         predictor = {"use": own["predictor"], "hidden": 128, "depth": 2}
         toy.append("predictor.hidden=16")
     else:
-        predictor = {"use": "core/vit-predictor", "embed_dim": 48, "depth": 2, "num_heads": 4, "target_attention": "joint"}
+        predictor = {
+            "use": "core/vit-predictor",
+            "embed_dim": 48,
+            "depth": 2,
+            "num_heads": 4,
+            "target_attention": "joint",
+        }
         toy += ["predictor.embed_dim=16", "predictor.depth=1", "predictor.num_heads=2"]
     if "dataset" in own:
         data = {"use": own["dataset"], "size": 16}
@@ -82,14 +97,19 @@ def _variant(name: str, kinds: list[str]) -> tuple[dict, list[str], list[str]]:
     else:
         data = {"use": "core/digits", "size": 16, "digit_size": 12}
     spec = {
-        "encoder": encoder, "masker": masker, "predictor": predictor,
+        "encoder": encoder,
+        "masker": masker,
+        "predictor": predictor,
         "target": {"use": "core/ema", "momentum": [0.996, 1.0]},
         "data": data,
         "loss": {"pred": {"use": own.get("loss", "core/smooth-l1")}, "vicreg": {"use": "core/vicreg", "weight": 1.0}},
         "optim": {"steps": 300, "batch_size": 64, "lr": 5e-4, "start_lr": 1e-4, "warmup": 0.1},
         "run": {"ckpt_every": 100, "monitor_every": 100, "log_every": 10},
-        "eval": {"readout": "last4_mean", "encoder": "target",
-                 "heads": ["core/linear-probe", "core/knn", *([own["head"]] if "head" in own else [])]},
+        "eval": {
+            "readout": "last4_mean",
+            "encoder": "target",
+            "heads": ["core/linear-probe", "core/knn", *([own["head"]] if "head" in own else [])],
+        },
     }
     return spec, deps, toy
 
@@ -124,8 +144,10 @@ def _literal(obj: object, indent: int = 0, width: int = 110) -> str:
 def render(name: str, kinds: list[str]) -> dict[str, str]:
     """Relative path -> file content for a plugin NAME with one part of each kind."""
     if not NAME.fullmatch(name):
-        raise JepakitError(f'"{name}" is not a valid plugin name',
-                           "use lower-case letters and digits, optionally joined by - or _ (e.g. myjepa)")
+        raise JepakitError(
+            f'"{name}" is not a valid plugin name',
+            "use lower-case letters and digits, optionally joined by - or _ (e.g. myjepa)",
+        )
     pkg, dist = "jepakit_" + name.replace("-", "_"), "jepakit-" + name.replace("_", "-")
     spec, deps, toy = _variant(name, kinds)
     registered = {f"{name}/{KINDS[k].short}" for k in kinds} | {f"{name}/tiny"}
@@ -175,5 +197,7 @@ def write(name: str, kinds: list[str], dest: Path) -> list[Path]:
             path.write_text(text, encoding="utf-8")
             written.append(path)
     except OSError as exc:
-        raise JepakitError(f"cannot write {dest}: {exc.strerror or exc}", "choose a writable folder with --out") from exc
+        raise JepakitError(
+            f"cannot write {dest}: {exc.strerror or exc}", "choose a writable folder with --out"
+        ) from exc
     return written

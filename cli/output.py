@@ -106,7 +106,7 @@ ROWS = (("trained", "trained"), ("random init", "random_init"), ("raw input", "r
 
 
 def _head_label(head: str, scores: Scores) -> str:
-    """"linear-probe accuracy"; a head that names its own metric (MC-JEPA's content probes) shows that one."""
+    """ "linear-probe accuracy"; a head that names its own metric (MC-JEPA's content probes) shows that one."""
     return head if head == scores.metric or head.endswith(scores.metric) else f"{head} {scores.metric}"
 
 
@@ -124,7 +124,7 @@ def eval_table(result: EvalResult | Mapping[str, Any], set_name: str = "") -> Ta
         cells = [fmt(getattr(scores[h], key)) for h in heads]
         coll = {"trained": collapse, "random_init": rand_collapse}.get(key, {})
         rows.append([label, *cells, fmt(coll.get("feature_std")), fmt(coll.get("effective_rank"), ".1f")])
-    title = (f"{result.variant or '?'} on {result.dataset or '?'}: {result.main.metric} on frozen features")
+    title = f"{result.variant or '?'} on {result.dataset or '?'}: {result.main.metric} on frozen features"
     title = f"set {set_name}: {title}" if set_name else title
     names = [_head_label(h, scores[h]) for h in heads]
     t = table(title, ["encoder", *names, "feature std", "eff. rank"], rows)
@@ -159,7 +159,8 @@ def print_eval(result: EvalResult | Mapping[str, Any], *, with_verdict: bool = T
             console.print(examples_table(examples))
         if with_verdict:
             text = verdict(block)
-            console.print(Text(text.replace("Verdict:", f"Verdict (set {name}):", 1) if len(blocks) > 1 else text,
-                               style="bold"))
+            console.print(
+                Text(text.replace("Verdict:", f"Verdict (set {name}):", 1) if len(blocks) > 1 else text, style="bold")
+            )
     for warning in result.warnings:
         console.print(Text(f"warning: {warning}", style="yellow"))

@@ -14,8 +14,8 @@ from rich.text import Text
 
 from jepakit.cli import output
 from jepakit.cli.context import load_state
-from jepakit.framework.config import dumps_toml, to_plain
 from jepakit.errors import JepakitError, did_you_mean
+from jepakit.framework.config import dumps_toml, to_plain
 from jepakit.framework.registry import ALL_KINDS, PartSpec, singular
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout instead of a table.")]
@@ -32,8 +32,16 @@ def normalize_kind(kind: str) -> str | None:
 
 def part_dict(spec: PartSpec) -> dict[str, Any]:
     """The JSON contract of one listed part."""
-    return {"name": spec.name, "kind": spec.kind, "plugin": spec.plugin, "modality": spec.modality,
-            "layout": spec.layout, "summary": spec.summary, "aliases": list(spec.aliases), "target": spec.target}
+    return {
+        "name": spec.name,
+        "kind": spec.kind,
+        "plugin": spec.plugin,
+        "modality": spec.modality,
+        "layout": spec.layout,
+        "summary": spec.summary,
+        "aliases": list(spec.aliases),
+        "target": spec.target,
+    }
 
 
 def warn_broken(state: Any) -> None:
@@ -57,8 +65,9 @@ def list_cmd(
         if pattern is None and re.search(r"[*?\[/]", kind):  # `jepakit list 'ijepa/*'`: a pattern, no kind
             pattern = kind
         else:
-            raise JepakitError(f'unknown kind "{kind}".{did_you_mean(kind, ALL_KINDS)}',
-                               f"kinds are: {', '.join(ALL_KINDS)}")
+            raise JepakitError(
+                f'unknown kind "{kind}".{did_you_mean(kind, ALL_KINDS)}', f"kinds are: {', '.join(ALL_KINDS)}"
+            )
     state = load_state(ctx)
     warn_broken(state)
     specs = state.registry.list(full, pattern or "*")
@@ -134,7 +143,9 @@ def show_cmd(
     """
     full = normalize_kind(kind) if kind else None
     if kind and full is None:
-        raise JepakitError(f'unknown kind "{kind}".{did_you_mean(kind, ALL_KINDS)}', f"kinds are: {', '.join(ALL_KINDS)}")
+        raise JepakitError(
+            f'unknown kind "{kind}".{did_you_mean(kind, ALL_KINDS)}', f"kinds are: {', '.join(ALL_KINDS)}"
+        )
     state = load_state(ctx)
     spec = find_part(state, name, full)
     info = part_dict(spec)
@@ -171,9 +182,12 @@ def _show_variant(state: Any, spec: PartSpec, info: dict[str, Any], as_json: boo
         resolved = resolve_run({"variant": spec.name}, state)
         info["resolved"], info["error"] = resolved.to_dict(), None
         # where each part comes from: a composed variant's parts may live in other plugins
-        info["parts_from"] = {role: {"part": p.spec.name, "plugin": p.spec.plugin} for role, p in resolved.parts.items()}
-        info["parts_from"].update({f"loss.{t}": {"part": p.spec.name, "plugin": p.spec.plugin}
-                                   for t, p in resolved.losses.items()})
+        info["parts_from"] = {
+            role: {"part": p.spec.name, "plugin": p.spec.plugin} for role, p in resolved.parts.items()
+        }
+        info["parts_from"].update(
+            {f"loss.{t}": {"part": p.spec.name, "plugin": p.spec.plugin} for t, p in resolved.losses.items()}
+        )
     except JepakitError as exc:  # still show what the variant asks for, and why it cannot be used
         info["resolved"], info["error"], info["parts_from"] = None, str(exc), {}
     info["spec"] = to_plain(spec.spec)
@@ -186,12 +200,21 @@ def _show_variant(state: Any, spec: PartSpec, info: dict[str, Any], as_json: boo
         if info[label]:
             console.print(Text(f"  {label:9s}{info[label]}"))
     if info["parts_from"]:
-        console.print(Text("  parts    " + ", ".join(f"{role} {v['part']} (plugin {v['plugin']})"
-                                                   for role, v in info["parts_from"].items())))
+        console.print(
+            Text(
+                "  parts    "
+                + ", ".join(f"{role} {v['part']} (plugin {v['plugin']})" for role, v in info["parts_from"].items())
+            )
+        )
     if info["error"]:
         output.warn(f"{spec.name} does not resolve: {info['error']}")
-    console.print(Text(f"\n# {'resolved' if info['resolved'] else 'as registered'}; "
-                       f"start a run file with: jepakit new run --from {spec.name}\n", style="dim"))
+    console.print(
+        Text(
+            f"\n# {'resolved' if info['resolved'] else 'as registered'}; "
+            f"start a run file with: jepakit new run --from {spec.name}\n",
+            style="dim",
+        )
+    )
     console.print(Text(dumps_toml(info["resolved"] or info["spec"])), soft_wrap=True)
 
 

@@ -38,8 +38,10 @@ def install_target(arg: str, editable: bool) -> list[str]:
         path = str(Path(text).resolve())
         return ["-e", path] if editable else [path]
     if not REQUIREMENT.fullmatch(text):
-        raise JepakitError(f'"{arg}" is neither an existing path nor a package requirement',
-                           'give a distribution name with an optional version, e.g. "jepakit-ijepa>=0.1", or a plugin folder')
+        raise JepakitError(
+            f'"{arg}" is neither an existing path nor a package requirement',
+            'give a distribution name with an optional version, e.g. "jepakit-ijepa>=0.1", or a plugin folder',
+        )
     return [text]
 
 
@@ -64,10 +66,21 @@ def _pip(args: list[str]) -> None:
 
 
 def install(
-    names: Annotated[list[str] | None, typer.Argument(metavar="NAME|PATH...", help="Distributions or plugin folders.")] = None,
-    requirements: Annotated[Path | None, typer.Option("-r", "--requirements", metavar="PLUGINS_TOML",
-                                                      help="Install every [plugins] require line of this plugins.toml.")] = None,
-    editable: Annotated[bool, typer.Option("-e", "--editable", help="Install the given local folders in editable mode.")] = False,
+    names: Annotated[
+        list[str] | None, typer.Argument(metavar="NAME|PATH...", help="Distributions or plugin folders.")
+    ] = None,
+    requirements: Annotated[
+        Path | None,
+        typer.Option(
+            "-r",
+            "--requirements",
+            metavar="PLUGINS_TOML",
+            help="Install every [plugins] require line of this plugins.toml.",
+        ),
+    ] = None,
+    editable: Annotated[
+        bool, typer.Option("-e", "--editable", help="Install the given local folders in editable mode.")
+    ] = False,
 ) -> None:
     """Install plugins with pip into the Python that runs jepakit."""
     args: list[str] = []
@@ -111,8 +124,10 @@ def _distribution(ctx: typer.Context, name: str) -> str:
     except JepakitError:  # a broken plugins.toml must not stop an uninstall
         pass
     if canonical(dist) in PROTECTED or canonical(name) == "core":
-        raise JepakitError(f'refusing to uninstall "{dist}": it is jepakit itself',
-                           f"use `{Path(sys.executable).name} -m pip uninstall jepakit` if you really mean it")
+        raise JepakitError(
+            f'refusing to uninstall "{dist}": it is jepakit itself',
+            f"use `{Path(sys.executable).name} -m pip uninstall jepakit` if you really mean it",
+        )
     return dist
 
 

@@ -26,9 +26,20 @@ def list_plugins(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     if as_json:
         output.print_json(records)
         return
-    rows = [[r["name"], r["distribution"], r["version"], output.status_text(r["status"]),
-             ", ".join(r["provides"]), r["error"] or ""] for r in records]
-    output.out().print(output.table("plugins", ["name", "distribution", "version", "status", "provides", "error"], rows))
+    rows = [
+        [
+            r["name"],
+            r["distribution"],
+            r["version"],
+            output.status_text(r["status"]),
+            ", ".join(r["provides"]),
+            r["error"] or "",
+        ]
+        for r in records
+    ]
+    output.out().print(
+        output.table("plugins", ["name", "distribution", "version", "status", "provides", "error"], rows)
+    )
     for problem in state.problems:
         output.warn(problem)
 
@@ -42,16 +53,23 @@ def info(
     """Show one plugin: its record, the plugin API it targets, and every part it registers."""
     state = load_state(ctx)
     rec = state.record(name)
-    parts = [{"kind": s.kind, "name": s.name, "summary": s.summary, "layout": s.layout, "modality": s.modality}
-             for s in state.registry.by_plugin(rec.name)]
+    parts = [
+        {"kind": s.kind, "name": s.name, "summary": s.summary, "layout": s.layout, "modality": s.modality}
+        for s in state.registry.by_plugin(rec.name)
+    ]
     data: dict[str, Any] = {**rec.as_dict(), "parts": parts}
     if as_json:
         output.print_json(data)
         return
     console = output.out()
     console.print(Text.assemble((rec.name, "bold"), "  ", output.status_text(rec.status)))
-    for label, value in (("distribution", rec.distribution), ("version", rec.version), ("plugin API", rec.api),
-                         ("source", rec.source), ("error", rec.error)):
+    for label, value in (
+        ("distribution", rec.distribution),
+        ("version", rec.version),
+        ("plugin API", rec.api),
+        ("source", rec.source),
+        ("error", rec.error),
+    ):
         if value:
             console.print(Text(f"  {label:13s}{value}"))
     if parts:

@@ -23,13 +23,20 @@ def export_cmd(
     ctx: typer.Context,
     run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A directory written by `jepakit train`.")],
     out: Annotated[Path, typer.Option("--out", metavar="DIR", help="Export directory to write.")],
-    with_predictor: Annotated[bool, typer.Option("--with-predictor",
-                                                 help="Also write the predictor (predictor.safetensors).")] = False,
-    fmt: Annotated[str, typer.Option("--format", metavar="jepakit|timm",
-                                     help="Key layout of model.safetensors: jepakit's, or timm's VisionTransformer "
-                                          "(core/vit only).")] = "jepakit",
-    licence: Annotated[str, typer.Option("--license", metavar="ID",
-                                         help="Licence id for the model card (e.g. mit, cc-by-4.0).")] = "other",
+    with_predictor: Annotated[
+        bool, typer.Option("--with-predictor", help="Also write the predictor (predictor.safetensors).")
+    ] = False,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            metavar="jepakit|timm",
+            help="Key layout of model.safetensors: jepakit's, or timm's VisionTransformer (core/vit only).",
+        ),
+    ] = "jepakit",
+    licence: Annotated[
+        str, typer.Option("--license", metavar="ID", help="Licence id for the model card (e.g. mit, cc-by-4.0).")
+    ] = "other",
     force: Force = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -47,15 +54,19 @@ def export_cmd(
     """
     from jepakit.engine.export import export_run
 
-    summary = export_run(run_dir, out, state=load_state(ctx), fmt=fmt, with_predictor=with_predictor,
-                         licence=licence, force=force)
+    summary = export_run(
+        run_dir, out, state=load_state(ctx), fmt=fmt, with_predictor=with_predictor, licence=licence, force=force
+    )
     if as_json:
         output.print_json(summary)
         return
     which = "EMA target" if summary["encoder"] == "target" else "context"
-    output.out().print(f"exported the {which} encoder of {run_dir} ({summary['part']}, {summary['parameters']:,} "
-                       f"parameters, {summary['format']} layout) to {summary['out']}: {', '.join(summary['files'])}",
-                       markup=False, highlight=False)
+    output.out().print(
+        f"exported the {which} encoder of {run_dir} ({summary['part']}, {summary['parameters']:,} "
+        f"parameters, {summary['format']} layout) to {summary['out']}: {', '.join(summary['files'])}",
+        markup=False,
+        highlight=False,
+    )
 
 
 def _bar(total_hint: str) -> Any:
@@ -64,24 +75,45 @@ def _bar(total_hint: str) -> Any:
         return None
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    return Progress(TextColumn(total_hint), BarColumn(bar_width=24), MofNCompleteColumn(), TimeRemainingColumn(),
-                    console=output.err(), transient=True)
+    return Progress(
+        TextColumn(total_hint),
+        BarColumn(bar_width=24),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=output.err(),
+        transient=True,
+    )
 
 
 def embed_cmd(
     ctx: typer.Context,
-    source: Annotated[Path, typer.Argument(metavar="RUN_DIR|EXPORT_DIR",
-                                           help="A run directory or an export directory.")],
-    out: Annotated[Path, typer.Option("--out", metavar="FILE",
-                                      help="features.npy (+ features.meta.json) or features.parquet (pyarrow).")],
-    data: Annotated[str, typer.Option("--data", metavar="run|PART|PATH",
-                                      help="`run` (the run's dataset), a dataset part such as core/glyphs, or a "
-                                           "folder / file of images.")] = "run",
+    source: Annotated[
+        Path, typer.Argument(metavar="RUN_DIR|EXPORT_DIR", help="A run directory or an export directory.")
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", metavar="FILE", help="features.npy (+ features.meta.json) or features.parquet (pyarrow)."
+        ),
+    ],
+    data: Annotated[
+        str,
+        typer.Option(
+            "--data",
+            metavar="run|PART|PATH",
+            help="`run` (the run's dataset), a dataset part such as core/glyphs, or a folder / file of images.",
+        ),
+    ] = "run",
     overrides: SetOpt = None,
-    split: Annotated[str, typer.Option("--split", metavar="all|train|test",
-                                       help="Which split of a dataset to embed.")] = "all",
-    readout: Annotated[str | None, typer.Option("--readout", metavar="mean|last4_mean|rows_mean",
-                                                help="Pooling (default: the run's eval.readout).")] = None,
+    split: Annotated[
+        str, typer.Option("--split", metavar="all|train|test", help="Which split of a dataset to embed.")
+    ] = "all",
+    readout: Annotated[
+        str | None,
+        typer.Option(
+            "--readout", metavar="mean|last4_mean|rows_mean", help="Pooling (default: the run's eval.readout)."
+        ),
+    ] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, metavar="N", help="Inputs per batch.")] = 256,
     as_json: JsonOpt = False,
 ) -> None:
@@ -112,8 +144,17 @@ def embed_cmd(
     if bar is not None:
         bar.start()
     try:
-        summary = embed(source, data, out, overrides=overrides or [], split=split, readout=readout,
-                        batch_size=batch_size, state=load_state(ctx), progress=progress)
+        summary = embed(
+            source,
+            data,
+            out,
+            overrides=overrides or [],
+            split=split,
+            readout=readout,
+            batch_size=batch_size,
+            state=load_state(ctx),
+            progress=progress,
+        )
     finally:
         if bar is not None:
             bar.stop()
@@ -121,28 +162,48 @@ def embed_cmd(
         output.print_json(summary)
         return
     beside = f" (+ {summary['meta']})" if summary.get("meta") else ""
-    output.out().print(f"wrote {' x '.join(str(s) for s in summary['shape'])} features of {summary['data']} "
-                       f"({summary['readout']} readout) to {summary['out']}{beside}", markup=False, highlight=False)
+    output.out().print(
+        f"wrote {' x '.join(str(s) for s in summary['shape'])} features of {summary['data']} "
+        f"({summary['readout']} readout) to {summary['out']}{beside}",
+        markup=False,
+        highlight=False,
+    )
     if summary["skipped"]:
         output.warn(f"{summary['skipped']} unreadable file(s) skipped; their paths are in the meta file")
 
 
 def import_cmd(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(metavar="FILE", help="A published checkpoint (*.pth.tar, *.pth, *.safetensors).")],
+    file: Annotated[
+        Path, typer.Argument(metavar="FILE", help="A published checkpoint (*.pth.tar, *.pth, *.safetensors).")
+    ],
     kind: Annotated[str, typer.Option("--kind", metavar="ijepa|vjepa", help="Whose checkpoint it is.")],
     out: Annotated[Path, typer.Option("--out", metavar="DIR", help="Export directory to write.")],
-    arch: Annotated[str | None, typer.Option("--arch", metavar="NAME",
-                                             help="vit_tiny|vit_small|vit_base|vit_large|vit_huge|vit_giant: every "
-                                                  "shape is checked against it.")] = None,
-    num_heads: Annotated[int | None, typer.Option("--num-heads", metavar="N",
-                                                  help="Attention heads of a custom size (instead of --arch).")] = None,
-    img_size: Annotated[int | None, typer.Option("--img-size", metavar="PX",
-                                                 help="Expected image side (read from the checkpoint; checked).")] = None,
-    frames: Annotated[int | None, typer.Option("--frames", metavar="N",
-                                               help="Frames per clip of a V-JEPA model (default 16).")] = None,
-    encoder: Annotated[str, typer.Option("--encoder", metavar="target|context",
-                                         help="target_encoder (what the papers evaluate) or encoder.")] = "target",
+    arch: Annotated[
+        str | None,
+        typer.Option(
+            "--arch",
+            metavar="NAME",
+            help="vit_tiny|vit_small|vit_base|vit_large|vit_huge|vit_giant: every shape is checked against it.",
+        ),
+    ] = None,
+    num_heads: Annotated[
+        int | None,
+        typer.Option("--num-heads", metavar="N", help="Attention heads of a custom size (instead of --arch)."),
+    ] = None,
+    img_size: Annotated[
+        int | None,
+        typer.Option("--img-size", metavar="PX", help="Expected image side (read from the checkpoint; checked)."),
+    ] = None,
+    frames: Annotated[
+        int | None, typer.Option("--frames", metavar="N", help="Frames per clip of a V-JEPA model (default 16).")
+    ] = None,
+    encoder: Annotated[
+        str,
+        typer.Option(
+            "--encoder", metavar="target|context", help="target_encoder (what the papers evaluate) or encoder."
+        ),
+    ] = "target",
     force: Force = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -166,14 +227,27 @@ def import_cmd(
         raise JepakitError(f"--encoder: expected target or context, got {encoder!r}", "e.g. --encoder target")
     from jepakit.engine.published import import_checkpoint
 
-    summary = import_checkpoint(file, out, kind, arch=arch, num_heads=num_heads, img_size=img_size, frames=frames,
-                                encoder=encoder, state=load_state(ctx), force=force)
+    summary = import_checkpoint(
+        file,
+        out,
+        kind,
+        arch=arch,
+        num_heads=num_heads,
+        img_size=img_size,
+        frames=frames,
+        encoder=encoder,
+        state=load_state(ctx),
+        force=force,
+    )
     if as_json:
         output.print_json(summary)
         return
-    output.out().print(f"imported {file.name} as {summary['part']} ({summary['parameters']:,} parameters, input "
-                       f"{' x '.join(str(s) for s in summary['input_shape'])}) into {summary['out']}",
-                       markup=False, highlight=False)
+    output.out().print(
+        f"imported {file.name} as {summary['part']} ({summary['parameters']:,} parameters, input "
+        f"{' x '.join(str(s) for s in summary['input_shape'])}) into {summary['out']}",
+        markup=False,
+        highlight=False,
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -31,8 +31,9 @@ def format_metrics(metrics: dict[str, Any], limit: int = 3) -> str:
 class ProgressReporter:
     """The `progress(done, total, metrics)` callback core's `train` calls after every step."""
 
-    def __init__(self, every: int = 10, description: str = "training", terminal: bool | None = None,
-                 when_done: str = "") -> None:
+    def __init__(
+        self, every: int = 10, description: str = "training", terminal: bool | None = None, when_done: str = ""
+    ) -> None:
         self.every = max(1, int(every))
         self.when_done = when_done  # printed once the last step is done (e.g. "evaluating ...")
         self.description = description
@@ -44,8 +45,14 @@ class ProgressReporter:
 
     def __enter__(self) -> ProgressReporter:
         if self.terminal:
-            self._bar = Progress(TextColumn("{task.description}"), BarColumn(bar_width=24), MofNCompleteColumn(),
-                                 TimeRemainingColumn(), TextColumn("{task.fields[metrics]}"), console=output.err())
+            self._bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(bar_width=24),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                TextColumn("{task.fields[metrics]}"),
+                console=output.err(),
+            )
             self._bar.start()
         return self
 
@@ -73,8 +80,9 @@ class ProgressReporter:
             output.note(self.when_done)
             self.when_done = ""
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self._bar is not None:
             self._bar.stop()
             self._bar = None
@@ -102,8 +110,14 @@ class EvalProgress:
         t0 = self._started.setdefault(label, now)
         if self.terminal:
             if self._bar is None:
-                self._bar = Progress(TextColumn("{task.description}"), BarColumn(bar_width=24), MofNCompleteColumn(),
-                                     TimeRemainingColumn(), console=output.err(), transient=True)
+                self._bar = Progress(
+                    TextColumn("{task.description}"),
+                    BarColumn(bar_width=24),
+                    MofNCompleteColumn(),
+                    TimeRemainingColumn(),
+                    console=output.err(),
+                    transient=True,
+                )
                 self._bar.start()
             if label not in self._tasks:
                 self._tasks[label] = self._bar.add_task(label, total=total)
@@ -120,8 +134,9 @@ class EvalProgress:
                 self._started.pop(label, None)
                 self._last.pop(label, None)
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self._bar is not None:
             self._bar.stop()
             self._bar = None

@@ -19,10 +19,14 @@ from jepakit.cli.parts_cmd import warn_broken
 from jepakit.errors import JepakitError
 
 DEMO_VARIANT = "ijepa/ijepa-tiny"
-RunFile = Annotated[Path, typer.Argument(metavar="RUN.toml|VARIANT",
-                                         help="Run file naming a variant and its overrides, or a variant name.")]
-SetOpt = Annotated[list[str] | None, typer.Option("--set", metavar="KEY=VALUE",
-                                                  help="Override a setting, e.g. --set optim.lr=5e-4 (repeatable).")]
+RunFile = Annotated[
+    Path,
+    typer.Argument(metavar="RUN.toml|VARIANT", help="Run file naming a variant and its overrides, or a variant name."),
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", metavar="KEY=VALUE", help="Override a setting, e.g. --set optim.lr=5e-4 (repeatable)."),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 
 
@@ -63,8 +67,11 @@ def _train(resolved: Any, out: Path | None, resume: bool, do_eval: bool) -> dict
     output.setup_logging(logging.INFO)
     try:
         after = "evaluating: trained vs random init vs raw input ..." if do_eval else ""
-        with ProgressReporter(resolved.run.log_every, description=resolved.variant, when_done=after) as progress, \
-                EvalProgress() as features, evaluation_progress(features):
+        with (
+            ProgressReporter(resolved.run.log_every, description=resolved.variant, when_done=after) as progress,
+            EvalProgress() as features,
+            evaluation_progress(features),
+        ):
             return train(resolved, out=out, resume=resume, do_eval=do_eval, progress=progress)
     finally:
         output.setup_logging(logging.WARNING)
@@ -74,8 +81,10 @@ def _report(summary: dict[str, Any], as_json: bool) -> None:
     if as_json:
         output.print_json(summary)
         return
-    output.note(f"run directory: {summary.get('run_dir')} ({summary.get('steps')} steps, "
-                f"{summary.get('train_seconds')} s)", style="green")
+    output.note(
+        f"run directory: {summary.get('run_dir')} ({summary.get('steps')} steps, {summary.get('train_seconds')} s)",
+        style="green",
+    )
     if isinstance(summary.get("eval"), dict):
         output.print_eval(summary["eval"])
 
@@ -85,11 +94,20 @@ def train_cmd(
     run_file: RunFile,
     overrides: SetOpt = None,
     out: Annotated[Path | None, typer.Option("--out", metavar="DIR", help="Run directory (default: run.out).")] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue from the run directory's last checkpoint.")] = False,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue from the run directory's last checkpoint.")
+    ] = False,
     no_eval: Annotated[bool, typer.Option("--no-eval", help="Skip the evaluation after training.")] = False,
-    nproc: Annotated[int, typer.Option("--nproc", min=1, metavar="N",
-                                       help="Data-parallel processes on this machine (one per GPU, or CPU "
-                                            "processes); optim.batch_size is the global batch.")] = 1,
+    nproc: Annotated[
+        int,
+        typer.Option(
+            "--nproc",
+            min=1,
+            metavar="N",
+            help="Data-parallel processes on this machine (one per GPU, or CPU "
+            "processes); optim.batch_size is the global batch.",
+        ),
+    ] = 1,
     as_json: JsonOpt = False,
 ) -> None:
     """Train a run file (or a variant as registered), then evaluate it.
@@ -97,9 +115,9 @@ def train_cmd(
     The evaluation compares the trained encoder with the same encoder at random init and with raw input.
     With --nproc N (or under torchrun) each process trains on 1/N of every batch; docs/distributed.md.
     """
+    from jepakit.engine.launch import rank_env
     from jepakit.framework.compose import resolve_run
     from jepakit.framework.eval_sets import check_evaluable
-    from jepakit.engine.launch import rank_env
 
     state = load_state(ctx)
     warn_broken(state)
@@ -107,23 +125,36 @@ def train_cmd(
     if not no_eval:
         check_evaluable(resolved)  # before hours of training: where would the probes get their labels?
     if nproc > 1:
-        _launch(ctx, run_file, overrides or [], out or Path(resolved.run.out), resume, no_eval, as_json, nproc, resolved)
+        _launch(
+            ctx, run_file, overrides or [], out or Path(resolved.run.out), resume, no_eval, as_json, nproc, resolved
+        )
         return
     summary = _train(resolved, out, resume, not no_eval)
     if rank_env().rank == 0:
         _report(summary, as_json)
 
 
-def _launch(ctx: typer.Context, run_file: Path, overrides: list[str], out: Path, resume: bool, no_eval: bool,
-            as_json: bool, nproc: int, resolved: Any) -> None:
+def _launch(
+    ctx: typer.Context,
+    run_file: Path,
+    overrides: list[str],
+    out: Path,
+    resume: bool,
+    no_eval: bool,
+    as_json: bool,
+    nproc: int,
+    resolved: Any,
+) -> None:
     """`--nproc N`: check what can be checked here, then run this same command as N ranks and wait for them."""
     from jepakit.cli.context import cli_context
-    from jepakit.errors import EXIT_RUNTIME, RunFailed
     from jepakit.engine.launch import check_shardable, launch, rank_env
+    from jepakit.errors import EXIT_RUNTIME, RunFailed
 
     if rank_env().world > 1:
-        raise JepakitError(f"--nproc {nproc} inside a distributed launch (WORLD_SIZE={rank_env().world})",
-                           "let torchrun start the processes (drop --nproc), or run without torchrun")
+        raise JepakitError(
+            f"--nproc {nproc} inside a distributed launch (WORLD_SIZE={rank_env().world})",
+            "let torchrun start the processes (drop --nproc), or run without torchrun",
+        )
     check_shardable(resolved.optim.batch_size, nproc)
     plugins_toml = cli_context(ctx).plugins_toml
     args = ["--plugins-toml", str(plugins_toml)] if plugins_toml else []
@@ -138,10 +169,16 @@ def _launch(ctx: typer.Context, run_file: Path, overrides: list[str], out: Path,
         raise typer.Exit(result.code)
     if result.stderr_tail.strip():
         output.note(f"--- rank {result.failed_rank} stderr (last lines) ---\n{result.stderr_tail.rstrip()}")
-    how = f"was killed by signal {-result.rank_code}" if result.rank_code < 0 else f"failed (exit code {result.rank_code})"
-    failure = RunFailed(f"rank {result.failed_rank} of {nproc} {how}; the other ranks were stopped",
-                        f"its own error, if any, is above; continue from the last checkpoint with: jepakit train "
-                        f"{run_file} --out {out} --nproc {nproc} --resume")
+    how = (
+        f"was killed by signal {-result.rank_code}"
+        if result.rank_code < 0
+        else f"failed (exit code {result.rank_code})"
+    )
+    failure = RunFailed(
+        f"rank {result.failed_rank} of {nproc} {how}; the other ranks were stopped",
+        f"its own error, if any, is above; continue from the last checkpoint with: jepakit train "
+        f"{run_file} --out {out} --nproc {nproc} --resume",
+    )
     if result.code != EXIT_RUNTIME:
         failure.exit_code = result.code
     raise failure
@@ -150,19 +187,38 @@ def _launch(ctx: typer.Context, run_file: Path, overrides: list[str], out: Path,
 def eval_cmd(
     ctx: typer.Context,
     run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A directory written by `jepakit train`.")],
-    data: Annotated[str | None, typer.Option(
-        "--data", metavar="DATASET|FOLDER", help="Probe on another labelled set: a dataset part (core/digits) or "
-                                                 "a folder of class sub-folders. Adds a block to eval.json's sets.")
+    data: Annotated[
+        str | None,
+        typer.Option(
+            "--data",
+            metavar="DATASET|FOLDER",
+            help="Probe on another labelled set: a dataset part (core/digits) or "
+            "a folder of class sub-folders. Adds a block to eval.json's sets.",
+        ),
     ] = None,
-    overrides: Annotated[list[str] | None, typer.Option("--set", metavar="data.KEY=VALUE",
-                                                        help="A setting of the --data set, e.g. --set data.size=16 "
-                                                             "(repeatable).")] = None,
-    max_samples: Annotated[int | None, typer.Option("--max-samples", min=0, metavar="N",
-                                                    help="At most N train and N test samples of the --data set (a "
-                                                         "fixed stratified subset); 0 = all.")] = None,
-    name: Annotated[str | None, typer.Option("--name", metavar="NAME",
-                                             help="The --data block's name in eval.json (default: the dataset's "
-                                                  "short name or the folder's).")] = None,
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set", metavar="data.KEY=VALUE", help="A setting of the --data set, e.g. --set data.size=16 (repeatable)."
+        ),
+    ] = None,
+    max_samples: Annotated[
+        int | None,
+        typer.Option(
+            "--max-samples",
+            min=0,
+            metavar="N",
+            help="At most N train and N test samples of the --data set (a fixed stratified subset); 0 = all.",
+        ),
+    ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name",
+            metavar="NAME",
+            help="The --data block's name in eval.json (default: the dataset's short name or the folder's).",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Evaluate a run: trained vs random init vs raw input, on each of its evaluation sets.
@@ -202,8 +258,8 @@ def prepare_demo_dir(path: Path, resolved: Any) -> bool:
     run directory is never deleted.
     """
     from jepakit.engine.ckpt import list_checkpoints
-    from jepakit.framework.config import load_toml
     from jepakit.engine.runs import RunDir
+    from jepakit.framework.config import load_toml
 
     if not path.exists():
         return False
@@ -234,7 +290,9 @@ def prepare_demo_dir(path: Path, resolved: Any) -> bool:
 def demo(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option("--out", metavar="DIR", help="Run directory.")] = Path("runs/demo"),
-    steps: Annotated[int | None, typer.Option("--steps", min=1, metavar="N", help="Training steps (default: the variant's).")] = None,
+    steps: Annotated[
+        int | None, typer.Option("--steps", min=1, metavar="N", help="Training steps (default: the variant's).")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Train and evaluate the bundled tiny I-JEPA.

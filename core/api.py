@@ -35,8 +35,14 @@ if TYPE_CHECKING:
     from jepakit.builtin.config import AttentiveProbeConfig, KNNConfig, LinearProbeConfig, PredictorConfig, ViTConfig
     from jepakit.builtin.heads import AttentiveProbe, KNNProbe, LinearProbe
     from jepakit.engine.distributed import gather_batch
+    from jepakit.engine.evaluate import (
+        MONITOR_SAMPLES,
+        collapse_stats,
+        evaluate_encoders,
+        extract_features,
+        raw_features,
+    )
     from jepakit.engine.export import EncoderInfo, load_encoder
-    from jepakit.engine.evaluate import MONITOR_SAMPLES, collapse_stats, evaluate_encoders, extract_features, raw_features
     from jepakit.engine.jepa import JEPA, Built, JEPAMethod, assemble, build_encoder
     from jepakit.engine.loader import sample_masks
     from jepakit.engine.results import Verdict, read_eval, verdict, write_eval
@@ -55,7 +61,6 @@ if TYPE_CHECKING:
         read_class_folders,
         stratified_split,
     )
-    from jepakit.library.losses import vicreg_var_cov
     from jepakit.library.layers import (
         Attention,
         Block,
@@ -68,6 +73,7 @@ if TYPE_CHECKING:
         sincos_1d,
         sincos_pos_embed,
     )
+    from jepakit.library.losses import vicreg_var_cov
     from jepakit.library.plots import new_figure, save_png
     from jepakit.library.training import autocast, cosine, fit_minibatches
 

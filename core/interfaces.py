@@ -7,16 +7,16 @@ Torch is only imported for type checking here, so plugin config modules can impo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
     from torch.utils.data import Dataset
 
-    from jepakit.framework.compose import ResolvedRun
     from jepakit.engine.runs import RunDir
+    from jepakit.framework.compose import ResolvedRun
 
 
 @dataclass
@@ -262,14 +262,23 @@ class Scores:
     higher_is_better: bool = True
 
     def to_dict(self) -> dict[str, Any]:
-        return {"metric": self.metric, "trained": self.trained, "random_init": self.random_init, "raw": self.raw,
-                "higher_is_better": self.higher_is_better}
+        return {
+            "metric": self.metric,
+            "trained": self.trained,
+            "random_init": self.random_init,
+            "raw": self.raw,
+            "higher_is_better": self.higher_is_better,
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], *, metric: str = "accuracy", higher_is_better: bool = True) -> Scores:
-        return cls(metric=str(d.get("metric", metric)), trained=d.get("trained"), random_init=d.get("random_init"),
-                   raw=d.get("raw", d.get("baseline_raw")),
-                   higher_is_better=bool(d.get("higher_is_better", higher_is_better)))
+        return cls(
+            metric=str(d.get("metric", metric)),
+            trained=d.get("trained"),
+            random_init=d.get("random_init"),
+            raw=d.get("raw", d.get("baseline_raw")),
+            higher_is_better=bool(d.get("higher_is_better", higher_is_better)),
+        )
 
 
 @dataclass
@@ -319,12 +328,24 @@ class EvalResult:
         primary score, so readers of the first layout keep working."""
         main = self.main
         out: dict[str, Any] = {
-            "schema": self.schema, "variant": self.variant, "dataset": self.dataset, "primary": self.primary,
-            "metric": main.metric, "higher_is_better": main.higher_is_better, "trained": main.trained,
-            "random_init": main.random_init, "baseline_raw": main.raw, "baseline_label": self.baseline_label,
+            "schema": self.schema,
+            "variant": self.variant,
+            "dataset": self.dataset,
+            "primary": self.primary,
+            "metric": main.metric,
+            "higher_is_better": main.higher_is_better,
+            "trained": main.trained,
+            "random_init": main.random_init,
+            "baseline_raw": main.raw,
+            "baseline_label": self.baseline_label,
             "metrics": {name: sc.to_dict() for name, sc in self.scores.items()},
-            "collapse": self.collapse, "encoder": self.encoder, "readout": self.readout, "protocol": self.protocol,
-            "n_train": self.n_train, "n_test": self.n_test, "warnings": list(self.warnings),
+            "collapse": self.collapse,
+            "encoder": self.encoder,
+            "readout": self.readout,
+            "protocol": self.protocol,
+            "n_train": self.n_train,
+            "n_test": self.n_test,
+            "warnings": list(self.warnings),
         }
         if self.train:
             out["train"] = self.train
@@ -337,31 +358,72 @@ class EvalResult:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> EvalResult:
         """Read an eval.json of either layout (schema 1 had no `primary` and per-score `metric` only sometimes)."""
-        known = {"schema", "variant", "dataset", "primary", "metric", "higher_is_better", "trained", "random_init",
-                 "baseline_raw", "baseline_label", "metrics", "collapse", "encoder", "readout", "protocol",
-                 "n_train", "n_test", "warnings", "train", "sets"}
+        known = {
+            "schema",
+            "variant",
+            "dataset",
+            "primary",
+            "metric",
+            "higher_is_better",
+            "trained",
+            "random_init",
+            "baseline_raw",
+            "baseline_label",
+            "metrics",
+            "collapse",
+            "encoder",
+            "readout",
+            "protocol",
+            "n_train",
+            "n_test",
+            "warnings",
+            "train",
+            "sets",
+        }
         metric, hib = str(d.get("metric", "accuracy")), bool(d.get("higher_is_better", True))
         # schema 1 wrote higher_is_better only at the top level, for the primary metric: a score naming another
         # metric (MC-JEPA's content accuracy beside its flow error) is read as higher-is-better
-        scores = {name: Scores.from_dict(v, metric=metric, higher_is_better=hib if v.get("metric", metric) == metric
-                                         else True)
-                  for name, v in (d.get("metrics") or {}).items() if isinstance(v, dict)}
+        scores = {
+            name: Scores.from_dict(
+                v, metric=metric, higher_is_better=hib if v.get("metric", metric) == metric else True
+            )
+            for name, v in (d.get("metrics") or {}).items()
+            if isinstance(v, dict)
+        }
         primary = d.get("primary")
         if primary is None:  # schema 1: the primary score is the one whose numbers fill the top level
-            primary = next((n for n, sc in scores.items()
-                            if (sc.trained, sc.random_init) == (d.get("trained"), d.get("random_init"))), metric)
+            primary = next(
+                (
+                    n
+                    for n, sc in scores.items()
+                    if (sc.trained, sc.random_init) == (d.get("trained"), d.get("random_init"))
+                ),
+                metric,
+            )
         if primary not in scores and d.get("trained") is not None:
             scores[primary] = Scores(metric, d.get("trained"), d.get("random_init"), d.get("baseline_raw"), hib)
-        return cls(variant=str(d.get("variant", "")), dataset=str(d.get("dataset", "")), primary=str(primary),
-                   scores=scores, collapse=dict(d.get("collapse") or {}),
-                   baseline_label=str(d.get("baseline_label", "raw input")), encoder=str(d.get("encoder", "")),
-                   readout=str(d.get("readout", "")), protocol=str(d.get("protocol", "")),
-                   n_train=int(d.get("n_train") or 0), n_test=int(d.get("n_test") or 0),
-                   details={k: v for k, v in d.items() if k not in known},
-                   warnings=list(d.get("warnings") or []), train=dict(d.get("train") or {}),
-                   schema=int(d.get("schema", 1)),
-                   sets={str(name): cls.from_dict(block) for name, block in (d.get("sets") or {}).items()
-                         if isinstance(block, dict)})
+        return cls(
+            variant=str(d.get("variant", "")),
+            dataset=str(d.get("dataset", "")),
+            primary=str(primary),
+            scores=scores,
+            collapse=dict(d.get("collapse") or {}),
+            baseline_label=str(d.get("baseline_label", "raw input")),
+            encoder=str(d.get("encoder", "")),
+            readout=str(d.get("readout", "")),
+            protocol=str(d.get("protocol", "")),
+            n_train=int(d.get("n_train") or 0),
+            n_test=int(d.get("n_test") or 0),
+            details={k: v for k, v in d.items() if k not in known},
+            warnings=list(d.get("warnings") or []),
+            train=dict(d.get("train") or {}),
+            schema=int(d.get("schema", 1)),
+            sets={
+                str(name): cls.from_dict(block)
+                for name, block in (d.get("sets") or {}).items()
+                if isinstance(block, dict)
+            },
+        )
 
 
 def range_pair(name: str, value: Any, lo: float, hi: float, *, open_low: bool = False) -> tuple[float, float]:

@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from helpers import write_plugins_toml
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

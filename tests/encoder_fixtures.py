@@ -12,9 +12,19 @@ import torch
 from torch import nn
 
 #: ijepa-tiny shrunk to seconds: 4 steps of a 32-wide, 2-deep ViT on the native 8 px digits (patch 1: an 8x8 grid)
-TINY = ["optim.steps=4", "optim.batch_size=16", "encoder.depth=2", "encoder.embed_dim=32", "encoder.num_heads=2",
-        "encoder.patch_size=1", "predictor.depth=1", "predictor.embed_dim=16", "predictor.num_heads=2",
-        "data.size=8", "data.digit_size=0"]
+TINY = [
+    "optim.steps=4",
+    "optim.batch_size=16",
+    "encoder.depth=2",
+    "encoder.embed_dim=32",
+    "encoder.num_heads=2",
+    "encoder.patch_size=1",
+    "predictor.depth=1",
+    "predictor.embed_dim=16",
+    "predictor.num_heads=2",
+    "data.size=8",
+    "data.digit_size=0",
+]
 _RUNS: dict[str, Path] = {}
 
 
@@ -73,11 +83,15 @@ class _Patches(nn.Module):
 class OfficialViT(nn.Module):
     """The published encoders' structure and names; `tubelet` > 0 makes it V-JEPA's video ViT."""
 
-    def __init__(self, chans: int, dim: int, depth: int, heads: int, hidden: int, patch: int, tokens: int,
-                 tubelet: int = 0) -> None:
+    def __init__(
+        self, chans: int, dim: int, depth: int, heads: int, hidden: int, patch: int, tokens: int, tubelet: int = 0
+    ) -> None:
         super().__init__()
-        conv = (nn.Conv3d(chans, dim, (tubelet, patch, patch), (tubelet, patch, patch)) if tubelet
-                else nn.Conv2d(chans, dim, patch, patch))
+        conv = (
+            nn.Conv3d(chans, dim, (tubelet, patch, patch), (tubelet, patch, patch))
+            if tubelet
+            else nn.Conv2d(chans, dim, patch, patch)
+        )
         self.patch_embed = _Patches(conv)
         # a random table on purpose: an import that recomputed positions instead of keeping these would fail
         self.pos_embed = nn.Parameter(torch.randn(1, tokens, dim) * 0.5, requires_grad=False)
@@ -96,8 +110,15 @@ class OfficialViT(nn.Module):
 
 def official_checkpoint(context: nn.Module, target: nn.Module, prefix: str) -> dict:
     """What the official training loop saves: every model under DDP's (and the mask wrapper's) prefix."""
-    return {"encoder": {prefix + k: v for k, v in context.state_dict().items()},
-            "target_encoder": {prefix + k: v for k, v in target.state_dict().items()},
-            "predictor": {"module.predictor_embed.weight": torch.zeros(4, 4)},
-            "opt": {"state": {}, "param_groups": [{"lr": 1e-3, "params": [0, 1]}]},
-            "scaler": None, "epoch": 3, "loss": 0.5, "batch_size": 8, "world_size": 1, "lr": 1e-3}
+    return {
+        "encoder": {prefix + k: v for k, v in context.state_dict().items()},
+        "target_encoder": {prefix + k: v for k, v in target.state_dict().items()},
+        "predictor": {"module.predictor_embed.weight": torch.zeros(4, 4)},
+        "opt": {"state": {}, "param_groups": [{"lr": 1e-3, "params": [0, 1]}]},
+        "scaler": None,
+        "epoch": 3,
+        "loss": 0.5,
+        "batch_size": 8,
+        "world_size": 1,
+        "lr": 1e-3,
+    }

@@ -23,8 +23,7 @@ def png_bytes(i: int, size: int = 16) -> bytes:
     return buf.getvalue()
 
 
-def write_shards(root: Path, shards: int = 3, per_shard: int = 12, *, labels: bool = True,
-                 size: int = 16) -> str:
+def write_shards(root: Path, shards: int = 3, per_shard: int = 12, *, labels: bool = True, size: int = 16) -> str:
     """`shards` tar shards of `per_shard` samples (key, .png, .cls); returns the brace pattern."""
     from webdataset import TarWriter
 
@@ -40,19 +39,25 @@ def write_shards(root: Path, shards: int = 3, per_shard: int = 12, *, labels: bo
     return str(root / f"train-{{000000..{shards - 1:06d}}}.tar")
 
 
-def write_parquet(root: Path, n: int = 36, *, files: int = 2, row_group: int = 6, size: int = 16,
-                  bad_rows: tuple[int, ...] = ()) -> Path:
+def write_parquet(
+    root: Path, n: int = 36, *, files: int = 2, row_group: int = 6, size: int = 16, bad_rows: tuple[int, ...] = ()
+) -> Path:
     """`data/train-0000k-of-0000f.parquet` with an `image` struct column ({bytes, path}, as `datasets` writes
     it) and an int `label` column, in row groups of `row_group`; `bad_rows` hold bytes no decoder reads."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     (root / "data").mkdir(parents=True, exist_ok=True)
-    rows = [{"image": {"bytes": b"not an image" if i in bad_rows else png_bytes(i, size), "path": f"{i}.png"},
-             "label": i % 2} for i in range(n)]
+    rows = [
+        {
+            "image": {"bytes": b"not an image" if i in bad_rows else png_bytes(i, size), "path": f"{i}.png"},
+            "label": i % 2,
+        }
+        for i in range(n)
+    ]
     per = -(-n // files)
     for f in range(files):
-        table = pa.Table.from_pylist(rows[f * per:(f + 1) * per])
+        table = pa.Table.from_pylist(rows[f * per : (f + 1) * per])
         pq.write_table(table, root / "data" / f"train-{f:05d}-of-{files:05d}.parquet", row_group_size=row_group)
     return root
 

@@ -15,21 +15,42 @@ import sys
 import pytest
 import torch
 import torch.nn.functional as F
-from typer.testing import CliRunner
 from torch.utils.flop_counter import FlopCounterMode
+from typer.testing import CliRunner
 
-from jepakit.experiments.bench import RESULT_KEYS, flop_counter, matmul_peak_gflops, run_bench
 from jepakit.cli.app import app
-from jepakit.framework.compose import resolve_run
 from jepakit.engine.jepa import build
 from jepakit.engine.loader import make_loader
+from jepakit.experiments.bench import RESULT_KEYS, flop_counter, matmul_peak_gflops, run_bench
+from jepakit.framework.compose import resolve_run
 
 TINY = "ijepa/ijepa-tiny"
-SPEC_KEYS = {"variant", "precision", "batch", "steps", "ms_per_step", "samples_per_s", "gflops_per_step",
-             "achieved_gflops_per_s", "peak_gflops_per_s", "mfu", "peak_rss_mb", "data_wait_fraction", "device",
-             "threads", "torch_version"}
-POSITIVE = ("ms_per_step", "samples_per_s", "gflops_per_step", "achieved_gflops_per_s", "peak_gflops_per_s", "mfu",
-            "peak_rss_mb")
+SPEC_KEYS = {
+    "variant",
+    "precision",
+    "batch",
+    "steps",
+    "ms_per_step",
+    "samples_per_s",
+    "gflops_per_step",
+    "achieved_gflops_per_s",
+    "peak_gflops_per_s",
+    "mfu",
+    "peak_rss_mb",
+    "data_wait_fraction",
+    "device",
+    "threads",
+    "torch_version",
+}
+POSITIVE = (
+    "ms_per_step",
+    "samples_per_s",
+    "gflops_per_step",
+    "achieved_gflops_per_s",
+    "peak_gflops_per_s",
+    "mfu",
+    "peak_rss_mb",
+)
 runner = CliRunner()
 
 
@@ -64,11 +85,24 @@ def _attn_bwd(grad, q, k, v, *args, out_shape=None, **kwargs) -> int:
 def independent_flops(resolved) -> int:
     """The first step's forward + backward, counted by a separately written FlopCounterMode."""
     built = build(resolved)
-    batch = next(iter(make_loader(built.splits.train, built.masker, batch_size=resolved.optim.batch_size,
-                                  seed=resolved.run.seed, start=0, total=1, workers=0)))
+    batch = next(
+        iter(
+            make_loader(
+                built.splits.train,
+                built.masker,
+                batch_size=resolved.optim.batch_size,
+                seed=resolved.run.seed,
+                start=0,
+                total=1,
+                workers=0,
+            )
+        )
+    )
     aten = torch.ops.aten
-    mapping = {aten._scaled_dot_product_flash_attention_for_cpu: _attn_fwd,
-               aten._scaled_dot_product_flash_attention_for_cpu_backward: _attn_bwd}
+    mapping = {
+        aten._scaled_dot_product_flash_attention_for_cpu: _attn_fwd,
+        aten._scaled_dot_product_flash_attention_for_cpu_backward: _attn_bwd,
+    }
     built.model.train()
     with FlopCounterMode(display=False, custom_mapping=mapping) as counter:
         built.model.step(batch).loss.backward()
@@ -128,9 +162,14 @@ def test_cli_json():
     assert r["workers"] == 1 and r["warmup"] == 1
 
 
-@pytest.mark.parametrize(("args", "needle"), [(["--precision", "fp16"], "--precision"),
-                                              (["ijepa/nope"], "unknown variant"),
-                                              (["--set", "run.nope=1"], "run.nope")])
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--precision", "fp16"], "--precision"),
+        (["ijepa/nope"], "unknown variant"),
+        (["--set", "run.nope=1"], "run.nope"),
+    ],
+)
 def test_cli_bad_input_exits_2(args, needle):
     result = runner.invoke(app, ["bench", *args, "--json"])
     assert result.exit_code == 2, result.output
@@ -139,17 +178,28 @@ def test_cli_bad_input_exits_2(args, needle):
 
 
 def test_bench_help_does_not_import_torch(tmp_path):
-    code = ("import sys\nfrom jepakit.cli.app import main\nsys.argv = ['jepakit', 'bench', '--help']\n"
-            "try:\n    main()\nexcept SystemExit:\n    pass\nprint('TORCH', 'torch' in sys.modules)")
+    code = (
+        "import sys\nfrom jepakit.cli.app import main\nsys.argv = ['jepakit', 'bench', '--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\nprint('TORCH', 'torch' in sys.modules)"
+    )
     env = {k: v for k, v in os.environ.items() if k not in ("JEPAKIT_PLUGINS_TOML", "JEPAKIT_DEBUG")}
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env,
-                          timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     assert "--precision" in proc.stdout and "TORCH False" in proc.stdout
 
 
-SMALL = ["encoder.embed_dim=32", "encoder.depth=1", "encoder.num_heads=2", "predictor.embed_dim=16",
-         "predictor.depth=1", "predictor.num_heads=2", "optim.batch_size=16", "run.workers=0"]
+SMALL = [
+    "encoder.embed_dim=32",
+    "encoder.depth=1",
+    "encoder.num_heads=2",
+    "predictor.embed_dim=16",
+    "predictor.depth=1",
+    "predictor.num_heads=2",
+    "optim.batch_size=16",
+    "run.workers=0",
+]
 
 
 def test_compile_is_in_place_same_loss_and_benched(plugin_state):
@@ -161,8 +211,13 @@ def test_compile_is_in_place_same_loss_and_benched(plugin_state):
     eager = build(resolved).model
     compiled = build(resolved).model
     compiled.load_state_dict(eager.state_dict())
-    batch = next(iter(make_loader(build(resolved).splits.train, build(resolved).masker, batch_size=16, seed=0,
-                                  start=0, total=1, workers=0)))
+    batch = next(
+        iter(
+            make_loader(
+                build(resolved).splits.train, build(resolved).masker, batch_size=16, seed=0, start=0, total=1, workers=0
+            )
+        )
+    )
     keys = list(compiled.state_dict())
     assert compile_model(compiled) == ["encoder", "predictor", "teacher"]
     assert list(compiled.state_dict()) == keys

@@ -98,8 +98,10 @@ def test_plugins_info_unknown_name_suggests():
 
 def test_global_plugins_toml_option_and_env(tmp_path):
     toml = write_plugins_toml(tmp_path, '[plugins]\ndisable = ["ijepa"]\n')
-    for result in (cli("--plugins-toml", str(toml), "list", "variants", "--json"),
-                   cli("list", "variants", "--json", env={"JEPAKIT_PLUGINS_TOML": str(toml)})):
+    for result in (
+        cli("--plugins-toml", str(toml), "list", "variants", "--json"),
+        cli("list", "variants", "--json", env={"JEPAKIT_PLUGINS_TOML": str(toml)}),
+    ):
         assert result.exit_code == 0, result.output
         assert TINY not in [v["name"] for v in json.loads(result.stdout)]
 
@@ -126,8 +128,19 @@ def fake_pip(monkeypatch):
     return calls
 
 
-@pytest.mark.parametrize("name", ["foo; rm -rf /", "foo && curl evil", "$(whoami)", "--index-url=http://evil",
-                                  "pkg @ https://evil/x.whl", "-rrequirements.txt", "foo|bar", ""])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "foo; rm -rf /",
+        "foo && curl evil",
+        "$(whoami)",
+        "--index-url=http://evil",
+        "pkg @ https://evil/x.whl",
+        "-rrequirements.txt",
+        "foo|bar",
+        "",
+    ],
+)
 def test_install_refuses_injection_without_running_pip(no_pip, name):
     assert_error(cli("plugins", "install", "--", name), 2, "neither an existing path nor a package requirement")
 
@@ -137,7 +150,7 @@ def test_install_runs_pip_with_an_argument_list(fake_pip, tmp_path):
     folder.mkdir()
     result = cli("plugins", "install", "jepakit-foo>=0.1,<2", "-e", str(folder))
     assert result.exit_code == 0, result.output
-    (cmd, kwargs), = fake_pip
+    ((cmd, kwargs),) = fake_pip
     assert cmd == [sys.executable, "-m", "pip", "install", "jepakit-foo>=0.1,<2", "-e", str(folder.resolve())]
     assert not kwargs.get("shell")
 
@@ -194,8 +207,11 @@ def test_doctor_healthy_exits_0(tmp_path):
 def test_doctor_finds_stale_entry_points(tmp_path):
     folder = tmp_path / "plugins" / "ijepa"
     folder.mkdir(parents=True)
-    write(folder / "pyproject.toml", '[project]\nname = "jepakit-ijepa"\nversion = "0.1.0"\n'
-                                     '[project.entry-points.jepakit]\nijepa2 = "jepakit_ijepa.plugin"\n')
+    write(
+        folder / "pyproject.toml",
+        '[project]\nname = "jepakit-ijepa"\nversion = "0.1.0"\n'
+        '[project.entry-points.jepakit]\nijepa2 = "jepakit_ijepa.plugin"\n',
+    )
     result = cli("--plugins-toml", str(write_plugins_toml(tmp_path, "")), "plugins", "doctor", "--json")
     assert result.exit_code == 2
     assert any("stale entry points for jepakit-ijepa" in p for p in json.loads(result.stdout)["problems"])
@@ -320,8 +336,15 @@ def _raise(exc: BaseException):
     return boom
 
 
-@pytest.mark.parametrize(("exc", "code"), [(JepakitError("bad", "fix it"), 2), (RunFailed("nan", "lower lr"), 1),
-                                           (Interrupted("stopped", "resume"), 130), (KeyboardInterrupt(), 130)])
+@pytest.mark.parametrize(
+    ("exc", "code"),
+    [
+        (JepakitError("bad", "fix it"), 2),
+        (RunFailed("nan", "lower lr"), 1),
+        (Interrupted("stopped", "resume"), 130),
+        (KeyboardInterrupt(), 130),
+    ],
+)
 def test_exit_codes_follow_the_error_type(monkeypatch, exc, code):
     monkeypatch.setattr("jepakit.cli.parts_cmd.load_state", _raise(exc))
     result = cli("list")
@@ -343,12 +366,28 @@ def test_unexpected_exception_is_an_internal_error(monkeypatch):
 
 # --- rendering -----------------------------------------------------------------------------------------------------
 
-EVAL = {"variant": TINY, "dataset": "glyphs32", "metric": "accuracy", "higher_is_better": True, "readout": "mean",
-        "trained": 62.5, "random_init": 20.0, "baseline_raw": 40.0,
-        "metrics": {"linear-probe": {"trained": 62.5, "random_init": 20.0, "raw": 40.0},
-                    "knn": {"trained": 55.0, "random_init": 18.0, "raw": 41.0}},
-        "collapse": {"feature_std": 0.31, "effective_rank": 40.2, "random_init": {"feature_std": 0.05, "effective_rank": 3.1}},
-        "protocol": "fixed split", "n_train": 3900, "n_test": 1300}
+EVAL = {
+    "variant": TINY,
+    "dataset": "glyphs32",
+    "metric": "accuracy",
+    "higher_is_better": True,
+    "readout": "mean",
+    "trained": 62.5,
+    "random_init": 20.0,
+    "baseline_raw": 40.0,
+    "metrics": {
+        "linear-probe": {"trained": 62.5, "random_init": 20.0, "raw": 40.0},
+        "knn": {"trained": 55.0, "random_init": 18.0, "raw": 41.0},
+    },
+    "collapse": {
+        "feature_std": 0.31,
+        "effective_rank": 40.2,
+        "random_init": {"feature_std": 0.05, "effective_rank": 3.1},
+    },
+    "protocol": "fixed split",
+    "n_train": 3900,
+    "n_test": 1300,
+}
 
 
 def test_eval_table_has_a_row_per_encoder_and_a_column_per_head(capsys):
@@ -359,10 +398,15 @@ def test_eval_table_has_a_row_per_encoder_and_a_column_per_head(capsys):
     assert "beats random init and raw input" in text
 
 
-@pytest.mark.parametrize(("trained", "expected"), [(62.5, "beats random init and raw input"),
-                                                   (30.0, "not yet better than raw input"),
-                                                   (20.5, "no clear gain over random init"),
-                                                   (10.0, "WORSE than random init")])
+@pytest.mark.parametrize(
+    ("trained", "expected"),
+    [
+        (62.5, "beats random init and raw input"),
+        (30.0, "not yet better than raw input"),
+        (20.5, "no clear gain over random init"),
+        (10.0, "WORSE than random init"),
+    ],
+)
 def test_verdict(trained, expected):
     assert expected in output.verdict({**EVAL, "trained": trained})
 
@@ -414,9 +458,22 @@ def test_demo_never_deletes_a_folder_that_is_not_a_run(tmp_path, plugin_state):
 
 # --- end to end (slow) -----------------------------------------------------------------------------------------------
 
-SMALL = ["data.use=core/digits", "data.size=16", "encoder.patch_size=2", "encoder.embed_dim=32", "encoder.depth=1",
-         "encoder.num_heads=2", "predictor.embed_dim=16", "predictor.depth=1", "predictor.num_heads=2",
-         "optim.batch_size=32", "optim.steps=4", "run.ckpt_every=2", "run.log_every=2", "run.workers=0"]
+SMALL = [
+    "data.use=core/digits",
+    "data.size=16",
+    "encoder.patch_size=2",
+    "encoder.embed_dim=32",
+    "encoder.depth=1",
+    "encoder.num_heads=2",
+    "predictor.embed_dim=16",
+    "predictor.depth=1",
+    "predictor.num_heads=2",
+    "optim.batch_size=32",
+    "optim.steps=4",
+    "run.ckpt_every=2",
+    "run.log_every=2",
+    "run.workers=0",
+]
 
 
 @pytest.mark.slow

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from jepakit.framework.compose import resolve_run
 from jepakit.errors import JepakitError
+from jepakit.framework.compose import resolve_run
 
 TINY = "ijepa/ijepa-tiny"
 
 
 def test_variant_defaults_and_overrides_merge(plugin_state):
-    run = resolve_run({"variant": TINY, "optim": {"lr": 5e-4}, "masker": {"min_keep": 6}}, plugin_state,
-                      ["run.seed=3"])
+    run = resolve_run({"variant": TINY, "optim": {"lr": 5e-4}, "masker": {"min_keep": 6}}, plugin_state, ["run.seed=3"])
     assert run.optim.lr == 5e-4 and run.optim.steps == 500
     assert run.parts["masker"].cfg.min_keep == 6 and run.parts["masker"].cfg.num_targets == 4
     assert run.run.seed == 3 and run.run.out == "runs/ijepa-ijepa-tiny"
@@ -32,15 +31,29 @@ def test_variant_defaults_and_overrides_merge(plugin_state):
         ({"variant": TINY, "loss": {"pred": {"weight": "x"}}}, "loss.pred.weight: expected a number"),
         ({"variant": TINY, "eval": {"heads": ["core/linear"]}}, 'eval.heads[0]: unknown head "core/linear"'),
         ({"variant": TINY, "run": {"precision": "fp16"}}, "run.precision: expected 'fp32' or 'bf16'"),
-        ({"variant": TINY, "eval": {"heads": {"knn": {"kk": 10}}}}, 'eval.heads.knn.kk: unknown key "kk". Did you mean "k"?'),
+        (
+            {"variant": TINY, "eval": {"heads": {"knn": {"kk": 10}}}},
+            'eval.heads.knn.kk: unknown key "kk". Did you mean "k"?',
+        ),
         ({"variant": TINY, "eval": {"heads": {"knn": {"k": 0}}}}, "eval.heads.knn: k must be at least 1, got 0"),
-        ({"variant": TINY, "eval": {"heads": {"knnn": {}}}}, 'eval.heads.knnn: unknown head "knnn". Did you mean "knn"?'),
+        (
+            {"variant": TINY, "eval": {"heads": {"knnn": {}}}},
+            'eval.heads.knnn: unknown head "knnn". Did you mean "knn"?',
+        ),
         ({"variant": TINY, "eval": {"heads": {"knn": 10}}}, "eval.heads.knn: expected a table of settings"),
         ({"variant": TINY, "eval": {"heads": ["core/knn", "knn"]}}, 'eval.heads[1]: a second head named "knn"'),
-        ({"variant": TINY, "eval": {"primary": "knnn"}}, 'eval.primary: no head named "knnn" in eval.heads. Did you mean "knn"?'),
-        ({"variant": TINY, "eval": {"heads": [], "primary": "knn"}}, 'eval.primary: "knn" names a head, but the run evaluates none'),
-        ({"variant": TINY, "run": {"loggers": {"tensorboard": {"subdr": "tb"}}}},
-         'run.loggers.tensorboard.subdr: unknown key "subdr". Did you mean "subdir"?'),
+        (
+            {"variant": TINY, "eval": {"primary": "knnn"}},
+            'eval.primary: no head named "knnn" in eval.heads. Did you mean "knn"?',
+        ),
+        (
+            {"variant": TINY, "eval": {"heads": [], "primary": "knn"}},
+            'eval.primary: "knn" names a head, but the run evaluates none',
+        ),
+        (
+            {"variant": TINY, "run": {"loggers": {"tensorboard": {"subdr": "tb"}}}},
+            'run.loggers.tensorboard.subdr: unknown key "subdr". Did you mean "subdir"?',
+        ),
     ],
 )
 def test_bad_runs_name_the_key(plugin_state, run, needle):
@@ -53,15 +66,21 @@ def test_bad_runs_name_the_key(plugin_state, run, needle):
 def test_head_and_logger_settings_are_settable_and_used(plugin_state):
     from jepakit.engine.run_eval import head_factory
 
-    run = resolve_run({"variant": TINY, "eval": {"heads": {"knn": {"k": 10}}}}, plugin_state,
-                      ["run.loggers.tensorboard.flush_secs=5"])
+    run = resolve_run(
+        {"variant": TINY, "eval": {"heads": {"knn": {"k": 10}}}}, plugin_state, ["run.loggers.tensorboard.flush_secs=5"]
+    )
     assert list(run.heads) == ["linear-probe", "knn"]  # a table merges into the variant's heads
     assert head_factory(run.heads["knn"])().cfg.k == 10 and head_factory(run.heads["linear-probe"])().cfg.C == 1.0
     assert run.eval.primary == "linear-probe" and run.eval.heads == ["linear-probe", "knn"]
     assert run.loggers["tensorboard"].cfg.flush_secs == 5 and run.run.loggers == ["tensorboard"]
     # qualified keys, a second head of one kind under its own name, and a named primary
-    run = resolve_run({"variant": TINY, "eval": {"primary": "knn5", "heads": {
-        "core/knn": {"k": 7}, "knn5": {"use": "core/knn", "k": 5}}}}, plugin_state)
+    run = resolve_run(
+        {
+            "variant": TINY,
+            "eval": {"primary": "knn5", "heads": {"core/knn": {"k": 7}, "knn5": {"use": "core/knn", "k": 5}}},
+        },
+        plugin_state,
+    )
     assert {n: p.cfg.k for n, p in run.heads.items() if n != "linear-probe"} == {"knn": 7, "knn5": 5}
     assert run.eval.primary == "knn5"
     assert resolve_run({"variant": TINY, "eval": {"primary": "core/knn"}}, plugin_state).eval.primary == "knn"
@@ -71,15 +90,22 @@ def test_the_name_list_form_is_still_the_exact_set(plugin_state):
     run = resolve_run({"variant": TINY}, plugin_state, ['eval.heads=["core/knn"]', 'run.loggers=["core/tensorboard"]'])
     assert list(run.heads) == ["knn"] and run.heads["knn"].cfg.k == 20 and list(run.loggers) == ["tensorboard"]
     assert run.eval.primary == "knn"  # no linear probe: the first head
-    assert resolve_run({"variant": "vjepa/vjepa-tiny"}, plugin_state).eval.heads == ["linear-probe", "attentive-probe", "knn"]
+    assert resolve_run({"variant": "vjepa/vjepa-tiny"}, plugin_state).eval.heads == [
+        "linear-probe",
+        "attentive-probe",
+        "knn",
+    ]
     assert list(resolve_run({"variant": "tijepa/tijepa-tiny"}, plugin_state).heads) == []
 
 
-@pytest.mark.parametrize("extra", [
-    {"eval": {"heads": {"knn": {"k": 10}}}},
-    {"eval": {"heads": ["core/knn", {"use": "core/linear-probe", "C": 0.5}], "primary": "linear-probe"}},
-    {"eval": {"heads": []}, "run": {"loggers": {"tensorboard": {"subdir": "tb"}}}},
-])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"eval": {"heads": {"knn": {"k": 10}}}},
+        {"eval": {"heads": ["core/knn", {"use": "core/linear-probe", "C": 0.5}], "primary": "linear-probe"}},
+        {"eval": {"heads": []}, "run": {"loggers": {"tensorboard": {"subdir": "tb"}}}},
+    ],
+)
 def test_config_toml_rebuilds_the_same_heads_and_loggers(plugin_state, extra):
     """config.toml (to_dict) resolved again, as `jepakit eval` and `--resume` do, gives the same run."""
     import tomllib
@@ -149,8 +175,14 @@ def _shipped() -> dict:
 
 
 #: Toy sizes per shipped composition, so each trains a few steps in seconds.
-TOY = {"encoder.depth=1", "predictor.depth=1", "run.workers=0", "run.ckpt_every=3", "optim.steps=6",
-       "optim.batch_size=32"}
+TOY = {
+    "encoder.depth=1",
+    "predictor.depth=1",
+    "run.workers=0",
+    "run.ckpt_every=3",
+    "optim.steps=6",
+    "optim.batch_size=32",
+}
 
 
 @pytest.mark.slow
@@ -159,8 +191,8 @@ def test_each_shipped_composition_trains_and_evaluates(tmp_path, name):
     """plugins.toml's composed variants (parts from several plugins) train and evaluate at toy size."""
     from pathlib import Path
 
-    from jepakit.framework.plugins import load_plugins
     from jepakit.engine.train import train
+    from jepakit.framework.plugins import load_plugins
 
     spec = _shipped()[name]
     state = load_plugins(Path(__file__).parents[1] / "plugins.toml")

@@ -7,8 +7,8 @@ import tomllib
 import pytest
 
 from jepakit.builtin.config import EMAConfig, PredictorConfig, ViTConfig
-from jepakit.framework.config import apply_overrides, build_dataclass, defaults_of, dumps_toml, parse_override
 from jepakit.errors import JepakitError
+from jepakit.framework.config import apply_overrides, build_dataclass, defaults_of, dumps_toml, parse_override
 
 
 def test_defaults_fill_in_and_lists_become_tuples():
@@ -57,15 +57,24 @@ def test_overrides_parse_toml_values():
 
 
 def test_toml_writer_round_trips():
-    data = {"variant": "a/b", "encoder": {"use": "core/vit", **defaults_of(ViTConfig)},
-            "loss": {"pred": {"use": "core/smooth-l1", "weight": 1.0}}, "eval": {"heads": ["x", "y"]},
-            "s": 'quote " and \\ back'}
+    data = {
+        "variant": "a/b",
+        "encoder": {"use": "core/vit", **defaults_of(ViTConfig)},
+        "loss": {"pred": {"use": "core/smooth-l1", "weight": 1.0}},
+        "eval": {"heads": ["x", "y"]},
+        "s": 'quote " and \\ back',
+    }
     assert tomllib.loads(dumps_toml(data)) == data
 
 
 def test_toml_writer_round_trips_head_tables_and_inline_head_lists():
-    tables = {"eval": {"readout": "mean", "primary": "knn",
-                       "heads": {"knn": {"use": "core/knn", "k": 10}, "lp": {"use": "core/linear-probe", "C": 0.5}}}}
+    tables = {
+        "eval": {
+            "readout": "mean",
+            "primary": "knn",
+            "heads": {"knn": {"use": "core/knn", "k": 10}, "lp": {"use": "core/linear-probe", "C": 0.5}},
+        }
+    }
     assert tomllib.loads(dumps_toml(tables)) == tables
     text = dumps_toml(tables)
     assert "[eval.heads.knn]" in text and "k = 10" in text

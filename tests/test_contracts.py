@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 import types
 from dataclasses import dataclass
-
 from pathlib import Path
 
 import pytest
@@ -13,9 +12,9 @@ import torch
 from torch import nn
 
 from jepakit.builtin.config import SmoothL1Config, ViTConfig
-from jepakit.interfaces import MaskSet
 from jepakit.builtin.models import VisionTransformer
 from jepakit.framework.registry import PartSpec
+from jepakit.interfaces import MaskSet
 from jepakit.testing.contracts import check_config, check_loss, check_masker, check_part, isolated_state
 
 #: Core's parts and plain-image plugin parts pass at the suite's default tiny sizes; plugins whose parts need
@@ -29,7 +28,9 @@ def test_every_installed_part_meets_its_contract(spec, plugin_state):
     check_part(spec, state=plugin_state)
 
 
-@pytest.mark.parametrize("folder", sorted(p.name for p in (ROOT / "plugins").iterdir() if (p / "pyproject.toml").is_file()))
+@pytest.mark.parametrize(
+    "folder", sorted(p.name for p in (ROOT / "plugins").iterdir() if (p / "pyproject.toml").is_file())
+)
 def test_every_bundled_plugin_runs_the_contract_suite_on_all_its_parts(folder):
     text = (ROOT / "plugins" / folder / "tests" / "test_contract.py").read_text(encoding="utf-8")
     assert "check_plugin(" in text, f"plugins/{folder} does not run jepakit.testing's check_plugin"
@@ -73,7 +74,7 @@ class GoodMasker:
         perm = torch.stack([torch.randperm(n, generator=generator) for _ in range(batch_size)])
         k = self.cfg.num_targets * self.cfg.block
         targets = perm[:, :k].view(batch_size, self.cfg.num_targets, self.cfg.block)
-        return MaskSet(context=perm[:, self.cut():].sort(1).values, targets=targets)
+        return MaskSet(context=perm[:, self.cut() :].sort(1).values, targets=targets)
 
 
 class OverlapMasker(GoodMasker):
@@ -116,16 +117,25 @@ def test_a_good_fake_masker_passes():
     check_masker(fake("maskers", "GoodMasker", FakeMaskConfig), {"_grid": (6, 6)})
 
 
-@pytest.mark.parametrize(("spec", "tiny", "check"), [
-    pytest.param(fake("encoders", "ShortEncoder", ViTConfig),
-                 {"embed_dim": 16, "depth": 1, "num_heads": 2, "patch_size": 4}, '"forward"', id="wrong-shape-encoder"),
-    pytest.param(fake("maskers", "OverlapMasker", FakeMaskConfig), {"_grid": (6, 6)}, '"MaskSet"',
-                 id="overlapping-masker"),
-    pytest.param(fake("maskers", "LambdaMasker", FakeMaskConfig), {"_grid": (6, 6)}, '"pickling"',
-                 id="unpicklable-masker"),
-    pytest.param(fake("losses", "NaNLoss", SmoothL1Config), {}, '"forward"', id="nan-loss"),
-    pytest.param(fake("losses", "NaNLoss", NoDefaultConfig), {}, '"config defaults"', id="config-without-default"),
-])
+@pytest.mark.parametrize(
+    ("spec", "tiny", "check"),
+    [
+        pytest.param(
+            fake("encoders", "ShortEncoder", ViTConfig),
+            {"embed_dim": 16, "depth": 1, "num_heads": 2, "patch_size": 4},
+            '"forward"',
+            id="wrong-shape-encoder",
+        ),
+        pytest.param(
+            fake("maskers", "OverlapMasker", FakeMaskConfig), {"_grid": (6, 6)}, '"MaskSet"', id="overlapping-masker"
+        ),
+        pytest.param(
+            fake("maskers", "LambdaMasker", FakeMaskConfig), {"_grid": (6, 6)}, '"pickling"', id="unpicklable-masker"
+        ),
+        pytest.param(fake("losses", "NaNLoss", SmoothL1Config), {}, '"forward"', id="nan-loss"),
+        pytest.param(fake("losses", "NaNLoss", NoDefaultConfig), {}, '"config defaults"', id="config-without-default"),
+    ],
+)
 def test_the_suite_catches_broken_parts(spec, tiny, check):
     with pytest.raises(AssertionError) as info:
         check_part(spec, tiny)

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from jepakit.builtin.data import digits, glyphs, image_folder
 from jepakit.builtin.config import DigitsConfig, GlyphsConfig, ImageFolderConfig
+from jepakit.builtin.data import digits, glyphs, image_folder
 from jepakit.errors import JepakitError
 
 

@@ -19,24 +19,48 @@ from safetensors.torch import load_file
 from typer.testing import CliRunner
 
 from jepakit.cli.app import app
-from jepakit.interfaces import MaskSet
 from jepakit.engine.loader import MaskCollator, StepBatchSampler, take_rows
 from jepakit.engine.runs import RunDir
+from jepakit.interfaces import MaskSet
 
 STEPS = 4
 SETS = [
-    "data.use=core/digits", "data.size=16", "data.digit_size=0", "encoder.patch_size=2", "encoder.embed_dim=32",
-    "encoder.depth=1", "encoder.num_heads=2", "predictor.embed_dim=16", "predictor.depth=1", "predictor.num_heads=2",
-    "optim.batch_size=16", f"optim.steps={STEPS}", "run.ckpt_every=2", "run.keep_checkpoints=3", "run.log_every=1",
-    "run.monitor_every=2", "run.workers=0", "run.threads=1", 'eval.heads=["core/linear-probe"]',
+    "data.use=core/digits",
+    "data.size=16",
+    "data.digit_size=0",
+    "encoder.patch_size=2",
+    "encoder.embed_dim=32",
+    "encoder.depth=1",
+    "encoder.num_heads=2",
+    "predictor.embed_dim=16",
+    "predictor.depth=1",
+    "predictor.num_heads=2",
+    "optim.batch_size=16",
+    f"optim.steps={STEPS}",
+    "run.ckpt_every=2",
+    "run.keep_checkpoints=3",
+    "run.log_every=1",
+    "run.monitor_every=2",
+    "run.workers=0",
+    "run.threads=1",
+    'eval.heads=["core/linear-probe"]',
 ]
 
 
 def _env(tmp: Path, **extra: str) -> dict[str, str]:
     (tmp / "empty-plugins.toml").write_text("")
     env = {**os.environ, "JEPAKIT_PLUGINS_TOML": str(tmp / "empty-plugins.toml"), "OMP_NUM_THREADS": "1"}
-    for key in ("JEPAKIT_FAULT", "JEPAKIT_FAULT_RANK", "RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE",
-                "MASTER_ADDR", "MASTER_PORT", "JEPAKIT_DIST_DIGEST_DIR"):
+    for key in (
+        "JEPAKIT_FAULT",
+        "JEPAKIT_FAULT_RANK",
+        "RANK",
+        "WORLD_SIZE",
+        "LOCAL_RANK",
+        "LOCAL_WORLD_SIZE",
+        "MASTER_ADDR",
+        "MASTER_PORT",
+        "JEPAKIT_DIST_DIGEST_DIR",
+    ):
         env.pop(key, None)
     env.update(extra)
     return env
@@ -116,8 +140,11 @@ def test_a_failing_rank_stops_the_others_and_resume_continues_exactly(one_proces
 
 def test_batch_size_must_split_evenly_over_the_processes(tmp_path):
     env = _env(tmp_path)
-    result = CliRunner().invoke(app, ["train", "ijepa/ijepa-tiny", "--nproc", "2", "--set", "optim.batch_size=15",
-                                      "--out", str(tmp_path / "run")], env=env)
+    result = CliRunner().invoke(
+        app,
+        ["train", "ijepa/ijepa-tiny", "--nproc", "2", "--set", "optim.batch_size=15", "--out", str(tmp_path / "run")],
+        env=env,
+    )
     assert result.exit_code == 2, result.output
     text = result.output + (result.stderr if result.stderr_bytes is not None else "")
     assert "Error:" in text and "optim.batch_size" in text and "Hint:" in text and "Traceback" not in text
@@ -126,8 +153,9 @@ def test_batch_size_must_split_evenly_over_the_processes(tmp_path):
 
 def test_nproc_under_a_distributed_launch_is_refused(tmp_path):
     env = {**_env(tmp_path), "WORLD_SIZE": "2", "RANK": "0"}
-    result = CliRunner().invoke(app, ["train", "ijepa/ijepa-tiny", "--nproc", "2", "--out", str(tmp_path / "r")],
-                                env=env)
+    result = CliRunner().invoke(
+        app, ["train", "ijepa/ijepa-tiny", "--nproc", "2", "--out", str(tmp_path / "r")], env=env
+    )
     assert result.exit_code == 2 and "torchrun" in result.output + (result.stderr or "")
 
 
@@ -146,8 +174,8 @@ def test_each_rank_gets_its_slice_of_the_global_batch_and_its_masks(plugin_state
         for r in (0, 1):
             part = MaskCollator(masker, 3, 9, r, 2)([(s, torch.zeros(1, 16, 16), y) for s, _, y in shards[r][step]])
             assert isinstance(part["masks"], MaskSet)
-            assert torch.equal(part["masks"].context, full.context[r * 8:(r + 1) * 8])
-            assert torch.equal(part["masks"].targets, full.targets[r * 8:(r + 1) * 8])
+            assert torch.equal(part["masks"].context, full.context[r * 8 : (r + 1) * 8])
+            assert torch.equal(part["masks"].targets, full.targets[r * 8 : (r + 1) * 8])
 
 
 def test_take_rows_leaves_tensors_without_a_batch_dimension_alone():

@@ -12,11 +12,14 @@ from jepakit.testing.draws import count_draws
 
 def _module() -> types.ModuleType:
     mod = types.ModuleType("sampler")
-    exec("import torch\n"
-         "def sample(g):\n"
-         "    a = torch.rand(3, 4, generator=g)\n"
-         "    b = torch.randint(0, 5, (7,), generator=g)\n"
-         "    return torch.cat([a.flatten(), b.float()])\n", mod.__dict__)
+    exec(
+        "import torch\n"
+        "def sample(g):\n"
+        "    a = torch.rand(3, 4, generator=g)\n"
+        "    b = torch.randint(0, 5, (7,), generator=g)\n"
+        "    return torch.cat([a.flatten(), b.float()])\n",
+        mod.__dict__,
+    )
     return mod
 
 

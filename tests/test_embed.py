@@ -35,8 +35,17 @@ def test_a_probe_on_embedded_features_equals_the_runs_evaluation(run_dir, tmp_pa
     head = next(h for h in evaluation["metrics"] if h.startswith("linear"))
     files = {}
     for split in ("train", "test"):
-        summary = embed(str(run_dir), "--data", "run", "--split", split, "--out", str(tmp_path / f"{split}.npy"),
-                        "--batch-size", "300")
+        summary = embed(
+            str(run_dir),
+            "--data",
+            "run",
+            "--split",
+            split,
+            "--out",
+            str(tmp_path / f"{split}.npy"),
+            "--batch-size",
+            "300",
+        )
         assert summary["readout"] == evaluation["readout"] and summary["labels"] is True
         meta = json.loads((tmp_path / f"{split}.meta.json").read_text(encoding="utf-8"))
         files[split] = np.load(tmp_path / f"{split}.npy"), np.asarray(meta["labels"])
@@ -56,10 +65,21 @@ def test_a_folder_of_images_keeps_paths_and_class_labels(run_dir, tmp_path):
     for cls in ("cats", "dogs"):
         (tmp_path / "pics" / cls).mkdir(parents=True)
         for i in range(3):
-            Image.new("L", (24 + i, 24), 60 * i + (100 if cls == "dogs" else 0)).save(tmp_path / "pics" / cls / f"{i}.png")
+            Image.new("L", (24 + i, 24), 60 * i + (100 if cls == "dogs" else 0)).save(
+                tmp_path / "pics" / cls / f"{i}.png"
+            )
     (tmp_path / "pics" / "dogs" / "broken.png").write_bytes(b"not a png")
-    summary = embed(str(run_dir), "--data", str(tmp_path / "pics"), "--out", str(tmp_path / "f.npy"),
-                    "--readout", "mean", "--batch-size", "4")
+    summary = embed(
+        str(run_dir),
+        "--data",
+        str(tmp_path / "pics"),
+        "--out",
+        str(tmp_path / "f.npy"),
+        "--readout",
+        "mean",
+        "--batch-size",
+        "4",
+    )
     meta = json.loads((tmp_path / "f.meta.json").read_text(encoding="utf-8"))
     assert summary["rows"] == 6 and summary["skipped"] == 1 and meta["skipped"] == ["dogs/broken.png"]
     assert meta["class_names"] == ["cats", "dogs"] and meta["labels"] == [0, 0, 0, 1, 1, 1]
@@ -73,8 +93,7 @@ def test_a_folder_of_images_keeps_paths_and_class_labels(run_dir, tmp_path):
 
 def test_a_dataset_part_with_settings_matches_the_runs_own_data(run_dir, tmp_path):
     embed(str(run_dir), "--data", "run", "--split", "test", "--out", str(tmp_path / "a.npy"))
-    embed(str(run_dir), "--data", "core/digits", "--set", "size=8", "--split", "test",
-          "--out", str(tmp_path / "b.npy"))
+    embed(str(run_dir), "--data", "core/digits", "--set", "size=8", "--split", "test", "--out", str(tmp_path / "b.npy"))
     np.testing.assert_array_equal(np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy"))
 
 
@@ -101,8 +120,17 @@ def test_an_export_embeds_without_its_run(run_dir, tmp_path):
     runner.invoke(app, ["export", str(run_dir), "--out", str(tmp_path / "exp")])
     result = runner.invoke(app, ["embed", str(tmp_path / "exp"), "--out", str(tmp_path / "x.npy")])
     assert result.exit_code == 2 and "needs a run directory" in result.stderr
-    summary = embed(str(tmp_path / "exp"), "--data", "core/digits", "--set", "size=8", "--split", "test",
-                    "--out", str(tmp_path / "d.npy"))
+    summary = embed(
+        str(tmp_path / "exp"),
+        "--data",
+        "core/digits",
+        "--set",
+        "size=8",
+        "--split",
+        "test",
+        "--out",
+        str(tmp_path / "d.npy"),
+    )
     assert summary["shape"] == [397, 64]
     assert torch.from_numpy(np.load(tmp_path / "d.npy")).isfinite().all()
 

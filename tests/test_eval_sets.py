@@ -19,10 +19,22 @@ from jepakit.errors import JepakitError
 from jepakit.framework.compose import resolve_run
 from jepakit.interfaces import DataSplits, EvalResult, Scores
 
-TINY = ["data.use=core/digits", "data.size=16", "data.digit_size=0", "encoder.patch_size=2", "encoder.embed_dim=16",
-        "encoder.depth=1", "encoder.num_heads=2", "predictor.embed_dim=16", "predictor.depth=1",
-        "predictor.num_heads=2", "optim.steps=2", "optim.batch_size=16", "run.workers=0",
-        'eval.heads=["core/knn"]']  # k-NN alone: the linear probe on 1,400 digits costs seconds
+TINY = [
+    "data.use=core/digits",
+    "data.size=16",
+    "data.digit_size=0",
+    "encoder.patch_size=2",
+    "encoder.embed_dim=16",
+    "encoder.depth=1",
+    "encoder.num_heads=2",
+    "predictor.embed_dim=16",
+    "predictor.depth=1",
+    "predictor.num_heads=2",
+    "optim.steps=2",
+    "optim.batch_size=16",
+    "run.workers=0",
+    'eval.heads=["core/knn"]',
+]  # k-NN alone: the linear probe on 1,400 digits costs seconds
 SAME = {"use": "core/digits", "size": 16, "digit_size": 0}  # the pretraining data's own settings
 
 
@@ -64,12 +76,14 @@ def test_sets_are_validated_like_parts_and_recorded_in_config_toml(plugin_state)
     assert 'eval.sets.d.sise: unknown key "sise". Did you mean "size"?' in error({"d": {**digits, "sise": 8}})
     assert 'Did you mean "max_samples"?' in error({"d": {**digits, "max_sample": 8}})
     assert "eval.sets.d.max_samples: expected a whole number >= 0" in error({"d": {**digits, "max_samples": -1}})
-    assert 'eval.sets.d.use: unknown dataset "core/digts". Did you mean "core/digits"?' in \
-        error({"d": {"use": "core/digts"}})
+    assert 'eval.sets.d.use: unknown dataset "core/digts". Did you mean "core/digits"?' in error(
+        {"d": {"use": "core/digts"}}
+    )
     plain = resolve_run({"variant": "ijepa/ijepa-tiny"}, plugin_state)
     assert plain.sets == {} and "sets" not in plain.to_dict()["eval"]  # config.toml of a run without sets unchanged
-    r = resolve_run({"variant": "ijepa/ijepa-tiny", "eval": {"sets": {"digits": {"size": 8, "max_samples": 50}}}},
-                    plugin_state)  # `use` defaults to the table's name, like [eval.heads.knn]
+    r = resolve_run(
+        {"variant": "ijepa/ijepa-tiny", "eval": {"sets": {"digits": {"size": 8, "max_samples": 50}}}}, plugin_state
+    )  # `use` defaults to the table's name, like [eval.heads.knn]
     table = r.to_dict()["eval"]["sets"]["digits"]
     assert table["use"] == "core/digits" and table["size"] == 8 and table["max_samples"] == 50
     assert resolve_run(r.to_dict(), plugin_state).to_dict() == r.to_dict()
@@ -106,8 +120,9 @@ def test_without_sets_the_numbers_are_the_old_path_and_a_set_of_the_same_data_gi
     resolved, built, run_dir = load_run(run, state)
     old_path = as_result(built.method.evaluate(resolved, built, run_dir))  # what evaluation was before sets
     assert {n: s.to_dict() for n, s in old_path.scores.items()} == ev["metrics"]  # train wrote it through the sets
-    assert {k: v for k, v in old_path.to_dict().items() if k not in ("train", "warnings")} == \
-        {k: v for k, v in ev.items() if k not in ("train", "warnings")}
+    assert {k: v for k, v in old_path.to_dict().items() if k not in ("train", "warnings")} == {
+        k: v for k, v in ev.items() if k not in ("train", "warnings")
+    }
     with_sets = _run(state, tmp_path / "r", {"same": SAME, "shifted": {**SAME, "digit_size": 12, "max_samples": 60}})
     result = evaluate_sets(with_sets, built, run_dir)
     assert list(result.sets) == ["same", "shifted"] and result.scores == old_path.scores  # same data, same numbers
@@ -115,8 +130,11 @@ def test_without_sets_the_numbers_are_the_old_path_and_a_set_of_the_same_data_gi
     assert (result.sets["shifted"].n_train, result.sets["shifted"].n_test) == (60, 60)
     assert (run / "plots" / "sets" / "shifted" / "embedding_pca.png").is_file()  # the primary set's stays in plots/
     bad = _run(state, tmp_path / "b", {"small": {"use": "core/digits", "size": 8}})
-    with pytest.raises(JepakitError, match=r"digits8 gives inputs of shape \[1, 8, 8\] but the encoder was built for "
-                                           r"digits16's \[1, 16, 16\]"):
+    with pytest.raises(
+        JepakitError,
+        match=r"digits8 gives inputs of shape \[1, 8, 8\] but the encoder was built for "
+        r"digits16's \[1, 16, 16\]",
+    ):
         evaluate_sets(bad, built, run_dir)
 
 
@@ -126,8 +144,23 @@ def test_jepakit_eval_data_adds_a_block_and_a_later_eval_keeps_it(trained, tmp_p
     shutil.copytree(src, run)
     before = json.loads((run / "eval.json").read_text())
     runner = CliRunner()
-    res = runner.invoke(app, ["eval", str(run), "--data", "core/digits", "--set", "data.size=16",
-                              "--set", "digit_size=12", "--max-samples", "50", "--name", "probe"])
+    res = runner.invoke(
+        app,
+        [
+            "eval",
+            str(run),
+            "--data",
+            "core/digits",
+            "--set",
+            "data.size=16",
+            "--set",
+            "digit_size=12",
+            "--max-samples",
+            "50",
+            "--name",
+            "probe",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "set probe: ijepa/ijepa-tiny on digits16-shifted12" in res.output
     after = json.loads((run / "eval.json").read_text())
@@ -152,11 +185,18 @@ def test_compare_and_report_show_one_block_per_set(tmp_path):
         run.mkdir()
         (run / "config.toml").write_text(f'variant = "ijepa/ijepa-tiny"\n[optim]\nsteps = 2\n[run]\nseed = {i}\n')
         (run / "metrics.jsonl").write_text('{"step": 1, "loss": 1.0}\n{"step": 2, "loss": 0.5}\n')
-        digits = EvalResult("ijepa/ijepa-tiny", "digits16", "knn",
-                            {"knn": Scores("accuracy", trained_digits, 40.0, 60.0)}, n_train=100, n_test=50)
+        digits = EvalResult(
+            "ijepa/ijepa-tiny",
+            "digits16",
+            "knn",
+            {"knn": Scores("accuracy", trained_digits, 40.0, 60.0)},
+            n_train=100,
+            n_test=50,
+        )
         glyphs = dataclasses.replace(digits, dataset="glyphs16", scores={"knn": Scores("accuracy", 30.0, 20.0, 25.0)})
-        (run / "eval.json").write_text(json.dumps(dataclasses.replace(digits, sets={"digits": digits,
-                                                                                    "glyphs": glyphs}).to_dict()))
+        (run / "eval.json").write_text(
+            json.dumps(dataclasses.replace(digits, sets={"digits": digits, "glyphs": glyphs}).to_dict())
+        )
     res = CliRunner().invoke(app, ["compare", str(tmp_path)])
     assert res.exit_code == 0, res.output
     assert "set digits (accuracy)" in res.output and "set glyphs (accuracy)" in res.output and "30.00" in res.output
@@ -178,8 +218,16 @@ def test_unlabelled_pretraining_without_sets_is_an_error_that_says_to_add_one(pl
     from jepakit.framework.eval_sets import check_evaluable
     from jepakit.framework.registry import PartSpec
 
-    plugin_state.registry.add(PartSpec("datasets", "test/unlabelled", "test", target="jepakit.builtin.data:digits",
-                                       config=_UnlabelledConfig, modality="image"))
+    plugin_state.registry.add(
+        PartSpec(
+            "datasets",
+            "test/unlabelled",
+            "test",
+            target="jepakit.builtin.data:digits",
+            config=_UnlabelledConfig,
+            modality="image",
+        )
+    )
     resolved = resolve_run({"variant": "ijepa/ijepa-tiny"}, plugin_state, ["data.use=test/unlabelled"])
     with pytest.raises(JepakitError) as info:
         check_evaluable(resolved)

@@ -8,9 +8,9 @@ import torch
 from torch import nn
 
 from jepakit.builtin.config import KNNConfig, LinearProbeConfig
-from jepakit.errors import JepakitError
 from jepakit.builtin.heads import KNNProbe, LinearProbe
 from jepakit.engine.evaluate import collapse_stats, evaluate_encoders, extract_features
+from jepakit.errors import JepakitError
 from jepakit.interfaces import DataSplits, EvalResult, Head
 
 
@@ -139,12 +139,29 @@ def test_evaluate_encoders_report() -> None:
     torch.manual_seed(0)
     trained, random_init = TinyEncoder(), TinyEncoder()
     splits = _splits()
-    result = evaluate_encoders(trained, random_init, splits, readout="mean",
-                               heads={"linear": LinearProbe, "knn": lambda: KNNProbe(KNNConfig(k=5))})
+    result = evaluate_encoders(
+        trained,
+        random_init,
+        splits,
+        readout="mean",
+        heads={"linear": LinearProbe, "knn": lambda: KNNProbe(KNNConfig(k=5))},
+    )
     assert isinstance(result, EvalResult) and result.primary == "linear" and result.variant == ""
     out = result.to_dict()  # eval.json's layout: the first layout's keys stay readable
-    for key in ("dataset", "metric", "higher_is_better", "readout", "trained", "random_init", "baseline_raw",
-                "metrics", "collapse", "protocol", "n_train", "n_test"):
+    for key in (
+        "dataset",
+        "metric",
+        "higher_is_better",
+        "readout",
+        "trained",
+        "random_init",
+        "baseline_raw",
+        "metrics",
+        "collapse",
+        "protocol",
+        "n_train",
+        "n_test",
+    ):
         assert key in out, key
     assert out["dataset"] == "blobs" and out["metric"] == "accuracy" and out["higher_is_better"] is True
     assert (out["n_train"], out["n_test"]) == (80, 40)
@@ -171,8 +188,13 @@ def test_extra_labels_are_read_by_the_primary_head_from_the_same_features() -> N
     # "side" is the class itself (separable), "noise" a label the inputs do not carry
     rng = np.random.default_rng(0)
     splits.extra_labels = {"side": (y_tr, y_te), "noise": (rng.integers(0, 2, 80), rng.integers(0, 2, 40))}
-    out = evaluate_encoders(TinyEncoder(), TinyEncoder(), splits, readout="mean",
-                            heads={"linear": LinearProbe, "knn": lambda: KNNProbe(KNNConfig(k=5))})
+    out = evaluate_encoders(
+        TinyEncoder(),
+        TinyEncoder(),
+        splits,
+        readout="mean",
+        heads={"linear": LinearProbe, "knn": lambda: KNNProbe(KNNConfig(k=5))},
+    )
     assert set(out.scores) == {"linear", "knn", "linear (side)", "linear (noise)"}
     assert out.scores["linear (side)"].raw == out.scores["linear"].raw  # same labels, same score
     assert out.scores["linear (noise)"].raw < 75.0  # nothing to read

@@ -12,15 +12,15 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from jepakit.experiments.compare import group_runs, summary
-from jepakit.errors import JepakitError
 from jepakit.engine.runs import RunDir
+from jepakit.errors import JepakitError
+from jepakit.experiments.compare import group_runs, summary
 from jepakit.experiments.sweep import differing, expand, parse_grid, parse_seeds, run_status, split_values
 
 
 def test_values_split_on_top_level_commas_only():
     assert split_values("1e-3,5e-4") == ["1e-3", "5e-4"]
-    assert split_values('[0.1, 0.2],[0.3,0.4]') == ["[0.1, 0.2]", "[0.3,0.4]"]
+    assert split_values("[0.1, 0.2],[0.3,0.4]") == ["[0.1, 0.2]", "[0.3,0.4]"]
     assert split_values('"a,b", "c"') == ['"a,b"', '"c"']
 
 
@@ -31,12 +31,15 @@ def test_grid_expands_to_every_combination_times_every_seed():
     assert runs[0].name == "optim.lr=1e-3__masker.num_targets=2__seed=0"
     assert runs[0].overrides() == ["optim.lr=1e-3", "masker.num_targets=2", "run.seed=0"]
     assert {(r.settings["optim.lr"], r.settings["masker.num_targets"], r.seed) for r in runs} == {
-        (lr, n, s) for lr in ("1e-3", "5e-4") for n in ("2", "4", "6") for s in (0, 1)}
+        (lr, n, s) for lr in ("1e-3", "5e-4") for n in ("2", "4", "6") for s in (0, 1)
+    }
     assert [r.name for r in expand([], [3])] == ["seed=3"]
 
 
-@pytest.mark.parametrize("bad,needle", [(["optim.lr="], "no values"), (["=1,2"], "bad override"),
-                                        (["optim.lr=1", "optim.lr=2"], "given twice")])
+@pytest.mark.parametrize(
+    "bad,needle",
+    [(["optim.lr="], "no values"), (["=1,2"], "bad override"), (["optim.lr=1", "optim.lr=2"], "given twice")],
+)
 def test_bad_grids_are_refused(bad, needle):
     with pytest.raises(JepakitError, match=needle):
         parse_grid(bad)
@@ -49,19 +52,30 @@ def test_bad_seeds_are_refused():
         parse_seeds("1,1")
 
 
-def _fake_run(root: Path, name: str, lr: float, seed: int, trained: float | None, steps: int = 10,
-              done: int = 10) -> Path:
+def _fake_run(
+    root: Path, name: str, lr: float, seed: int, trained: float | None, steps: int = 10, done: int = 10
+) -> Path:
     path = root / name
     (path / "checkpoints").mkdir(parents=True)
-    (path / "config.toml").write_text(f'variant = "ijepa/ijepa-tiny"\n[optim]\nsteps = {steps}\nlr = {lr}\n'
-                                      f'[run]\nseed = {seed}\nout = "{path}"\n')
+    (path / "config.toml").write_text(
+        f'variant = "ijepa/ijepa-tiny"\n[optim]\nsteps = {steps}\nlr = {lr}\n[run]\nseed = {seed}\nout = "{path}"\n'
+    )
     rows = [{"step": s, "loss": 1.0 / s, "elapsed_s": 0.5 * s} for s in range(1, done + 1)]
     (path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     if trained is not None:
-        (path / "eval.json").write_text(json.dumps({
-            "metric": "accuracy", "higher_is_better": True, "trained": trained, "random_init": 50.0 + seed,
-            "baseline_raw": 40.0, "metrics": {"linear": {"trained": trained, "random_init": 50.0 + seed, "raw": 40.0}},
-            "collapse": {"feature_std": 0.05, "effective_rank": 9.0, "random_init": {"feature_std": 0.04}}}))
+        (path / "eval.json").write_text(
+            json.dumps(
+                {
+                    "metric": "accuracy",
+                    "higher_is_better": True,
+                    "trained": trained,
+                    "random_init": 50.0 + seed,
+                    "baseline_raw": 40.0,
+                    "metrics": {"linear": {"trained": trained, "random_init": 50.0 + seed, "raw": 40.0}},
+                    "collapse": {"feature_std": 0.05, "effective_rank": 9.0, "random_init": {"feature_std": 0.04}},
+                }
+            )
+        )
     return path
 
 
@@ -80,8 +94,14 @@ def test_statuses_and_grouping_over_seeds(tmp_path):
     finally:
         busy.unlock()
     assert {n: s["status"] for n, s in statuses.items()} == {
-        "a0": "finished", "a1": "finished", "a2": "finished", "b0": "finished", "b1": "interrupted",
-        "b2": "failed", "c0": "running"}
+        "a0": "finished",
+        "a1": "finished",
+        "a2": "finished",
+        "b0": "finished",
+        "b1": "interrupted",
+        "b2": "failed",
+        "c0": "running",
+    }
     assert statuses["b2"]["error"] == "loss is nan at step 3" and statuses["a0"]["seconds"] == 5.0
     assert differing([s["config"] for s in statuses.values()]) == ["optim.lr", "run.seed"]
 
@@ -95,7 +115,6 @@ def test_statuses_and_grouping_over_seeds(tmp_path):
     assert b["status"] == {"failed": 1, "finished": 1, "interrupted": 1}
 
 
-
 def test_scheduler_skips_finished_runs_and_resumes_interrupted_ones(tmp_path):
     """The plan becomes train commands: a finished run is skipped, one with a checkpoint gets --resume."""
     from jepakit.experiments.scheduler import plan_jobs
@@ -104,14 +123,19 @@ def test_scheduler_skips_finished_runs_and_resumes_interrupted_ones(tmp_path):
     _fake_run(tmp_path, plan[0].name, 1e-3, 0, 80.0)  # finished
     half = _fake_run(tmp_path, plan[1].name, 5e-4, 0, None, done=4)  # interrupted after a checkpoint
     (half / "checkpoints" / "step-0000004.json").write_text("{}")
-    todo, results = plan_jobs(plan, tmp_path, "run.toml", overrides=["optim.steps=10"], threads=3,
-                              cli_args=["--plugins-toml", "p.toml"])
+    todo, results = plan_jobs(
+        plan, tmp_path, "run.toml", overrides=["optim.steps=10"], threads=3, cli_args=["--plugins-toml", "p.toml"]
+    )
     assert results == {plan[0].name: "skipped (finished)"}
     assert [j.name for j in todo] == [plan[1].name] and todo[0].path == half
     cmd = todo[0].cmd
     assert cmd[3:7] == ["--plugins-toml", "p.toml", "train", "run.toml"] and cmd[-1] == "--resume"
     assert [cmd[i + 1] for i, a in enumerate(cmd) if a == "--set"] == [
-        "optim.steps=10", "optim.lr=5e-4", "run.seed=0", "run.threads=3"]
+        "optim.steps=10",
+        "optim.lr=5e-4",
+        "run.seed=0",
+        "run.threads=3",
+    ]
 
 
 def test_scheduler_runs_jobs_in_parallel_and_a_failure_stops_no_other(tmp_path):
@@ -123,14 +147,17 @@ def test_scheduler_runs_jobs_in_parallel_and_a_failure_stops_no_other(tmp_path):
         return SweepJob(name, tmp_path / name, [sys.executable, "-c", code])
 
     events: list[tuple[str, str]] = []
-    todo = [job("a", "import os; print(os.environ['OMP_NUM_THREADS'])"), job("b", "raise SystemExit(3)"),
-            job("c", "print('c ran')")]
-    results = run_jobs(todo, jobs=2, threads=2, root=tmp_path, notify=lambda n, e: events.append((n, e)),
-                       poll_s=0.01)
+    todo = [
+        job("a", "import os; print(os.environ['OMP_NUM_THREADS'])"),
+        job("b", "raise SystemExit(3)"),
+        job("c", "print('c ran')"),
+    ]
+    results = run_jobs(todo, jobs=2, threads=2, root=tmp_path, notify=lambda n, e: events.append((n, e)), poll_s=0.01)
     assert results == {"a": "finished", "b": "failed (exit 3)", "c": "finished"}
     assert events[:2] == [("a", "started"), ("b", "started")]  # two at once, the third when one ends
     assert sorted(events) == sorted([(n, "started") for n in "abc"] + [(n, r) for n, r in results.items()])
     assert (tmp_path / "a" / "sweep.log").read_text() == "2\n" and "c ran" in (tmp_path / "c" / "sweep.log").read_text()
+
 
 def test_summary_ignores_missing_and_non_finite_values():
     assert summary([1.0, None, float("nan"), 3.0]) == {"mean": 2.0, "std": round(math.sqrt(2), 4), "n": 2}
@@ -162,14 +189,16 @@ def _parse(html_text: str) -> _Images:
 
 
 def test_report_of_a_sweep_folder_embeds_every_image(tmp_path):
-    from jepakit.library import plots
     from jepakit.experiments.report import build_report
+    from jepakit.library import plots
 
     run = _fake_run(tmp_path, "a0", 1e-3, 0, 80.0)
     _fake_run(tmp_path, "a1", 1e-3, 1, 84.0)
     _fake_run(tmp_path, "b0", 5e-4, 0, 70.0)
     (run / "plots").mkdir()
-    plots.plot_embedding_pca([[0.0, 1.0], [1.0, 0.0], [0.5, 0.5], [0.2, 0.9]], [0, 1, 0, 1], run / "plots" / "embedding_pca.png")
+    plots.plot_embedding_pca(
+        [[0.0, 1.0], [1.0, 0.0], [0.5, 0.5], [0.2, 0.9]], [0, 1, 0, 1], run / "plots" / "embedding_pca.png"
+    )
     (run / "run.json").write_text(json.dumps({"seed": 0, "torch": "2.x", "command": ["jepakit", "train"]}))
     p = _parse(build_report(tmp_path))
     text = " ".join(p.text)

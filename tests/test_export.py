@@ -117,10 +117,20 @@ def test_timm_format_loads_into_timms_vit(run_dir, tmp_path):
     export(run_dir, tmp_path / "timm", "--format", "timm")
     ours, info = load_encoder(run_dir)
     s = info.settings
-    model = timm.create_model("vit_base_patch16_224", pretrained=False, img_size=info.input_shape[-1],
-                              patch_size=s["patch_size"], embed_dim=s["embed_dim"], depth=s["depth"],
-                              num_heads=s["num_heads"], class_token=False, global_pool="", no_embed_class=True,
-                              in_chans=info.input_shape[0], num_classes=0)
+    model = timm.create_model(
+        "vit_base_patch16_224",
+        pretrained=False,
+        img_size=info.input_shape[-1],
+        patch_size=s["patch_size"],
+        embed_dim=s["embed_dim"],
+        depth=s["depth"],
+        num_heads=s["num_heads"],
+        class_token=False,
+        global_pool="",
+        no_embed_class=True,
+        in_chans=info.input_shape[0],
+        num_classes=0,
+    )
     model.load_state_dict(load_file(str(tmp_path / "timm" / "model.safetensors")), strict=True)
     model.eval()
     x = torch.randn(4, *info.input_shape)
@@ -143,8 +153,9 @@ def test_the_documented_snippet_runs_in_a_fresh_interpreter(run_dir, tmp_path):
     (tmp_path / "photos").mkdir()
     for i, size in enumerate([(20, 20), (40, 30), (16, 16)]):
         Image.new("RGB", size, (40 * i, 80, 200 - 50 * i)).save(tmp_path / "photos" / f"p{i}.png")
-    proc = subprocess.run([sys.executable, "-c", snippet], capture_output=True, text=True, cwd=tmp_path,
-                          timeout=300, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", snippet], capture_output=True, text=True, cwd=tmp_path, timeout=300, check=False
+    )
     assert proc.returncode == 0, proc.stderr
     assert "(3, 64)" in proc.stdout  # 3 images, last4_mean of a 2-block 32-wide ViT
 

@@ -16,8 +16,11 @@ from jepakit.errors import JepakitError
 
 ROOT = Path(FashionMNISTConfig().path)
 HAVE_FILES = all((ROOT / name).is_file() for pair in FILES.values() for name in pair)
-needs_files = pytest.mark.skipif(not HAVE_FILES, reason=f"Fashion-MNIST is not installed ({ROOT} is missing): "
-                                 "apt-get install dataset-fashion-mnist (make test does it as root)")
+needs_files = pytest.mark.skipif(
+    not HAVE_FILES,
+    reason=f"Fashion-MNIST is not installed ({ROOT} is missing): "
+    "apt-get install dataset-fashion-mnist (make test does it as root)",
+)
 
 
 @needs_files
@@ -81,10 +84,23 @@ def test_ijepa_fmnist_trains_a_few_steps_and_probes(plugin_state, tmp_path: Path
     from jepakit.framework.compose import resolve_run
 
     out = tmp_path / "run"
-    sets = ["data.max_train=64", "data.probe_train=40", "data.max_test=40", "encoder.embed_dim=32",
-            "encoder.depth=1", "encoder.num_heads=2", "predictor.embed_dim=16", "predictor.depth=1",
-            "predictor.num_heads=2", "optim.batch_size=16", "optim.steps=3", "run.workers=0", "run.ckpt_every=3",
-            "run.monitor_every=3", f"run.out={json.dumps(str(out))}"]
+    sets = [
+        "data.max_train=64",
+        "data.probe_train=40",
+        "data.max_test=40",
+        "encoder.embed_dim=32",
+        "encoder.depth=1",
+        "encoder.num_heads=2",
+        "predictor.embed_dim=16",
+        "predictor.depth=1",
+        "predictor.num_heads=2",
+        "optim.batch_size=16",
+        "optim.steps=3",
+        "run.workers=0",
+        "run.ckpt_every=3",
+        "run.monitor_every=3",
+        f"run.out={json.dumps(str(out))}",
+    ]
     summary = train(resolve_run({"variant": "ijepa/ijepa-fmnist"}, plugin_state, sets))
     ev = summary["eval"]
     assert summary["steps"] == 3 and ev["dataset"] == "fashion-mnist32"

@@ -6,13 +6,13 @@ import pytest
 import torch
 
 from jepakit.builtin.config import EMAConfig, PredictorConfig, ViTConfig
-from jepakit.framework.compose import OptimConfig
-from jepakit.errors import JepakitError
 from jepakit.builtin.losses import VICReg, vicreg_var_cov
 from jepakit.builtin.models import TransformerPredictor, VisionTransformer
-from jepakit.library.layers import attention, sincos_pos_embed
 from jepakit.builtin.targets import EMATarget
 from jepakit.engine.steps import lr_at, wd_at
+from jepakit.errors import JepakitError
+from jepakit.framework.compose import OptimConfig
+from jepakit.library.layers import attention, sincos_pos_embed
 
 TINY = ViTConfig(patch_size=4, embed_dim=32, depth=2, num_heads=4)
 
@@ -74,7 +74,9 @@ def test_ema_momentum_ramp_and_update():
     moved = [(a - b).abs().mean() for a, b in zip(ema.teacher.parameters(), before)]
     assert all(m == pytest.approx(0.004, rel=1e-3) for m in moved)
     ema.update(enc, 100)  # m = 1: frozen
-    assert all(torch.equal(a, b) for a, b in zip(ema.teacher.parameters(), [p.clone() for p in ema.teacher.parameters()]))
+    assert all(
+        torch.equal(a, b) for a, b in zip(ema.teacher.parameters(), [p.clone() for p in ema.teacher.parameters()])
+    )
 
 
 def test_targets_are_layer_normed_and_gathered():

@@ -22,10 +22,23 @@ from jepakit.framework.compose import resolve_run
 from jepakit.interfaces import EvalResult, Scores
 
 SMALL = [
-    "data.use=core/digits", "data.size=16", "data.digit_size=0", "encoder.patch_size=2", "encoder.embed_dim=32",
-    "encoder.depth=1", "encoder.num_heads=2", "predictor.embed_dim=16", "predictor.depth=1", "predictor.num_heads=2",
-    "optim.batch_size=32", "optim.steps=12", "run.ckpt_every=4", "run.log_every=1", "run.monitor_every=6",
-    "run.workers=0", "eval.online_samples=64",
+    "data.use=core/digits",
+    "data.size=16",
+    "data.digit_size=0",
+    "encoder.patch_size=2",
+    "encoder.embed_dim=32",
+    "encoder.depth=1",
+    "encoder.num_heads=2",
+    "predictor.embed_dim=16",
+    "predictor.depth=1",
+    "predictor.num_heads=2",
+    "optim.batch_size=32",
+    "optim.steps=12",
+    "run.ckpt_every=4",
+    "run.log_every=1",
+    "run.monitor_every=6",
+    "run.workers=0",
+    "eval.online_samples=64",
 ]
 
 
@@ -35,8 +48,11 @@ def _resolved(plugin_state, out, extra=()):
 
 
 def _online(rows):
-    return [{k: v for k, v in r.items() if k.startswith("online_") and k != "online_s"} | {"step": r["step"]}
-            for r in rows if any(k.startswith("online_") for k in r)]
+    return [
+        {k: v for k, v in r.items() if k.startswith("online_") and k != "online_s"} | {"step": r["step"]}
+        for r in rows
+        if any(k.startswith("online_") for k in r)
+    ]
 
 
 @pytest.mark.slow
@@ -47,8 +63,11 @@ def test_probe_rows_at_their_steps_random_init_once_tensorboard_and_unchanged_lo
     rows, plain = RunDir(on).read_metrics(), RunDir(off).read_metrics()
     assert [r["step"] for r in rows if "online_knn" in r] == [4, 8, 12]
     assert [r["step"] for r in rows if "online_knn_random_init" in r] == [1]  # measured before step 1, logged once
-    assert all(0 <= r["online_knn"] <= 100 and r["online_rankme"] >= 1 and r["online_s"] >= 0
-               for r in rows if "online_knn" in r)
+    assert all(
+        0 <= r["online_knn"] <= 100 and r["online_rankme"] >= 1 and r["online_s"] >= 0
+        for r in rows
+        if "online_knn" in r
+    )
     assert rows[0]["online_samples"] == 64 and rows[0]["online_queries"] == 64
     assert not any(k.startswith("online_") for r in plain for k in r)  # off when 0
     # the probe only watches: the same losses, step by step, as a run without it
@@ -81,8 +100,12 @@ def test_resume_reads_the_random_init_figure_back_and_keeps_the_cadence(plugin_s
     measure = OnlineProbe.measure
     monkeypatch.setattr(OnlineProbe, "measure", lambda self: calls.append(1) or measure(self))
     seen = []
-    train(_resolved(plugin_state, out, extra), do_eval=False, resume=True,
-          progress=lambda done, total, metrics: seen.append(metrics.get("online_knn_random_init")))
+    train(
+        _resolved(plugin_state, out, extra),
+        do_eval=False,
+        resume=True,
+        progress=lambda done, total, metrics: seen.append(metrics.get("online_knn_random_init")),
+    )
     assert len(calls) == 2  # steps 8 and 12; the random-init figure is not measured on the trained weights
     rows = RunDir(out).read_metrics()
     assert [r["step"] for r in rows if "online_knn" in r] == [4, 8, 12]
@@ -105,8 +128,9 @@ def test_no_probe_without_a_probe_step_or_a_labelled_split(plugin_state, tmp_pat
     built = SimpleNamespace(splits=SimpleNamespace(train=None, test=None, name="photos"), model=None)
     with caplog.at_level(logging.INFO, logger="jepakit"):
         assert OnlineProbe.start(run, built, RunDir(tmp_path / "x"), 0) is None
-    assert [r.getMessage() for r in caplog.records] == ["online probe off: photos has no labelled train/test split "
-                                                        "to probe"]
+    assert [r.getMessage() for r in caplog.records] == [
+        "online probe off: photos has no labelled train/test split to probe"
+    ]
     caplog.clear()
     for every, start in ((0, 0), (50, 0), (4, 12)):  # off; fewer steps than `every`; a finished run resumed
         run.eval.online_every = every
@@ -122,8 +146,11 @@ def test_measuring_leaves_the_rng_and_the_encoder_mode_alone(plugin_state, tmp_p
     built.model.train()
     state = torch.random.get_rng_state()
     probe = OnlineProbe.start(run, built, RunDir(tmp_path / "x"), 0)
-    assert probe is not None and set(probe.pending) >= {"online_knn_random_init", "online_linear_random_init",
-                                                        "online_rankme_random_init"}
+    assert probe is not None and set(probe.pending) >= {
+        "online_knn_random_init",
+        "online_linear_random_init",
+        "online_rankme_random_init",
+    }
     params = [p.detach().clone() for p in built.model.parameters()]
     figures = probe.measure()
     assert torch.equal(torch.random.get_rng_state(), state)
@@ -162,8 +189,9 @@ def test_the_collapse_signature_fires_on_a_planted_log_and_reaches_eval_json(tmp
     run_dir.create()
     for row in collapsing:
         run_dir.log(row)
-    result = EvalResult(variant="v", dataset="d", primary="knn", n_test=400,
-                        scores={"knn": Scores("accuracy", 35.0, 30.0, 40.0, True)})
+    result = EvalResult(
+        variant="v", dataset="d", primary="knn", n_test=400, scores={"knn": Scores("accuracy", 35.0, 30.0, 40.0, True)}
+    )
     written = write_eval(result, SimpleNamespace(variant="v", run=SimpleNamespace(collapse_std=1e-3)), run_dir)
     assert written.warnings == [sig.words()]
 
@@ -193,8 +221,13 @@ def test_the_plot_and_the_report_draw_the_curve_from_the_log(tmp_path):
 def test_the_probe_reads_the_primary_evaluation_set(plugin_state, tmp_path):
     from jepakit.engine.jepa import build
 
-    sets = ["eval.online_every=4", "eval.online_samples=512", "eval.sets.small.use=core/digits",
-            "eval.sets.small.size=16", "eval.sets.small.max_samples=100"]
+    sets = [
+        "eval.online_every=4",
+        "eval.online_samples=512",
+        "eval.sets.small.use=core/digits",
+        "eval.sets.small.size=16",
+        "eval.sets.small.max_samples=100",
+    ]
     run = _resolved(plugin_state, tmp_path / "x", sets)
     probe = OnlineProbe.start(run, build(run), RunDir(tmp_path / "x"), 0)
     assert probe is not None and len(probe.bank) == 100 and len(probe.queries) == 100  # the set's capped splits
@@ -210,8 +243,11 @@ def test_two_processes_probe_on_rank_0_and_train_what_one_process_trains(tmp_pat
 
     sets = [*SMALL, "optim.batch_size=16", "optim.steps=4", "run.threads=1", "eval.online_every=2"]
     (tmp_path / "empty.toml").write_text("")
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
+    }
     env.update(JEPAKIT_PLUGINS_TOML=str(tmp_path / "empty.toml"), OMP_NUM_THREADS="1")
 
     def launch(out, *extra, nproc=1):

@@ -10,6 +10,8 @@ import torch
 from PIL import Image
 
 from jepakit.library import plots
+
+
 def _assert_png(path: Path) -> None:
     assert path.is_file() and path.stat().st_size > 1000
     with Image.open(path) as im:
@@ -19,8 +21,9 @@ def _assert_png(path: Path) -> None:
 
 
 def test_plot_loss_with_lr_and_terms(tmp_path: Path) -> None:
-    rows = [{"step": s, "loss": 1.0 / (s + 1), "loss/pred": 0.5 / (s + 1), "lr": 1e-3 * min(1, s / 5)}
-            for s in range(20)]
+    rows = [
+        {"step": s, "loss": 1.0 / (s + 1), "loss/pred": 0.5 / (s + 1), "lr": 1e-3 * min(1, s / 5)} for s in range(20)
+    ]
     rows.append({"step": 20, "loss": float("nan")})  # a bad row is dropped, not plotted
     _assert_png(plots.plot_loss(rows, tmp_path / "sub" / "loss.png"))
 

@@ -7,9 +7,8 @@ import numpy as np
 import torch
 
 from jepakit.builtin.config import AttentiveProbeConfig, LinearProbeConfig
-from jepakit.builtin.heads import LinearProbe
+from jepakit.builtin.heads import AttentiveProbe, LinearProbe
 from jepakit.engine.evaluate import extract_features
-from jepakit.builtin.heads import AttentiveProbe
 
 
 def _one_token_signal(n: int = 360, t: int = 16, f: int = 16, seed: int = 0):

@@ -25,8 +25,11 @@ def _private_imports(path: Path) -> list[str]:
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             mods = [node.module]
             if node.module == "jepakit":  # `from jepakit import engine` reaches a private package
-                mods += [f"jepakit.{a.name}" for a in node.names if (ROOT / "core" / a.name).exists()
-                         or (ROOT / "core" / f"{a.name}.py").exists()]
+                mods += [
+                    f"jepakit.{a.name}"
+                    for a in node.names
+                    if (ROOT / "core" / a.name).exists() or (ROOT / "core" / f"{a.name}.py").exists()
+                ]
         for mod in mods:
             if (mod == "jepakit" or mod.startswith("jepakit.")) and mod not in PUBLIC:
                 bad.append(f"{path.relative_to(ROOT)}:{node.lineno} imports {mod}")

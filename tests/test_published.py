@@ -35,8 +35,10 @@ def _pair(**kw):
 
 
 # I-JEPA ViT-H/14 and ViT-g/16 shapes, narrowed: patch 14 with mlp ratio 4, patch 16 with ViT-g's ratio 48/11
-IJEPA_CASES = {"h14": dict(chans=3, dim=64, depth=2, heads=4, hidden=256, patch=14, tokens=16),
-               "g16": dict(chans=3, dim=88, depth=2, heads=4, hidden=384, patch=16, tokens=9)}
+IJEPA_CASES = {
+    "h14": dict(chans=3, dim=64, depth=2, heads=4, hidden=256, patch=14, tokens=16),
+    "g16": dict(chans=3, dim=88, depth=2, heads=4, hidden=384, patch=16, tokens=9),
+}
 
 
 @pytest.mark.parametrize("case", list(IJEPA_CASES))
@@ -46,8 +48,17 @@ def test_ijepa_import_reproduces_the_reference_forward(tmp_path, case):
     kw = IJEPA_CASES[case]
     context, target = _pair(**kw)
     torch.save(official_checkpoint(context, target, "module."), tmp_path / "ijepa.pth.tar")
-    result = cli("import", str(tmp_path / "ijepa.pth.tar"), "--kind", "ijepa", "--num-heads", str(kw["heads"]),
-                 "--out", str(tmp_path / "exp"), "--json")
+    result = cli(
+        "import",
+        str(tmp_path / "ijepa.pth.tar"),
+        "--kind",
+        "ijepa",
+        "--num-heads",
+        str(kw["heads"]),
+        "--out",
+        str(tmp_path / "exp"),
+        "--json",
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     side = 4 * kw["patch"] if case == "h14" else 3 * kw["patch"]
@@ -68,8 +79,20 @@ def test_vjepa_import_maps_tubelets_and_keeps_the_stored_positions(tmp_path):
     kw = dict(chans=3, dim=48, depth=2, heads=3, hidden=192, patch=16, tokens=8, tubelet=2)  # 4 frames of 32 px
     context, target = _pair(**kw)
     torch.save(official_checkpoint(context, target, "module.backbone."), tmp_path / "vjepa.pth.tar")
-    result = cli("import", str(tmp_path / "vjepa.pth.tar"), "--kind", "vjepa", "--num-heads", "3", "--frames", "4",
-                 "--encoder", "context", "--out", str(tmp_path / "exp"))
+    result = cli(
+        "import",
+        str(tmp_path / "vjepa.pth.tar"),
+        "--kind",
+        "vjepa",
+        "--num-heads",
+        "3",
+        "--frames",
+        "4",
+        "--encoder",
+        "context",
+        "--out",
+        str(tmp_path / "exp"),
+    )
     assert result.exit_code == 0, result.output
     encoder, info = load_encoder(tmp_path / "exp")
     assert info.part == "vjepa/video-vit" and info.input_shape == (3, 4, 32, 32)
@@ -80,12 +103,14 @@ def test_vjepa_import_maps_tubelets_and_keeps_the_stored_positions(tmp_path):
 
 
 #: the published models: kind, the paper's width / depth / mlp hidden / patch, image side, frames, input shape
-PUBLISHED = [("ijepa", "vit_huge", 1280, 32, 5120, 14, 224, 1, (3, 224, 224)),
-             ("ijepa", "vit_huge", 1280, 32, 5120, 16, 448, 1, (3, 448, 448)),
-             ("ijepa", "vit_giant", 1408, 40, 6144, 16, 224, 1, (3, 224, 224)),
-             ("vjepa", "vit_large", 1024, 24, 4096, 16, 224, 16, (3, 16, 224, 224)),
-             ("vjepa", "vit_huge", 1280, 32, 5120, 16, 224, 16, (3, 16, 224, 224)),
-             ("vjepa", "vit_huge", 1280, 32, 5120, 16, 384, 16, (3, 16, 384, 384))]
+PUBLISHED = [
+    ("ijepa", "vit_huge", 1280, 32, 5120, 14, 224, 1, (3, 224, 224)),
+    ("ijepa", "vit_huge", 1280, 32, 5120, 16, 448, 1, (3, 448, 448)),
+    ("ijepa", "vit_giant", 1408, 40, 6144, 16, 224, 1, (3, 224, 224)),
+    ("vjepa", "vit_large", 1024, 24, 4096, 16, 224, 16, (3, 16, 224, 224)),
+    ("vjepa", "vit_huge", 1280, 32, 5120, 16, 224, 16, (3, 16, 224, 224)),
+    ("vjepa", "vit_huge", 1280, 32, 5120, 16, 384, 16, (3, 16, 384, 384)),
+]
 
 
 @pytest.mark.parametrize("kind,arch,dim,depth,hidden,patch,side,frames,shape", PUBLISHED)
@@ -94,14 +119,28 @@ def test_published_architectures_map_shape_for_shape(kind, arch, dim, depth, hid
     meta = torch.device("meta")
     conv = (dim, 3, 2, patch, patch) if kind == "vjepa" else (dim, 3, patch, patch)
     tokens = (frames // 2 if kind == "vjepa" else 1) * (side // patch) ** 2
-    sd = {"module.backbone.patch_embed.proj.weight": conv, "module.backbone.patch_embed.proj.bias": (dim,),
-          "module.backbone.pos_embed": (1, tokens, dim), "module.backbone.norm.weight": (dim,),
-          "module.backbone.norm.bias": (dim,)}
+    sd = {
+        "module.backbone.patch_embed.proj.weight": conv,
+        "module.backbone.patch_embed.proj.bias": (dim,),
+        "module.backbone.pos_embed": (1, tokens, dim),
+        "module.backbone.norm.weight": (dim,),
+        "module.backbone.norm.bias": (dim,),
+    }
     for i in range(depth):
-        for name, s in {"norm1.weight": (dim,), "norm1.bias": (dim,), "attn.qkv.weight": (3 * dim, dim),
-                        "attn.qkv.bias": (3 * dim,), "attn.proj.weight": (dim, dim), "attn.proj.bias": (dim,),
-                        "norm2.weight": (dim,), "norm2.bias": (dim,), "mlp.fc1.weight": (hidden, dim),
-                        "mlp.fc1.bias": (hidden,), "mlp.fc2.weight": (dim, hidden), "mlp.fc2.bias": (dim,)}.items():
+        for name, s in {
+            "norm1.weight": (dim,),
+            "norm1.bias": (dim,),
+            "attn.qkv.weight": (3 * dim, dim),
+            "attn.qkv.bias": (3 * dim,),
+            "attn.proj.weight": (dim, dim),
+            "attn.proj.bias": (dim,),
+            "norm2.weight": (dim,),
+            "norm2.bias": (dim,),
+            "mlp.fc1.weight": (hidden, dim),
+            "mlp.fc1.bias": (hidden,),
+            "mlp.fc2.weight": (dim, hidden),
+            "mlp.fc2.bias": (dim,),
+        }.items():
             sd[f"module.backbone.blocks.{i}.{name}"] = s
     ckpt = {"target_encoder": {k: torch.empty(s, device=meta) for k, s in sd.items()}}
     imported = convert(ckpt, kind, arch=arch, frames=frames if kind == "vjepa" else None)
@@ -112,8 +151,14 @@ def test_published_architectures_map_shape_for_shape(kind, arch, dim, depth, hid
 
 
 def test_the_key_table_is_a_bijection():
-    for key in ["patch_embed.proj.weight", "pos_embed", "norm.bias", "blocks.7.attn.qkv.weight",
-                "blocks.0.mlp.fc1.bias", "blocks.31.mlp.fc2.weight"]:
+    for key in [
+        "patch_embed.proj.weight",
+        "pos_embed",
+        "norm.bias",
+        "blocks.7.attn.qkv.weight",
+        "blocks.0.mlp.fc1.bias",
+        "blocks.31.mlp.fc2.weight",
+    ]:
         assert to_timm_key(to_jepakit_key(key)) == key
     assert to_jepakit_key("blocks.0.mlp.fc2.weight") == "blocks.0.mlp.2.weight"
     assert to_jepakit_key("head.weight") is None
@@ -122,12 +167,16 @@ def test_the_key_table_is_a_bijection():
 def test_wrong_architecture_and_missing_heads_are_bad_input(tmp_path):
     context, target = _pair(**IJEPA_CASES["h14"])
     torch.save(official_checkpoint(context, target, "module."), tmp_path / "c.pth")
-    assert_refused(cli("import", str(tmp_path / "c.pth"), "--kind", "ijepa", "--arch", "vit_huge", "--out",
-                       str(tmp_path / "a")), "not a vit_huge", "embed_dim 64")
-    assert_refused(cli("import", str(tmp_path / "c.pth"), "--kind", "ijepa", "--out", str(tmp_path / "b")),
-                   "heads")
-    assert_refused(cli("import", str(tmp_path / "c.pth"), "--kind", "vjepa", "--num-heads", "4", "--out",
-                       str(tmp_path / "c")), "not a video ViT")
+    assert_refused(
+        cli("import", str(tmp_path / "c.pth"), "--kind", "ijepa", "--arch", "vit_huge", "--out", str(tmp_path / "a")),
+        "not a vit_huge",
+        "embed_dim 64",
+    )
+    assert_refused(cli("import", str(tmp_path / "c.pth"), "--kind", "ijepa", "--out", str(tmp_path / "b")), "heads")
+    assert_refused(
+        cli("import", str(tmp_path / "c.pth"), "--kind", "vjepa", "--num-heads", "4", "--out", str(tmp_path / "c")),
+        "not a video ViT",
+    )
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
 
 
@@ -136,16 +185,24 @@ def test_unexpected_keys_and_shapes_are_refused(tmp_path):
     ckpt = official_checkpoint(context, target, "module.")
     ckpt["target_encoder"]["module.head.weight"] = torch.zeros(10, 64)
     torch.save(ckpt, tmp_path / "extra.pth")
-    assert_refused(cli("import", str(tmp_path / "extra.pth"), "--kind", "ijepa", "--num-heads", "4", "--out",
-                       str(tmp_path / "x")), "unexpected key 'module.head.weight'")
+    assert_refused(
+        cli("import", str(tmp_path / "extra.pth"), "--kind", "ijepa", "--num-heads", "4", "--out", str(tmp_path / "x")),
+        "unexpected key 'module.head.weight'",
+    )
     ckpt = official_checkpoint(context, target, "module.")
     ckpt["target_encoder"]["module.blocks.1.attn.proj.weight"] = torch.zeros(64, 32)
     torch.save(ckpt, tmp_path / "shape.pth")
-    assert_refused(cli("import", str(tmp_path / "shape.pth"), "--kind", "ijepa", "--num-heads", "4", "--out",
-                       str(tmp_path / "y")), "blocks.1.attn.proj.weight has shape (64, 32)")
+    assert_refused(
+        cli("import", str(tmp_path / "shape.pth"), "--kind", "ijepa", "--num-heads", "4", "--out", str(tmp_path / "y")),
+        "blocks.1.attn.proj.weight has shape (64, 32)",
+    )
     (tmp_path / "junk.pth").write_bytes(b"not a checkpoint")
-    assert_refused(cli("import", str(tmp_path / "junk.pth"), "--kind", "ijepa", "--arch", "vit_huge", "--out",
-                       str(tmp_path / "z")), "not a readable PyTorch checkpoint")
+    assert_refused(
+        cli(
+            "import", str(tmp_path / "junk.pth"), "--kind", "ijepa", "--arch", "vit_huge", "--out", str(tmp_path / "z")
+        ),
+        "not a readable PyTorch checkpoint",
+    )
 
 
 class Payload:
@@ -160,10 +217,19 @@ class Payload:
 
 def test_a_pickle_carrying_code_is_refused_and_runs_nothing(tmp_path):
     marker = tmp_path / "pwned.txt"
-    torch.save({"target_encoder": {"pos_embed": torch.zeros(1)}, "epoch": Payload(str(marker))},
-               tmp_path / "evil.pth.tar")
-    result = cli("import", str(tmp_path / "evil.pth.tar"), "--kind", "ijepa", "--arch", "vit_huge",
-                 "--out", str(tmp_path / "exp"))
+    torch.save(
+        {"target_encoder": {"pos_embed": torch.zeros(1)}, "epoch": Payload(str(marker))}, tmp_path / "evil.pth.tar"
+    )
+    result = cli(
+        "import",
+        str(tmp_path / "evil.pth.tar"),
+        "--kind",
+        "ijepa",
+        "--arch",
+        "vit_huge",
+        "--out",
+        str(tmp_path / "exp"),
+    )
     assert_refused(result, "refused without running any of it")
     assert not marker.exists()
     assert not (tmp_path / "exp").exists()
@@ -176,8 +242,9 @@ def test_a_flat_safetensors_state_dict_imports_too(tmp_path):
 
     _, target = _pair(**IJEPA_CASES["h14"])
     save_file({"module." + k: v.contiguous() for k, v in target.state_dict().items()}, tmp_path / "t.safetensors")
-    result = cli("import", str(tmp_path / "t.safetensors"), "--kind", "ijepa", "--num-heads", "4", "--out",
-                 str(tmp_path / "exp"))
+    result = cli(
+        "import", str(tmp_path / "t.safetensors"), "--kind", "ijepa", "--num-heads", "4", "--out", str(tmp_path / "exp")
+    )
     assert result.exit_code == 0, result.output
     encoder, _ = load_encoder(tmp_path / "exp")
     x = torch.randn(1, 3, 56, 56)

@@ -13,19 +13,47 @@ from jepakit.engine.runs import RunDir
 from jepakit.interfaces import EVAL_SCHEMA, EvalResult, Scores
 
 #: an eval.json as core wrote it before EvalResult (schema 1): no `primary`, no per-score metric
-OLD = {"variant": "ijepa/ijepa-tiny", "dataset": "glyphs32", "metric": "accuracy", "higher_is_better": True,
-       "readout": "mean", "trained": 62.5, "random_init": 20.0, "baseline_raw": 40.0,
-       "metrics": {"linear-probe": {"trained": 62.5, "random_init": 20.0, "raw": 40.0},
-                   "knn": {"trained": 55.0, "random_init": 18.0, "raw": 41.0}},
-       "collapse": {"feature_std": 0.31, "effective_rank": 40.2, "random_init": {"feature_std": 0.05}},
-       "protocol": "fixed split", "n_train": 3900, "n_test": 1300, "warnings": ["w"],
-       "train": {"steps": 12, "final_loss": 0.4}, "encoder": "target"}
+OLD = {
+    "variant": "ijepa/ijepa-tiny",
+    "dataset": "glyphs32",
+    "metric": "accuracy",
+    "higher_is_better": True,
+    "readout": "mean",
+    "trained": 62.5,
+    "random_init": 20.0,
+    "baseline_raw": 40.0,
+    "metrics": {
+        "linear-probe": {"trained": 62.5, "random_init": 20.0, "raw": 40.0},
+        "knn": {"trained": 55.0, "random_init": 18.0, "raw": 41.0},
+    },
+    "collapse": {"feature_std": 0.31, "effective_rank": 40.2, "random_init": {"feature_std": 0.05}},
+    "protocol": "fixed split",
+    "n_train": 3900,
+    "n_test": 1300,
+    "warnings": ["w"],
+    "train": {"steps": 12, "final_loss": 0.4},
+    "encoder": "target",
+}
 
 
-def _result(trained: float | None = 62.5, rand: float | None = 20.0, raw: float | None = 40.0, *,
-            metric: str = "accuracy", higher: bool = True, n_test: int = 1300, label: str = "raw input") -> EvalResult:
-    return EvalResult(variant="v", dataset="d", primary="linear", n_test=n_test, baseline_label=label,
-                      scores={"linear": Scores(metric, trained, rand, raw, higher)})
+def _result(
+    trained: float | None = 62.5,
+    rand: float | None = 20.0,
+    raw: float | None = 40.0,
+    *,
+    metric: str = "accuracy",
+    higher: bool = True,
+    n_test: int = 1300,
+    label: str = "raw input",
+) -> EvalResult:
+    return EvalResult(
+        variant="v",
+        dataset="d",
+        primary="linear",
+        n_test=n_test,
+        baseline_label=label,
+        scores={"linear": Scores(metric, trained, rand, raw, higher)},
+    )
 
 
 def _resolved(collapse_std: float = 1e-3) -> SimpleNamespace:
@@ -33,17 +61,35 @@ def _resolved(collapse_std: float = 1e-3) -> SimpleNamespace:
 
 
 def test_round_trip_of_the_new_layout_keeps_everything():
-    result = EvalResult(variant="v", dataset="d", primary="flow_epe", baseline_label="zero flow",
-                        scores={"flow_epe": Scores("flow_epe", 1.5, 2.0, 2.5, higher_is_better=False),
-                                "content_linear": Scores("accuracy", 80.0, 30.0, None)},
-                        collapse={"feature_std": 0.2}, encoder="target", readout="mean", protocol="p", n_train=4,
-                        n_test=2, details={"flow": {"trained": {"all": 1.5}}, "examples": [{"a": "b"}]},
-                        warnings=["x"], train={"steps": 3, "final_loss": 0.1})
+    result = EvalResult(
+        variant="v",
+        dataset="d",
+        primary="flow_epe",
+        baseline_label="zero flow",
+        scores={
+            "flow_epe": Scores("flow_epe", 1.5, 2.0, 2.5, higher_is_better=False),
+            "content_linear": Scores("accuracy", 80.0, 30.0, None),
+        },
+        collapse={"feature_std": 0.2},
+        encoder="target",
+        readout="mean",
+        protocol="p",
+        n_train=4,
+        n_test=2,
+        details={"flow": {"trained": {"all": 1.5}}, "examples": [{"a": "b"}]},
+        warnings=["x"],
+        train={"steps": 3, "final_loss": 0.1},
+    )
     d = json.loads(json.dumps(result.to_dict()))
     assert EvalResult.from_dict(d) == result
     # the first layout's keys stay readable at the top level, repeating the primary score
     assert (d["metric"], d["higher_is_better"], d["trained"], d["random_init"], d["baseline_raw"]) == (
-        "flow_epe", False, 1.5, 2.0, 2.5)
+        "flow_epe",
+        False,
+        1.5,
+        2.0,
+        2.5,
+    )
     assert d["metrics"]["content_linear"]["raw"] is None and d["flow"] == {"trained": {"all": 1.5}}
     assert d["schema"] == EVAL_SCHEMA
 
@@ -63,14 +109,25 @@ def test_the_first_layout_reads_into_the_type(tmp_path):
     assert read_eval(tmp_path / "eval.json") == read_eval(RunDir(tmp_path)) == RunDir(tmp_path).read_eval() == ev
     again = ev.to_dict()  # rewritten in the new layout, every old key keeps its value
     assert all(again[k] == v for k, v in OLD.items() if k != "metrics")
-    assert {h: {r: again["metrics"][h][r] for r in ("trained", "random_init", "raw")} for h in OLD["metrics"]} == OLD["metrics"]
+    assert {h: {r: again["metrics"][h][r] for r in ("trained", "random_init", "raw")} for h in OLD["metrics"]} == OLD[
+        "metrics"
+    ]
     # a top-level score without a `metrics` table, and another metric's score (MC-JEPA's content accuracy beside
     # the flow error) read as higher-is-better
     bare = EvalResult.from_dict({"metric": "feature_std", "trained": 0.3})
     assert bare.primary == "feature_std" and bare.main.trained == 0.3
-    mc = EvalResult.from_dict({"metric": "flow_epe", "higher_is_better": False, "trained": 1.0, "random_init": 2.0,
-                               "metrics": {"flow_epe": {"trained": 1.0, "random_init": 2.0, "raw": 3.0},
-                                           "content_linear": {"metric": "accuracy", "trained": 9.0, "random_init": 8.0}}})
+    mc = EvalResult.from_dict(
+        {
+            "metric": "flow_epe",
+            "higher_is_better": False,
+            "trained": 1.0,
+            "random_init": 2.0,
+            "metrics": {
+                "flow_epe": {"trained": 1.0, "random_init": 2.0, "raw": 3.0},
+                "content_linear": {"metric": "accuracy", "trained": 9.0, "random_init": 8.0},
+            },
+        }
+    )
     assert mc.primary == "flow_epe" and not mc.main.higher_is_better and mc.scores["content_linear"].higher_is_better
 
 
@@ -114,11 +171,15 @@ def test_a_method_that_still_returns_a_dict_is_read_into_the_type(tmp_path):
     assert "feature std 1e-06 is below 0.001" in read_eval(tmp_path).warnings[0]
 
 
-@pytest.mark.parametrize(("trained", "outcome", "words"), [
-    (62.5, "useful", "learned useful features (beats random init and raw input)"),
-    (30.0, "beats_random_init", "learned features (beats random init) but not yet better than raw input"),
-    (20.5, "no_gain", "no clear gain over random init yet"),  # within two standard errors of 1300 test samples
-    (10.0, "worse", "WORSE than random init")])
+@pytest.mark.parametrize(
+    ("trained", "outcome", "words"),
+    [
+        (62.5, "useful", "learned useful features (beats random init and raw input)"),
+        (30.0, "beats_random_init", "learned features (beats random init) but not yet better than raw input"),
+        (20.5, "no_gain", "no clear gain over random init yet"),  # within two standard errors of 1300 test samples
+        (10.0, "worse", "WORSE than random init"),
+    ],
+)
 def test_verdict_words(trained, outcome, words):
     v = verdict(_result(trained))
     assert isinstance(v, Verdict) and v.outcome == outcome and words in v.words and v.text.startswith("Verdict: ")
@@ -157,8 +218,20 @@ def test_cli_and_report_say_the_same_words(tmp_path):
 def test_a_collapse_warning_reaches_eval_json_for_core_jepa(tmp_path):
     from jepakit.testing.runs import check_collapse_warnings
 
-    ev = check_collapse_warnings("ijepa/ijepa-tiny", [
-        "data.use=core/digits", "data.size=16", "encoder.patch_size=2", "encoder.embed_dim=16", "encoder.depth=1",
-        "encoder.num_heads=2", "predictor.embed_dim=16", "predictor.depth=1", "predictor.num_heads=2",
-        'eval.heads=["core/knn"]'], tmp_path / "r")  # k-NN alone: the linear probe on 1,400 digits costs seconds
+    ev = check_collapse_warnings(
+        "ijepa/ijepa-tiny",
+        [
+            "data.use=core/digits",
+            "data.size=16",
+            "encoder.patch_size=2",
+            "encoder.embed_dim=16",
+            "encoder.depth=1",
+            "encoder.num_heads=2",
+            "predictor.embed_dim=16",
+            "predictor.depth=1",
+            "predictor.num_heads=2",
+            'eval.heads=["core/knn"]',
+        ],
+        tmp_path / "r",
+    )  # k-NN alone: the linear probe on 1,400 digits costs seconds
     assert ev["metric"] == "accuracy" and ev["variant"] == "ijepa/ijepa-tiny" and ev["primary"] == "knn"

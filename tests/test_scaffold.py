@@ -69,8 +69,9 @@ def test_a_new_user_scaffolds_installs_tests_and_composes_a_plugin(tmp_path):
     env = {**os.environ, "JEPAKIT_PLUGINS_TOML": str(tmp_path / "plugins.toml"), "PYTHONPATH": ""}
 
     def jepakit(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([str(py), "-m", "jepakit.cli", *args], cwd=tmp_path, env=env, capture_output=True,
-                              text=True, timeout=300)
+        return subprocess.run(
+            [str(py), "-m", "jepakit.cli", *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+        )
 
     made = jepakit("new", "plugin", "myjepa", "--kinds", ALL)
     assert made.returncode == 0, made.stderr
@@ -81,16 +82,41 @@ def test_a_new_user_scaffolds_installs_tests_and_composes_a_plugin(tmp_path):
     plugins = {p["name"]: p for p in json.loads(jepakit("plugins", "list", "--json").stdout)}
     assert plugins["myjepa"]["status"] == "ok"
 
-    own_tests = subprocess.run([str(py), "-m", "pytest", "-q", "myjepa/tests"], cwd=tmp_path, env=env,
-                               capture_output=True, text=True, timeout=300)
+    own_tests = subprocess.run(
+        [str(py), "-m", "pytest", "-q", "myjepa/tests"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert own_tests.returncode == 0 and "2 passed" in own_tests.stdout, own_tests.stdout[-2000:]
 
     # its masker (layout-free) on V-JEPA's video encoder and data: a composition across two plugins
-    (tmp_path / "mix.toml").write_text('variant = "vjepa/vjepa-tiny"\n[masker]\nuse = "myjepa/random"\n'
-                                       'target_ratio = 0.1\n')
-    trained = jepakit("train", "mix.toml", "--out", "mix", "--json", "--set", "optim.steps=3", "--set",
-                      "optim.batch_size=16", "--set", "data.limit=200", "--set", "data.test_size=100", "--set",
-                      "run.workers=0", "--set", "encoder.depth=1", "--set", "predictor.depth=1")
+    (tmp_path / "mix.toml").write_text(
+        'variant = "vjepa/vjepa-tiny"\n[masker]\nuse = "myjepa/random"\ntarget_ratio = 0.1\n'
+    )
+    trained = jepakit(
+        "train",
+        "mix.toml",
+        "--out",
+        "mix",
+        "--json",
+        "--set",
+        "optim.steps=3",
+        "--set",
+        "optim.batch_size=16",
+        "--set",
+        "data.limit=200",
+        "--set",
+        "data.test_size=100",
+        "--set",
+        "run.workers=0",
+        "--set",
+        "encoder.depth=1",
+        "--set",
+        "predictor.depth=1",
+    )
     assert trained.returncode == 0, trained.stderr[-2000:]
     config = (tmp_path / "mix" / "config.toml").read_text()
     assert 'use = "myjepa/random"' in config and 'use = "vjepa/video-vit"' in config

@@ -146,15 +146,15 @@ def test_audio_members_and_columns_become_mono_clips(tmp_path):
     with TarWriter(str(tmp_path / "audio-000000.tar")) as w:
         for i in range(8):
             w.write({"__key__": f"clip{i}", "wav": _wav(0.25 + 0.1 * i, 8000), "cls": str(i % 2).encode()})
-    s = _wds(str(tmp_path / "audio-000000.tar"), audio_key="wav", label_key="cls", sample_rate=16000,
-             clip_samples=6000)
+    s = _wds(str(tmp_path / "audio-000000.tar"), audio_key="wav", label_key="cls", sample_rate=16000, clip_samples=6000)
     assert s.modality == "audio" and s.input_shape == (1, 6000) and s.meta["sample_rate"] == 16000
     x, _ = s.train[0]
     assert x.shape == (1, 6000) and x.abs().max() <= 1.0 + 1e-6
     short = [s.test[i][0] for i in range(len(s.test))] + [s.train[i][0] for i in range(len(s.train))]
     assert any(float(c[0, 5000:].abs().max()) == 0.0 for c in short)  # 0.25 s at 16 kHz = 4000 samples, padded
-    pq.write_table(pa.Table.from_pylist([{"audio": {"bytes": _wav(0.5, 16000), "path": None}}] * 4),
-                   tmp_path / "clips.parquet")
+    pq.write_table(
+        pa.Table.from_pylist([{"audio": {"bytes": _wav(0.5, 16000), "path": None}}] * 4), tmp_path / "clips.parquet"
+    )
     hf = _hf(tmp_path / "clips.parquet", tmp_path, audio_column="audio", clip_samples=4000, streaming=True)
     assert hf.pretrain[0][0].shape == (1, 4000)
 
@@ -167,7 +167,7 @@ def test_epoch_order_is_shard_major_and_a_function_of_seed_and_epoch():
     order = shard_major_order(shard, seed=3, epoch=0, window=2)
     assert sorted(order.tolist()) == list(range(70))
     for w in range(0, 70, 14):  # each window of 2 shards holds 14 consecutive positions
-        assert len(set(shard[order[w:w + 14].numpy()])) == 2
+        assert len(set(shard[order[w : w + 14].numpy()])) == 2
     assert torch.equal(order, shard_major_order(shard, seed=3, epoch=0, window=2))
     assert not torch.equal(order, shard_major_order(shard, seed=3, epoch=1, window=2))
     assert not torch.equal(order, shard_major_order(shard, seed=4, epoch=0, window=2))
@@ -192,13 +192,13 @@ def _worker(value: int, key: int | None) -> torch.Tensor:
 
 def test_ranks_and_workers_read_every_sample_of_an_epoch_exactly_once():
     n, batch, world = 60, 8, 2
-    ds = ShardSamples(_Ids(), np.arange(n), np.repeat(np.arange(6), 10), np.arange(n), _worker, window=2,
-                      source="test")
+    ds = ShardSamples(_Ids(), np.arange(n), np.repeat(np.arange(6), 10), np.arange(n), _worker, window=2, source="test")
     per_epoch = n // batch
     seen: dict[int, tuple[int, int]] = {}
     for rank in range(world):
-        loader = make_loader(ds, None, batch_size=batch, seed=5, start=0, total=per_epoch, workers=2, rank=rank,
-                             world=world)
+        loader = make_loader(
+            ds, None, batch_size=batch, seed=5, start=0, total=per_epoch, workers=2, rank=rank, world=world
+        )
         for b in loader:
             for sample, worker in zip(b["y"].tolist(), b["x"][:, 0].tolist(), strict=True):
                 assert sample not in seen, f"sample {sample} read twice"
@@ -269,8 +269,12 @@ def test_hf_unlabelled_arrow_and_imagefolder(parquet_root, tmp_path):
 
     unlabelled = _hf(parquet_root, tmp_path, streaming=True, max_samples=10)
     assert unlabelled.train is None and len(unlabelled.pretrain) == 10
-    ds = datasets.load_dataset("parquet", data_files=str(parquet_root / "data" / "*.parquet"), split="train",
-                               cache_dir=str(tmp_path / "hf-cache"))
+    ds = datasets.load_dataset(
+        "parquet",
+        data_files=str(parquet_root / "data" / "*.parquet"),
+        split="train",
+        cache_dir=str(tmp_path / "hf-cache"),
+    )
     ds.save_to_disk(str(tmp_path / "saved"))
     arrow = _hf(tmp_path / "saved", tmp_path, label_column="label")
     assert arrow.meta["format"] == "arrow" and len(arrow.train) + len(arrow.test) == 36
@@ -281,9 +285,13 @@ def test_hf_unlabelled_arrow_and_imagefolder(parquet_root, tmp_path):
 
 @pytest.mark.parametrize("case", ["hub", "missing", "empty", "split", "column"])
 def test_hf_dataset_errors_say_what_to_do(parquet_root, tmp_path, case):
-    kw = {"hub": {"path": "someone/imagenet-1k"}, "missing": {"path": str(tmp_path / "nope")},
-          "empty": {"path": ""}, "split": {"path": str(parquet_root), "split": "validation"},
-          "column": {"path": str(parquet_root), "label_column": "class"}}[case]
+    kw = {
+        "hub": {"path": "someone/imagenet-1k"},
+        "missing": {"path": str(tmp_path / "nope")},
+        "empty": {"path": ""},
+        "split": {"path": str(parquet_root), "split": "validation"},
+        "column": {"path": str(parquet_root), "label_column": "class"},
+    }[case]
     path = kw.pop("path")
     with pytest.raises(JepakitError) as err:
         _hf(path, tmp_path, **kw)
@@ -295,8 +303,16 @@ def test_hf_dataset_errors_say_what_to_do(parquet_root, tmp_path, case):
 # ------------------------------------------------------------------------------------------------ end to end
 
 
-TINY = ["encoder.embed_dim=32", "encoder.depth=1", "encoder.num_heads=2", "predictor.embed_dim=16",
-        "predictor.depth=1", "predictor.num_heads=2", "optim.batch_size=8", "optim.steps=3"]
+TINY = [
+    "encoder.embed_dim=32",
+    "encoder.depth=1",
+    "encoder.num_heads=2",
+    "predictor.embed_dim=16",
+    "predictor.depth=1",
+    "predictor.num_heads=2",
+    "optim.batch_size=8",
+    "optim.steps=3",
+]
 
 
 @pytest.mark.slow
@@ -305,11 +321,18 @@ def test_three_training_steps_on_a_store(tmp_path, store):
     from jepakit.testing.runs import train_tiny
 
     if store == "webdataset":
-        data = ['data.use="core/webdataset"', f'data.urls="{write_shards(tmp_path / "shards")}"',
-                'data.label_key="cls"']
+        data = [
+            'data.use="core/webdataset"',
+            f'data.urls="{write_shards(tmp_path / "shards")}"',
+            'data.label_key="cls"',
+        ]
     else:
-        data = ['data.use="core/hf-dataset"', f'data.path="{write_parquet(tmp_path / "pq")}"',
-                'data.label_column="label"', "data.streaming=true"]
+        data = [
+            'data.use="core/hf-dataset"',
+            f'data.path="{write_parquet(tmp_path / "pq")}"',
+            'data.label_column="label"',
+            "data.streaming=true",
+        ]
     summary = train_tiny("ijepa/ijepa-tiny", [*data, "data.size=16", "data.channels=1", *TINY], tmp_path / "run")
     assert summary["eval"]["dataset"] and (tmp_path / "run" / "eval.json").is_file()
 
@@ -326,13 +349,27 @@ def test_an_interrupted_run_on_shards_resumes_with_the_same_losses(tmp_path):
     from jepakit.testing.contracts import isolated_state
 
     urls = write_shards(tmp_path / "shards", shards=4, per_shard=10, labels=False)
-    sets = ['data.use="core/webdataset"', f'data.urls="{urls}"', "data.size=16", "data.channels=1",
-            "data.window=2", *TINY, "optim.steps=8", "run.workers=2", "run.threads=1", "run.ckpt_every=2",
-            "run.log_every=1", "run.monitor_every=4"]
+    sets = [
+        'data.use="core/webdataset"',
+        f'data.urls="{urls}"',
+        "data.size=16",
+        "data.channels=1",
+        "data.window=2",
+        *TINY,
+        "optim.steps=8",
+        "run.workers=2",
+        "run.threads=1",
+        "run.ckpt_every=2",
+        "run.log_every=1",
+        "run.monitor_every=4",
+    ]
 
     def run(out: Path, **kw) -> None:
-        train(resolve_run({"variant": "ijepa/ijepa-tiny"}, isolated_state(), [*sets, f'run.out="{out}"']),
-              do_eval=False, **kw)
+        train(
+            resolve_run({"variant": "ijepa/ijepa-tiny"}, isolated_state(), [*sets, f'run.out="{out}"']),
+            do_eval=False,
+            **kw,
+        )
 
     def stop_at_3(done, total, metrics):
         if done == 3:

@@ -28,16 +28,28 @@ sys.stderr.write("\\nPROBE " + json.dumps({"code": code, "torch": "torch" in sys
 
 def run_cli(args: list[str], cwd) -> tuple[dict, subprocess.CompletedProcess]:
     env = {k: v for k, v in os.environ.items() if k not in ("JEPAKIT_PLUGINS_TOML", "JEPAKIT_DEBUG")}
-    proc = subprocess.run([sys.executable, "-c", PROBE, json.dumps(args)], capture_output=True, text=True,
-                          cwd=cwd, env=env, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(args)], capture_output=True, text=True, cwd=cwd, env=env, timeout=120
+    )
     line = [ln for ln in proc.stderr.splitlines() if ln.startswith("PROBE ")]
     assert line, proc.stderr
-    return json.loads(line[-1][len("PROBE "):]), proc
+    return json.loads(line[-1][len("PROBE ") :]), proc
 
 
-@pytest.mark.parametrize("args", [["--help"], ["--version"], ["list"], ["list", "variants", "--json"],
-                                  ["plugins", "list"], ["plugins", "list", "--json"], ["show", "core/vit"],
-                                  ["plugins", "--help"], ["train", "--help"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["--version"],
+        ["list"],
+        ["list", "variants", "--json"],
+        ["plugins", "list"],
+        ["plugins", "list", "--json"],
+        ["show", "core/vit"],
+        ["plugins", "--help"],
+        ["train", "--help"],
+    ],
+)
 def test_no_torch_at_startup(tmp_path, args):
     probe, proc = run_cli(args, tmp_path)
     assert probe["code"] == 0, proc.stderr
@@ -45,9 +57,11 @@ def test_no_torch_at_startup(tmp_path, args):
 
 
 def test_every_cli_module_imports_without_torch(tmp_path):
-    code = ("import sys, pkgutil, importlib, jepakit.cli as c\n"
-            "for m in pkgutil.iter_modules(c.__path__): importlib.import_module('jepakit.cli.' + m.name)\n"
-            "print('torch' in sys.modules)")
+    code = (
+        "import sys, pkgutil, importlib, jepakit.cli as c\n"
+        "for m in pkgutil.iter_modules(c.__path__): importlib.import_module('jepakit.cli.' + m.name)\n"
+        "print('torch' in sys.modules)"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "False"

@@ -47,8 +47,10 @@ def test_clean_samples_are_the_eager_loaders_pixels(tmp_path: Path) -> None:
             x, y = split[i]
             expected = torch.from_numpy(load_image(split.path(i), 8, 3)).mul_(2.0).sub_(1.0)
             assert torch.equal(x, expected) and y == int(split.labels[i]) and y in (0, 1)
-    assert sorted(split.path(i).parent.name for split in (s.train, s.test) for i in range(len(split))) == \
-        ["a"] * 6 + ["b"] * 6
+    assert (
+        sorted(split.path(i).parent.name for split in (s.train, s.test) for i in range(len(split)))
+        == ["a"] * 6 + ["b"] * 6
+    )
 
 
 def test_dataset_holds_paths_not_pixels(tmp_path: Path) -> None:
@@ -88,8 +90,9 @@ def test_flat_folder_is_unlabelled_and_counts_bad_files(tmp_path: Path, caplog: 
     assert err.value.hint
 
 
-def test_a_file_failing_at_decode_time_is_replaced_and_counted(tmp_path: Path,
-                                                               caplog: pytest.LogCaptureFixture) -> None:
+def test_a_file_failing_at_decode_time_is_replaced_and_counted(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     root = tmp_path / "flat"
     files = _pngs(root, 4)
     files[1].write_bytes(files[1].read_bytes()[:60])  # the header survives, the pixels do not
@@ -139,8 +142,13 @@ def test_augment_settings_and_errors() -> None:
     aug = Augment(8, (0.5, 1.0), flip=0.0)
     x = torch.linspace(0, 1, 3 * 12 * 12).reshape(3, 12, 12)
     assert aug(x, 1).shape == (3, 8, 8) and torch.equal(aug(x, 1), aug(x, 1))
-    for bad in ({"augment": "simclr"}, {"crop_scale": [0.0, 1.0]}, {"crop_scale": [0.5, 1.2]}, {"flip": 2.0},
-                {"labels": "maybe"}):
+    for bad in (
+        {"augment": "simclr"},
+        {"crop_scale": [0.0, 1.0]},
+        {"crop_scale": [0.5, 1.2]},
+        {"flip": 2.0},
+        {"labels": "maybe"},
+    ):
         with pytest.raises(ValueError):
             ImageFolderConfig(**bad)  # type: ignore[arg-type]
 
@@ -152,11 +160,24 @@ def test_unlabelled_folder_trains_and_asks_for_labels_at_evaluation(plugin_state
     root = tmp_path / "photos"
     _pngs(root, 12, side=16)
     out = tmp_path / "run"
-    sets = ["encoder.embed_dim=32", "encoder.depth=1", "encoder.num_heads=2", "predictor.embed_dim=16",
-            "predictor.depth=1", "predictor.num_heads=2", "optim.batch_size=8", "optim.steps=3", "run.workers=0",
-            "run.ckpt_every=3", "run.monitor_every=3", f"run.out={json.dumps(str(out))}"]
-    run = {"variant": "ijepa/ijepa-tiny",
-           "data": {"use": "core/image-folder", "path": str(root), "size": 16, "channels": 1, "augment": "ijepa"}}
+    sets = [
+        "encoder.embed_dim=32",
+        "encoder.depth=1",
+        "encoder.num_heads=2",
+        "predictor.embed_dim=16",
+        "predictor.depth=1",
+        "predictor.num_heads=2",
+        "optim.batch_size=8",
+        "optim.steps=3",
+        "run.workers=0",
+        "run.ckpt_every=3",
+        "run.monitor_every=3",
+        f"run.out={json.dumps(str(out))}",
+    ]
+    run = {
+        "variant": "ijepa/ijepa-tiny",
+        "data": {"use": "core/image-folder", "path": str(root), "size": 16, "channels": 1, "augment": "ijepa"},
+    }
     summary = train(resolve_run(run, plugin_state, sets), do_eval=False)
     assert summary["steps"] == 3 and (out / "checkpoints" / "step-0000003.json").is_file()
     assert not ImageFolderConfig(path=str(root)).labelled  # known before training: evaluation needs labels

@@ -13,10 +13,24 @@ import pytest
 
 from jepakit.engine.runs import RunDir
 
-TOY = ["data.size=16", "data.digit_size=0", "encoder.patch_size=2", "encoder.embed_dim=32", "encoder.depth=1",
-       "encoder.num_heads=2", "predictor.embed_dim=16", "predictor.depth=1", "predictor.num_heads=2",
-       "optim.batch_size=32", "optim.steps=6", "run.ckpt_every=2", "run.log_every=1", "run.monitor_every=3",
-       "run.workers=0", 'eval.heads=["core/linear-probe"]']
+TOY = [
+    "data.size=16",
+    "data.digit_size=0",
+    "encoder.patch_size=2",
+    "encoder.embed_dim=32",
+    "encoder.depth=1",
+    "encoder.num_heads=2",
+    "predictor.embed_dim=16",
+    "predictor.depth=1",
+    "predictor.num_heads=2",
+    "optim.batch_size=32",
+    "optim.steps=6",
+    "run.ckpt_every=2",
+    "run.log_every=1",
+    "run.monitor_every=3",
+    "run.workers=0",
+    'eval.heads=["core/linear-probe"]',
+]
 
 
 def _jepakit(tmp: Path, *args: str, fault: str = "") -> subprocess.CompletedProcess:
@@ -24,8 +38,9 @@ def _jepakit(tmp: Path, *args: str, fault: str = "") -> subprocess.CompletedProc
     env.pop("JEPAKIT_FAULT", None)
     if fault:
         env["JEPAKIT_FAULT"] = fault
-    return subprocess.run([sys.executable, "-m", "jepakit.cli", *args], cwd=tmp, env=env, capture_output=True,
-                          text=True, timeout=900)
+    return subprocess.run(
+        [sys.executable, "-m", "jepakit.cli", *args], cwd=tmp, env=env, capture_output=True, text=True, timeout=900
+    )
 
 
 @pytest.mark.slow
@@ -35,8 +50,21 @@ def test_a_small_sweep_survives_failures_and_kills_and_reports(tmp_path):
     sweep = ["sweep", "ijepa/ijepa-tiny", "--grid", "masker.min_keep=4,60", "--seeds", "0,1", "--out", "sw", *sets]
     # one run is killed before the sweep reaches it: the sweep must resume it, not restart it
     victim = tmp_path / "sw" / "masker.min_keep=4__seed=1"
-    killed = _jepakit(tmp_path, "train", "ijepa/ijepa-tiny", "--out", str(victim), *sets, "--set", "masker.min_keep=4",
-                      "--set", "run.seed=1", "--set", "run.threads=2", fault="step@3")
+    killed = _jepakit(
+        tmp_path,
+        "train",
+        "ijepa/ijepa-tiny",
+        "--out",
+        str(victim),
+        *sets,
+        "--set",
+        "masker.min_keep=4",
+        "--set",
+        "run.seed=1",
+        "--set",
+        "run.threads=2",
+        fault="step@3",
+    )
     assert killed.returncode < 0
 
     first = _jepakit(tmp_path, *sweep, "--json")

@@ -11,21 +11,35 @@ import time
 
 import pytest
 
-from jepakit.framework.compose import resolve_run
-from jepakit.errors import Interrupted, JepakitError
 from jepakit.engine.runs import RunDir
 from jepakit.engine.train import train
+from jepakit.errors import Interrupted, JepakitError
+from jepakit.framework.compose import resolve_run
 
 SMALL = [
-    "data.use=core/digits", "data.size=16", "data.digit_size=0", "encoder.patch_size=2", "encoder.embed_dim=32", "encoder.depth=1",
-    "encoder.num_heads=2", "predictor.embed_dim=16", "predictor.depth=1", "predictor.num_heads=2",
-    "optim.batch_size=32", "optim.steps=12", "run.ckpt_every=4", "run.log_every=1", "run.monitor_every=6",
+    "data.use=core/digits",
+    "data.size=16",
+    "data.digit_size=0",
+    "encoder.patch_size=2",
+    "encoder.embed_dim=32",
+    "encoder.depth=1",
+    "encoder.num_heads=2",
+    "predictor.embed_dim=16",
+    "predictor.depth=1",
+    "predictor.num_heads=2",
+    "optim.batch_size=32",
+    "optim.steps=12",
+    "run.ckpt_every=4",
+    "run.log_every=1",
+    "run.monitor_every=6",
     "run.workers=0",
 ]
 
 
 def _resolved(plugin_state, out, extra=()):
-    return resolve_run({"variant": "ijepa/ijepa-tiny"}, plugin_state, [*SMALL, f"run.out={json.dumps(str(out))}", *extra])
+    return resolve_run(
+        {"variant": "ijepa/ijepa-tiny"}, plugin_state, [*SMALL, f"run.out={json.dumps(str(out))}", *extra]
+    )
 
 
 def _losses(out):
@@ -39,7 +53,16 @@ def test_train_writes_the_run_directory_contract(plugin_state, tmp_path):
     assert (out / "config.toml").is_file() and (out / "metrics.jsonl").is_file()
     assert sorted(p.name for p in (out / "checkpoints").glob("*.json")) == ["step-0000008.json", "step-0000012.json"]
     ev = json.loads((out / "eval.json").read_text())
-    for key in ("variant", "dataset", "metric", "higher_is_better", "trained", "random_init", "baseline_raw", "metrics"):
+    for key in (
+        "variant",
+        "dataset",
+        "metric",
+        "higher_is_better",
+        "trained",
+        "random_init",
+        "baseline_raw",
+        "metrics",
+    ):
         assert key in ev, key
     assert ev["variant"] == "ijepa/ijepa-tiny" and ev["metric"] == "accuracy" and ev["higher_is_better"] is True
     assert 0 <= ev["trained"] <= 100 and 0 <= ev["random_init"] <= 100 and ev["baseline_raw"] > 80
@@ -111,8 +134,9 @@ def test_sigkill_then_resume_completes_with_the_same_losses(tmp_path):
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    resumed = subprocess.run([*cmd, "--out", str(killed), "--resume"], env=env, capture_output=True, text=True,
-                             timeout=300)
+    resumed = subprocess.run(
+        [*cmd, "--out", str(killed), "--resume"], env=env, capture_output=True, text=True, timeout=300
+    )
     assert resumed.returncode == 0, resumed.stderr
     assert _losses(killed) == _losses(clean)
 

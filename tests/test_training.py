@@ -17,8 +17,16 @@ def _fit(seed: int = 0, epochs: int = 5, **kw) -> tuple[nn.Module, list[float]]:
     net = nn.Sequential(nn.Linear(4, 16), nn.Dropout(0.2), nn.Linear(16, 2))
     opt = torch.optim.AdamW(net.parameters(), lr=1e-2)
     before = torch.get_rng_state()
-    losses = fit_minibatches(net, opt, len(X), lambda idx: F.cross_entropy(net(X[idx]), Y[idx]), epochs=epochs,
-                             batch_size=16, seed=seed, **kw)
+    losses = fit_minibatches(
+        net,
+        opt,
+        len(X),
+        lambda idx: F.cross_entropy(net(X[idx]), Y[idx]),
+        epochs=epochs,
+        batch_size=16,
+        seed=seed,
+        **kw,
+    )
     assert torch.equal(torch.get_rng_state(), before), "the caller's global RNG is left as it was"
     return net, losses
 
@@ -49,6 +57,15 @@ def test_scheduler_steps_every_batch_and_bf16_runs():
     net = nn.Linear(4, 2)
     opt = torch.optim.SGD(net.parameters(), lr=0.1)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: 1.0 / (k + 1))
-    fit_minibatches(net, opt, len(X), lambda idx: F.cross_entropy(net(X[idx]), Y[idx]), epochs=2, batch_size=16,
-                    seed=0, scheduler=sched, precision="bf16")
+    fit_minibatches(
+        net,
+        opt,
+        len(X),
+        lambda idx: F.cross_entropy(net(X[idx]), Y[idx]),
+        epochs=2,
+        batch_size=16,
+        seed=0,
+        scheduler=sched,
+        precision="bf16",
+    )
     assert sched.last_epoch == 2 * 4  # 60 samples / 16 = 4 batches per epoch

@@ -14,12 +14,10 @@ import os
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch.utils.data import Dataset
 
 from jepakit.builtin.config import DigitsConfig, GlyphsConfig, ImageFolderConfig
 from jepakit.errors import JepakitError
@@ -35,21 +33,50 @@ GLYPH_FRAGMENT_P = 0.5  # chance of a fragment of another letter
 # Distinct families and styles shipped in matplotlib's mpl-data/fonts/ttf (the STIX size/non-unicode faces and
 # the "Display" faces have no Latin letters, cmmi/cmsy map letters to math symbols: all left out).
 GLYPH_FACES = (
-    "DejaVuSans", "DejaVuSans-Bold", "DejaVuSans-Oblique", "DejaVuSans-BoldOblique",
-    "DejaVuSerif", "DejaVuSerif-Bold", "DejaVuSerif-Italic", "DejaVuSerif-BoldItalic",
-    "DejaVuSansMono", "DejaVuSansMono-Bold", "DejaVuSansMono-Oblique", "DejaVuSansMono-BoldOblique",
-    "STIXGeneral", "STIXGeneralBol", "STIXGeneralItalic", "STIXGeneralBolIta",
-    "cmr10", "cmb10", "cmss10", "cmti10", "cmtt10",
+    "DejaVuSans",
+    "DejaVuSans-Bold",
+    "DejaVuSans-Oblique",
+    "DejaVuSans-BoldOblique",
+    "DejaVuSerif",
+    "DejaVuSerif-Bold",
+    "DejaVuSerif-Italic",
+    "DejaVuSerif-BoldItalic",
+    "DejaVuSansMono",
+    "DejaVuSansMono-Bold",
+    "DejaVuSansMono-Oblique",
+    "DejaVuSansMono-BoldOblique",
+    "STIXGeneral",
+    "STIXGeneralBol",
+    "STIXGeneralItalic",
+    "STIXGeneralBolIta",
+    "cmr10",
+    "cmb10",
+    "cmss10",
+    "cmti10",
+    "cmtt10",
 )
 
 
-def _make_splits(name: str, x: torch.Tensor, y: np.ndarray, train: np.ndarray, test: np.ndarray,
-                 classes: list[str], skipped: list[str] | None = None) -> DataSplits:
+def _make_splits(
+    name: str,
+    x: torch.Tensor,
+    y: np.ndarray,
+    train: np.ndarray,
+    test: np.ndarray,
+    classes: list[str],
+    skipped: list[str] | None = None,
+) -> DataSplits:
     yt = torch.as_tensor(y, dtype=torch.long)
     tr, te = torch.as_tensor(train), torch.as_tensor(test)
-    return DataSplits(name=name, train=ImageSplit(x[tr], yt[tr], skipped), test=ImageSplit(x[te], yt[te], skipped),
-                      input_shape=tuple(int(s) for s in x.shape[1:]), num_classes=len(classes), modality="image",
-                      class_names=list(classes))
+    return DataSplits(
+        name=name,
+        train=ImageSplit(x[tr], yt[tr], skipped),
+        test=ImageSplit(x[te], yt[te], skipped),
+        input_shape=tuple(int(s) for s in x.shape[1:]),
+        num_classes=len(classes),
+        modality="image",
+        class_names=list(classes),
+    )
 
 
 # ----------------------------------------------------------------------------------------------------- digits
@@ -80,7 +107,7 @@ def digits(cfg: DigitsConfig, seed: int = 0) -> DataSplits:
         offsets = torch.randint(0, cfg.size - inner + 1, (len(x), 2), generator=g).tolist()
         canvas = torch.full((len(x), x.shape[1], cfg.size, cfg.size), -1.0)  # [N, 1, S, S] background
         for i, (top, left) in enumerate(offsets):
-            canvas[i, :, top:top + inner, left:left + inner] = x[i]
+            canvas[i, :, top : top + inner, left : left + inner] = x[i]
         x, name = canvas, f"digits{cfg.size}-shifted{inner}"
     if cfg.channels == 3:
         x, name = x.expand(-1, 3, -1, -1), f"{name}-rgb"  # [N, 3, S, S]; _make_splits' indexing copies it
@@ -97,8 +124,10 @@ def _font_paths() -> list[Path]:
     ttf = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
     faces = [ttf / f"{name}.ttf" for name in GLYPH_FACES if (ttf / f"{name}.ttf").is_file()]
     if len(faces) < 2:
-        raise JepakitError(f"only {len(faces)} of matplotlib's fonts were found in {ttf}",
-                           "reinstall matplotlib: the glyphs dataset renders letters from the fonts it ships")
+        raise JepakitError(
+            f"only {len(faces)} of matplotlib's fonts were found in {ttf}",
+            "reinstall matplotlib: the glyphs dataset renders letters from the fonts it ships",
+        )
     return faces
 
 
@@ -164,8 +193,9 @@ def _glyphs_key(cfg: GlyphsConfig) -> str:
     import matplotlib
     import PIL
 
-    blob = json.dumps({"cfg": asdict(cfg), "v": GLYPHS_VERSION, "mpl": matplotlib.__version__,
-                       "pil": PIL.__version__}, sort_keys=True)
+    blob = json.dumps(
+        {"cfg": asdict(cfg), "v": GLYPHS_VERSION, "mpl": matplotlib.__version__, "pil": PIL.__version__}, sort_keys=True
+    )
     return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
 
@@ -233,17 +263,23 @@ def glyphs(cfg: GlyphsConfig, seed: int = 0) -> DataSplits:
 def _unlabelled_files(root: Path, cfg: ImageFolderConfig) -> tuple[list[Path], list[str]]:
     """Every readable image under the root, recursively; errors name what is wrong with the folder."""
     if not cfg.path:
-        raise JepakitError("data.path is empty: this dataset reads your own files",
-                           'set data.path = "/path/to/images"')
+        raise JepakitError("data.path is empty: this dataset reads your own files", 'set data.path = "/path/to/images"')
     if not root.is_dir():
         raise JepakitError(f"data.path: folder not found: {root}", "check the path; it must be a folder of images")
     files, skipped = list_images(root)
     if skipped:
-        log.warning("image-folder: skipped %d unreadable file(s) under %s (not %s, or failed to load); first: %s",
-                    len(skipped), root, "/".join(IMAGE_SUFFIXES), skipped[0])
+        log.warning(
+            "image-folder: skipped %d unreadable file(s) under %s (not %s, or failed to load); first: %s",
+            len(skipped),
+            root,
+            "/".join(IMAGE_SUFFIXES),
+            skipped[0],
+        )
     if not files:
-        raise JepakitError(f"data.path: no readable image under {root}",
-                           f"put {'/'.join(IMAGE_SUFFIXES)} files in the folder (sub-folders are read too)")
+        raise JepakitError(
+            f"data.path: no readable image under {root}",
+            f"put {'/'.join(IMAGE_SUFFIXES)} files in the folder (sub-folders are read too)",
+        )
     return files, skipped
 
 
@@ -268,12 +304,28 @@ def image_folder(cfg: ImageFolderConfig, seed: int = 0) -> DataSplits:
     if not cfg.labelled:
         paths, skipped = _unlabelled_files(root, cfg)
         pretrain = files(paths, np.full(len(paths), -1, dtype=np.int64), skipped, augment)
-        return DataSplits(name=root.name or "images", train=None, test=None, pretrain=pretrain, input_shape=shape,
-                          num_classes=0, modality="image", meta={"skipped": skipped})
+        return DataSplits(
+            name=root.name or "images",
+            train=None,
+            test=None,
+            pretrain=pretrain,
+            input_shape=shape,
+            num_classes=0,
+            modality="image",
+            meta={"skipped": skipped},
+        )
     data = read_class_folders(cfg, IMAGE_SUFFIXES, check_image, source="image-folder", noun="image")
     train_paths = [data.items[i] for i in data.train]
     train = files(train_paths, data.labels[data.train], data.skipped)
     test = files([data.items[i] for i in data.test], data.labels[data.test], data.skipped)
     pretrain = None if augment is None else files(train_paths, data.labels[data.train], data.skipped, augment)
-    return DataSplits(name=data.root.name or "images", train=train, test=test, pretrain=pretrain, input_shape=shape,
-                      num_classes=len(data.names), modality="image", class_names=list(data.names))
+    return DataSplits(
+        name=data.root.name or "images",
+        train=train,
+        test=test,
+        pretrain=pretrain,
+        input_shape=shape,
+        num_classes=len(data.names),
+        modality="image",
+        class_names=list(data.names),
+    )

@@ -20,13 +20,16 @@ from jepakit.interfaces import DataSplits
 from jepakit.library.data import stratified_split
 from jepakit.library.images import UInt8Images, make_augment
 
-CLASS_NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-               "Ankle boot"]
-FILES = {"train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
-         "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")}
+CLASS_NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+FILES = {
+    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+}
 COUNTS = {"train": 60_000, "test": 10_000}
-INSTALL_HINT = ("install it with `sudo apt-get install dataset-fashion-mnist` (Debian/Ubuntu; the files land in "
-                "/usr/share/datasets/fashion-mnist), or set data.path to a folder holding the four idx .gz files")
+INSTALL_HINT = (
+    "install it with `sudo apt-get install dataset-fashion-mnist` (Debian/Ubuntu; the files land in "
+    "/usr/share/datasets/fashion-mnist), or set data.path to a folder holding the four idx .gz files"
+)
 
 
 def read_idx(path: Path) -> np.ndarray:
@@ -39,7 +42,7 @@ def read_idx(path: Path) -> np.ndarray:
     if magic not in (2049, 2051):
         raise ValueError(f"not an idx1/idx3 uint8 file (magic {magic})")
     dims = 1 if magic == 2049 else 3
-    shape = tuple(int.from_bytes(raw[4 + 4 * k:8 + 4 * k], "big") for k in range(dims))
+    shape = tuple(int.from_bytes(raw[4 + 4 * k : 8 + 4 * k], "big") for k in range(dims))
     offset = 4 + 4 * dims
     data = np.frombuffer(raw, dtype=np.uint8, offset=offset)
     if data.size != int(np.prod(shape)):
@@ -53,18 +56,24 @@ def load_arrays(path: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     root = Path(path).expanduser()
     missing = [name for pair in FILES.values() for name in pair if not (root / name).is_file()]
     if missing:
-        raise JepakitError(f"core/fashion-mnist: {len(missing)} of its 4 files are missing from {root} "
-                           f"(first: {missing[0]})", INSTALL_HINT)
+        raise JepakitError(
+            f"core/fashion-mnist: {len(missing)} of its 4 files are missing from {root} (first: {missing[0]})",
+            INSTALL_HINT,
+        )
     out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for split, (images, labels) in FILES.items():
         try:
             x, y = read_idx(root / images), read_idx(root / labels)
         except (OSError, EOFError, ValueError) as exc:
-            raise JepakitError(f"core/fashion-mnist: cannot read {root / images} or {root / labels}: {exc}",
-                               "reinstall the package: `sudo apt-get install --reinstall dataset-fashion-mnist`")
+            raise JepakitError(
+                f"core/fashion-mnist: cannot read {root / images} or {root / labels}: {exc}",
+                "reinstall the package: `sudo apt-get install --reinstall dataset-fashion-mnist`",
+            )
         if x.ndim != 3 or len(x) != len(y) or int(y.max()) >= len(CLASS_NAMES):
-            raise JepakitError(f"core/fashion-mnist: {root / images} holds {x.shape} images for {y.shape} labels",
-                               "reinstall the package: `sudo apt-get install --reinstall dataset-fashion-mnist`")
+            raise JepakitError(
+                f"core/fashion-mnist: {root / images} holds {x.shape} images for {y.shape} labels",
+                "reinstall the package: `sudo apt-get install --reinstall dataset-fashion-mnist`",
+            )
         out[split] = (x, y.astype(np.int64))
     return out
 
@@ -92,7 +101,10 @@ def fashion_mnist(cfg: FashionMNISTConfig, seed: int = 0) -> DataSplits:
     augment = make_augment(cfg.augment, cfg.size, cfg.crop_scale, cfg.flip)
     size = int(cfg.size)
     return DataSplits(
-        name=f"fashion-mnist{size}", input_shape=(1, size, size), num_classes=len(CLASS_NAMES), modality="image",
+        name=f"fashion-mnist{size}",
+        input_shape=(1, size, size),
+        num_classes=len(CLASS_NAMES),
+        modality="image",
         class_names=list(CLASS_NAMES),
         pretrain=UInt8Images(x_tr, y_tr, pool, size=size, augment=augment),
         train=UInt8Images(x_tr, y_tr, probe, size=size),

@@ -81,12 +81,12 @@ class KNNProbe:
         n_cls = len(self._classes)
         pred = np.empty(len(q), dtype=np.int64)
         for i in range(0, len(q), 1024):  # [b, Ntr] similarity blocks keep memory bounded
-            sims = q[i:i + 1024] @ self._bank.T
+            sims = q[i : i + 1024] @ self._bank.T
             nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]  # [b, k]
             votes = np.zeros((len(sims), n_cls))
             rows = np.arange(len(sims))[:, None]
             np.add.at(votes, (rows, self._labels[nearest]), 1.0 + 1e-6 * sims[rows, nearest])  # ties: closer wins
-            pred[i:i + len(sims)] = votes.argmax(axis=1)
+            pred[i : i + len(sims)] = votes.argmax(axis=1)
         return {"accuracy": 100.0 * float(np.mean(self._classes[pred] == np.asarray(labels)))}
 
 
@@ -148,8 +148,16 @@ class AttentiveProbe:
         opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         steps = cfg.epochs * max(1, -(-len(x) // cfg.batch_size))
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
-        fit_minibatches(model, opt, len(x), lambda idx: F.cross_entropy(model(x[idx]), y[idx]),
-                        epochs=cfg.epochs, batch_size=cfg.batch_size, seed=cfg.seed, scheduler=sched)
+        fit_minibatches(
+            model,
+            opt,
+            len(x),
+            lambda idx: F.cross_entropy(model(x[idx]), y[idx]),
+            epochs=cfg.epochs,
+            batch_size=cfg.batch_size,
+            seed=cfg.seed,
+            scheduler=sched,
+        )
         self._model = model.eval()
 
     @torch.no_grad()
@@ -157,5 +165,5 @@ class AttentiveProbe:
         if self._model is None or self._classes is None:
             raise RuntimeError("AttentiveProbe.score called before fit")
         x = self._tokens(feats)
-        pred = torch.cat([self._model(x[i:i + 512]).argmax(dim=1) for i in range(0, len(x), 512)]).numpy()
+        pred = torch.cat([self._model(x[i : i + 512]).argmax(dim=1) for i in range(0, len(x), 512)]).numpy()
         return {"accuracy": 100.0 * float(np.mean(self._classes[pred] == np.asarray(labels)))}

@@ -34,17 +34,21 @@ log = logging.getLogger("jepakit")
 
 def _local_root(cfg: HFDatasetConfig) -> Path:
     if not cfg.path.strip():
-        raise JepakitError("data.path is empty: core/hf-dataset reads local Parquet, Arrow or imagefolder data",
-                           'set data.path = "/data/my-dataset" (a folder or a .parquet/.arrow file)')
+        raise JepakitError(
+            "data.path is empty: core/hf-dataset reads local Parquet, Arrow or imagefolder data",
+            'set data.path = "/data/my-dataset" (a folder or a .parquet/.arrow file)',
+        )
     root = Path(cfg.path).expanduser()
     if root.exists():
         return root
     if "/" in cfg.path.strip("/") and not cfg.path.startswith((".", "/", "~")):
-        raise JepakitError(f"data.path: {cfg.path} is not a local file or folder (a hub name?); core/hf-dataset "
-                           "reads local data only and never downloads",
-                           f"make a local copy where there is network, e.g. `huggingface-cli download {cfg.path} "
-                           f"--repo-type dataset --local-dir /data/{cfg.path.split('/')[-1]}`, then set data.path "
-                           "to that folder")
+        raise JepakitError(
+            f"data.path: {cfg.path} is not a local file or folder (a hub name?); core/hf-dataset "
+            "reads local data only and never downloads",
+            f"make a local copy where there is network, e.g. `huggingface-cli download {cfg.path} "
+            f"--repo-type dataset --local-dir /data/{cfg.path.split('/')[-1]}`, then set data.path "
+            "to that folder",
+        )
     raise JepakitError(f"data.path: not found: {root}", "check the path; it must be a local file or folder")
 
 
@@ -54,8 +58,10 @@ def _detect(root: Path, fmt: str) -> str:
     if root.is_file():
         if root.suffix in (".parquet", ".arrow"):
             return root.suffix[1:]
-        raise JepakitError(f"data.path: {root} is neither a .parquet nor an .arrow file",
-                           "point data.path at a Parquet/Arrow file or a dataset folder, or set data.format")
+        raise JepakitError(
+            f"data.path: {root} is neither a .parquet nor an .arrow file",
+            "point data.path at a Parquet/Arrow file or a dataset folder, or set data.format",
+        )
     if (root / "dataset_dict.json").is_file() or (root / "state.json").is_file():
         return "arrow"
     for kind, pattern in (("parquet", "*.parquet"), ("arrow", "*.arrow")):
@@ -63,8 +69,10 @@ def _detect(root: Path, fmt: str) -> str:
             return kind
     if any(p.suffix.lower() in IMAGE_SUFFIXES for p in root.rglob("*")):
         return "imagefolder"
-    raise JepakitError(f"data.path: no Parquet, Arrow or image file under {root}",
-                       "point data.path at a dataset folder (save_to_disk output, Parquet files, or images)")
+    raise JepakitError(
+        f"data.path: no Parquet, Arrow or image file under {root}",
+        "point data.path at a dataset folder (save_to_disk output, Parquet files, or images)",
+    )
 
 
 def _split_files(root: Path, split: str, suffix: str) -> list[str]:
@@ -80,9 +88,11 @@ def _split_files(root: Path, split: str, suffix: str) -> list[str]:
     files = {k: [f for f in v if f.endswith(suffix)] for k, v in found.items()}
     if not files.get(split):
         have = ", ".join(f"{k} ({len(v)} file(s))" for k, v in files.items() if v) or "none"
-        raise JepakitError(f"data.split: no {suffix} file of split {split!r} under {root}; splits found: {have}",
-                           "set data.split to one of them (file names like train-00000-of-00002.parquet or "
-                           "folders named after the split)")
+        raise JepakitError(
+            f"data.split: no {suffix} file of split {split!r} under {root}; splits found: {have}",
+            "set data.split to one of them (file names like train-00000-of-00002.parquet or "
+            "folders named after the split)",
+        )
     return sorted(files[split])
 
 
@@ -95,8 +105,9 @@ def _load_arrow(root: Path, cfg: HFDatasetConfig) -> Any:
     loaded = datasets.load_from_disk(str(root))
     if isinstance(loaded, datasets.DatasetDict):
         if cfg.split not in loaded:
-            raise JepakitError(f"data.split: {root} has no split {cfg.split!r}",
-                               f"set data.split to one of: {', '.join(loaded)}")
+            raise JepakitError(
+                f"data.split: {root} has no split {cfg.split!r}", f"set data.split to one of: {', '.join(loaded)}"
+            )
         loaded = loaded[cfg.split]
     return loaded
 
@@ -109,8 +120,9 @@ def _load(root: Path, kind: str, cfg: HFDatasetConfig) -> Any:
     if kind == "arrow":
         return _load_arrow(root, cfg)
     if kind == "parquet":
-        return datasets.load_dataset("parquet", data_files=_split_files(root, cfg.split, ".parquet"), split="train",
-                                     cache_dir=cache)
+        return datasets.load_dataset(
+            "parquet", data_files=_split_files(root, cfg.split, ".parquet"), split="train", cache_dir=cache
+        )
     try:
         return datasets.load_dataset("imagefolder", data_dir=str(root), split=cfg.split, cache_dir=cache)
     except ValueError as exc:  # unknown split
@@ -119,8 +131,10 @@ def _load(root: Path, kind: str, cfg: HFDatasetConfig) -> Any:
 
 def _check_column(columns: list[str], column: str, what: str, root: Path) -> None:
     if column not in columns:
-        raise JepakitError(f"data.{what}: no column {column!r} in {root}; columns: {', '.join(columns)}",
-                           f"set data.{what} to one of the columns")
+        raise JepakitError(
+            f"data.{what}: no column {column!r} in {root}; columns: {', '.join(columns)}",
+            f"set data.{what} to one of the columns",
+        )
 
 
 class ArrowReader:
@@ -145,8 +159,9 @@ class ParquetReader:
     """Rows of Parquet files, a row group at a time: each process opens the files lazily and keeps the last
     `cache` decoded row groups (as Python lists of the one column it reads)."""
 
-    def __init__(self, files: list[str], column: str, groups: list[tuple[int, int]], starts: list[int],
-                 cache: int) -> None:
+    def __init__(
+        self, files: list[str], column: str, groups: list[tuple[int, int]], starts: list[int], cache: int
+    ) -> None:
         self.files, self.column, self.groups, self.starts = files, column, groups, starts  # starts [G] rows
         self.cache = max(2, int(cache))
         self._open: dict[int, Any] = {}
@@ -183,8 +198,9 @@ class ParquetReader:
         return f"row {row - self.starts[self.group_of(row)]} of row group {i} of {self.files[f]}"
 
 
-def _parquet_streaming(files: list[str], column: str, label: str, cfg: HFDatasetConfig
-                       ) -> tuple[ParquetReader, np.ndarray, list[Any], list[str] | None]:
+def _parquet_streaming(
+    files: list[str], column: str, label: str, cfg: HFDatasetConfig
+) -> tuple[ParquetReader, np.ndarray, list[Any], list[str] | None]:
     """The row-group index of `files` (footers only), the row group of each row, and the stored labels."""
     import pyarrow.parquet as pq
     from datasets import ClassLabel, Features
@@ -195,8 +211,9 @@ def _parquet_streaming(files: list[str], column: str, label: str, cfg: HFDataset
     for f, file in enumerate(files):
         pf = pq.ParquetFile(file)
         columns = pf.schema_arrow.names
-        _check_column(columns, column, "image_column" if cfg.sample_column()[0] == "image" else "audio_column",
-                      Path(file))
+        _check_column(
+            columns, column, "image_column" if cfg.sample_column()[0] == "image" else "audio_column", Path(file)
+        )
         if label:
             _check_column(columns, label, "label_column", Path(file))
             stored += pf.read(columns=[label]).column(0).to_pylist()
@@ -230,8 +247,10 @@ def hf_dataset(cfg: HFDatasetConfig, seed: int = 0) -> DataSplits:
         reader, shard, stored, names = _parquet_streaming(files, column, label, cfg)
     else:
         if cfg.streaming and fmt == "imagefolder":
-            raise JepakitError("data.streaming: an imagefolder is not Parquet; streaming applies to Parquet files",
-                               "use core/image-folder (it reads image files lazily) or set data.streaming = false")
+            raise JepakitError(
+                "data.streaming: an imagefolder is not Parquet; streaming applies to Parquet files",
+                "use core/image-folder (it reads image files lazily) or set data.streaming = false",
+            )
         ds = _load(root, fmt, cfg)
         what = "image_column" if kind == "image" else "audio_column"
         _check_column(list(ds.column_names), column, what, root)
@@ -248,8 +267,9 @@ def hf_dataset(cfg: HFDatasetConfig, seed: int = 0) -> DataSplits:
     if n == 0:
         raise JepakitError(f"data.path: split {cfg.split!r} of {root} has no rows", "check data.path and data.split")
     y, classes = class_labels(stored[:n], names) if label else (np.full(n, -1, dtype=np.int64), [])
-    data = ShardSamples(reader, np.arange(n), shard[:n], y, make_decoder(kind, cfg), window=cfg.window,
-                        source="hf-dataset")
+    data = ShardSamples(
+        reader, np.arange(n), shard[:n], y, make_decoder(kind, cfg), window=cfg.window, source="hf-dataset"
+    )
     meta: dict[str, Any] = {"format": fmt, "split": cfg.split, "streaming": bool(cfg.streaming and fmt == "parquet")}
     if kind == "audio":
         meta["sample_rate"] = cfg.sample_rate

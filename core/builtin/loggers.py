@@ -18,14 +18,21 @@ class TensorBoardLogger:
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError as exc:
-            raise JepakitError('run.loggers: "core/tensorboard" needs the tensorboard package, which is not installed',
-                               "pip install tensorboard, or remove it from run.loggers") from exc
+            raise JepakitError(
+                'run.loggers: "core/tensorboard" needs the tensorboard package, which is not installed',
+                "pip install tensorboard, or remove it from run.loggers",
+            ) from exc
         self.writer = SummaryWriter(log_dir=str(Path(run_dir) / cfg.subdir), flush_secs=cfg.flush_secs)
 
     def log(self, row: dict[str, Any]) -> None:
         step = int(row.get("step", 0))
         for key, value in row.items():
-            if key != "step" and isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            if (
+                key != "step"
+                and isinstance(value, (int, float))
+                and not isinstance(value, bool)
+                and math.isfinite(value)
+            ):
                 self.writer.add_scalar(key, value, step)
 
     def close(self) -> None:

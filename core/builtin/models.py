@@ -18,13 +18,17 @@ class VisionTransformer(TokenEncoder):
     def __init__(self, cfg: ViTConfig, input_shape: tuple[int, ...]) -> None:
         super().__init__()
         if len(input_shape) != 3:
-            raise JepakitError(f"encoder: a 2-D ViT needs (C, H, W) inputs, the dataset gives {tuple(input_shape)}",
-                               "pick an encoder whose layout matches the dataset")
+            raise JepakitError(
+                f"encoder: a 2-D ViT needs (C, H, W) inputs, the dataset gives {tuple(input_shape)}",
+                "pick an encoder whose layout matches the dataset",
+            )
         chans, h, w = input_shape
         p = cfg.patch_size
         if h % p or w % p:
-            raise JepakitError(f"encoder.patch_size: {p} does not divide the input size {h}x{w}",
-                               "choose a patch size that divides the image size (or change data.size)")
+            raise JepakitError(
+                f"encoder.patch_size: {p} does not divide the input size {h}x{w}",
+                "choose a patch size that divides the image size (or change data.size)",
+            )
         self._build(cfg, nn.Conv2d(chans, cfg.embed_dim, kernel_size=p, stride=p), (h // p, w // p))
 
 

@@ -54,8 +54,10 @@ def require(module: str, part: str) -> None:
     import importlib.util
 
     if importlib.util.find_spec(module) is None:
-        raise JepakitError(f"{part} needs the {module!r} package, which is not installed",
-                           "install jepakit's data extra: pip install 'jepakit[data]' (make install does)")
+        raise JepakitError(
+            f"{part} needs the {module!r} package, which is not installed",
+            "install jepakit's data extra: pip install 'jepakit[data]' (make install does)",
+        )
 
 
 def _mix(seed: int, salt: int, value: int) -> int:
@@ -79,7 +81,7 @@ def shard_major_order(shard: np.ndarray, seed: int, epoch: int, window: int) -> 
     shard_perm = torch.randperm(len(ids), generator=g).tolist()
     parts = []
     for w in range(0, len(ids), window):
-        members = torch.cat([grouped[starts[s]:starts[s + 1]] for s in shard_perm[w:w + window]])
+        members = torch.cat([grouped[starts[s] : starts[s + 1]] for s in shard_perm[w : w + window]])
         parts.append(members[torch.randperm(len(members), generator=g)])
     return torch.cat(parts)
 
@@ -135,7 +137,7 @@ class AudioDecoder:
         if int(rate) != self.sample_rate:
             n = max(1, round(len(wave) * self.sample_rate / int(rate)))
             wave = np.interp(np.arange(n) * (int(rate) / self.sample_rate), np.arange(len(wave)), wave)
-        wave = np.asarray(wave[:self.clip_samples], dtype=np.float32)
+        wave = np.asarray(wave[: self.clip_samples], dtype=np.float32)
         if not np.isfinite(wave).all():
             raise ValueError("non-finite samples")
         wave = np.pad(wave, (0, self.clip_samples - len(wave)))
@@ -149,9 +151,18 @@ class ShardSamples(_Substituting):
     together). `dataset[i]` is the clean sample; the loader's `sample(i, key)` is the augmented one.
     """
 
-    def __init__(self, reader: RowReader, rows: np.ndarray, shard: np.ndarray, labels: np.ndarray,
-                 decoder: Callable[[Any, int | None], torch.Tensor], *, window: int, source: str,
-                 skipped: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        reader: RowReader,
+        rows: np.ndarray,
+        shard: np.ndarray,
+        labels: np.ndarray,
+        decoder: Callable[[Any, int | None], torch.Tensor],
+        *,
+        window: int,
+        source: str,
+        skipped: list[str] | None = None,
+    ) -> None:
         super().__init__(labels)
         self.reader, self.decoder, self.window, self.source = reader, decoder, int(window), source
         self.rows = np.asarray(rows, dtype=np.int64)  # [N]
@@ -161,8 +172,16 @@ class ShardSamples(_Substituting):
     def view(self, index: np.ndarray) -> ShardSamples:
         """The samples at positions `index` of this view (a split), sharing reader and decoder."""
         index = np.asarray(index, dtype=np.int64)
-        return ShardSamples(self.reader, self.rows[index], self.shard[index], self.labels[index], self.decoder,
-                            window=self.window, source=self.source, skipped=self.skipped)
+        return ShardSamples(
+            self.reader,
+            self.rows[index],
+            self.shard[index],
+            self.labels[index],
+            self.decoder,
+            window=self.window,
+            source=self.source,
+            skipped=self.skipped,
+        )
 
     def epoch_order(self, seed: int, epoch: int) -> torch.Tensor:
         """The loader's permutation of this view for `epoch`: shard-major (see the module docstring)."""
@@ -203,8 +222,9 @@ def class_labels(values: list[Any], names: list[str] | None = None) -> tuple[np.
     return np.array([lookup.get(str(v), -1) if v is not None else -1 for v in texts], dtype=np.int64), classes
 
 
-def shard_splits(name: str, data: ShardSamples, *, kind: str, cfg: Any, class_names: list[str],
-                 meta: dict[str, Any] | None = None) -> DataSplits:
+def shard_splits(
+    name: str, data: ShardSamples, *, kind: str, cfg: Any, class_names: list[str], meta: dict[str, Any] | None = None
+) -> DataSplits:
     """DataSplits of a sharded store: probes on a fixed stratified split of the labelled samples (or of
     `probe_samples` of them), training on every sample outside the probes' test split.
 
@@ -215,17 +235,27 @@ def shard_splits(name: str, data: ShardSamples, *, kind: str, cfg: Any, class_na
     shape, modality = sample_shape(kind, cfg), kind
     labelled = np.flatnonzero(data.labels >= 0)
     if len(labelled) == 0:
-        return DataSplits(name=name, train=None, test=None, pretrain=data, input_shape=shape, num_classes=0,
-                          modality=modality, meta=meta)
+        return DataSplits(
+            name=name,
+            train=None,
+            test=None,
+            pretrain=data,
+            input_shape=shape,
+            num_classes=0,
+            modality=modality,
+            meta=meta,
+        )
     y = data.labels[labelled]
     counts = np.bincount(y, minlength=len(class_names))
     present = np.flatnonzero(counts)
     if counts[present].min() < 2 or len(present) < 2:
         worst = class_names[int(present[counts[present].argmin()])] if len(present) else "?"
-        raise JepakitError(f"data: {name} has {len(present)} labelled class(es); class {worst!r} has "
-                           f"{int(counts[present].min())} sample(s)",
-                           "probes need at least 2 classes with 2 labelled samples each; fix the labels, or leave "
-                           "the label key/column unset to pretrain without labels")
+        raise JepakitError(
+            f"data: {name} has {len(present)} labelled class(es); class {worst!r} has "
+            f"{int(counts[present].min())} sample(s)",
+            "probes need at least 2 classes with 2 labelled samples each; fix the labels, or leave "
+            "the label key/column unset to pretrain without labels",
+        )
     probes = max(int(cfg.probe_samples), 2 * len(present))  # at least one train and one test sample per class
     if cfg.probe_samples and probes <= len(labelled) - len(present):
         _, keep = stratified_split(y, probes, int(cfg.split_seed))  # a fixed stratified subset of `probes`
@@ -236,5 +266,14 @@ def shard_splits(name: str, data: ShardSamples, *, kind: str, cfg: Any, class_na
     rest = np.setdiff1d(np.arange(len(data)), test_pos)  # training reads every sample the probes do not test on
     probe_train = data.view(labelled[train])
     pretrain = None if np.array_equal(rest, labelled[train]) else data.view(rest)
-    return DataSplits(name=name, train=probe_train, test=data.view(test_pos), pretrain=pretrain, input_shape=shape,
-                      num_classes=len(class_names), modality=modality, class_names=list(class_names), meta=meta)
+    return DataSplits(
+        name=name,
+        train=probe_train,
+        test=data.view(test_pos),
+        pretrain=pretrain,
+        input_shape=shape,
+        num_classes=len(class_names),
+        modality=modality,
+        class_names=list(class_names),
+        meta=meta,
+    )

@@ -42,18 +42,24 @@ def shard_paths(urls: str | list[str]) -> list[Path]:
     else:
         paths = [p for u in urls for p in (expand_urls(u) if "{" in u or "::" in u else [u])]
     if not paths:
-        raise JepakitError("data.urls is empty: core/webdataset reads tar shards",
-                           'set data.urls = "/data/shards/train-{000000..000099}.tar" (a brace pattern) or a list')
+        raise JepakitError(
+            "data.urls is empty: core/webdataset reads tar shards",
+            'set data.urls = "/data/shards/train-{000000..000099}.tar" (a brace pattern) or a list',
+        )
     out = []
     for p in paths:
         if "://" in p or p.startswith("pipe:"):
-            raise JepakitError(f"data.urls: {p} is not a local path",
-                               "copy the shards to local disk first; core/webdataset reads local files by offset")
+            raise JepakitError(
+                f"data.urls: {p} is not a local path",
+                "copy the shards to local disk first; core/webdataset reads local files by offset",
+            )
         path = Path(p).expanduser()
         if not path.is_file():
             more = f" ({len(paths)} shard(s) in the pattern)" if len(paths) > 1 else ""
-            raise JepakitError(f"data.urls: shard not found: {path}{more}",
-                               "check the path and the brace range, e.g. train-{000000..000009}.tar for 10 shards")
+            raise JepakitError(
+                f"data.urls: shard not found: {path}{more}",
+                "check the path and the brace range, e.g. train-{000000..000009}.tar for 10 shards",
+            )
         out.append(path)
     return out
 
@@ -65,8 +71,10 @@ def scan_tar(path: Path) -> tuple[dict[str, np.ndarray], str]:
         magic = f.read(6)
     packed = next((kind for kind, head in COMPRESSED.items() if magic.startswith(head)), None)
     if packed:
-        raise JepakitError(f"data.urls: {path} is a {packed}-compressed tar: its samples cannot be read by offset",
-                           f"decompress the shards (e.g. `{packed} -d`) and point data.urls at the .tar files")
+        raise JepakitError(
+            f"data.urls: {path} is a {packed}-compressed tar: its samples cannot be read by offset",
+            f"decompress the shards (e.g. `{packed} -d`) and point data.urls at the .tar files",
+        )
     names, offsets, sizes, small = [], [], [], []
     why = ""
     file_size = path.stat().st_size
@@ -84,8 +92,12 @@ def scan_tar(path: Path) -> tuple[dict[str, np.ndarray], str]:
                 small.append(os.pread(raw.fileno(), m.size, m.offset_data) if m.size <= SMALL else b"")
     except (tarfile.TarError, OSError, EOFError) as exc:
         why = f"{type(exc).__name__}: {exc}"
-    index = {"names": np.array(names, dtype=np.str_), "offsets": np.array(offsets, dtype=np.int64),
-             "sizes": np.array(sizes, dtype=np.int64), "small": np.array(small, dtype=f"S{SMALL}")}
+    index = {
+        "names": np.array(names, dtype=np.str_),
+        "offsets": np.array(offsets, dtype=np.int64),
+        "sizes": np.array(sizes, dtype=np.int64),
+        "small": np.array(small, dtype=f"S{SMALL}"),
+    }
     return index, why
 
 
@@ -108,8 +120,14 @@ def _cached_scan(path: Path) -> tuple[dict[str, np.ndarray], str]:
             fd, tmp = tempfile.mkstemp(dir=file.parent, prefix=f".{file.name}.", suffix=".tmp")
             try:
                 with os.fdopen(fd, "wb") as f:
-                    np.savez(f, why=np.array(why), names=index["names"], offsets=index["offsets"],
-                             sizes=index["sizes"], small=index["small"])
+                    np.savez(
+                        f,
+                        why=np.array(why),
+                        names=index["names"],
+                        offsets=index["offsets"],
+                        sizes=index["sizes"],
+                        small=index["small"],
+                    )
                 os.replace(tmp, file)
             finally:
                 Path(tmp).unlink(missing_ok=True)
@@ -122,8 +140,9 @@ class TarReader:
     """Reads a sample's member by offset. File descriptors are opened lazily per process (never pickled), and
     `os.pread` does not move a shared file position, so forked workers can share nothing by accident."""
 
-    def __init__(self, paths: list[Path], shard: np.ndarray, offsets: np.ndarray, sizes: np.ndarray,
-                 keys: np.ndarray) -> None:
+    def __init__(
+        self, paths: list[Path], shard: np.ndarray, offsets: np.ndarray, sizes: np.ndarray, keys: np.ndarray
+    ) -> None:
         self.paths = [str(p) for p in paths]
         self.shard, self.offsets, self.sizes, self.keys = shard, offsets, sizes, keys  # [R] each
         self._fds: dict[int, int] = {}
@@ -155,8 +174,9 @@ class TarReader:
         return f"{self.paths[int(self.shard[row])]}:{bytes(self.keys[row]).decode(errors='replace')}"
 
 
-def _samples(index: dict[str, np.ndarray], exts: list[str], label_key: str
-             ) -> tuple[list[tuple[str, int, int, Any]], int]:
+def _samples(
+    index: dict[str, np.ndarray], exts: list[str], label_key: str
+) -> tuple[list[tuple[str, int, int, Any]], int]:
     """Members grouped by key as webdataset groups them (consecutive members with one key): (key, offset, size,
     stored label) of each sample that has one of `exts`, and how many samples had none."""
     from webdataset.tariterators import base_plus_ext
@@ -223,22 +243,41 @@ def webdataset(cfg: WebDatasetConfig, seed: int = 0) -> DataSplits:
         if cfg.max_samples and len(shard) >= cfg.max_samples:
             break
     if damaged:
-        log.warning("webdataset: %d damaged shard(s), their readable samples kept; first: %s", len(damaged),
-                    damaged[0])
+        log.warning("webdataset: %d damaged shard(s), their readable samples kept; first: %s", len(damaged), damaged[0])
     if missing:
         log.warning("webdataset: skipped %d sample(s) without a %s member", missing, "/".join(exts))
     n = min(len(shard), cfg.max_samples or len(shard))
     if n == 0:
-        raise JepakitError(f"data.urls: no sample with a {'/'.join(exts)} member in {len(paths)} shard(s), first "
-                           f"{paths[0]}", f"set data.{kind}_key to the extension your samples use, e.g. \"jpg\"")
+        raise JepakitError(
+            f"data.urls: no sample with a {'/'.join(exts)} member in {len(paths)} shard(s), first {paths[0]}",
+            f'set data.{kind}_key to the extension your samples use, e.g. "jpg"',
+        )
     y, names = class_labels(stored[:n])
-    reader = TarReader(paths, np.array(shard[:n], dtype=np.int32), np.array(offsets[:n], dtype=np.int64),
-                       np.array(sizes[:n], dtype=np.int64), np.array([k.encode() for k in keys[:n]], dtype=np.bytes_))
+    reader = TarReader(
+        paths,
+        np.array(shard[:n], dtype=np.int32),
+        np.array(offsets[:n], dtype=np.int64),
+        np.array(sizes[:n], dtype=np.int64),
+        np.array([k.encode() for k in keys[:n]], dtype=np.bytes_),
+    )
     skipped = damaged + ([f"{missing} sample(s) without a {'/'.join(exts)} member"] if missing else [])
-    data = ShardSamples(reader, np.arange(n), reader.shard, y, make_decoder(kind, cfg), window=cfg.window,
-                        source="webdataset", skipped=skipped)
+    data = ShardSamples(
+        reader,
+        np.arange(n),
+        reader.shard,
+        y,
+        make_decoder(kind, cfg),
+        window=cfg.window,
+        source="webdataset",
+        skipped=skipped,
+    )
     stem = paths[0].stem.rstrip("0123456789-_.")
     name = "-".join(p for p in (paths[0].parent.name, stem) if p) or "shards"
-    return shard_splits(name, data, kind=kind, cfg=cfg, class_names=names,
-                        meta={"shards": len(paths), "sample_rate": cfg.sample_rate} if kind == "audio"
-                        else {"shards": len(paths)})
+    return shard_splits(
+        name,
+        data,
+        kind=kind,
+        cfg=cfg,
+        class_names=names,
+        meta={"shards": len(paths), "sample_rate": cfg.sample_rate} if kind == "audio" else {"shards": len(paths)},
+    )

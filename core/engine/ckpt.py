@@ -34,14 +34,16 @@ def atomic_write(path: Path, data: bytes) -> None:
         with os.fdopen(fd, "wb") as f:
             f.write(data[: len(data) // 2])
             faults.point("atomic-write")  # a kill here leaves only a temp file: readers never see half a file
-            f.write(data[len(data) // 2:])
+            f.write(data[len(data) // 2 :])
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise RunFailed(f"cannot write {path}: {exc.strerror or exc}", "free disk space or choose a writable --out; "
-                        "the previous checkpoint is intact") from exc
+        raise RunFailed(
+            f"cannot write {path}: {exc.strerror or exc}",
+            "free disk space or choose a writable --out; the previous checkpoint is intact",
+        ) from exc
     try:  # make the rename itself durable
         dfd = os.open(path.parent, os.O_RDONLY)
         os.fsync(dfd)
@@ -58,8 +60,9 @@ def _stem(step: int) -> str:
     return f"step-{step:07d}"
 
 
-def save_checkpoint(directory: Path, step: int, tensors: dict[str, torch.Tensor], meta: dict[str, Any],
-                    keep: int = 2) -> Path:
+def save_checkpoint(
+    directory: Path, step: int, tensors: dict[str, torch.Tensor], meta: dict[str, Any], keep: int = 2
+) -> Path:
     """Write one checkpoint and prune all but the newest `keep` complete ones."""
     blob = st_save({k: v.detach().contiguous().cpu().clone() for k, v in tensors.items()})
     meta = {**meta, "step": step, "sha256": hashlib.sha256(blob).hexdigest(), "format": "jepakit-ckpt-1"}
@@ -82,8 +85,12 @@ def remove_partial(directory: Path) -> list[str]:
         return removed
     steps = set(list_checkpoints(directory))
     for p in directory.iterdir():
-        orphan = p.suffix == ".safetensors" and p.stem.startswith("step-") and p.stem[5:].isdigit() \
+        orphan = (
+            p.suffix == ".safetensors"
+            and p.stem.startswith("step-")
+            and p.stem[5:].isdigit()
             and int(p.stem[5:]) not in steps
+        )
         if (p.name.startswith(".") and p.name.endswith(".tmp")) or orphan:
             p.unlink(missing_ok=True)
             removed.append(p.name)
@@ -146,8 +153,12 @@ def pack_state(model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> tupl
     return tensors, {"optim_groups": osd["param_groups"], "optim_scalars": scalars}
 
 
-def unpack_state(model: torch.nn.Module, optimizer: torch.optim.Optimizer | None,
-                 tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+def unpack_state(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer | None,
+    tensors: dict[str, torch.Tensor],
+    meta: dict[str, Any],
+) -> None:
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model/")})
     if optimizer is not None:
         state: dict[int, dict[str, Any]] = {}

@@ -23,8 +23,8 @@ from typing import Any
 
 import torch
 
-from jepakit.errors import JepakitError, RunFailed
 from jepakit.engine.launch import RankEnv, exit_now, rank_env
+from jepakit.errors import JepakitError, RunFailed
 
 #: Seconds a collective (or the rendezvous) may wait for a peer before this process gives up; override with
 #: $JEPAKIT_DIST_TIMEOUT. Rank 0's checkpoint writes happen between collectives, so keep it above their time.
@@ -37,14 +37,18 @@ def pick_device(setting: str, local_rank: int = 0) -> torch.device:
         return torch.device("cpu")
     available = torch.cuda.is_available()
     if setting == "cuda" and not available:
-        raise JepakitError('run.device: "cuda" but torch sees no CUDA device',
-                           'set run.device = "auto" or "cpu", or install a CUDA build of torch')
+        raise JepakitError(
+            'run.device: "cuda" but torch sees no CUDA device',
+            'set run.device = "auto" or "cpu", or install a CUDA build of torch',
+        )
     if not available:
         return torch.device("cpu")
     count = torch.cuda.device_count()
     if local_rank >= count:
-        raise JepakitError(f"run.device: local rank {local_rank} needs GPU {local_rank} but only {count} are visible",
-                           f"start at most {count} processes per machine, or set run.device = \"cpu\"")
+        raise JepakitError(
+            f"run.device: local rank {local_rank} needs GPU {local_rank} but only {count} are visible",
+            f'start at most {count} processes per machine, or set run.device = "cpu"',
+        )
     return torch.device("cuda", local_rank)
 
 
@@ -53,7 +57,9 @@ def _timeout() -> datetime.timedelta:
     try:
         seconds = float(raw) if raw else DEFAULT_TIMEOUT_S
     except ValueError:
-        raise JepakitError(f"JEPAKIT_DIST_TIMEOUT={raw!r} is not a number of seconds", "e.g. JEPAKIT_DIST_TIMEOUT=600") from None
+        raise JepakitError(
+            f"JEPAKIT_DIST_TIMEOUT={raw!r} is not a number of seconds", "e.g. JEPAKIT_DIST_TIMEOUT=600"
+        ) from None
     return datetime.timedelta(seconds=max(1.0, seconds))
 
 
@@ -88,18 +94,22 @@ class Dist:
             return cls(env, device)
         missing = [k for k in ("MASTER_ADDR", "MASTER_PORT") if not os.environ.get(k)]
         if missing:
-            raise JepakitError(f"WORLD_SIZE={env.world} is set but {' and '.join(missing)} is not",
-                               "launch with `jepakit train --nproc N` or torchrun, which set them")
+            raise JepakitError(
+                f"WORLD_SIZE={env.world} is set but {' and '.join(missing)} is not",
+                "launch with `jepakit train --nproc N` or torchrun, which set them",
+            )
         if device.type == "cuda":
             torch.cuda.set_device(device)
         backend = "nccl" if device.type == "cuda" else "gloo"
         try:
             torch.distributed.init_process_group(backend, rank=env.rank, world_size=env.world, timeout=_timeout())
         except (RuntimeError, ValueError) as exc:  # DistStoreError and friends subclass RuntimeError
-            raise RunFailed(f"rank {env.rank} could not join the {env.world}-process group at "
-                            f"{os.environ['MASTER_ADDR']}:{os.environ['MASTER_PORT']}: {exc}",
-                            "check that every rank started and that the address is reachable; "
-                            "JEPAKIT_DIST_TIMEOUT sets how long to wait") from exc
+            raise RunFailed(
+                f"rank {env.rank} could not join the {env.world}-process group at "
+                f"{os.environ['MASTER_ADDR']}:{os.environ['MASTER_PORT']}: {exc}",
+                "check that every rank started and that the address is reachable; "
+                "JEPAKIT_DIST_TIMEOUT sets how long to wait",
+            ) from exc
         return cls(env, device, owns_group=True)
 
     def finish(self) -> None:
@@ -172,13 +182,13 @@ class Dist:
             present = torch.tensor([p.grad is not None for p in group], dtype=group[0].dtype, device=self.device)
             flat = torch.cat([*(g.reshape(-1) for g in grads), present])  # [sum numel + P]
             torch.distributed.all_reduce(flat)
-            counts = flat[-len(group):]
-            flat = flat[:-len(group)] / self.world
+            counts = flat[-len(group) :]
+            flat = flat[: -len(group)] / self.world
             offset = 0
             for p, g, n in zip(group, grads, counts.tolist()):
                 size = g.numel()
                 if n > 0:
-                    p.grad = flat[offset:offset + size].view_as(p).clone()
+                    p.grad = flat[offset : offset + size].view_as(p).clone()
                 offset += size
 
     def agree_step(self, metrics: dict[str, float], bad: bool, stop: bool) -> tuple[dict[str, float], bool, bool]:
@@ -202,9 +212,11 @@ class Dist:
             torch.distributed.all_reduce(lo, op=torch.distributed.ReduceOp.MIN)
             torch.distributed.all_reduce(hi, op=torch.distributed.ReduceOp.MAX)
             if int(lo.item()) != int(hi.item()):
-                raise RunFailed(f"data-parallel ranks hold different parameters at step {step}",
-                                "a bug in jepakit or in a plugin's step (randomness that changes parameters "
-                                "outside the optimizer?): report it with the run file")
+                raise RunFailed(
+                    f"data-parallel ranks hold different parameters at step {step}",
+                    "a bug in jepakit or in a plugin's step (randomness that changes parameters "
+                    "outside the optimizer?): report it with the run file",
+                )
         hook = os.environ.get("JEPAKIT_DIST_DIGEST_DIR", "")  # tests: each rank writes what it holds
         if hook:
             os.makedirs(hook, exist_ok=True)
@@ -236,7 +248,7 @@ class _GatherBatch(torch.autograd.Function):
         # gradients; average_gradients then divides by world, giving exactly the 1-process gradient.
         grad = grad.contiguous()
         torch.distributed.all_reduce(grad)
-        return grad[ctx.rank * ctx.b:(ctx.rank + 1) * ctx.b]
+        return grad[ctx.rank * ctx.b : (ctx.rank + 1) * ctx.b]
 
 
 def gather_batch(z: torch.Tensor) -> torch.Tensor:
@@ -259,8 +271,9 @@ def move_batch(batch: Any, device: torch.device) -> Any:
     if isinstance(batch, torch.Tensor):
         return batch.to(device, non_blocking=True)
     if dataclasses.is_dataclass(batch) and not isinstance(batch, type):
-        return dataclasses.replace(batch, **{f.name: move_batch(getattr(batch, f.name), device)
-                                             for f in dataclasses.fields(batch) if f.init})
+        return dataclasses.replace(
+            batch, **{f.name: move_batch(getattr(batch, f.name), device) for f in dataclasses.fields(batch) if f.init}
+        )
     if isinstance(batch, dict):
         return {k: move_batch(v, device) for k, v in batch.items()}
     if isinstance(batch, (list, tuple)):

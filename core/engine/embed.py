@@ -47,10 +47,13 @@ def _split_batches(named: list[tuple[str, Any]]) -> Callable[[int], Iterator[Bat
                 else:
                     items = [ds[k] for k in range(i, j)]
                     if items and isinstance(items[0][0], dict):
-                        raise JepakitError("this dataset's samples are multimodal (a dict per sample)",
-                                           "embed reads datasets of one input tensor per sample")
+                        raise JepakitError(
+                            "this dataset's samples are multimodal (a dict per sample)",
+                            "embed reads datasets of one input tensor per sample",
+                        )
                     x, y = torch.stack([torch.as_tensor(it[0]) for it in items]), [int(it[1]) for it in items]
                 yield x, [f"{split}/{k}" for k in range(i, j)], y, [split] * (j - i)
+
     return gen
 
 
@@ -61,9 +64,10 @@ def dataset_source(part: Any, seed: int, split: str, info: Any) -> Source:
     splits = build_part(part, seed=seed)
     shape = tuple(int(s) for s in splits.input_shape)
     if shape != tuple(info.input_shape):
-        raise JepakitError(f"--data {part.spec.name} gives inputs of shape {list(shape)}, the encoder reads "
-                           f"{list(info.input_shape)}",
-                           "set the dataset's size and channels to match, e.g. --set size=... --set channels=...")
+        raise JepakitError(
+            f"--data {part.spec.name} gives inputs of shape {list(shape)}, the encoder reads {list(info.input_shape)}",
+            "set the dataset's size and channels to match, e.g. --set size=... --set channels=...",
+        )
     named = [(s, getattr(splits, s)) for s in ("train", "test") if split in ("all", s)]
     return Source(splits.name, sum(len(ds) for _, ds in named), _split_batches(named), list(splits.class_names or []))
 
@@ -73,16 +77,28 @@ def folder_source(root: Path, info: Any) -> Source:
     from jepakit.library.data import IMAGE_SUFFIXES, load_image
 
     if len(info.input_shape) != 3:
-        raise JepakitError(f"a folder of images cannot feed this encoder (inputs {list(info.input_shape)})",
-                           "name a dataset part that reads your files, e.g. --data vjepa/video-folder --set path=...")
+        raise JepakitError(
+            f"a folder of images cannot feed this encoder (inputs {list(info.input_shape)})",
+            "name a dataset part that reads your files, e.g. --data vjepa/video-folder --set path=...",
+        )
     if root.is_file():
         files, base = [root], root.parent
     else:
-        files, base = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-                             and not any(part.startswith(".") for part in p.relative_to(root).parts)), root
+        files, base = (
+            sorted(
+                p
+                for p in root.rglob("*")
+                if p.is_file()
+                and p.suffix.lower() in IMAGE_SUFFIXES
+                and not any(part.startswith(".") for part in p.relative_to(root).parts)
+            ),
+            root,
+        )
     if not files:
-        raise JepakitError(f"--data {root}: no image files ({', '.join(IMAGE_SUFFIXES)})",
-                           "point --data at a folder of images, or name a dataset part (`jepakit list datasets`)")
+        raise JepakitError(
+            f"--data {root}: no image files ({', '.join(IMAGE_SUFFIXES)})",
+            "point --data at a folder of images, or name a dataset part (`jepakit list datasets`)",
+        )
     rel = [p.relative_to(base) for p in files]
     classes = sorted({r.parts[0] for r in rel}) if all(len(r.parts) == 2 for r in rel) else []
     chans, size = info.input_shape[0], info.input_shape[-1]
@@ -91,7 +107,7 @@ def folder_source(root: Path, info: Any) -> Source:
     def gen(batch_size: int) -> Iterator[Batch]:
         for i in range(0, len(files), batch_size):
             arrays, ids, labels = [], [], []
-            for path, r in zip(files[i:i + batch_size], rel[i:i + batch_size], strict=True):
+            for path, r in zip(files[i : i + batch_size], rel[i : i + batch_size], strict=True):
                 try:
                     arrays.append(load_image(path, size, chans))  # [C, S, S] in [0, 1]
                 except Exception:  # noqa: BLE001 - any decoder failure means "skip this file"
@@ -111,8 +127,10 @@ class _Writer:
 
     def __init__(self, out: Path, total: int, about: dict[str, Any]) -> None:
         if out.suffix not in (".npy", ".parquet"):
-            raise JepakitError(f"--out {out}: unknown format {out.suffix or '(no suffix)'}",
-                               "write features.npy (+ features.meta.json) or features.parquet")
+            raise JepakitError(
+                f"--out {out}: unknown format {out.suffix or '(no suffix)'}",
+                "write features.npy (+ features.meta.json) or features.parquet",
+            )
         self.out, self.total, self.rows, self.about = out, total, 0, about
         self.width: list[int] = []
         self.tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
@@ -122,23 +140,29 @@ class _Writer:
             try:
                 import pyarrow  # noqa: F401
             except ImportError:
-                raise JepakitError("--out *.parquet needs the pyarrow package, which is not installed",
-                                   "pip install pyarrow, or write a .npy (its ids and labels go to .meta.json)") from None
+                raise JepakitError(
+                    "--out *.parquet needs the pyarrow package, which is not installed",
+                    "pip install pyarrow, or write a .npy (its ids and labels go to .meta.json)",
+                ) from None
         out.parent.mkdir(parents=True, exist_ok=True)
 
     def write(self, feats: np.ndarray, ids: list[str], labels: list[int] | None, splits: list[str]) -> None:
         if self.out.suffix == ".npy":
             if self.array is None:
-                self.array = np.lib.format.open_memmap(self.tmp, mode="w+", dtype=np.float32,
-                                                       shape=(self.total, *feats.shape[1:]))
-            self.array[self.rows:self.rows + len(feats)] = feats
+                self.array = np.lib.format.open_memmap(
+                    self.tmp, mode="w+", dtype=np.float32, shape=(self.total, *feats.shape[1:])
+                )
+            self.array[self.rows : self.rows + len(feats)] = feats
         else:
             import pyarrow as pa
             import pyarrow.parquet as pq
 
             flat = pa.array(feats.reshape(-1).astype(np.float32, copy=False))
-            cols = {"id": pa.array(ids), "split": pa.array(splits),
-                    "features": pa.FixedSizeListArray.from_arrays(flat, int(np.prod(feats.shape[1:])))}
+            cols = {
+                "id": pa.array(ids),
+                "split": pa.array(splits),
+                "features": pa.FixedSizeListArray.from_arrays(flat, int(np.prod(feats.shape[1:]))),
+            }
             if labels is not None:
                 cols["label"] = pa.array(labels, type=pa.int64())
             table = pa.table(cols).replace_schema_metadata({"jepakit": json.dumps(self.about)})
@@ -151,7 +175,7 @@ class _Writer:
     def close(self) -> None:
         if self.array is not None:
             self.array.flush()
-            done = np.array(self.array[:self.rows]) if self.rows < self.total else None
+            done = np.array(self.array[: self.rows]) if self.rows < self.total else None
             self.array = None  # closes the memory map
             if done is not None:  # skipped files: keep only the rows written
                 with open(self.tmp, "wb") as f:
@@ -174,9 +198,18 @@ def meta_path(out: Path) -> Path:
     return out.with_name(out.stem + ".meta.json")
 
 
-def embed(path: str | Path, data: str, out: str | Path, *, overrides: list[str] | None = None, split: str = "all",
-          readout: str | None = None, batch_size: int = 256, state: Any = None,
-          progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+def embed(
+    path: str | Path,
+    data: str,
+    out: str | Path,
+    *,
+    overrides: list[str] | None = None,
+    split: str = "all",
+    readout: str | None = None,
+    batch_size: int = 256,
+    state: Any = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
     """Embed `data` with the encoder of `path` (an export or run directory) into `out`; returns a summary."""
     from jepakit.engine.ckpt import atomic_write_text
     from jepakit.engine.evaluate import READOUTS
@@ -193,8 +226,14 @@ def embed(path: str | Path, data: str, out: str | Path, *, overrides: list[str] 
     encoder, info = load_encoder(path, state=state)
     source = open_source(Path(path), data, list(overrides or []), info, state, split)
     readout = readout or info.readout
-    about = {"readout": readout, "encoder": str(path), "variant": info.variant, "data": source.name, "split": split,
-             "class_names": source.class_names}
+    about = {
+        "readout": readout,
+        "encoder": str(path),
+        "variant": info.variant,
+        "data": source.name,
+        "split": split,
+        "class_names": source.class_names,
+    }
     writer = _Writer(out, source.total, about)
     ids: list[str] = []
     labels: list[int] = []
@@ -214,12 +253,25 @@ def embed(path: str | Path, data: str, out: str | Path, *, overrides: list[str] 
         writer.abort()
         raise
     if out.suffix == ".npy":
-        meta = {"rows": len(ids), **about, "ids": ids, "splits": splits, "labels": labels if has_labels else None,
-                "skipped": list(source.skipped)}
+        meta = {
+            "rows": len(ids),
+            **about,
+            "ids": ids,
+            "splits": splits,
+            "labels": labels if has_labels else None,
+            "skipped": list(source.skipped),
+        }
         atomic_write_text(meta_path(out), json.dumps(meta, indent=1) + "\n")
-    return {"out": str(out), "meta": str(meta_path(out)) if out.suffix == ".npy" else None, "rows": len(ids),
-            "shape": [len(ids), *writer.width], "readout": readout, "data": source.name, "labels": has_labels,
-            "skipped": len(source.skipped)}
+    return {
+        "out": str(out),
+        "meta": str(meta_path(out)) if out.suffix == ".npy" else None,
+        "rows": len(ids),
+        "shape": [len(ids), *writer.width],
+        "readout": readout,
+        "data": source.name,
+        "labels": has_labels,
+        "skipped": len(source.skipped),
+    }
 
 
 def open_source(path: Path, data: str, overrides: list[str], info: Any, state: Any, split: str) -> Source:
@@ -229,8 +281,10 @@ def open_source(path: Path, data: str, overrides: list[str], info: Any, state: A
 
     if data == "run":
         if not (path / "config.toml").is_file():
-            raise JepakitError(f"--data run needs a run directory; {path} is an export",
-                               "name a dataset part (--data core/digits) or a folder of images")
+            raise JepakitError(
+                f"--data run needs a run directory; {path} is an export",
+                "name a dataset part (--data core/digits) or a folder of images",
+            )
         resolved = resolve_run(load_toml(path / "config.toml"), state, [f"data.{o}" for o in overrides])
         return dataset_source(resolved.parts["data"], resolved.run.seed, split, info)
     as_path = Path(data).expanduser()
@@ -242,8 +296,10 @@ def open_source(path: Path, data: str, overrides: list[str], info: Any, state: A
         spec = state.registry.get("datasets", data, key="--data")
     except JepakitError as exc:
         close = exc.message.partition(".")[2].strip()  # the registry's "Did you mean ...?", if any
-        raise JepakitError(f"--data {data!r} is no file or folder and no registered dataset. {close}".strip(),
-                           "pass `run`, a folder of images, or a dataset part (`jepakit list datasets`)") from None
+        raise JepakitError(
+            f"--data {data!r} is no file or folder and no registered dataset. {close}".strip(),
+            "pass `run`, a folder of images, or a dataset part (`jepakit list datasets`)",
+        ) from None
     settings = apply_overrides({}, overrides)
     cfg = build_dataclass(spec.config, settings, "data") if spec.config else None
     return dataset_source(Part(spec, cfg, "data"), 0, split, info)

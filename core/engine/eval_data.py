@@ -79,19 +79,26 @@ def collate_xy(items: list[Any]) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.stack([torch.as_tensor(it[0]) for it in items]), torch.as_tensor([int(it[1]) for it in items])
 
 
-def batches(dataset: Any, batch_size: int, *, workers: int = 0,
-            label: str = "") -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+def batches(
+    dataset: Any, batch_size: int, *, workers: int = 0, label: str = ""
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """(x [b, ...], y [b]) batches in order, reporting progress after each; `workers` DataLoader processes read a
     dataset that is not in memory (0 = in this process)."""
     total, done, t0 = len(dataset), 0, time.perf_counter()
     if in_memory(dataset) and not isinstance(dataset, (list, tuple)):
         x_all, y_all = dataset.x, dataset.y
-        source: Any = ((x_all[i:i + batch_size], y_all[i:i + batch_size]) for i in range(0, total, batch_size))
+        source: Any = ((x_all[i : i + batch_size], y_all[i : i + batch_size]) for i in range(0, total, batch_size))
     elif in_memory(dataset):
-        source = (collate_xy(dataset[i:i + batch_size]) for i in range(0, total, batch_size))
+        source = (collate_xy(dataset[i : i + batch_size]) for i in range(0, total, batch_size))
     else:
-        source = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=max(0, int(workers)),
-                            collate_fn=collate_xy, worker_init_fn=worker_init() if workers else None)
+        source = DataLoader(
+            dataset,
+            batch_size=batch_size,
+            shuffle=False,
+            num_workers=max(0, int(workers)),
+            collate_fn=collate_xy,
+            worker_init_fn=worker_init() if workers else None,
+        )
     for x, y in source:
         done += len(y)
         yield x, y

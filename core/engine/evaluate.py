@@ -35,15 +35,25 @@ def _readout(encoder: torch.nn.Module, x: torch.Tensor, readout: str, tokens: bo
             return z
         grid = getattr(encoder, "grid", None)
         if not grid or len(grid) < 2:
-            raise JepakitError("eval.readout: rows_mean needs an encoder with a token grid of 2 or more axes",
-                               'use readout = "mean" for this encoder')
+            raise JepakitError(
+                "eval.readout: rows_mean needs an encoder with a token grid of 2 or more axes",
+                'use readout = "mean" for this encoder',
+            )
         return z.reshape(len(z), grid[0], -1, z.shape[-1]).mean(dim=2).flatten(1)  # [b, grid[0] * D]
     layers = [F.layer_norm(z, z.shape[-1:]) for z in encoder.forward_layers(x, 4)]  # last 4 blocks, [b, N, D]
     return torch.cat(layers, dim=-1) if tokens else torch.cat([z.mean(dim=1) for z in layers], dim=1)  # [b, (N,) 4D]
 
 
-def extract_features(encoder: torch.nn.Module, dataset: Any, *, readout: str = "mean", batch_size: int = 256,
-                     tokens: bool = False, workers: int = 0, label: str = "") -> tuple[np.ndarray, np.ndarray]:
+def extract_features(
+    encoder: torch.nn.Module,
+    dataset: Any,
+    *,
+    readout: str = "mean",
+    batch_size: int = 256,
+    tokens: bool = False,
+    workers: int = 0,
+    label: str = "",
+) -> tuple[np.ndarray, np.ndarray]:
     """Frozen features of a whole split: (feats [N, F] float32, or [N, T, F] with `tokens`, labels [N]).
 
     Inputs are read batch by batch (a DataLoader with `workers` processes for a split not held in memory) and
@@ -77,10 +87,12 @@ def extract_features(encoder: torch.nn.Module, dataset: Any, *, readout: str = "
     return torch.cat(feats).numpy().astype(np.float32, copy=False), torch.cat(labels).numpy()
 
 
-def raw_features(dataset: Any, batch_size: int = 1024, transform: Any = None, *, workers: int = 0,
-                 label: str = "raw input") -> tuple[np.ndarray, np.ndarray]:
+def raw_features(
+    dataset: Any, batch_size: int = 1024, transform: Any = None, *, workers: int = 0, label: str = "raw input"
+) -> tuple[np.ndarray, np.ndarray]:
     """The raw-input baseline any learned feature should beat: flattened inputs [N, C*H*W], or, where the
     dataset defines `raw_features` (log-mel for audio, band power for EEG), that transform's [N, F]."""
+
     def feats(x: torch.Tensor) -> torch.Tensor:
         return (transform(x) if transform is not None else x).reshape(len(x), -1).float()
 
@@ -122,9 +134,16 @@ def _primary(heads: dict[str, Any], primary: str | None = None) -> str:
     return next(iter(heads))
 
 
-def evaluate_encoders(trained: torch.nn.Module, random_init: torch.nn.Module, splits: DataSplits, *,
-                      readout: str = "mean", heads: dict[str, Callable[[], Head]] | None = None,
-                      primary: str | None = None, workers: int = 0) -> EvalResult:
+def evaluate_encoders(
+    trained: torch.nn.Module,
+    random_init: torch.nn.Module,
+    splits: DataSplits,
+    *,
+    readout: str = "mean",
+    heads: dict[str, Callable[[], Head]] | None = None,
+    primary: str | None = None,
+    workers: int = 0,
+) -> EvalResult:
     """Every head on trained features, random-init features and raw inputs, plus collapse monitors.
 
     `heads` maps a name to a zero-argument factory (default: "linear" and "knn"). Each head is fitted afresh
@@ -139,14 +158,27 @@ def evaluate_encoders(trained: torch.nn.Module, random_init: torch.nn.Module, sp
         raise JepakitError(f"eval.readout: unknown readout {readout!r}", f"choose one of: {', '.join(READOUTS)}")
 
     def feats(enc: torch.nn.Module, row: str, split: str, tokens: bool = False) -> Any:
-        return extract_features(enc, getattr(splits, split), readout=readout, tokens=tokens, workers=workers,
-                                label=f"{row}{' tokens' if tokens else ''}, {split} split")
+        return extract_features(
+            enc,
+            getattr(splits, split),
+            readout=readout,
+            tokens=tokens,
+            workers=workers,
+            label=f"{row}{' tokens' if tokens else ''}, {split} split",
+        )
 
     rows = {
         "trained": (feats(trained, "trained", "train"), feats(trained, "trained", "test")),
         "random_init": (feats(random_init, "random init", "train"), feats(random_init, "random init", "test")),
-        "raw": tuple(raw_features(getattr(splits, split), transform=splits.raw_features, workers=workers,
-                                  label=f"raw input, {split} split") for split in ("train", "test")),
+        "raw": tuple(
+            raw_features(
+                getattr(splits, split),
+                transform=splits.raw_features,
+                workers=workers,
+                label=f"raw input, {split} split",
+            )
+            for split in ("train", "test")
+        ),
     }
     token_rows: dict[str, Any] = {}
 
@@ -154,8 +186,11 @@ def evaluate_encoders(trained: torch.nn.Module, random_init: torch.nn.Module, sp
         """Token features for heads with `input = "tokens"`, extracted once; raw inputs count as one token."""
         if row not in token_rows:
             enc = {"trained": trained, "random_init": random_init}.get(row)
-            token_rows[row] = rows[row] if enc is None else tuple(
-                feats(enc, row.replace("_", " "), split, tokens=True) for split in ("train", "test"))
+            token_rows[row] = (
+                rows[row]
+                if enc is None
+                else tuple(feats(enc, row.replace("_", " "), split, tokens=True) for split in ("train", "test"))
+            )
         return token_rows[row]
 
     metrics: dict[str, dict[str, float]] = {}
@@ -181,23 +216,40 @@ def evaluate_encoders(trained: torch.nn.Module, random_init: torch.nn.Module, sp
             head.fit(train[0], np.asarray(train_y))
             metrics[f"{main} ({label})"][row] = round(float(head.score(test[0], np.asarray(test_y))[head.metric]), 2)
     n_train, n_test = len(splits.train), len(splits.test)
-    protocol = (f"fixed stratified split {n_train}/{n_test} of {splits.name}; features: {readout} readout "
-                f"(raw: {'dataset raw features' if splits.raw_features else 'flattened inputs'}); {'; '.join(described)}; fit on train, scored on test; "
-                "identical for trained, random_init and raw")
+    protocol = (
+        f"fixed stratified split {n_train}/{n_test} of {splits.name}; features: {readout} readout "
+        f"(raw: {'dataset raw features' if splits.raw_features else 'flattened inputs'}); {'; '.join(described)}; fit on train, scored on test; "
+        "identical for trained, random_init and raw"
+    )
     scores: dict[str, Scores] = {}
     for name, m in metrics.items():  # a head's own metric; an extra label's is the primary head's
         head = first.get(name, first[main])
-        scores[name] = Scores(metric=str(m.get("metric", head.metric)), trained=m["trained"],
-                              random_init=m["random_init"], raw=m["raw"], higher_is_better=bool(head.higher_is_better))
+        scores[name] = Scores(
+            metric=str(m.get("metric", head.metric)),
+            trained=m["trained"],
+            random_init=m["random_init"],
+            raw=m["raw"],
+            higher_is_better=bool(head.higher_is_better),
+        )
     return EvalResult(
-        variant="", dataset=splits.name, primary=main, scores=scores, readout=readout, protocol=protocol,
-        n_train=n_train, n_test=n_test,
-        collapse={**_monitor(trained, splits, readout, rows["trained"][0][0], "trained"),
-                  "random_init": _monitor(random_init, splits, readout, rows["random_init"][0][0], "random init")})
+        variant="",
+        dataset=splits.name,
+        primary=main,
+        scores=scores,
+        readout=readout,
+        protocol=protocol,
+        n_train=n_train,
+        n_test=n_test,
+        collapse={
+            **_monitor(trained, splits, readout, rows["trained"][0][0], "trained"),
+            "random_init": _monitor(random_init, splits, readout, rows["random_init"][0][0], "random init"),
+        },
+    )
 
 
-def _monitor(encoder: torch.nn.Module, splits: DataSplits, readout: str, train_feats: np.ndarray,
-             row: str = "") -> dict[str, float]:
+def _monitor(
+    encoder: torch.nn.Module, splits: DataSplits, readout: str, train_feats: np.ndarray, row: str = ""
+) -> dict[str, float]:
     """Collapse stats of mean-pooled features of the first 512 training images: the training monitor's numbers."""
     if readout == "mean":
         feats = train_feats[:MONITOR_SAMPLES]

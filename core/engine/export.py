@@ -79,8 +79,10 @@ class EncoderInfo:
         from jepakit.library.data import fit_image
 
         if len(self.input_shape) != 3:
-            raise JepakitError(f"this encoder reads inputs of shape {list(self.input_shape)}, not images",
-                               "build its input as its dataset does (`jepakit embed --data ...` does that)")
+            raise JepakitError(
+                f"this encoder reads inputs of shape {list(self.input_shape)}, not images",
+                "build its input as its dataset does (`jepakit embed --data ...` does that)",
+            )
         chans, size = self.input_shape[0], self.input_shape[-1]
         items = [images] if isinstance(images, (str, Path, Image.Image)) else list(images)
         arrays = []
@@ -103,8 +105,9 @@ class EncoderInfo:
         shape = (1, -1) + (1,) * (x01.dim() - 2)
         return (x01 - torch.tensor(mean).reshape(shape)) / torch.tensor(std).reshape(shape)
 
-    def features(self, encoder: nn.Module, x: torch.Tensor, readout: str | None = None,
-                 batch_size: int = 256) -> np.ndarray:
+    def features(
+        self, encoder: nn.Module, x: torch.Tensor, readout: str | None = None, batch_size: int = 256
+    ) -> np.ndarray:
         """Pooled features [N, F] of inputs x [N, ...] with the run's readout (or the one named)."""
         from jepakit.engine.evaluate import extract_features
 
@@ -135,8 +138,13 @@ def plugins_or_default(state: Any) -> Any:
     return load_plugins()
 
 
-def build_encoder_part(part: str, settings: dict[str, Any], input_shape: tuple[int, ...], state: Any = None,
-                       meta: dict[str, Any] | None = None) -> nn.Module:
+def build_encoder_part(
+    part: str,
+    settings: dict[str, Any],
+    input_shape: tuple[int, ...],
+    state: Any = None,
+    meta: dict[str, Any] | None = None,
+) -> nn.Module:
     """The registered encoder `part` with `settings` for `input_shape`: nothing else of a run is built."""
     from jepakit.framework.compose import Part, build_part
     from jepakit.framework.config import build_dataclass
@@ -162,12 +170,16 @@ def check_tensors(module: nn.Module, tensors: dict[str, torch.Tensor], what: str
     extra = [k for k in tensors if k not in expected]
     if missing or extra:
         first = f"lacks {missing[0]!r}" if missing else f"has an unexpected {extra[0]!r}"
-        raise JepakitError(f"{what} {first} ({len(missing)} missing, {len(extra)} unexpected tensors)",
-                           "the weights do not belong to this encoder part with these settings")
+        raise JepakitError(
+            f"{what} {first} ({len(missing)} missing, {len(extra)} unexpected tensors)",
+            "the weights do not belong to this encoder part with these settings",
+        )
     for key, shape in expected.items():
         if key in tensors and tuple(tensors[key].shape) != shape:
-            raise JepakitError(f"{what}: {key} has shape {tuple(tensors[key].shape)}, the encoder needs {shape}",
-                               "the weights do not belong to this encoder part with these settings")
+            raise JepakitError(
+                f"{what}: {key} has shape {tuple(tensors[key].shape)}, the encoder needs {shape}",
+                "the weights do not belong to this encoder part with these settings",
+            )
 
 
 def load_weights(module: nn.Module, tensors: dict[str, torch.Tensor], what: str) -> nn.Module:
@@ -208,8 +220,10 @@ def load_encoder(path: str | Path, *, state: Any = None) -> tuple[nn.Module, Enc
 
         module, info, _ = run_encoder(p, plugins_or_default(state))
     else:
-        raise JepakitError(f"{p} is neither an export directory (config.json + model.safetensors) nor a run "
-                           "directory (config.toml)", "pass the --out of `jepakit export`, `import` or `train`")
+        raise JepakitError(
+            f"{p} is neither an export directory (config.json + model.safetensors) nor a run directory (config.toml)",
+            "pass the --out of `jepakit export`, `import` or `train`",
+        )
     return module.eval(), info
 
 
@@ -244,8 +258,9 @@ def load_predictor(path: str | Path, *, state: Any = None) -> nn.Module:
         raise JepakitError(f"{p} holds no predictor", "export the run with --with-predictor")
     spec = plugins_or_default(state).registry.get("predictors", cfg["part"], key="predictor.use")
     settings = build_dataclass(spec.config, dict(cfg["settings"]), "predictor") if spec.config else None
-    module = build_part(Part(spec, settings, "predictor"), embed_dim=int(cfg["embed_dim"]),
-                        grid=tuple(cfg["grid"]), meta={})
+    module = build_part(
+        Part(spec, settings, "predictor"), embed_dim=int(cfg["embed_dim"]), grid=tuple(cfg["grid"]), meta={}
+    )
     return load_weights(module, load_file(str(p / "predictor.safetensors")), str(p / "predictor.safetensors")).eval()
 
 
@@ -256,21 +271,42 @@ def timm_kwargs(info: EncoderInfo) -> dict[str, Any]:
     """`timm.create_model("vit_base_patch16_224", pretrained=False, **kwargs)` builds this encoder's twin."""
     s = info.settings
     if info.part != "core/vit":
-        raise JepakitError(f"--format timm: {info.part} has no timm counterpart (timm's ViT is 2-D)",
-                           "export it with --format jepakit and load it with jepakit.api.load_encoder")
+        raise JepakitError(
+            f"--format timm: {info.part} has no timm counterpart (timm's ViT is 2-D)",
+            "export it with --format jepakit and load it with jepakit.api.load_encoder",
+        )
     if float(s.get("norm_eps", 1e-6)) != 1e-6:
-        raise JepakitError(f"--format timm: norm_eps {s['norm_eps']} differs from timm's ViT (1e-6)",
-                           "export with --format jepakit")
+        raise JepakitError(
+            f"--format timm: norm_eps {s['norm_eps']} differs from timm's ViT (1e-6)", "export with --format jepakit"
+        )
     chans, h, w = info.input_shape
-    return {"img_size": [h, w], "patch_size": s["patch_size"], "in_chans": chans, "embed_dim": s["embed_dim"],
-            "depth": s["depth"], "num_heads": s["num_heads"], "mlp_ratio": s["mlp_ratio"],
-            "qkv_bias": s["qkv_bias"], "class_token": False, "global_pool": "", "no_embed_class": True,
-            "num_classes": 0}
+    return {
+        "img_size": [h, w],
+        "patch_size": s["patch_size"],
+        "in_chans": chans,
+        "embed_dim": s["embed_dim"],
+        "depth": s["depth"],
+        "num_heads": s["num_heads"],
+        "mlp_ratio": s["mlp_ratio"],
+        "qkv_bias": s["qkv_bias"],
+        "class_token": False,
+        "global_pool": "",
+        "no_embed_class": True,
+        "num_classes": 0,
+    }
 
 
-def write_export(out: Path, tensors: dict[str, torch.Tensor], info: EncoderInfo, *, card: dict[str, Any],
-                 fmt: str = "jepakit", predictor: tuple[dict[str, torch.Tensor], dict[str, Any]] | None = None,
-                 evaluation: dict[str, Any] | None = None, force: bool = False) -> dict[str, Any]:
+def write_export(
+    out: Path,
+    tensors: dict[str, torch.Tensor],
+    info: EncoderInfo,
+    *,
+    card: dict[str, Any],
+    fmt: str = "jepakit",
+    predictor: tuple[dict[str, torch.Tensor], dict[str, Any]] | None = None,
+    evaluation: dict[str, Any] | None = None,
+    force: bool = False,
+) -> dict[str, Any]:
     """Write model.safetensors, config.json and README.md (and predictor.safetensors) into `out`, atomically each."""
     from safetensors.torch import save as st_save
 
@@ -296,8 +332,16 @@ def write_export(out: Path, tensors: dict[str, torch.Tensor], info: EncoderInfo,
     atomic_write_text(out / "config.json", json.dumps(config, indent=1, default=str) + "\n")
     atomic_write_text(out / "README.md", model_card(info, card, evaluation, files, config.get("timm")))
     params = sum(int(v.numel()) for k, v in tensors.items() if k != "pos_embed")
-    return {"out": str(out), "format": fmt, "files": files, "part": info.part, "encoder": info.encoder,
-            "input_shape": list(info.input_shape), "parameters": params, "variant": info.variant}
+    return {
+        "out": str(out),
+        "format": fmt,
+        "files": files,
+        "part": info.part,
+        "encoder": info.encoder,
+        "input_shape": list(info.input_shape),
+        "parameters": params,
+        "variant": info.variant,
+    }
 
 
 def _prepare_out(out: Path, force: bool) -> None:
@@ -307,14 +351,23 @@ def _prepare_out(out: Path, force: bool) -> None:
         if not force:
             raise JepakitError(f"--out {out} exists and is not empty", "choose another --out, or pass --force")
         if not (out / "config.json").is_file():
-            raise JepakitError(f"--out {out} is not an export directory; --force only replaces an export",
-                               "choose another --out")
+            raise JepakitError(
+                f"--out {out} is not an export directory; --force only replaces an export", "choose another --out"
+            )
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
 
 
-def export_run(run_dir: str | Path, out: str | Path, *, state: Any = None, fmt: str = "jepakit",
-               with_predictor: bool = False, licence: str = "other", force: bool = False) -> dict[str, Any]:
+def export_run(
+    run_dir: str | Path,
+    out: str | Path,
+    *,
+    state: Any = None,
+    fmt: str = "jepakit",
+    with_predictor: bool = False,
+    licence: str = "other",
+    force: bool = False,
+) -> dict[str, Any]:
     """`jepakit export RUN --out DIR`: the encoder the run's evaluation reads, as an export directory."""
     from jepakit.engine.run_encoder import run_encoder
 
@@ -331,9 +384,22 @@ def export_run(run_dir: str | Path, out: str | Path, *, state: Any = None, fmt: 
         except (OSError, ValueError):
             log.warning("export: %s is unreadable; the model card has no evaluation table", eval_json)
     data = (evaluation or {}).get("dataset") or info.source.get("data", "?")
-    card = {"license": licence, "data": data, "steps": info.source.get("step"),
-            "steps_label": "steps", "origin": f"a jepakit run of `{info.variant}` ({Path(run_dir).name})",
-            "licence_text": "You trained these weights with jepakit (MIT); their licence is yours to choose, "
-                            "within the terms of the data they were trained on (`--license` sets it here)."}
-    return write_export(Path(out), encoder_tensors(module), info, card=card, fmt=fmt,
-                        predictor=extra.get("predictor"), evaluation=evaluation, force=force)
+    card = {
+        "license": licence,
+        "data": data,
+        "steps": info.source.get("step"),
+        "steps_label": "steps",
+        "origin": f"a jepakit run of `{info.variant}` ({Path(run_dir).name})",
+        "licence_text": "You trained these weights with jepakit (MIT); their licence is yours to choose, "
+        "within the terms of the data they were trained on (`--license` sets it here).",
+    }
+    return write_export(
+        Path(out),
+        encoder_tensors(module),
+        info,
+        card=card,
+        fmt=fmt,
+        predictor=extra.get("predictor"),
+        evaluation=evaluation,
+        force=force,
+    )

@@ -27,8 +27,11 @@ def point(name: str) -> bool:
     spec = os.environ.get("JEPAKIT_FAULT")
     if not spec:
         return False
-    faults = [(where.partition("@")[2], action) for where, _, action in (f.partition(":") for f in spec.split(","))
-              if where.partition("@")[0] == name]
+    faults = [
+        (where.partition("@")[2], action)
+        for where, _, action in (f.partition(":") for f in spec.split(","))
+        if where.partition("@")[0] == name
+    ]
     if not faults:
         return False
     only = os.environ.get("JEPAKIT_FAULT_RANK", "")

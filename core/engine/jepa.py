@@ -16,14 +16,20 @@ from typing import Any
 import torch
 from torch import nn
 
-from jepakit.framework.compose import ResolvedRun, build_part
 from jepakit.errors import JepakitError
+from jepakit.framework.compose import ResolvedRun, build_part
 from jepakit.interfaces import DataSplits, EvalResult, MaskSet, StepOutput
 
 
 class JEPA(nn.Module):
-    def __init__(self, encoder: nn.Module, predictor: nn.Module, target: nn.Module,
-                 terms: dict[str, nn.Module], weights: dict[str, float]) -> None:
+    def __init__(
+        self,
+        encoder: nn.Module,
+        predictor: nn.Module,
+        target: nn.Module,
+        terms: dict[str, nn.Module],
+        weights: dict[str, float],
+    ) -> None:
         super().__init__()
         self.encoder, self.predictor, self.target = encoder, predictor, target
         self.terms = nn.ModuleDict(terms)
@@ -88,8 +94,10 @@ def assemble(resolved: ResolvedRun, splits: DataSplits, encoder: nn.Module, meth
     call this; `method` names the caller in the error when a role is missing."""
     missing = [r for r in ("masker", "predictor", "target") if r not in resolved.parts]
     if missing:
-        raise JepakitError(f"{missing[0]}: missing ({method} trains as a masked JEPA)",
-                           f"add a [{missing[0]}] table, e.g. as in `jepakit show {resolved.variant}`")
+        raise JepakitError(
+            f"{missing[0]}: missing ({method} trains as a masked JEPA)",
+            f"add a [{missing[0]}] table, e.g. as in `jepakit show {resolved.variant}`",
+        )
     grid, meta = tuple(encoder.grid), splits.meta
     masker = build_part(resolved.parts["masker"], grid=grid, meta=meta)
     predictor = build_part(resolved.parts["predictor"], embed_dim=encoder.embed_dim, grid=grid, meta=meta)
@@ -105,9 +113,11 @@ class JEPAMethod:
     def build(self, resolved: ResolvedRun, splits: DataSplits) -> Built:
         data = splits.pretrain_set
         if len(data) and isinstance(data[0][0], dict):
-            raise JepakitError(f"data.use: {splits.name} has multimodal samples ({', '.join(data[0][0])}), "
-                               "which core/jepa's single-input encoder cannot read",
-                               "use the method of the plugin that ships this dataset (`jepakit list methods`)")
+            raise JepakitError(
+                f"data.use: {splits.name} has multimodal samples ({', '.join(data[0][0])}), "
+                "which core/jepa's single-input encoder cannot read",
+                "use the method of the plugin that ships this dataset (`jepakit list methods`)",
+            )
         return assemble(resolved, splits, build_encoder(resolved, splits))
 
     def evaluate(self, resolved: ResolvedRun, built: Built, run_dir: Any) -> EvalResult:

@@ -55,12 +55,16 @@ def rank_env(environ: dict[str, str] | None = None) -> RankEnv:
         try:
             values[key] = int(raw) if raw else default
         except ValueError:
-            raise JepakitError(f"environment variable {key}={raw!r} is not an integer",
-                               "unset it, or launch with torchrun / `jepakit train --nproc N`") from None
+            raise JepakitError(
+                f"environment variable {key}={raw!r} is not an integer",
+                "unset it, or launch with torchrun / `jepakit train --nproc N`",
+            ) from None
     world, rank = values["WORLD_SIZE"], values["RANK"]
     if world < 1 or not 0 <= rank < world:
-        raise JepakitError(f"RANK={rank} does not fit WORLD_SIZE={world}",
-                           "launch with torchrun / `jepakit train --nproc N`, which set both")
+        raise JepakitError(
+            f"RANK={rank} does not fit WORLD_SIZE={world}",
+            "launch with torchrun / `jepakit train --nproc N`, which set both",
+        )
     local_world = values["LOCAL_WORLD_SIZE"] or world
     return RankEnv(rank, world, values["LOCAL_RANK"], local_world)
 
@@ -68,10 +72,12 @@ def rank_env(environ: dict[str, str] | None = None) -> RankEnv:
 def check_shardable(batch_size: int, world: int) -> None:
     """Every process takes batch_size / world samples of each global batch, so the split must be exact."""
     if world > 1 and batch_size % world:
-        raise JepakitError(f"optim.batch_size: {batch_size} does not split evenly over {world} processes",
-                           f"set optim.batch_size to a multiple of {world} (e.g. --set optim.batch_size="
-                           f"{max(world, batch_size // world * world)}): it is the global batch, each process "
-                           f"takes batch_size / {world}")
+        raise JepakitError(
+            f"optim.batch_size: {batch_size} does not split evenly over {world} processes",
+            f"set optim.batch_size to a multiple of {world} (e.g. --set optim.batch_size="
+            f"{max(world, batch_size // world * world)}): it is the global batch, each process "
+            f"takes batch_size / {world}",
+        )
 
 
 def exit_now(code: int = 0) -> NoReturn:
@@ -110,8 +116,9 @@ class LaunchResult:
     stderr_tail: str = ""
 
 
-def launch(cli_args: list[str], nproc: int, *, environ: dict[str, str] | None = None,
-           poll_s: float = 0.2) -> LaunchResult:
+def launch(
+    cli_args: list[str], nproc: int, *, environ: dict[str, str] | None = None, poll_s: float = 0.2
+) -> LaunchResult:
     """Run `python -m jepakit.cli *cli_args` as ranks 0..nproc-1 on this machine and wait for all of them."""
     port = free_port()
     base = dict(os.environ if environ is None else environ)
@@ -119,13 +126,27 @@ def launch(cli_args: list[str], nproc: int, *, environ: dict[str, str] | None = 
     logs: list[IO[bytes] | None] = []
     with contextlib.ExitStack() as stack:
         for rank in range(nproc):
-            env = {**base, "RANK": str(rank), "LOCAL_RANK": str(rank), "WORLD_SIZE": str(nproc),
-                   "LOCAL_WORLD_SIZE": str(nproc), "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port),
-                   "GROUP_RANK": "0", "ROLE_RANK": str(rank)}
+            env = {
+                **base,
+                "RANK": str(rank),
+                "LOCAL_RANK": str(rank),
+                "WORLD_SIZE": str(nproc),
+                "LOCAL_WORLD_SIZE": str(nproc),
+                "MASTER_ADDR": "127.0.0.1",
+                "MASTER_PORT": str(port),
+                "GROUP_RANK": "0",
+                "ROLE_RANK": str(rank),
+            }
             log = None if rank == 0 else stack.enter_context(tempfile.TemporaryFile())
             logs.append(log)
-            procs.append(subprocess.Popen([sys.executable, "-m", "jepakit.cli", *cli_args], env=env,
-                                          stdout=None if rank == 0 else subprocess.DEVNULL, stderr=log))
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "jepakit.cli", *cli_args],
+                    env=env,
+                    stdout=None if rank == 0 else subprocess.DEVNULL,
+                    stderr=log,
+                )
+            )
         with _forward_signals(procs):
             result = _wait(procs, poll_s)
         if result.failed_rank is not None:
@@ -183,6 +204,7 @@ def _wait(procs: list[subprocess.Popen], poll_s: float) -> LaunchResult:
 def _forward_signals(procs: list[subprocess.Popen]) -> Any:
     """Ctrl-C / SIGTERM (and the other FORWARDED signals) to the launcher reach every rank, which checkpoint
     (rank 0) and exit 130 (75 for `run.stop_signal`) together."""
+
     def forward(signum: int, frame: Any) -> None:
         for p in procs:
             if p.poll() is None:

@@ -37,8 +37,17 @@ class StepBatchSampler(Sampler[list[tuple[int, int]]]):
     """Yields, for each step in [start, total), the (step, index) pairs of that step's batch (drop-last epochs);
     with `world` > 1, this rank's contiguous slice of the global batch."""
 
-    def __init__(self, n: int, batch_size: int, seed: int, start: int, total: int, rank: int = 0,
-                 world: int = 1, order: Callable[[int, int], torch.Tensor] | None = None) -> None:
+    def __init__(
+        self,
+        n: int,
+        batch_size: int,
+        seed: int,
+        start: int,
+        total: int,
+        rank: int = 0,
+        world: int = 1,
+        order: Callable[[int, int], torch.Tensor] | None = None,
+    ) -> None:
         self.n, self.batch_size, self.seed, self.start, self.total = n, min(batch_size, n), seed, start, total
         self.order = order  # (seed, epoch) -> permutation [n]; None = uniform
         self.per_epoch = max(1, n // self.batch_size)
@@ -53,12 +62,15 @@ class StepBatchSampler(Sampler[list[tuple[int, int]]]):
         for step in range(self.start, self.total):
             epoch, i = divmod(step, self.per_epoch)
             if epoch != perm_epoch:
-                perm = (self.order(self.seed, epoch) if self.order is not None else
-                        torch.randperm(self.n, generator=torch.Generator().manual_seed(_mix(self.seed, 1, epoch))))
+                perm = (
+                    self.order(self.seed, epoch)
+                    if self.order is not None
+                    else torch.randperm(self.n, generator=torch.Generator().manual_seed(_mix(self.seed, 1, epoch)))
+                )
                 perm_epoch = epoch
-            chunk = perm[i * self.batch_size:(i + 1) * self.batch_size].tolist()  # the global batch
+            chunk = perm[i * self.batch_size : (i + 1) * self.batch_size].tolist()  # the global batch
             if self.world > 1:
-                chunk = chunk[self.rank * self.shard:(self.rank + 1) * self.shard]
+                chunk = chunk[self.rank * self.shard : (self.rank + 1) * self.shard]
             yield [(step, j) for j in chunk]
 
 
@@ -118,8 +130,9 @@ def take_rows(obj: Any, lo: int, hi: int, batch: int) -> Any:
     if isinstance(obj, torch.Tensor):
         return obj[lo:hi] if obj.dim() and obj.shape[0] == batch else obj
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return dataclasses.replace(obj, **{f.name: take_rows(getattr(obj, f.name), lo, hi, batch)
-                                           for f in dataclasses.fields(obj) if f.init})
+        return dataclasses.replace(
+            obj, **{f.name: take_rows(getattr(obj, f.name), lo, hi, batch) for f in dataclasses.fields(obj) if f.init}
+        )
     if isinstance(obj, dict):
         return {k: take_rows(v, lo, hi, batch) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
@@ -152,19 +165,42 @@ class MaskCollator:
         return {"step": step, "x": x, "y": y, "masks": masks}
 
 
-def make_loader(dataset: Dataset, masker: Any, *, batch_size: int, seed: int, start: int, total: int,
-                workers: int, rank: int = 0, world: int = 1,
-                stop_signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) -> DataLoader:
+def make_loader(
+    dataset: Dataset,
+    masker: Any,
+    *,
+    batch_size: int,
+    seed: int,
+    start: int,
+    total: int,
+    workers: int,
+    rank: int = 0,
+    world: int = 1,
+    stop_signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM),
+) -> DataLoader:
     """Batches of steps [start, total) as dicts {step, x [b, ...], y [b], masks}; b = batch_size / world.
 
     The workers ignore `stop_signals` (the trainer's to handle) and die with the process that made the loader
     (`worker_init`)."""
-    sampler = StepBatchSampler(len(dataset), batch_size, seed, start, total, rank, world,  # type: ignore[arg-type]
-                               order=getattr(dataset, "epoch_order", None))
-    return DataLoader(_Indexed(dataset, seed), batch_sampler=sampler,
-                      collate_fn=MaskCollator(masker, seed, total, rank, world), num_workers=workers,
-                      persistent_workers=False, prefetch_factor=4 if workers else None,
-                      worker_init_fn=worker_init(stop_signals) if workers else None)
+    sampler = StepBatchSampler(
+        len(dataset),
+        batch_size,
+        seed,
+        start,
+        total,
+        rank,
+        world,  # type: ignore[arg-type]
+        order=getattr(dataset, "epoch_order", None),
+    )
+    return DataLoader(
+        _Indexed(dataset, seed),
+        batch_sampler=sampler,
+        collate_fn=MaskCollator(masker, seed, total, rank, world),
+        num_workers=workers,
+        persistent_workers=False,
+        prefetch_factor=4 if workers else None,
+        worker_init_fn=worker_init(stop_signals) if workers else None,
+    )
 
 
 def worker_init(ignore: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) -> Callable[[int], None]:

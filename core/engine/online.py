@@ -61,9 +61,11 @@ class Signature:
     peak_loss: float
 
     def words(self) -> str:
-        return (f"online probe: k-NN accuracy fell from {self.peak:g} (step {self.peak_step}) to {self.knn:g} at "
-                f"step {self.step}, back toward its random-init {self.init:g}, while the loss fell "
-                f"({self.peak_loss:.4g} -> {self.loss:.4g}): the collapse signature")
+        return (
+            f"online probe: k-NN accuracy fell from {self.peak:g} (step {self.peak_step}) to {self.knn:g} at "
+            f"step {self.step}, back toward its random-init {self.init:g}, while the loss fell "
+            f"({self.peak_loss:.4g} -> {self.loss:.4g}): the collapse signature"
+        )
 
 
 def _finite(v: Any) -> bool:
@@ -203,8 +205,9 @@ class OnlineProbe:
             return None
         encoder = getattr(model, "teacher" if resolved.eval.encoder == "target" else "encoder", None)
         if not isinstance(encoder, torch.nn.Module):
-            log.info("online probe off: the %s model has no %s encoder to probe", resolved.variant,
-                     resolved.eval.encoder)
+            log.info(
+                "online probe off: the %s model has no %s encoder to probe", resolved.variant, resolved.eval.encoder
+            )
             return None
         n = resolved.eval.online_samples
         probe = cls(resolved, encoder, _subset(splits.train, n), _subset(splits.test, n), run_dir)
@@ -213,17 +216,27 @@ class OnlineProbe:
             try:
                 figures = probe.measure()
             except Exception as exc:  # noqa: BLE001 - an observer must never stop a run it cannot watch
-                log.warning("online probe off: the %s encoder cannot be probed with the %s readout (%s: %s)",
-                            resolved.eval.encoder, resolved.eval.readout, type(exc).__name__, exc)
+                log.warning(
+                    "online probe off: the %s encoder cannot be probed with the %s readout (%s: %s)",
+                    resolved.eval.encoder,
+                    resolved.eval.readout,
+                    type(exc).__name__,
+                    exc,
+                )
                 return None
-            probe.init = {**{k + INIT: v for k, v in figures.items()}, "online_samples": len(probe.bank),
-                          "online_queries": len(probe.queries)}
+            probe.init = {
+                **{k + INIT: v for k, v in figures.items()},
+                "online_samples": len(probe.bank),
+                "online_queries": len(probe.queries),
+            }
             probe.pending = {**probe.init, "online_s": round(time.perf_counter() - t0, 3)}
         else:
             probe.init = random_init_of(run_dir.read_metrics())
             if not probe.init:
-                log.info("online probe: metrics.jsonl holds no random-init figure (the run started without the "
-                         "probe): the curve is drawn without it")
+                log.info(
+                    "online probe: metrics.jsonl holds no random-init figure (the run started without the "
+                    "probe): the curve is drawn without it"
+                )
         probe.shown = {k: v for k, v in probe.init.items() if k.endswith(INIT)}
         return probe
 
@@ -261,8 +274,8 @@ class OnlineProbe:
                 sig = collapse_signature([*self.run_dir.read_metrics(), {"step": done, "loss": loss, **out}])
                 if sig is not None and sig.step == done:
                     out[WARNING_KEY] = sig.peak
-                    log.warning("%s (check the collapse monitors; an anti-collapse term such as core/vicreg helps)",
-                                sig.words())
+                    log.warning(
+                        "%s (check the collapse monitors; an anti-collapse term such as core/vicreg helps)", sig.words()
+                    )
             self.shown = {**figures, **{k: v for k, v in self.init.items() if k.endswith(INIT)}}
         return out
-

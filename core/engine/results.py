@@ -43,8 +43,9 @@ def write_eval(result: EvalResult, resolved: ResolvedRun, run_dir: RunDir | str 
     if isinstance(std, (int, float)) and std < threshold:
         warnings.append(FEATURE_STD_WARNING.format(std=std, threshold=threshold))
     warnings += [w for w in result.warnings if w not in warnings]
-    done = dataclasses.replace(result, variant=result.variant or resolved.variant, warnings=warnings, train=train,
-                               schema=EVAL_SCHEMA)
+    done = dataclasses.replace(
+        result, variant=result.variant or resolved.variant, warnings=warnings, train=train, schema=EVAL_SCHEMA
+    )
     run_dir.write_eval(done.to_dict())
     return done
 
@@ -149,11 +150,24 @@ def verdict(result: EvalResult | dict[str, Any]) -> Verdict:
     if d_rand < 0 and d_rand <= -margin:
         return Verdict("worse", "WORSE than random init (check the collapse monitors)", line, sc.metric, margin)
     if d_rand <= margin:
-        return Verdict("no_gain", "no clear gain over random init yet (train longer, or check the collapse monitors)",
-                       line, sc.metric, margin)
+        return Verdict(
+            "no_gain",
+            "no clear gain over random init yet (train longer, or check the collapse monitors)",
+            line,
+            sc.metric,
+            margin,
+        )
     if d_raw is not None and d_raw <= margin:
-        return Verdict("beats_random_init", f"learned features (beats random init) but not yet better than {base}",
-                       line, sc.metric, margin)
-    words = (f"learned useful features (beats random init and {base})" if d_raw is not None
-             else "learned useful features (beats random init)")
+        return Verdict(
+            "beats_random_init",
+            f"learned features (beats random init) but not yet better than {base}",
+            line,
+            sc.metric,
+            margin,
+        )
+    words = (
+        f"learned useful features (beats random init and {base})"
+        if d_raw is not None
+        else "learned useful features (beats random init)"
+    )
     return Verdict("useful", words, line, sc.metric, margin)

@@ -63,8 +63,10 @@ def run_encoder(path: Path, state: Any, predictor: bool = False) -> tuple[nn.Mod
 
     run_dir = RunDir(path)
     if not run_dir.config.is_file():
-        raise JepakitError(f"{run_dir.path} is not a run directory (no config.toml)",
-                           "pass the --out directory of a `jepakit train` run")
+        raise JepakitError(
+            f"{run_dir.path} is not a run directory (no config.toml)",
+            "pass the --out directory of a `jepakit train` run",
+        )
     resolved = resolve_run(load_toml(run_dir.config), state)
     found = latest_checkpoint(run_dir.checkpoints)
     if found is None:
@@ -73,25 +75,37 @@ def run_encoder(path: Path, state: Any, predictor: bool = False) -> tuple[nn.Mod
     which = resolved.eval.encoder
     enc = resolved.parts["encoder"]
     data = resolved.parts["data"]
-    info = EncoderInfo(part=enc.spec.name, settings=to_plain(enc.cfg) if enc.cfg is not None else {},
-                       input_shape=(), normalisation=_normalisation(data.spec.modality), readout=resolved.eval.readout,
-                       variant=resolved.variant, encoder=which,
-                       source={"run": str(run_dir.path), "step": meta.get("step"), "data": data.spec.name,
-                               "data_settings": to_plain(data.cfg) if data.cfg is not None else {}})
+    info = EncoderInfo(
+        part=enc.spec.name,
+        settings=to_plain(enc.cfg) if enc.cfg is not None else {},
+        input_shape=(),
+        normalisation=_normalisation(data.spec.modality),
+        readout=resolved.eval.readout,
+        variant=resolved.variant,
+        encoder=which,
+        source={
+            "run": str(run_dir.path),
+            "step": meta.get("step"),
+            "data": data.spec.name,
+            "data_settings": to_plain(data.cfg) if data.cfg is not None else {},
+        },
+    )
     prefix = next((p for p in PREFIXES[which] if any(k.startswith(p) for k in tensors)), None)
     extra: dict[str, Any] = {}
     if resolved.parts["method"].spec.name == CORE_METHOD and prefix is not None:
         shape = _shape_from_settings(resolved, tensors, prefix)
         meta_data: dict[str, Any] = {}
         if shape is None:
-            log.info("%s: the dataset's settings do not give its input shape; building the dataset to read it",
-                     data.spec.name)
+            log.info(
+                "%s: the dataset's settings do not give its input shape; building the dataset to read it",
+                data.spec.name,
+            )
             from jepakit.framework.compose import build_part
 
             splits = build_part(data, seed=resolved.run.seed)
             shape, meta_data = tuple(int(s) for s in splits.input_shape), dict(splits.meta)
         module = build_encoder_part(enc.spec.name, info.settings, shape, state, meta=meta_data)
-        own = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+        own = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
         load_weights(module, own, f"{run_dir.path.name}'s checkpoint ({prefix}*)")
         if predictor:
             extra["predictor"] = _predictor(resolved, tensors, module)
@@ -101,8 +115,9 @@ def run_encoder(path: Path, state: Any, predictor: bool = False) -> tuple[nn.Mod
     return module.eval(), info, extra
 
 
-def _rebuilt(path: Path, state: Any, resolved: Any, which: str, predictor: bool,
-             extra: dict[str, Any]) -> tuple[nn.Module, tuple[int, ...]]:
+def _rebuilt(
+    path: Path, state: Any, resolved: Any, which: str, predictor: bool, extra: dict[str, Any]
+) -> tuple[nn.Module, tuple[int, ...]]:
     """Another method's model: rebuild the run (data included) and take its evaluated encoder, if it is the
     [encoder] part alone (an export is rebuilt from the registry by that part's name)."""
     from jepakit.engine.export import build_encoder_part, check_tensors
@@ -116,14 +131,18 @@ def _rebuilt(path: Path, state: Any, resolved: Any, which: str, predictor: bool,
     enc = resolved.parts["encoder"]
     twin = build_encoder_part(enc.spec.name, _settings(enc), shape, state, meta=built.splits.meta)
     if module is None:
-        raise JepakitError(f"{resolved.parts['method'].spec.name}'s model has no `{which}` encoder",
-                           "export reads the encoder a run's evaluation uses ([eval] encoder)")
+        raise JepakitError(
+            f"{resolved.parts['method'].spec.name}'s model has no `{which}` encoder",
+            "export reads the encoder a run's evaluation uses ([eval] encoder)",
+        )
     try:
         check_tensors(twin, module.state_dict(), "the run's evaluated encoder")
     except JepakitError:
-        raise JepakitError(f"the encoder {resolved.parts['method'].spec.name} evaluates is not the [encoder] part "
-                           f"{enc.spec.name} alone", "export covers runs whose evaluation reads the [encoder] part "
-                           "(core/jepa and methods built on it)") from None
+        raise JepakitError(
+            f"the encoder {resolved.parts['method'].spec.name} evaluates is not the [encoder] part "
+            f"{enc.spec.name} alone",
+            "export covers runs whose evaluation reads the [encoder] part (core/jepa and methods built on it)",
+        ) from None
     if predictor:
         pred = getattr(model, "predictor", None)
         if pred is None or "predictor" not in resolved.parts:
@@ -140,7 +159,7 @@ def _settings(part: Any) -> dict[str, Any]:
 
 def _predictor(resolved: Any, tensors: dict[str, torch.Tensor], encoder: nn.Module) -> Any:
     """(predictor tensors, its config.json entry) from core's checkpoint keys `model/predictor.*`."""
-    own = {k[len("model/predictor."):]: v for k, v in tensors.items() if k.startswith("model/predictor.")}
+    own = {k[len("model/predictor.") :]: v for k, v in tensors.items() if k.startswith("model/predictor.")}
     if not own or "predictor" not in resolved.parts:
         raise JepakitError("this run's checkpoint holds no predictor", "export it without --with-predictor")
     return _predictor_config(resolved, own, encoder)
@@ -149,6 +168,10 @@ def _predictor(resolved: Any, tensors: dict[str, torch.Tensor], encoder: nn.Modu
 def _predictor_config(resolved: Any, own: dict[str, torch.Tensor], encoder: Any) -> Any:
     """(tensors, config.json's `predictor` entry): part, settings, and the encoder width and grid it is built for."""
     part = resolved.parts["predictor"]
-    config = {"part": part.spec.name, "settings": _settings(part), "embed_dim": int(encoder.embed_dim),
-              "grid": [int(g) for g in encoder.grid]}
+    config = {
+        "part": part.spec.name,
+        "settings": _settings(part),
+        "embed_dim": int(encoder.embed_dim),
+        "grid": [int(g) for g in encoder.grid],
+    }
     return {k: v.detach().cpu().contiguous() for k, v in own.items()}, config

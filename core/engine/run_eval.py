@@ -18,32 +18,33 @@ from typing import Any
 
 import torch
 
+from jepakit.engine import faults
 from jepakit.engine.ckpt import latest_checkpoint, unpack_state
 from jepakit.engine.eval_data import cap_splits, eval_stage
+from jepakit.engine.jepa import Built, build, build_encoder
+from jepakit.engine.results import as_result, read_eval, write_eval
+from jepakit.engine.runs import RunDir
+from jepakit.errors import JepakitError
 from jepakit.framework.compose import Part, ResolvedRun, build_part, resolve_run
 from jepakit.framework.config import load_toml
 from jepakit.framework.eval_sets import EvalSet, probe_set, unlabelled_error
-from jepakit.errors import JepakitError
-from jepakit.engine.jepa import Built, build, build_encoder
 from jepakit.framework.plugins import PluginState
-from jepakit.engine import faults
-from jepakit.engine.results import as_result, read_eval, write_eval
-from jepakit.engine.runs import RunDir
 from jepakit.interfaces import DEFAULT_EVAL_SET, DataSplits, EvalResult
 
 log = logging.getLogger("jepakit")
 
 
-def evaluate_built(resolved: ResolvedRun, built: Built, run_dir: RunDir,
-                   random_init: torch.nn.Module | None = None) -> EvalResult:
+def evaluate_built(
+    resolved: ResolvedRun, built: Built, run_dir: RunDir, random_init: torch.nn.Module | None = None
+) -> EvalResult:
     """Probe the trained model's encoder next to the same encoder at random init and the raw input; writes the
     embedding plot (never eval.json: `evaluate_and_write` does, through `write_eval`).
 
     `random_init` lets a method that scores more than core's heads (sjepa) build that encoder once and pass it;
     by default it is rebuilt under the run's seed, exactly the trained encoder's starting point.
     """
-    from jepakit.library import plots
     from jepakit.engine.evaluate import evaluate_encoders, extract_features
+    from jepakit.library import plots
 
     model = built.model
     trained = model.teacher if resolved.eval.encoder == "target" else model.encoder
@@ -51,13 +52,25 @@ def evaluate_built(resolved: ResolvedRun, built: Built, run_dir: RunDir,
         torch.manual_seed(resolved.run.seed)
         random_init = build_encoder(resolved, built.splits)
     heads = {name: head_factory(part) for name, part in resolved.heads.items()}
-    result = evaluate_encoders(trained, random_init, built.splits, readout=resolved.eval.readout, heads=heads,
-                               primary=resolved.eval.primary or None, workers=resolved.run.workers)
+    result = evaluate_encoders(
+        trained,
+        random_init,
+        built.splits,
+        readout=resolved.eval.readout,
+        heads=heads,
+        primary=resolved.eval.primary or None,
+        workers=resolved.run.workers,
+    )
     faults.point("eval")  # features extracted, nothing written yet
     result = dataclasses.replace(result, variant=resolved.variant, encoder=resolved.eval.encoder)
     try:
-        feats, labels = extract_features(trained, built.splits.test, readout=resolved.eval.readout,
-                                         workers=resolved.run.workers, label="embedding plot, test split")
+        feats, labels = extract_features(
+            trained,
+            built.splits.test,
+            readout=resolved.eval.readout,
+            workers=resolved.run.workers,
+            label="embedding plot, test split",
+        )
         plots.plot_embedding_pca(feats, labels, run_dir.plots / "embedding_pca.png")
     except (ValueError, RuntimeError) as exc:  # a plot must never lose an evaluation
         log.warning("embedding plot skipped: %s", exc)
@@ -79,8 +92,10 @@ def evaluate_sets(resolved: ResolvedRun, built: Built, run_dir: RunDir) -> EvalR
         if splits is not None and (splits.train is None or splits.test is None):
             raise unlabelled_error(splits.name)
         return as_result(built.method.evaluate(resolved, built, run_dir))
-    blocks = {name: evaluate_on(resolved, built, run_dir, name, build_set(resolved, built, es), primary=i == 0)
-              for i, (name, es) in enumerate(resolved.sets.items())}
+    blocks = {
+        name: evaluate_on(resolved, built, run_dir, name, build_set(resolved, built, es), primary=i == 0)
+        for i, (name, es) in enumerate(resolved.sets.items())
+    }
     return dataclasses.replace(next(iter(blocks.values())), sets=blocks)
 
 
@@ -89,14 +104,18 @@ def build_set(resolved: ResolvedRun, built: Built, es: EvalSet) -> DataSplits:
     splits = build_part(es.part, seed=resolved.run.seed)
     want, got = tuple(built.splits.input_shape), tuple(splits.input_shape)
     if got != want:
-        raise JepakitError(f"{es.part.key}: {splits.name} gives inputs of shape {list(got)} but the encoder was "
-                           f"built for {built.splits.name}'s {list(want)}",
-                           f"give [{es.part.key}] the settings that make {list(want)} (size, channels, ...)"
-                           if es.part.key.startswith("eval.") else
-                           f"pass the settings that make {list(want)}: --set data.size=..., data.channels=...")
+        raise JepakitError(
+            f"{es.part.key}: {splits.name} gives inputs of shape {list(got)} but the encoder was "
+            f"built for {built.splits.name}'s {list(want)}",
+            f"give [{es.part.key}] the settings that make {list(want)} (size, channels, ...)"
+            if es.part.key.startswith("eval.")
+            else f"pass the settings that make {list(want)}: --set data.size=..., data.channels=...",
+        )
     if splits.train is None or splits.test is None:
-        raise JepakitError(f"{es.part.key}: {splits.name} has no labelled train/test split",
-                           f"give [{es.part.key}] a labelled dataset (class folders, a labelled split)")
+        raise JepakitError(
+            f"{es.part.key}: {splits.name} has no labelled train/test split",
+            f"give [{es.part.key}] a labelled dataset (class folders, a labelled split)",
+        )
     return cap_splits(splits, es.max_samples, workers=resolved.run.workers)
 
 
@@ -111,8 +130,9 @@ class _SetDir(RunDir):
     plots = property(lambda self: self._plots)
 
 
-def evaluate_on(resolved: ResolvedRun, built: Built, run_dir: RunDir, name: str, splits: DataSplits, *,
-                primary: bool) -> EvalResult:
+def evaluate_on(
+    resolved: ResolvedRun, built: Built, run_dir: RunDir, name: str, splits: DataSplits, *, primary: bool
+) -> EvalResult:
     """The run's method on one set: the same trained model, `built.splits` swapped for the set's."""
     target = run_dir if primary else _SetDir(run_dir, name)
     target.plots.mkdir(parents=True, exist_ok=True)
@@ -142,8 +162,10 @@ def load_run(path: str | Path, state: PluginState) -> tuple[ResolvedRun, Built, 
     """Rebuild a run from RUN_DIR/config.toml and load its newest good checkpoint."""
     run_dir = RunDir(path)
     if not run_dir.config.is_file():
-        raise JepakitError(f"{run_dir.path} is not a run directory (no config.toml)",
-                           "pass the --out directory of a `jepakit train` run")
+        raise JepakitError(
+            f"{run_dir.path} is not a run directory (no config.toml)",
+            "pass the --out directory of a `jepakit train` run",
+        )
     resolved = resolve_run(load_toml(run_dir.config), state)
     resolved.run.out = str(run_dir.path)
     built = build(resolved)
@@ -168,8 +190,14 @@ def evaluate_run(path: str | Path, state: PluginState) -> EvalResult:
     return write_eval(result, resolved, run_dir)
 
 
-def probe_run(path: str | Path, state: PluginState, data: str, overrides: Sequence[str] = (),
-              max_samples: int | None = None, name: str | None = None) -> tuple[str, EvalResult]:
+def probe_run(
+    path: str | Path,
+    state: PluginState,
+    data: str,
+    overrides: Sequence[str] = (),
+    max_samples: int | None = None,
+    name: str | None = None,
+) -> tuple[str, EvalResult]:
     """`jepakit eval RUN --data X`: score a finished run on another labelled set without retraining; its
     result becomes the block `name` in eval.json's `sets` (the run's own result, at the top level, stays).
     A run without eval.json (trained with --no-eval) gets the probe's result at the top level too, until
@@ -178,8 +206,10 @@ def probe_run(path: str | Path, state: PluginState, data: str, overrides: Sequen
     name = name or given
     resolved, built, run_dir = load_run(path, state)
     if name in resolved.sets or (not resolved.sets and name == DEFAULT_EVAL_SET):
-        raise JepakitError(f'--name: "{name}" is one of the run\'s own evaluation sets',
-                           "give the probe's block another name: --name NAME")
+        raise JepakitError(
+            f'--name: "{name}" is one of the run\'s own evaluation sets',
+            "give the probe's block another name: --name NAME",
+        )
     block = evaluate_on(resolved, built, run_dir, name, build_set(resolved, built, es), primary=False)
     if run_dir.eval_json.is_file():
         run_dir.write_eval(with_block(read_eval(run_dir), name, block).to_dict())

@@ -44,8 +44,10 @@ def acquire(run_dir: Path) -> int:
             pid = _read_pid(fd)
             os.close(fd)
             if exc.errno not in _BUSY:
-                raise JepakitError(f"cannot lock run directory {run_dir}: {exc.strerror or exc}",
-                                   "train into a directory on a file system with POSIX locks") from exc
+                raise JepakitError(
+                    f"cannot lock run directory {run_dir}: {exc.strerror or exc}",
+                    "train into a directory on a file system with POSIX locks",
+                ) from exc
             raise _busy(run_dir, pid) from None
     os.ftruncate(fd, 0)
     os.pwrite(fd, str(os.getpid()).encode(), 0)
@@ -88,8 +90,10 @@ def holder(run_dir: Path) -> int | None:
 
 def _busy(run_dir: Path, pid: int | None) -> JepakitError:
     who = f" (pid {pid})" if pid else ""
-    return JepakitError(f"run directory {run_dir} is in use by another jepakit process{who}",
-                        "wait for it to finish, or train into another --out")
+    return JepakitError(
+        f"run directory {run_dir} is in use by another jepakit process{who}",
+        "wait for it to finish, or train into another --out",
+    )
 
 
 def _key(path: Path) -> tuple[int, int] | None:

@@ -1,10 +1,10 @@
 """The run directory: resolved config, metrics log, checkpoints, evaluation and plots, and a lock.
 
-    RUN_DIR/config.toml         every setting, defaults filled in (what `eval` and `--resume` rebuild from)
-    RUN_DIR/metrics.jsonl       one JSON object per logged step
-    RUN_DIR/checkpoints/        step-NNNNNNN.safetensors + .json
-    RUN_DIR/eval.json           trained vs random init vs raw input, collapse monitors
-    RUN_DIR/plots/*.png         loss curve, masks drawn over inputs, embedding PCA
+RUN_DIR/config.toml         every setting, defaults filled in (what `eval` and `--resume` rebuild from)
+RUN_DIR/metrics.jsonl       one JSON object per logged step
+RUN_DIR/checkpoints/        step-NNNNNNN.safetensors + .json
+RUN_DIR/eval.json           trained vs random init vs raw input, collapse monitors
+RUN_DIR/plots/*.png         loss curve, masks drawn over inputs, embedding PCA
 """
 
 from __future__ import annotations
@@ -38,8 +38,10 @@ class RunDir:
             probe.write_bytes(b"")
             probe.unlink()
         except OSError as exc:
-            raise JepakitError(f"cannot write to run directory {self.path}: {exc.strerror or exc}",
-                               "choose a writable directory with --out") from exc
+            raise JepakitError(
+                f"cannot write to run directory {self.path}: {exc.strerror or exc}",
+                "choose a writable directory with --out",
+            ) from exc
 
     def lock(self) -> None:
         """Hold the run's lock for the run's lifetime: this process alone, dropped by the kernel when it dies
@@ -78,7 +80,7 @@ class RunDir:
                 f.write(line[: len(line) // 2])
                 f.flush()
                 faults.point("metrics-log")  # a cut line is skipped by read_metrics and dropped on resume
-                f.write(line[len(line) // 2:])
+                f.write(line[len(line) // 2 :])
         except OSError as exc:
             raise RunFailed(f"cannot append to {self.metrics}: {exc.strerror or exc}", "free disk space") from exc
 
@@ -95,12 +97,24 @@ class RunDir:
                 return ""
 
         plugins = sorted({p.spec.plugin for p in [*resolved.parts.values(), *resolved.losses.values()]})
-        dists = {d.metadata["Name"]: d.version for d in metadata.distributions()
-                 if (d.metadata["Name"] or "").lower().startswith("jepakit")}
-        meta = {"variant": resolved.variant, "seed": resolved.run.seed, "precision": resolved.run.precision,
-                "command": sys.argv, "python": platform.python_version(), "platform": platform.platform(),
-                "torch": version("torch"), "jepakit": version("jepakit"), "plugins_used": plugins,
-                "jepakit_distributions": dists, "started": datetime.datetime.now().isoformat(timespec="seconds")}
+        dists = {
+            d.metadata["Name"]: d.version
+            for d in metadata.distributions()
+            if (d.metadata["Name"] or "").lower().startswith("jepakit")
+        }
+        meta = {
+            "variant": resolved.variant,
+            "seed": resolved.run.seed,
+            "precision": resolved.run.precision,
+            "command": sys.argv,
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "torch": version("torch"),
+            "jepakit": version("jepakit"),
+            "plugins_used": plugins,
+            "jepakit_distributions": dists,
+            "started": datetime.datetime.now().isoformat(timespec="seconds"),
+        }
         atomic_write_text(self.path / "run.json", json.dumps(meta, indent=1) + "\n")
 
     def read_eval(self) -> EvalResult:
@@ -129,6 +143,9 @@ def collapse_warnings(rows: list[dict[str, Any]]) -> list[str]:
     then the online probe's collapse signature (a k-NN accuracy falling back to random init as the loss falls)."""
     from jepakit.engine.online import signature_warnings
 
-    return [f"representation collapse at step {r['step']}: feature std {r['feature_std']} stayed below "
-            f"{r['collapse_warning']} for several monitors" for r in rows if r.get("collapse_warning")] \
-        + signature_warnings(rows)
+    return [
+        f"representation collapse at step {r['step']}: feature std {r['feature_std']} stayed below "
+        f"{r['collapse_warning']} for several monitors"
+        for r in rows
+        if r.get("collapse_warning")
+    ] + signature_warnings(rows)

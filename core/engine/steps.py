@@ -93,9 +93,17 @@ class StepOutcome:
     halt: bool = False
 
 
-def train_step(model: Any, opt: torch.optim.Optimizer, cfg: OptimConfig, batch: dict[str, Any],
-               amp: contextlib.AbstractContextManager, *, dist: Any = None, stop: bool = False,
-               count: contextlib.AbstractContextManager | None = None) -> StepOutcome:
+def train_step(
+    model: Any,
+    opt: torch.optim.Optimizer,
+    cfg: OptimConfig,
+    batch: dict[str, Any],
+    amp: contextlib.AbstractContextManager,
+    *,
+    dist: Any = None,
+    stop: bool = False,
+    count: contextlib.AbstractContextManager | None = None,
+) -> StepOutcome:
     """Take the optimizer step for `batch` (its "step" key is the 0-based step number); see the module docstring.
 
     `dist` (a `jepakit.engine.distributed.Dist`) agrees with the other ranks and averages their gradients; None

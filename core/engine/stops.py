@@ -28,8 +28,10 @@ def signal_number(name: str) -> int:
     """`run.stop_signal`'s name -> its number here; a name this platform lacks (SIGUSR1 on Windows) is an error."""
     number = getattr(signal, name, None)
     if not isinstance(number, int):
-        raise JepakitError(f'run.stop_signal: "{name}" does not exist on this platform',
-                           'use run.stop_signal = "SIGTERM" (the default) or "SIGINT"')
+        raise JepakitError(
+            f'run.stop_signal: "{name}" does not exist on this platform',
+            'use run.stop_signal = "SIGTERM" (the default) or "SIGINT"',
+        )
     return int(number)
 
 

@@ -25,8 +25,16 @@ from typing import Any
 import torch
 
 from jepakit.engine import faults
-from jepakit.engine.ckpt import (atomic_write_text, latest_checkpoint, list_checkpoints, pack_state, read_checkpoint,
-                                 remove_partial, save_checkpoint, unpack_state)
+from jepakit.engine.ckpt import (
+    atomic_write_text,
+    latest_checkpoint,
+    list_checkpoints,
+    pack_state,
+    read_checkpoint,
+    remove_partial,
+    save_checkpoint,
+    unpack_state,
+)
 from jepakit.engine.distributed import Dist, move_batch
 from jepakit.engine.jepa import JEPA, build
 from jepakit.engine.launch import check_shardable
@@ -54,12 +62,20 @@ def _check_resume_config(run_dir: RunDir, resolved: ResolvedRun) -> None:
             d.get("eval", {}).pop(key, None)
     if saved != now:
         changed = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
-        raise JepakitError(f"--resume: the config differs from the one {run_dir.path} was started with (in: "
-                           f"{', '.join(changed)})", "resume with the same run file and --set options, or start a new --out")
+        raise JepakitError(
+            f"--resume: the config differs from the one {run_dir.path} was started with (in: {', '.join(changed)})",
+            "resume with the same run file and --set options, or start a new --out",
+        )
 
 
-def train(resolved: ResolvedRun, *, out: str | Path | None = None, resume: bool = False, do_eval: bool = True,
-          progress: Progress | None = None) -> dict[str, Any]:
+def train(
+    resolved: ResolvedRun,
+    *,
+    out: str | Path | None = None,
+    resume: bool = False,
+    do_eval: bool = True,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
     """Train a resolved run into its run directory; returns a summary (and the evaluation unless do_eval=False).
 
     Under a distributed launch (RANK / WORLD_SIZE set) every rank calls this; ranks other than 0 touch nothing
@@ -79,15 +95,18 @@ def train(resolved: ResolvedRun, *, out: str | Path | None = None, resume: bool 
         return _train_main(resolved, run_dir, resume, do_eval, progress, dist)
     except RuntimeError as exc:
         if dist.world > 1 and dist.is_comm_error(exc):  # a peer died or hung: not a bug of this rank's
-            raise RunFailed(f"rank {dist.rank} lost contact with the other ranks: {str(exc).splitlines()[0][:200]}",
-                            "another rank failed or was stopped first: its error says why") from exc
+            raise RunFailed(
+                f"rank {dist.rank} lost contact with the other ranks: {str(exc).splitlines()[0][:200]}",
+                "another rank failed or was stopped first: its error says why",
+            ) from exc
         raise
     finally:
         dist.close()
 
 
-def _train_main(resolved: ResolvedRun, run_dir: RunDir, resume: bool, do_eval: bool, progress: Progress | None,
-                dist: Dist) -> dict[str, Any]:
+def _train_main(
+    resolved: ResolvedRun, run_dir: RunDir, resume: bool, do_eval: bool, progress: Progress | None, dist: Dist
+) -> dict[str, Any]:
     """Rank 0 (or the only process): hold the run directory's lock and record a failed run in failure.json."""
     run_dir.create()
     run_dir.lock()
@@ -107,8 +126,9 @@ def _train_main(resolved: ResolvedRun, run_dir: RunDir, resume: bool, do_eval: b
         run_dir.unlock()
 
 
-def _train(resolved: ResolvedRun, run_dir: RunDir, resume: bool, do_eval: bool, progress: Progress | None,
-           dist: Dist) -> dict:
+def _train(
+    resolved: ResolvedRun, run_dir: RunDir, resume: bool, do_eval: bool, progress: Progress | None, dist: Dist
+) -> dict:
     return _Training(resolved, run_dir, do_eval, progress, dist).run(resume)
 
 
@@ -122,8 +142,9 @@ class _Training:
     collectives inside them (agreement, checkpoint sync, shared verdicts) happen in the same order everywhere.
     """
 
-    def __init__(self, resolved: ResolvedRun, run_dir: RunDir, do_eval: bool, progress: Progress | None,
-                 dist: Dist) -> None:
+    def __init__(
+        self, resolved: ResolvedRun, run_dir: RunDir, do_eval: bool, progress: Progress | None, dist: Dist
+    ) -> None:
         self.resolved, self.run_dir, self.do_eval, self.progress, self.dist = resolved, run_dir, do_eval, progress, dist
         self.cfg, self.rc, self.main = resolved.optim, resolved.run, dist.is_main
         self.start = self.skipped = self.done = self.last_ckpt = self.streak = 0
@@ -161,7 +182,9 @@ class _Training:
         if self.main:
             has_ckpt = bool(list_checkpoints(run_dir.checkpoints))
             if has_ckpt and not resume:
-                raise JepakitError(f"{run_dir.path} already holds a run", "add --resume to continue it, or train into another --out")
+                raise JepakitError(
+                    f"{run_dir.path} already holds a run", "add --resume to continue it, or train into another --out"
+                )
             removed = remove_partial(run_dir.checkpoints)  # we hold the lock: leftovers are a killed writer's
             if removed:
                 log.info("removed %d partial checkpoint file(s) left by an interrupted write", len(removed))
@@ -172,7 +195,10 @@ class _Training:
             raise
         self.model = self.built.model.to(dist.device)
         if rc.compile:
-            log.info("torch.compile: %s (the first steps compile)", ", ".join(compile_model(self.model)) or "nothing to compile")
+            log.info(
+                "torch.compile: %s (the first steps compile)",
+                ", ".join(compile_model(self.model)) or "nothing to compile",
+            )
         self.opt = make_optimizer(self.model, self.cfg)
 
     def _resume(self, resume: bool) -> None:
@@ -195,10 +221,18 @@ class _Training:
             atomic_write_text(run_dir.metrics, "")
         dist.broadcast_module(self.model)  # identical students and teachers on every rank, whatever init did
         self.monitor_x = _monitor_batch(self.built.splits.pretrain_set)
-        self.loader = make_loader(self.built.splits.pretrain_set, self.built.masker,
-                                  batch_size=self.cfg.batch_size,
-                                  seed=rc.seed, start=self.start, total=self.cfg.steps, workers=rc.workers,
-                                  rank=dist.rank, world=dist.world, stop_signals=stop_signals(rc.stop_signal))
+        self.loader = make_loader(
+            self.built.splits.pretrain_set,
+            self.built.masker,
+            batch_size=self.cfg.batch_size,
+            seed=rc.seed,
+            start=self.start,
+            total=self.cfg.steps,
+            workers=rc.workers,
+            rank=dist.rank,
+            world=dist.world,
+            stop_signals=stop_signals(rc.stop_signal),
+        )
         self.amp = autocast(rc.precision, dist.device)
         self.last_ckpt, self.t0, self.done = self.start, time.perf_counter(), self.start
         self.streak = collapse_streak(run_dir.read_metrics(), rc.collapse_std)  # survives resume
@@ -215,8 +249,9 @@ class _Training:
         rc, cfg, dist = self.rc, self.cfg, self.dist
         step = batch["step"]
         dist.seed_step(rc.seed, step)
-        outcome = train_step(self.model, self.opt, cfg, move_batch(batch, dist.device), self.amp, dist=dist,
-                             stop=stop.signal is not None)
+        outcome = train_step(
+            self.model, self.opt, cfg, move_batch(batch, dist.device), self.amp, dist=dist, stop=stop.signal is not None
+        )
         if outcome.bad:
             self._nan_policy(step, outcome)
             return
@@ -231,20 +266,24 @@ class _Training:
         if done % rc.ckpt_every == 0 or done == cfg.steps or collapsed:  # the checkpoint cadence
             self._checkpoint(done)
         if collapsed:
-            raise RunFailed(f"representation collapsed at step {done} (feature std {row['feature_std']} < "
-                            f"{rc.collapse_std}); checkpoint saved at step {done}",
-                            "add an anti-collapse term (core/vicreg, core/sigreg), lower optim.lr, or set "
-                            "run.on_collapse = \"warn\"")
+            raise RunFailed(
+                f"representation collapsed at step {done} (feature std {row['feature_std']} < "
+                f"{rc.collapse_std}); checkpoint saved at step {done}",
+                'add an anti-collapse term (core/vicreg, core/sigreg), lower optim.lr, or set run.on_collapse = "warn"',
+            )
         self._stop_if_asked(stop, outcome.halt)
 
     def _nan_policy(self, step: int, outcome: StepOutcome) -> None:
         """`run.on_nan`: stop the run (exit 1), or count the skipped step and go on (the step cleared its grads)."""
         if self.rc.on_nan == "stop":
-            raise RunFailed(f"{outcome.bad} is {outcome.bad_value} at step {step + 1}; last good checkpoint: step "
-                            f"{self.last_ckpt}", "lower optim.lr, or set run.on_nan = \"skip\" to skip such steps")
+            raise RunFailed(
+                f"{outcome.bad} is {outcome.bad_value} at step {step + 1}; last good checkpoint: step {self.last_ckpt}",
+                'lower optim.lr, or set run.on_nan = "skip" to skip such steps',
+            )
         self.skipped += 1
-        log.warning("skipping step %d: %s is %s (%d skipped so far)", step + 1, outcome.bad, outcome.bad_value,
-                    self.skipped)
+        log.warning(
+            "skipping step %d: %s is %s (%d skipped so far)", step + 1, outcome.bad, outcome.bad_value, self.skipped
+        )
 
     def _collapse_monitor(self, done: int) -> dict[str, Any]:
         """Every `monitor_every` steps (and the last): feature std and rank; warn once a streak reaches patience."""
@@ -254,8 +293,13 @@ class _Training:
             self.streak = self.streak + 1 if row["feature_std"] < rc.collapse_std else 0
             if self.streak == rc.collapse_patience:
                 row["collapse_warning"] = rc.collapse_std
-                log.warning("representation collapse at step %d: feature std %s below %s for %d monitors in a "
-                            "row", done, row["feature_std"], rc.collapse_std, self.streak)
+                log.warning(
+                    "representation collapse at step %d: feature std %s below %s for %d monitors in a row",
+                    done,
+                    row["feature_std"],
+                    rc.collapse_std,
+                    self.streak,
+                )
         return row
 
     def _online_probe(self, done: int, outcome: StepOutcome, row: dict[str, Any]) -> dict[str, Any]:
@@ -268,8 +312,15 @@ class _Training:
     def _log(self, done: int, outcome: StepOutcome, row: dict[str, Any], loggers: list[Any]) -> dict[str, Any]:
         """Every `log_every` steps, the last, and any monitored step: one row to metrics.jsonl and the loggers."""
         if done % self.rc.log_every == 0 or done == self.cfg.steps or row:
-            row = {"step": done, **outcome.result.metrics, "lr": outcome.lr, "wd": outcome.wd,
-                   "skipped": self.skipped, "elapsed_s": round(time.perf_counter() - self.t0, 3), **row}
+            row = {
+                "step": done,
+                **outcome.result.metrics,
+                "lr": outcome.lr,
+                "wd": outcome.wd,
+                "skipped": self.skipped,
+                "elapsed_s": round(time.perf_counter() - self.t0, 3),
+                **row,
+            }
             if self.main:
                 self.run_dir.log(row)
             for logger in loggers:
@@ -303,9 +354,11 @@ class _Training:
                 requeue = self.dist.sum([float(requeue)])[0] > 0
             if self.last_ckpt != self.done:
                 self._checkpoint(self.done)
-            raise stop_error(requeue, f"interrupted at step {self.done}; checkpoint saved in "
-                             f"{self.run_dir.checkpoints}",
-                             f"continue with: jepakit train <run file> --out {self.run_dir.path} --resume")
+            raise stop_error(
+                requeue,
+                f"interrupted at step {self.done}; checkpoint saved in {self.run_dir.checkpoints}",
+                f"continue with: jepakit train <run file> --out {self.run_dir.path} --resume",
+            )
 
     def _stop_after_worker_death(self, stop: StopFlag, between_steps: bool) -> None:
         """A DataLoader worker died of the signal this process was stopped by (a signal to the whole group that
@@ -313,9 +366,11 @@ class _Training:
         state is a finished step's and no other rank must join in; else the last one stands."""
         if between_steps and self.dist.world == 1 and self.last_ckpt != self.done:
             self._checkpoint(self.done)
-        raise stop_error(stop.requeue, f"interrupted at step {self.done}; last checkpoint: step {self.last_ckpt} in "
-                         f"{self.run_dir.checkpoints}",
-                         f"continue with: jepakit train <run file> --out {self.run_dir.path} --resume")
+        raise stop_error(
+            stop.requeue,
+            f"interrupted at step {self.done}; last checkpoint: step {self.last_ckpt} in {self.run_dir.checkpoints}",
+            f"continue with: jepakit train <run file> --out {self.run_dir.path} --resume",
+        )
 
     # --- finish -------------------------------------------------------------------------------------------------
 
@@ -323,8 +378,12 @@ class _Training:
         """The summary; then, on rank 0 only, the plots and the method's evaluation (eval.json)."""
         if self.done == self.start and self.start < self.cfg.steps:
             raise RunFailed("the data loader produced no batches", "check that the dataset is not empty")
-        summary: dict[str, Any] = {"run_dir": str(self.run_dir.path), "steps": self.done, "skipped_steps": self.skipped,
-                                   "train_seconds": round(time.perf_counter() - self.t0, 2)}
+        summary: dict[str, Any] = {
+            "run_dir": str(self.run_dir.path),
+            "steps": self.done,
+            "skipped_steps": self.skipped,
+            "train_seconds": round(time.perf_counter() - self.t0, 2),
+        }
         self.dist.finish()  # collectives are over: rank 0 goes on to plot and evaluate, the other ranks end here
         if not self.main:
             return summary
@@ -332,6 +391,7 @@ class _Training:
         _plots(run_dir, built, self.start == 0)
         if self.do_eval:
             from jepakit.engine.run_eval import evaluate_and_write  # the method evaluates, core writes eval.json
+
             summary["eval"] = evaluate_and_write(resolved, built, run_dir).to_dict()
         return summary
 
@@ -352,16 +412,21 @@ def collapse_monitor(model: JEPA, x: Any) -> dict[str, float]:
     device = next(teacher.parameters()).device
     teacher.eval()
     n = len(x["image"] if isinstance(x, dict) else x)
-    feats = torch.cat([teacher(move_batch(input_rows(x, i, i + 256), device)).mean(dim=1)
-                       for i in range(0, n, 256)])  # [n, D]
+    feats = torch.cat(
+        [teacher(move_batch(input_rows(x, i, i + 256), device)).mean(dim=1) for i in range(0, n, 256)]
+    )  # [n, D]
     teacher.train(was_training)
     stats = collapse_stats(feats.float().cpu().numpy())
-    return {"feature_std": round(float(stats["feature_std"]), 5), "effective_rank": round(float(stats["effective_rank"]), 3)}
+    return {
+        "feature_std": round(float(stats["feature_std"]), 5),
+        "effective_rank": round(float(stats["effective_rank"]), 3),
+    }
 
 
 def _plots(run_dir: RunDir, built: Any, draw_masks: bool) -> None:
     """Loss curve always, the online probe's curve when it ran; masks drawn over sample inputs once per run."""
     from jepakit.library import plots
+
     run_dir.plots.mkdir(exist_ok=True)
     rows = run_dir.read_metrics()
     plots.plot_loss(rows, run_dir.plots / "loss.png")

@@ -35,9 +35,28 @@ PEAK_SIZE = 2048  # side of the square matmul timed for the peak: large enough t
 PRECISIONS = ("fp32", "bf16")
 
 #: Keys of `run_bench`'s result, in the order the table shows them (tests and `--json` users rely on them).
-RESULT_KEYS = ("variant", "precision", "device", "threads", "torch_version", "batch", "steps", "warmup", "workers",
-               "ms_per_step", "samples_per_s", "gflops_per_step", "achieved_gflops_per_s", "peak_gflops_per_s",
-               "mfu", "data_wait_fraction", "peak_rss_mb", "cuda_max_allocated_mb", "compile", "compile_s")
+RESULT_KEYS = (
+    "variant",
+    "precision",
+    "device",
+    "threads",
+    "torch_version",
+    "batch",
+    "steps",
+    "warmup",
+    "workers",
+    "ms_per_step",
+    "samples_per_s",
+    "gflops_per_step",
+    "achieved_gflops_per_s",
+    "peak_gflops_per_s",
+    "mfu",
+    "data_wait_fraction",
+    "peak_rss_mb",
+    "cuda_max_allocated_mb",
+    "compile",
+    "compile_s",
+)
 
 
 def sync(device: torch.device) -> None:
@@ -59,8 +78,10 @@ def _extra_formulas() -> dict[Any, Callable[..., int]]:
     """FLOP formulas for kernels FlopCounterMode misses; without them attention is silently counted as zero."""
     aten = torch.ops.aten
     extra: dict[Any, Callable[..., int]] = {}
-    for name, formula in (("_scaled_dot_product_flash_attention_for_cpu", _cpu_sdpa_flops),
-                          ("_scaled_dot_product_flash_attention_for_cpu_backward", _cpu_sdpa_backward_flops)):
+    for name, formula in (
+        ("_scaled_dot_product_flash_attention_for_cpu", _cpu_sdpa_flops),
+        ("_scaled_dot_product_flash_attention_for_cpu_backward", _cpu_sdpa_backward_flops),
+    ):
         if hasattr(aten, name):  # present in every torch that has FlopCounterMode, but never fail on it
             extra[getattr(aten, name)] = formula
     return extra
@@ -71,8 +92,9 @@ def flop_counter() -> FlopCounterMode:
     return FlopCounterMode(display=False, custom_mapping=_extra_formulas())
 
 
-def matmul_peak_gflops(precision: str, device: torch.device, *, size: int = PEAK_SIZE, reps: int = 5,
-                       warmup: int = 2) -> float:
+def matmul_peak_gflops(
+    precision: str, device: torch.device, *, size: int = PEAK_SIZE, reps: int = 5, warmup: int = 2
+) -> float:
     """This machine's dense-matmul speed in the run's precision: the denominator of the MFU.
 
     A measured peak rather than a datasheet's: it is what this torch, these threads and this chip actually give
@@ -91,7 +113,7 @@ def matmul_peak_gflops(precision: str, device: torch.device, *, size: int = PEAK
         sync(device)
         if i >= warmup:
             best = min(best, time.perf_counter() - t)
-    return 2.0 * size ** 3 / best / 1e9
+    return 2.0 * size**3 / best / 1e9
 
 
 def peak_rss_mb() -> float:
@@ -131,8 +153,15 @@ def run_bench(resolved: ResolvedRun, *, steps: int = 20, warmup: int = 3) -> dic
     amp = autocast(rc.precision, device)
     compiled = bool(rc.compile)
     total = 1 + int(compiled) + warmup + steps
-    loader = make_loader(built.splits.pretrain_set, built.masker, batch_size=cfg.batch_size, seed=rc.seed, start=0,
-                         total=total, workers=rc.workers)
+    loader = make_loader(
+        built.splits.pretrain_set,
+        built.masker,
+        batch_size=cfg.batch_size,
+        seed=rc.seed,
+        start=0,
+        total=total,
+        workers=rc.workers,
+    )
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     batches = iter(loader)

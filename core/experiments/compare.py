@@ -34,8 +34,10 @@ def group_runs(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for r in runs:
         flat = flatten(r["config"])
         settings = {k: flat.get(k) for k in keys}
-        g = groups.setdefault(json.dumps(settings, sort_keys=True, default=str),
-                              {"settings": settings, "runs": [], "seeds": [], "members": []})
+        g = groups.setdefault(
+            json.dumps(settings, sort_keys=True, default=str),
+            {"settings": settings, "runs": [], "seeds": [], "members": []},
+        )
         g["runs"].append(r["name"])
         g["seeds"].append(flat.get("run.seed"))
         g["members"].append(r)
@@ -47,12 +49,22 @@ def group_runs(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         g["higher_is_better"] = next((m["higher_is_better"] for m in finished), True)
         g.update({row: summary([m.get(row) for m in finished]) for row in ROWS})
         heads = sorted({h for m in finished for h in (m.get("metrics") or {})})
-        g["heads"] = {h: {row: summary([(m.get("metrics") or {}).get(h, {}).get(row) for m in finished])
-                          for row in ("trained", "random_init", "raw")} for h in heads}
+        g["heads"] = {
+            h: {
+                row: summary([(m.get("metrics") or {}).get(h, {}).get(row) for m in finished])
+                for row in ("trained", "random_init", "raw")
+            }
+            for h in heads
+        }
         names = list(dict.fromkeys(n for m in finished for n in (m.get("sets") or {})))
         blocks = [m.get("sets") or {} for m in finished]  # each run's primary score per evaluation set
-        g["sets"] = {n: {"metric": next((b[n]["metric"] for b in blocks if n in b), None),
-                         **{row: summary([b.get(n, {}).get(row) for b in blocks]) for row in ROWS}} for n in names}
+        g["sets"] = {
+            n: {
+                "metric": next((b[n]["metric"] for b in blocks if n in b), None),
+                **{row: summary([b.get(n, {}).get(row) for b in blocks]) for row in ROWS},
+            }
+            for n in names
+        }
         g["status"] = {s: sum(m["status"] == s for m in members) for s in sorted({m["status"] for m in members})}
         out.append(g)
     return out
@@ -64,15 +76,18 @@ def set_tables(groups: list[dict[str, Any]]) -> list[tuple[str, str, list[list[s
     names = list(dict.fromkeys(n for g in groups for n in g.get("sets", {})))
     out = []
     for n in names:
-        rows = [[label(g["settings"]), ", ".join(map(str, g["seeds"])),
-                 *(fmt(g["sets"][n][row]) for row in ROWS)] for g in groups if n in g.get("sets", {})]
+        rows = [
+            [label(g["settings"]), ", ".join(map(str, g["seeds"])), *(fmt(g["sets"][n][row]) for row in ROWS)]
+            for g in groups
+            if n in g.get("sets", {})
+        ]
         metric = next((g["sets"][n]["metric"] for g in groups if g.get("sets", {}).get(n, {}).get("metric")), "metric")
         out.append((n, metric, rows))
     return out
 
 
 def fmt(s: dict[str, Any]) -> str:
-    """"83.12 +- 0.41 (n=3)" or "83.12" for one run or "-" for none."""
+    """ "83.12 +- 0.41 (n=3)" or "83.12" for one run or "-" for none."""
     if not s or s.get("mean") is None:
         return "-"
     return f"{s['mean']:.2f}" if s["n"] == 1 else f"{s['mean']:.2f} +- {s['std']:.2f} (n={s['n']})"
@@ -115,7 +130,9 @@ def plot_comparison(groups: list[dict[str, Any]], runs: list[dict[str, Any]], pa
         for j, name in enumerate(g["runs"]):
             steps, losses = _loss_curve(Path(by_name[name]["path"]))
             if steps:
-                ax_loss.plot(steps, losses, color=colour, lw=1.2, alpha=0.8, label=label(g["settings"]) if j == 0 else None)
+                ax_loss.plot(
+                    steps, losses, color=colour, lw=1.2, alpha=0.8, label=label(g["settings"]) if j == 0 else None
+                )
     ax_loss.set_xlabel("step")
     ax_loss.set_ylabel("loss")
     ax_loss.set_title("training loss", fontsize=9)
@@ -125,8 +142,9 @@ def plot_comparison(groups: list[dict[str, Any]], runs: list[dict[str, Any]], pa
     for offset, row, colour in ((-0.18, "trained", "tab:blue"), (0.18, "random_init", "tab:gray")):
         means = [g[row]["mean"] if g[row]["mean"] is not None else float("nan") for g in groups]
         stds = [g[row]["std"] or 0.0 for g in groups]
-        ax_metric.bar([x + offset for x in xs], means, width=0.34, yerr=stds, color=colour, capsize=3,
-                      label=row.replace("_", " "))
+        ax_metric.bar(
+            [x + offset for x in xs], means, width=0.34, yerr=stds, color=colour, capsize=3, label=row.replace("_", " ")
+        )
     ax_metric.set_xticks(xs, [label(g["settings"]) for g in groups], rotation=20, ha="right", fontsize=6)
     ax_metric.set_ylabel(next((g["metric"] for g in groups if g["metric"]), "metric") or "metric")
     ax_metric.set_title("primary metric per setting (mean +- std over seeds)", fontsize=9)

@@ -51,8 +51,13 @@ def _monitor_png(rows: list[dict[str, Any]]) -> bytes | None:
     ax.set_xlabel("step")
     ax.set_ylabel("feature std")
     ax2 = ax.twinx()
-    ax2.plot([r["step"] for r in mon], [r.get("effective_rank", float("nan")) for r in mon], "s--", color="tab:orange",
-             label="effective rank")
+    ax2.plot(
+        [r["step"] for r in mon],
+        [r.get("effective_rank", float("nan")) for r in mon],
+        "s--",
+        color="tab:orange",
+        label="effective rank",
+    )
     ax2.set_ylabel("effective rank", color="tab:orange")
     ax.set_title("collapse monitors (falling std and rank = collapse)", fontsize=9)
     buf = io.BytesIO()
@@ -86,20 +91,27 @@ def _rows(path: Path) -> list[dict[str, Any]]:
 def run_section(path: Path, level: int = 2) -> str:
     st = run_status(path)
     h, parts = f"h{level}", []
-    parts.append(f'<{h} id="{html.escape(path.name)}">{html.escape(path.name)}: {html.escape(st["variant"])} '
-                 f'<span class="muted">({st["status"]}, step {st["step"]}/{st["steps"]})</span></{h}>')
+    parts.append(
+        f'<{h} id="{html.escape(path.name)}">{html.escape(path.name)}: {html.escape(st["variant"])} '
+        f'<span class="muted">({st["status"]}, step {st["step"]}/{st["steps"]})</span></{h}>'
+    )
     meta = {}
     if (path / "run.json").is_file():
         meta = json.loads((path / "run.json").read_text(encoding="utf-8"))
     if meta:
         shown = {k: (" ".join(v) if k == "command" else v) for k, v in meta.items()}
-        parts.append(_table(["run metadata", "value"], [[k, json.dumps(v) if isinstance(v, dict) else v]
-                                                         for k, v in shown.items()]))
+        parts.append(
+            _table(
+                ["run metadata", "value"], [[k, json.dumps(v) if isinstance(v, dict) else v] for k, v in shown.items()]
+            )
+        )
     ev = evaluation(path) if st["trained"] is not None else None
     if ev is not None:
         main = ev.main
-        parts.append(f"<p>primary metric <b>{html.escape(main.metric)}</b> "
-                     f"({'higher' if main.higher_is_better else 'lower'} is better)</p>")
+        parts.append(
+            f"<p>primary metric <b>{html.escape(main.metric)}</b> "
+            f"({'higher' if main.higher_is_better else 'lower'} is better)</p>"
+        )
         for name, block in (ev.sets or {"": ev}).items():  # one block per evaluation set, the primary first
             parts += _eval_block(block, name, path / "plots" / "sets" / name if name else None)
         for w in ev.warnings:
@@ -116,8 +128,9 @@ def run_section(path: Path, level: int = 2) -> str:
         parts.append("<h4>collapse monitors</h4>" + _img(monitor, "collapse monitors"))
     online = _online_png(plots, _rows(path))
     if online:
-        parts.append("<h4>online probe (k-NN while training, against its random-init line)</h4>"
-                     + _img(online, "online probe"))
+        parts.append(
+            "<h4>online probe (k-NN while training, against its random-init line)</h4>" + _img(online, "online probe")
+        )
     masks = sorted(plots.glob("mask*.png")) if plots.is_dir() else []
     for m in masks:
         parts.append(f"<h4>{html.escape(m.stem)}</h4>" + _img(m.read_bytes(), m.stem))
@@ -126,24 +139,37 @@ def run_section(path: Path, level: int = 2) -> str:
     for p in extra:
         parts.append(f"<h4>{html.escape(p.stem)}</h4>" + _img(p.read_bytes(), p.stem))
     if (plots / "embedding_pca.png").is_file():
-        parts.append("<h4>embedding (PCA, coloured by label)</h4>" + _img((plots / "embedding_pca.png").read_bytes(),
-                                                                           "embedding PCA"))
-    parts.append("<details><summary>resolved config</summary><pre>"
-                 + html.escape((path / "config.toml").read_text(encoding="utf-8")) + "</pre></details>")
+        parts.append(
+            "<h4>embedding (PCA, coloured by label)</h4>"
+            + _img((plots / "embedding_pca.png").read_bytes(), "embedding PCA")
+        )
+    parts.append(
+        "<details><summary>resolved config</summary><pre>"
+        + html.escape((path / "config.toml").read_text(encoding="utf-8"))
+        + "</pre></details>"
+    )
     return "\n".join(parts)
 
 
 def _eval_block(ev: Any, name: str, plots: Path | None) -> list[str]:
     """One evaluation set's probe table, verdict, collapse monitors and protocol (and its own plots)."""
     parts = [f"<h4>set {html.escape(name)}: {html.escape(ev.dataset)}</h4>"] if name else []
-    parts.append(_table(["probe", "trained", "random init", ev.baseline_label or "raw input"],
-                        [[head, sc.trained, sc.random_init, sc.raw] for head, sc in ev.scores.items()]))
+    parts.append(
+        _table(
+            ["probe", "trained", "random init", ev.baseline_label or "raw input"],
+            [[head, sc.trained, sc.random_init, sc.raw] for head, sc in ev.scores.items()],
+        )
+    )
     parts.append(f'<p class="verdict"><b>{html.escape(verdict(ev).text)}</b></p>')
     coll = ev.collapse
     if coll:
         rnd = coll.get("random_init") or {}
-        parts.append(_table(["collapse monitor", "trained", "random init"],
-                            [[k, coll.get(k), rnd.get(k)] for k in ("feature_std", "effective_rank")]))
+        parts.append(
+            _table(
+                ["collapse monitor", "trained", "random init"],
+                [[k, coll.get(k), rnd.get(k)] for k in ("feature_std", "effective_rank")],
+            )
+        )
     if ev.protocol:
         parts.append(f'<p class="muted">{html.escape(ev.protocol)}</p>')
     for png in sorted(plots.glob("*.png")) if plots is not None and plots.is_dir() else []:
@@ -167,18 +193,37 @@ def build_report(target: Path) -> str:
     else:
         statuses = [run_status(p) for p in runs]
         groups = group_runs(statuses)
-        rows = [[label(g["settings"]), ", ".join(map(str, g["seeds"])), fmt(g["trained"]), fmt(g["random_init"]),
-                 fmt(g["baseline_raw"]), json.dumps(g["status"])] for g in groups]
+        rows = [
+            [
+                label(g["settings"]),
+                ", ".join(map(str, g["seeds"])),
+                fmt(g["trained"]),
+                fmt(g["random_init"]),
+                fmt(g["baseline_raw"]),
+                json.dumps(g["status"]),
+            ]
+            for g in groups
+        ]
         with tempfile.TemporaryDirectory() as tmp:
             plot = plot_comparison(groups, statuses, Path(tmp) / "compare.png").read_bytes()
         metric = next((g["metric"] for g in groups if g["metric"]), "metric")
-        per_set = [f"<h3>set {html.escape(name)} ({html.escape(str(m))})</h3>"
-                   + _table(["setting", "seeds", "trained", "random init", "raw input"], set_rows)
-                   for name, m, set_rows in set_tables(groups)]
-        body = "\n".join([f"<h1>jepakit sweep report: {html.escape(target.name)}</h1>",
-                          f"<p>{len(runs)} runs in {len(groups)} settings; primary metric: {html.escape(str(metric))}</p>",
-                          _table(["setting", "seeds", "trained", "random init", "raw input", "status"], rows),
-                          *per_set, _img(plot, "comparison"), *[run_section(p, 2) for p in runs]])
+        per_set = [
+            f"<h3>set {html.escape(name)} ({html.escape(str(m))})</h3>"
+            + _table(["setting", "seeds", "trained", "random init", "raw input"], set_rows)
+            for name, m, set_rows in set_tables(groups)
+        ]
+        body = "\n".join(
+            [
+                f"<h1>jepakit sweep report: {html.escape(target.name)}</h1>",
+                f"<p>{len(runs)} runs in {len(groups)} settings; primary metric: {html.escape(str(metric))}</p>",
+                _table(["setting", "seeds", "trained", "random init", "raw input", "status"], rows),
+                *per_set,
+                _img(plot, "comparison"),
+                *[run_section(p, 2) for p in runs],
+            ]
+        )
         title = f"jepakit sweep report: {target.name}"
-    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            f"<style>{CSS}</style></head><body>{body}</body></html>\n")
+    return (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{CSS}</style></head><body>{body}</body></html>\n"
+    )

@@ -41,16 +41,27 @@ def cpu_threads(jobs: int) -> int:
     return max(1, (os.cpu_count() or 1) // jobs)
 
 
-def write_manifest(root: Path, source: str, grid: list[str], seeds: str | None, overrides: list[str],
-                   plan: list[PlannedRun]) -> None:
+def write_manifest(
+    root: Path, source: str, grid: list[str], seeds: str | None, overrides: list[str], plan: list[PlannedRun]
+) -> None:
     """sweep.json: how the folder was made, so a reader (or a rerun) knows the grid behind the run names."""
     root.mkdir(parents=True, exist_ok=True)
-    (root / "sweep.json").write_text(json.dumps({"source": source, "grid": grid, "seeds": seeds, "set": overrides,
-                                                 "runs": [r.name for r in plan]}, indent=1))
+    (root / "sweep.json").write_text(
+        json.dumps(
+            {"source": source, "grid": grid, "seeds": seeds, "set": overrides, "runs": [r.name for r in plan]}, indent=1
+        )
+    )
 
 
-def plan_jobs(plan: list[PlannedRun], root: Path, source: str, *, overrides: Sequence[str] = (), threads: int = 1,
-              cli_args: Sequence[str] = ()) -> tuple[list[SweepJob], dict[str, str]]:
+def plan_jobs(
+    plan: list[PlannedRun],
+    root: Path,
+    source: str,
+    *,
+    overrides: Sequence[str] = (),
+    threads: int = 1,
+    cli_args: Sequence[str] = (),
+) -> tuple[list[SweepJob], dict[str, str]]:
     """The runs still to train (resumed where a checkpoint exists) and the results of those skipped as finished.
 
     `cli_args` go before the `train` subcommand (e.g. `--plugins-toml FILE`), so the runs see the same plugins."""
@@ -63,14 +74,25 @@ def plan_jobs(plan: list[PlannedRun], root: Path, source: str, *, overrides: Seq
             continue
         resume = bool(st) and any((path / "checkpoints").glob("step-*.json"))
         sets = [*overrides, *run.overrides(), f"run.threads={threads}"]
-        cmd = [sys.executable, "-m", "jepakit.cli", *cli_args, "train", source, "--out", str(path),
-               *[a for s in sets for a in ("--set", s)], *(["--resume"] if resume else [])]
+        cmd = [
+            sys.executable,
+            "-m",
+            "jepakit.cli",
+            *cli_args,
+            "train",
+            source,
+            "--out",
+            str(path),
+            *[a for s in sets for a in ("--set", s)],
+            *(["--resume"] if resume else []),
+        ]
         todo.append(SweepJob(run.name, path, cmd))
     return todo, results
 
 
-def run_jobs(todo: list[SweepJob], *, jobs: int, threads: int, root: Path, notify: Notify | None = None,
-             poll_s: float = 0.2) -> dict[str, str]:
+def run_jobs(
+    todo: list[SweepJob], *, jobs: int, threads: int, root: Path, notify: Notify | None = None, poll_s: float = 0.2
+) -> dict[str, str]:
     """Train every job, at most `jobs` at once, each logging to RUN/sweep.log; returns name -> result.
 
     A failing run never stops the others. Ctrl-C stops the running ones cleanly and raises `Interrupted`."""
@@ -83,8 +105,15 @@ def run_jobs(todo: list[SweepJob], *, jobs: int, threads: int, root: Path, notif
                 job = pending.pop(0)
                 job.path.mkdir(parents=True, exist_ok=True)
                 log = open(job.path / "sweep.log", "w", encoding="utf-8")  # noqa: SIM115 - closed when the run ends
-                running[job.name] = (subprocess.Popen(job.cmd, stdout=log, stderr=subprocess.STDOUT,
-                                                      env={**os.environ, "OMP_NUM_THREADS": str(threads)}), log)
+                running[job.name] = (
+                    subprocess.Popen(
+                        job.cmd,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        env={**os.environ, "OMP_NUM_THREADS": str(threads)},
+                    ),
+                    log,
+                )
                 say(job.name, "started")
             for name, (proc, log) in list(running.items()):
                 if proc.poll() is not None:
@@ -98,13 +127,22 @@ def run_jobs(todo: list[SweepJob], *, jobs: int, threads: int, root: Path, notif
             proc.terminate()  # jepakit train checkpoints on SIGTERM
             proc.wait()
             log.close()
-        raise Interrupted(f"sweep interrupted; finished runs are kept in {root}",
-                          "rerun the same command to resume the rest") from None
+        raise Interrupted(
+            f"sweep interrupted; finished runs are kept in {root}", "rerun the same command to resume the rest"
+        ) from None
     return results
 
 
-def run_sweep(plan: list[PlannedRun], root: Path, source: str, *, overrides: Sequence[str] = (), jobs: int = 1,
-              cli_args: Sequence[str] = (), notify: Notify | None = None) -> dict[str, Any]:
+def run_sweep(
+    plan: list[PlannedRun],
+    root: Path,
+    source: str,
+    *,
+    overrides: Sequence[str] = (),
+    jobs: int = 1,
+    cli_args: Sequence[str] = (),
+    notify: Notify | None = None,
+) -> dict[str, Any]:
     """Plan, train and collect a sweep whose folder and manifest exist; returns its summary.
 
     Summary: `sweep` (the folder), `seconds`, `results` (name -> "finished" | "failed (exit N)" |

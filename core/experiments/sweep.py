@@ -14,16 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from jepakit.engine.results import read_eval
+from jepakit.errors import JepakitError
 from jepakit.framework.config import load_toml, parse_override
 from jepakit.interfaces import EvalResult
-from jepakit.errors import JepakitError
 
 #: Keys every run differs in by construction: never shown as "settings that differ".
 BOOKKEEPING = {"run.out", "run.threads", "run.workers"}
 
 
 def split_values(text: str) -> list[str]:
-    """"1e-3,5e-4" -> ["1e-3", "5e-4"]; commas inside [...], {...} or quotes do not split."""
+    """ "1e-3,5e-4" -> ["1e-3", "5e-4"]; commas inside [...], {...} or quotes do not split."""
     out, depth, quote, cur = [], 0, "", ""
     for ch in text:
         if quote:
@@ -50,7 +50,7 @@ def parse_grid(exprs: list[str]) -> list[tuple[str, list[str]]]:
         key, sep, raw = expr.partition("=")
         values = split_values(raw) if sep else []
         if not values:
-            raise JepakitError(f'--grid {expr}: no values', "write --grid section.key=V1,V2 (e.g. optim.lr=1e-3,5e-4)")
+            raise JepakitError(f"--grid {expr}: no values", "write --grid section.key=V1,V2 (e.g. optim.lr=1e-3,5e-4)")
         for v in values:
             parse_override(f"{key}={v}")  # the same checks as --set
         if any(k == key.strip() for k, _ in grid):
@@ -96,8 +96,10 @@ def expand(grid: list[tuple[str, list[str]]], seeds: list[int]) -> list[PlannedR
             runs.append(PlannedRun(name, settings, seed))
     names = [r.name for r in runs]
     if len(set(names)) != len(names):
-        raise JepakitError("two grid values map to the same run directory name",
-                           "use values that differ in letters or digits, not only in punctuation")
+        raise JepakitError(
+            "two grid values map to the same run directory name",
+            "use values that differ in letters or digits, not only in punctuation",
+        )
     return runs
 
 
@@ -153,17 +155,37 @@ def run_status(path: Path) -> dict[str, Any]:
     else:
         status = "interrupted"
     main = ev.main if ev is not None else None
-    out = {"path": str(path), "name": path.name, "status": status, "variant": config.get("variant", "?"),
-           "step": last.get("step", 0), "steps": steps, "seconds": last.get("elapsed_s"),
-           "metric": main.metric if main else None, "trained": main.trained if main else None,
-           "random_init": main.random_init if main else None, "baseline_raw": main.raw if main else None,
-           "higher_is_better": main.higher_is_better if main else True,
-           "metrics": {n: sc.to_dict() for n, sc in ev.scores.items()} if ev is not None else {},
-           # the primary score of each evaluation set (the top level above is the primary set's)
-           "sets": {n: {"dataset": b.dataset, "metric": b.main.metric, "trained": b.main.trained,
-                        "random_init": b.main.random_init, "baseline_raw": b.main.raw,
-                        "higher_is_better": b.main.higher_is_better} for n, b in ev.sets.items()} if ev else {},
-           "warnings": list(ev.warnings) if ev is not None else [], "config": config}
+    out = {
+        "path": str(path),
+        "name": path.name,
+        "status": status,
+        "variant": config.get("variant", "?"),
+        "step": last.get("step", 0),
+        "steps": steps,
+        "seconds": last.get("elapsed_s"),
+        "metric": main.metric if main else None,
+        "trained": main.trained if main else None,
+        "random_init": main.random_init if main else None,
+        "baseline_raw": main.raw if main else None,
+        "higher_is_better": main.higher_is_better if main else True,
+        "metrics": {n: sc.to_dict() for n, sc in ev.scores.items()} if ev is not None else {},
+        # the primary score of each evaluation set (the top level above is the primary set's)
+        "sets": {
+            n: {
+                "dataset": b.dataset,
+                "metric": b.main.metric,
+                "trained": b.main.trained,
+                "random_init": b.main.random_init,
+                "baseline_raw": b.main.raw,
+                "higher_is_better": b.main.higher_is_better,
+            }
+            for n, b in ev.sets.items()
+        }
+        if ev
+        else {},
+        "warnings": list(ev.warnings) if ev is not None else [],
+        "config": config,
+    }
     if status == "failed":
         try:
             out["error"] = json.loads(failure.read_text(encoding="utf-8")).get("error", "")

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from jepakit.framework.config import apply_overrides, build_dataclass, deep_merge, load_toml, to_plain
 from jepakit.errors import JepakitError, did_you_mean
+from jepakit.framework.config import apply_overrides, build_dataclass, deep_merge, load_toml, to_plain
 from jepakit.framework.plugins import PluginState
 from jepakit.framework.registry import PartSpec, singular
 
@@ -179,8 +179,10 @@ def _named_plain(parts: dict[str, Part], exact: bool) -> list[Any] | dict[str, A
     the variant's others)."""
     if not parts:
         return []
-    tables = {name: {"use": p.spec.name, **{k: v for k, v in _settings(p).items() if v is not None}}
-              for name, p in parts.items()}
+    tables = {
+        name: {"use": p.spec.name, **{k: v for k, v in _settings(p).items() if v is not None}}
+        for name, p in parts.items()
+    }
     return list(tables.values()) if exact else tables
 
 
@@ -196,9 +198,13 @@ def resolve_run(source: str | Path | dict[str, Any], state: PluginState, overrid
     unknown = [k for k in data if k not in SECTIONS]
     if unknown:
         k = unknown[0]
-        raise JepakitError(f'{k}: unknown section "{k}".{did_you_mean(k, SECTIONS)}', f"run files hold: {', '.join(SECTIONS)}")
+        raise JepakitError(
+            f'{k}: unknown section "{k}".{did_you_mean(k, SECTIONS)}', f"run files hold: {', '.join(SECTIONS)}"
+        )
     if "variant" not in data:
-        raise JepakitError("variant: missing", 'name the variant to run, e.g. variant = "ijepa/ijepa-tiny" (`jepakit list variants`)')
+        raise JepakitError(
+            "variant: missing", 'name the variant to run, e.g. variant = "ijepa/ijepa-tiny" (`jepakit list variants`)'
+        )
     if not isinstance(data["variant"], str):
         raise JepakitError(f"variant: expected a string, got {data['variant']!r}", 'e.g. variant = "ijepa/ijepa-tiny"')
     vspec = state.registry.get("variants", data["variant"], key="variant")
@@ -212,8 +218,10 @@ def resolve_run(source: str | Path | dict[str, Any], state: PluginState, overrid
         if isinstance(given, list):
             exact.add(f"{section}.{name}")
         elif isinstance(given, dict):
-            merged[section] = {**merged[section], name: _merge_named(state.registry, kind, base, given,
-                                                                    f"{section}.{name}")}
+            merged[section] = {
+                **merged[section],
+                name: _merge_named(state.registry, kind, base, given, f"{section}.{name}"),
+            }
     resolved = resolve_spec(vspec.name, vspec.modality, merged, state)
     resolved.exact = frozenset(exact)
     return resolved
@@ -231,7 +239,9 @@ def resolve_spec(name: str, modality: str, spec: dict[str, Any], state: PluginSt
             continue
         if table is None:
             if role in needed:
-                raise JepakitError(f"{role}: missing", f'add a [{role}] table with use = "<a registered {singular(kind)}>"')
+                raise JepakitError(
+                    f"{role}: missing", f'add a [{role}] table with use = "<a registered {singular(kind)}>"'
+                )
             continue
         parts[role] = _part(reg, kind, table, role)
     parts = {role: parts[role] for role in ROLES if role in parts}  # method last: it reads best after its parts
@@ -241,7 +251,9 @@ def resolve_spec(name: str, modality: str, spec: dict[str, Any], state: PluginSt
     losses = {}
     for term, table in loss_table.items():
         if not isinstance(table, dict):
-            raise JepakitError(f"loss.{term}: expected a table, got {table!r}", f'write [loss.{term}] use = "core/smooth-l1"')
+            raise JepakitError(
+                f"loss.{term}: expected a table, got {table!r}", f'write [loss.{term}] use = "core/smooth-l1"'
+            )
         table = dict(table)
         weight = table.pop("weight", 1.0)
         if isinstance(weight, bool) or not isinstance(weight, (int, float)):
@@ -256,10 +268,15 @@ def resolve_spec(name: str, modality: str, spec: dict[str, Any], state: PluginSt
     for (section, key), kind in NAMED_PARTS.items():
         table = spec.get(section, {})
         if not isinstance(table, dict):
-            raise JepakitError(f"{section}: expected a table, got {table!r}", f"write it as [{section}] with key = value lines")
+            raise JepakitError(
+                f"{section}: expected a table, got {table!r}", f"write it as [{section}] with key = value lines"
+            )
         value = table.get(key, _DEFAULTS[section][key])
-        named[section, key] = (resolve_sets(reg, value, f"{section}.{key}") if kind == "datasets"
-                               else _named_parts(reg, kind, value, f"{section}.{key}"))
+        named[section, key] = (
+            resolve_sets(reg, value, f"{section}.{key}")
+            if kind == "datasets"
+            else _named_parts(reg, kind, value, f"{section}.{key}")
+        )
         spec = {**spec, section: {k: v for k, v in table.items() if k != key}}
     run = build_dataclass(RunConfig, spec.get("run", {}), "run")
     ev = build_dataclass(EvalConfig, spec.get("eval", {}), "eval")
@@ -270,8 +287,9 @@ def resolve_spec(name: str, modality: str, spec: dict[str, Any], state: PluginSt
     check_sets(sets, parts)
     if not run.out:
         run.out = str(Path("runs") / name.replace("/", "-"))
-    return ResolvedRun(name, modality or parts["encoder"].spec.modality, parts, losses, optim, run, ev, heads, loggers,
-                       sets=sets)
+    return ResolvedRun(
+        name, modality or parts["encoder"].spec.modality, parts, losses, optim, run, ev, heads, loggers, sets=sets
+    )
 
 
 def _part(reg, kind: str, table: Any, key: str, use_key: str | None = None) -> Part:
@@ -293,8 +311,11 @@ def _part(reg, kind: str, table: Any, key: str, use_key: str | None = None) -> P
 #: (`heads = ["core/linear-probe", "core/knn"]`: the exact set; an entry may be an inline table with `use`) or
 #: as a table per part keyed by its name, short or qualified, with its settings (`[eval.heads.knn] k = 10`;
 #: `use` defaults to the key). A run's tables merge into the variant's set, like `[loss.NAME]` terms do.
-NAMED_PARTS: dict[tuple[str, str], str] = {("eval", "heads"): "heads", ("run", "loggers"): "loggers",
-                                           ("eval", "sets"): "datasets"}
+NAMED_PARTS: dict[tuple[str, str], str] = {
+    ("eval", "heads"): "heads",
+    ("run", "loggers"): "loggers",
+    ("eval", "sets"): "datasets",
+}
 _DEFAULTS = {"eval": {"heads": EvalConfig().heads, "sets": EvalConfig().sets}, "run": {"loggers": RunConfig().loggers}}
 
 
@@ -309,22 +330,30 @@ def _named_entries(value: Any, kind: str, key: str) -> dict[str, tuple[dict[str,
             elif isinstance(item, dict) and isinstance(item.get("use"), str):
                 table, use_key = dict(item), f"{where}.use"
             else:
-                raise JepakitError(f"{where}: expected a {singular(kind)} name or a table with use, got {item!r}",
-                                   f'write e.g. {key} = ["{"core/knn" if kind == "heads" else "core/tensorboard"}"]')
+                raise JepakitError(
+                    f"{where}: expected a {singular(kind)} name or a table with use, got {item!r}",
+                    f'write e.g. {key} = ["{"core/knn" if kind == "heads" else "core/tensorboard"}"]',
+                )
             name = table["use"].split("/")[-1]
             if name in entries:
-                raise JepakitError(f'{where}: a second {singular(kind)} named "{name}"',
-                                   f'give each its own name: [{key}.{name}2] use = "{table["use"]}"')
+                raise JepakitError(
+                    f'{where}: a second {singular(kind)} named "{name}"',
+                    f'give each its own name: [{key}.{name}2] use = "{table["use"]}"',
+                )
             entries[name] = (table, where, use_key)
         return entries
     if not isinstance(value, dict):
-        raise JepakitError(f"{key}: expected a list of names or a table per {singular(kind)}, got {value!r}",
-                           f"write {key} = [\"<name>\", ...] or [{key}.<name>] tables (`jepakit list {kind}`)")
+        raise JepakitError(
+            f"{key}: expected a list of names or a table per {singular(kind)}, got {value!r}",
+            f'write {key} = ["<name>", ...] or [{key}.<name>] tables (`jepakit list {kind}`)',
+        )
     for raw, table in value.items():
         where = f"{key}.{raw}"
         if not isinstance(table, dict):
-            raise JepakitError(f"{where}: expected a table of settings, got {table!r}",
-                               f"write [{where}] with setting = value lines (`jepakit show {raw}`)")
+            raise JepakitError(
+                f"{where}: expected a table of settings, got {table!r}",
+                f"write [{where}] with setting = value lines (`jepakit show {raw}`)",
+            )
         table = dict(table)
         name = raw.split("/")[-1]
         if "/" in raw:  # a qualified key names the part itself
@@ -340,8 +369,9 @@ def _merge_named(reg, kind: str, base: Any, over: dict[str, Any], key: str) -> d
     out = {name: table for name, (table, _, _) in _named_entries(base, kind, key).items()}
     for name, (table, _, _) in _named_entries(over, kind, key).items():
         old = out.get(name)
-        same = old is not None and ("use" not in table or
-                                    reg.resolve(kind, str(table["use"])) == reg.resolve(kind, str(old.get("use", name))))
+        same = old is not None and (
+            "use" not in table or reg.resolve(kind, str(table["use"])) == reg.resolve(kind, str(old.get("use", name)))
+        )
         out[name] = {**old, **table} if same else table
     return out
 
@@ -353,8 +383,10 @@ def _named_parts(reg, kind: str, value: Any, key: str) -> dict[str, Part]:
         use = str(table.get("use", name))
         if reg.resolve(kind, use) is None:  # a short name is the usual spelling here: suggest among those too
             known = [n for s in reg.list(kind) for n in (s.name, s.short)]
-            raise JepakitError(f'{use_key}: unknown {singular(kind)} "{use}".{did_you_mean(use, known)}',
-                               f"`jepakit list {kind}` shows the {kind} installed plugins provide")
+            raise JepakitError(
+                f'{use_key}: unknown {singular(kind)} "{use}".{did_you_mean(use, known)}',
+                f"`jepakit list {kind}` shows the {kind} installed plugins provide",
+            )
         parts[name] = _part(reg, kind, {"use": use, **table}, where, use_key)
     return parts
 
@@ -372,10 +404,14 @@ def primary_head(primary: str, heads: dict[str, Part], reg: Any = None) -> str:
     if len(named) == 1:
         return named[0]
     if not heads:
-        raise JepakitError(f'eval.primary: "{primary}" names a head, but the run evaluates none',
-                           "add the head to eval.heads, or remove eval.primary")
-    raise JepakitError(f'eval.primary: no head named "{primary}" in eval.heads.{did_you_mean(primary, heads)}',
-                       f"name one of: {', '.join(heads)}")
+        raise JepakitError(
+            f'eval.primary: "{primary}" names a head, but the run evaluates none',
+            "add the head to eval.heads, or remove eval.primary",
+        )
+    raise JepakitError(
+        f'eval.primary: no head named "{primary}" in eval.heads.{did_you_mean(primary, heads)}',
+        f"name one of: {', '.join(heads)}",
+    )
 
 
 #: Layouts that are special cases of another: a time-frequency grid is a 2-D grid, so a part written for any
@@ -430,14 +466,17 @@ def build_part(part: Part, **context: Any) -> Any:
     except JepakitError:
         raise
     except (ValueError, TypeError) as exc:
-        raise JepakitError(f"{part.key}: {part.spec.name} could not be built: {exc}", f"check the settings in [{part.key}]") from exc
+        raise JepakitError(
+            f"{part.key}: {part.spec.name} could not be built: {exc}", f"check the settings in [{part.key}]"
+        ) from exc
     except (KeyboardInterrupt, SystemExit, MemoryError):
         raise
     except Exception as exc:  # noqa: BLE001 - a plugin's constructor may raise anything
-        raise JepakitError(f'{part.key}: {part.spec.name} (plugin "{part.spec.plugin}") failed to build: '
-                           f"{type(exc).__name__}: {exc}",
-                           f"a bug in plugin {part.spec.plugin}: report it to its authors, or pick another part "
-                           f"(`jepakit plugins info {part.spec.plugin}`)") from exc
+        raise JepakitError(
+            f'{part.key}: {part.spec.name} (plugin "{part.spec.plugin}") failed to build: {type(exc).__name__}: {exc}',
+            f"a bug in plugin {part.spec.plugin}: report it to its authors, or pick another part "
+            f"(`jepakit plugins info {part.spec.plugin}`)",
+        ) from exc
 
 
 def _accepted(factory: Any, context: dict[str, Any]) -> dict[str, Any]:

@@ -132,7 +132,9 @@ def _show(value: Any) -> str:
 
 
 def _type_error(key: str, value: Any, expected: str, extra: str = "") -> JepakitError:
-    return JepakitError(f"{key}: expected {expected}, got {_show(value)}.{extra}".rstrip("."), f"set {key} to {expected}")
+    return JepakitError(
+        f"{key}: expected {expected}, got {_show(value)}.{extra}".rstrip("."), f"set {key} to {expected}"
+    )
 
 
 # --- `--set a.b=value` overrides ---------------------------------------------------------------------------------
@@ -143,7 +145,9 @@ def parse_override(expr: str) -> tuple[list[str], Any]:
     path, sep, raw = expr.partition("=")
     path = path.strip()
     if not sep or not path or any(not part for part in path.split(".")):
-        raise JepakitError(f'bad override "{expr}"', 'write overrides as --set section.key=value, e.g. --set optim.lr=5e-4')
+        raise JepakitError(
+            f'bad override "{expr}"', "write overrides as --set section.key=value, e.g. --set optim.lr=5e-4"
+        )
     try:
         value = tomllib.loads(f"v = {raw.strip()}")["v"]
     except tomllib.TOMLDecodeError:
@@ -162,7 +166,9 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
         for i, k in enumerate(keys[:-1]):
             nxt = table.setdefault(k, {})
             if not isinstance(nxt, dict):
-                raise JepakitError(f"--set {expr}: {'.'.join(keys[: i + 1])} is a value, not a table", "check the key path")
+                raise JepakitError(
+                    f"--set {expr}: {'.'.join(keys[: i + 1])} is a value, not a table", "check the key path"
+                )
             table = nxt
         if keys[-1] == "use" and table.get("use") not in (None, value):
             table.clear()  # switching a part to another one drops the old part's settings
@@ -217,7 +223,11 @@ def _value(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, (int, float)):
-        return repr(v) if not isinstance(v, float) or math.isfinite(v) else ("nan" if v != v else ("inf" if v > 0 else "-inf"))
+        return (
+            repr(v)
+            if not isinstance(v, float) or math.isfinite(v)
+            else ("nan" if v != v else ("inf" if v > 0 else "-inf"))
+        )
     if isinstance(v, str):
         return _string(v)
     if isinstance(v, (list, tuple)):

@@ -46,42 +46,59 @@ def is_labelled(part: Part) -> bool:
 
 def resolve_sets(reg: Any, value: Any, key: str = "eval.sets") -> dict[str, EvalSet]:
     """Validate `eval.sets` (a table per set, or a list: the exact set) into named `EvalSet`s."""
-    return {name: resolve_set(reg, table, where, use_key, default_use=name)
-            for name, (table, where, use_key) in _named_entries(value, "datasets", key).items()}
+    return {
+        name: resolve_set(reg, table, where, use_key, default_use=name)
+        for name, (table, where, use_key) in _named_entries(value, "datasets", key).items()
+    }
 
 
-def resolve_set(reg: Any, table: dict[str, Any], key: str, use_key: str | None = None,
-                default_use: str = "") -> EvalSet:
+def resolve_set(
+    reg: Any, table: dict[str, Any], key: str, use_key: str | None = None, default_use: str = ""
+) -> EvalSet:
     """One set's table (`use` + the dataset's settings + `max_samples`) -> an `EvalSet`; errors name the key."""
     table = dict(table)
     use = str(table.pop("use", default_use))
     use_key = use_key or f"{key}.use"
     if reg.resolve("datasets", use) is None:  # a short name is the usual spelling here: suggest among those too
         known = [n for s in reg.list("datasets") for n in (s.name, s.short)]
-        raise JepakitError(f'{use_key}: unknown dataset "{use}".{did_you_mean(use, known)}',
-                           f'name a labelled dataset: [{key}] use = "<dataset>" (`jepakit list datasets`)')
+        raise JepakitError(
+            f'{use_key}: unknown dataset "{use}".{did_you_mean(use, known)}',
+            f'name a labelled dataset: [{key}] use = "<dataset>" (`jepakit list datasets`)',
+        )
     spec = reg.get("datasets", use, key=use_key)
     valid = [*(fields_of(spec.config) if spec.config else ()), *SET_KEYS]
     for name in table:
         if name not in valid:
-            raise JepakitError(f'{key}.{name}: unknown key "{name}".{did_you_mean(name, valid)}',
-                               f"valid keys of [{key}]: use, {', '.join(valid)} (`jepakit show {spec.name}`)")
+            raise JepakitError(
+                f'{key}.{name}: unknown key "{name}".{did_you_mean(name, valid)}',
+                f"valid keys of [{key}]: use, {', '.join(valid)} (`jepakit show {spec.name}`)",
+            )
     cap = table.pop("max_samples", 0)
     if isinstance(cap, bool) or not isinstance(cap, int) or cap < 0:
-        raise JepakitError(f"{key}.max_samples: expected a whole number >= 0, got {cap!r}",
-                           "e.g. max_samples = 500 (at most 500 train and 500 test samples); 0 = all")
+        raise JepakitError(
+            f"{key}.max_samples: expected a whole number >= 0, got {cap!r}",
+            "e.g. max_samples = 500 (at most 500 train and 500 test samples); 0 = all",
+        )
     part = _part(reg, "datasets", {"use": use, **table}, key, use_key)
     if not is_labelled(part):
-        raise JepakitError(f'{key}: dataset "{spec.name}" is set up without labels; an evaluation set needs them',
-                           f"give [{key}] a labelled dataset (class folders, a labelled split)")
+        raise JepakitError(
+            f'{key}: dataset "{spec.name}" is set up without labels; an evaluation set needs them',
+            f"give [{key}] a labelled dataset (class folders, a labelled split)",
+        )
     return EvalSet(part, cap)
 
 
 def sets_plain(sets: dict[str, EvalSet], exact: bool) -> list[Any] | dict[str, Any]:
     """`[eval.sets.NAME]` tables as config.toml writes them; a list of inline tables when the run gave the exact
     set (a table would merge the variant's others back)."""
-    tables = {name: {"use": s.part.spec.name, **{k: v for k, v in _settings(s.part).items() if v is not None},
-                     "max_samples": s.max_samples} for name, s in sets.items()}
+    tables = {
+        name: {
+            "use": s.part.spec.name,
+            **{k: v for k, v in _settings(s.part).items() if v is not None},
+            "max_samples": s.max_samples,
+        }
+        for name, s in sets.items()
+    }
     return list(tables.values()) if exact else tables
 
 
@@ -91,9 +108,11 @@ def check_sets(sets: dict[str, EvalSet], parts: dict[str, Part]) -> None:
     for s in sets.values():
         modality = s.part.spec.modality
         if modality and enc.spec.modality and enc.spec.modality not in modality.split("-"):
-            raise JepakitError(f'{s.part.key}.use: dataset "{s.part.spec.name}" is {modality} data but encoder '
-                               f'"{enc.spec.name}" encodes {enc.spec.modality}',
-                               f"evaluate on {enc.spec.modality} data of the pretraining data's input shape")
+            raise JepakitError(
+                f'{s.part.key}.use: dataset "{s.part.spec.name}" is {modality} data but encoder '
+                f'"{enc.spec.name}" encodes {enc.spec.modality}',
+                f"evaluate on {enc.spec.modality} data of the pretraining data's input shape",
+            )
 
 
 def check_evaluable(resolved: Any) -> None:
@@ -106,14 +125,16 @@ def check_evaluable(resolved: Any) -> None:
 
 def unlabelled_error(dataset: str) -> JepakitError:
     """The error for a run that pretrains on data without labels and names nothing to evaluate on."""
-    return JepakitError(f'eval.sets: the pretraining dataset "{dataset}" has no labels and the run names no '
-                        "labelled evaluation set",
-                        'add one, e.g. [eval.sets.digits] use = "core/digits" with the input shape of [data] '
-                        "(or train with --no-eval and probe it later: jepakit eval RUN_DIR --data ...)")
+    return JepakitError(
+        f'eval.sets: the pretraining dataset "{dataset}" has no labels and the run names no labelled evaluation set',
+        'add one, e.g. [eval.sets.digits] use = "core/digits" with the input shape of [data] '
+        "(or train with --no-eval and probe it later: jepakit eval RUN_DIR --data ...)",
+    )
 
 
-def probe_set(reg: Any, data: str, overrides: Sequence[str] = (),
-              max_samples: int | None = None) -> tuple[str, EvalSet]:
+def probe_set(
+    reg: Any, data: str, overrides: Sequence[str] = (), max_samples: int | None = None
+) -> tuple[str, EvalSet]:
     """`jepakit eval RUN --data X [--set data.k=v] [--max-samples N]`: (a name for its block, the set).
 
     X is a registered dataset, or a folder of class sub-folders (read by core/image-folder). The settings are
@@ -127,8 +148,10 @@ def probe_set(reg: Any, data: str, overrides: Sequence[str] = (),
         table, name = {"use": FOLDER_DATASET, "path": str(data)}, Path(data).resolve().name or "folder"
     else:
         known = [n for s in reg.list("datasets") for n in (s.name, s.short)]
-        raise JepakitError(f'--data: "{data}" is neither a dataset nor a folder.{did_you_mean(data, known)}',
-                           "name a dataset part (`jepakit list datasets`) or a folder of class sub-folders")
+        raise JepakitError(
+            f'--data: "{data}" is neither a dataset nor a folder.{did_you_mean(data, known)}',
+            "name a dataset part (`jepakit list datasets`) or a folder of class sub-folders",
+        )
     given = [o if o.startswith("data.") else f"data.{o}" for o in overrides]
     table = apply_overrides({"data": table}, given)["data"]
     if max_samples is not None:

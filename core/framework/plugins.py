@@ -22,8 +22,8 @@ from typing import Any
 import pluggy
 
 from jepakit import JEPAKIT_PLUGIN_API, hookspecs
-from jepakit.framework.config import build_dataclass, load_toml
 from jepakit.errors import JepakitError
+from jepakit.framework.config import build_dataclass, load_toml
 from jepakit.framework.registry import PartSpec, Registry, singular
 
 ENTRY_POINT_GROUP = "jepakit"
@@ -76,7 +76,9 @@ class PluginState:
         names = [r.name for r in self.records]
         from jepakit.errors import did_you_mean
 
-        raise JepakitError(f'no plugin called "{name}".{did_you_mean(name, names)}', "`jepakit plugins list` shows them")
+        raise JepakitError(
+            f'no plugin called "{name}".{did_you_mean(name, names)}', "`jepakit plugins list` shows them"
+        )
 
 
 def find_settings(path: str | Path | None = None) -> Path | None:
@@ -95,13 +97,17 @@ def read_settings(path: Path | None) -> tuple[PluginSettings, dict[str, dict[str
     if path is None:
         return PluginSettings(), {}
     if not path.is_file():
-        raise JepakitError(f"plugins file not found: {path}",
-                           "check --plugins-toml / JEPAKIT_PLUGINS_TOML, or create plugins.toml with a [plugins] table")
+        raise JepakitError(
+            f"plugins file not found: {path}",
+            "check --plugins-toml / JEPAKIT_PLUGINS_TOML, or create plugins.toml with a [plugins] table",
+        )
     data = load_toml(path)
     unknown = set(data) - {"plugins", "variants"}
     if unknown:
         key = sorted(unknown)[0]
-        raise JepakitError(f"{path}: unknown table [{key}]", "plugins.toml holds only [plugins] and [variants.NAME] tables")
+        raise JepakitError(
+            f"{path}: unknown table [{key}]", "plugins.toml holds only [plugins] and [variants.NAME] tables"
+        )
     settings = build_dataclass(PluginSettings, data.get("plugins", {}), "plugins")
     variants = data.get("variants", {})
     if not isinstance(variants, dict) or any(not isinstance(v, dict) for v in variants.values()):
@@ -182,7 +188,9 @@ def _load_entry_points(settings: PluginSettings, records: list[PluginRecord]) ->
 def _load_path(path: Path, settings: PluginSettings, records: list[PluginRecord]) -> list[tuple[PluginRecord, object]]:
     """A local plugin file, or every top-level .py file in a folder (no packaging needed)."""
     if not path.exists():
-        rec = PluginRecord(path.stem, str(path), status="broken", error=f"plugin path not found: {path}", source=str(path))
+        rec = PluginRecord(
+            path.stem, str(path), status="broken", error=f"plugin path not found: {path}", source=str(path)
+        )
         records.append(rec)
         return []
     files = sorted(path.glob("*.py")) if path.is_dir() else [path]
@@ -207,8 +215,9 @@ def _exec_file(file: Path) -> ModuleType:
     return module
 
 
-def _import_timed(rec: PluginRecord, load: Callable[[], object], records: list[PluginRecord],
-                  out: list[tuple[PluginRecord, object]]) -> None:
+def _import_timed(
+    rec: PluginRecord, load: Callable[[], object], records: list[PluginRecord], out: list[tuple[PluginRecord, object]]
+) -> None:
     """Import a plugin with `load`, timing it into `rec.import_ms`: loaded, it joins `out`; failed, `rec` is
     marked broken and joins `records` (a plugin may raise anything, even SystemExit; Ctrl-C still stops)."""
     t0 = time.perf_counter()
@@ -274,8 +283,16 @@ def _is_impl(obj: object, name: str) -> bool:
 def _register_fn(registry: Registry, plugin: str, kind: str):
     """The `register` closure a hook receives, bound to its plugin so every part records its owner."""
 
-    def register(name: str, target: Any, *, config: type | None = None, summary: str = "", modality: str = "",
-                 layout: str = "", aliases: tuple[str, ...] = ()) -> None:
+    def register(
+        name: str,
+        target: Any,
+        *,
+        config: type | None = None,
+        summary: str = "",
+        modality: str = "",
+        layout: str = "",
+        aliases: tuple[str, ...] = (),
+    ) -> None:
         if not isinstance(name, str) or not name or "/" in name:
             raise JepakitError(f"{kind}: part name must be a non-empty string without '/', got {name!r}")
         if kind == "variants":

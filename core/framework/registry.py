@@ -18,7 +18,7 @@ ALL_KINDS: tuple[str, ...] = tuple(KINDS.values())
 
 
 def singular(kind: str) -> str:
-    """"losses" -> "loss", "encoders" -> "encoder": for messages."""
+    """ "losses" -> "loss", "encoders" -> "encoder": for messages."""
     return kind[:-2] if kind.endswith("sses") else kind[:-1]
 
 

@@ -48,33 +48,41 @@ def stratified_split(y: np.ndarray, test: float | int, seed: int) -> tuple[np.nd
     return np.sort(train), np.sort(test_idx)
 
 
-def class_folders(root: Path, cfg: Any, suffixes: tuple[str, ...] = IMAGE_SUFFIXES, noun: str = "image"
-                  ) -> list[Path]:
+def class_folders(root: Path, cfg: Any, suffixes: tuple[str, ...] = IMAGE_SUFFIXES, noun: str = "image") -> list[Path]:
     """The class sub-folders of a user's data root (`cfg.path`), sorted; a clear error for every bad layout.
 
     `suffixes` are the files the loader reads and `noun` what one is called ("image", "recording"), for the
     messages only.
     """
     if not cfg.path:
-        raise JepakitError("data.path is empty: this dataset reads your own files",
-                           'set data.path = "/path/to/data" (one sub-folder per class)')
+        raise JepakitError(
+            "data.path is empty: this dataset reads your own files",
+            'set data.path = "/path/to/data" (one sub-folder per class)',
+        )
     if not root.exists():
-        raise JepakitError(f"data.path: folder not found: {root}",
-                           "check the path; it must be a folder with one sub-folder per class")
+        raise JepakitError(
+            f"data.path: folder not found: {root}", "check the path; it must be a folder with one sub-folder per class"
+        )
     if not root.is_dir():
-        raise JepakitError(f"data.path: {root} is a file, not a folder",
-                           "point data.path at the folder that holds one sub-folder per class")
+        raise JepakitError(
+            f"data.path: {root} is a file, not a folder",
+            "point data.path at the folder that holds one sub-folder per class",
+        )
     entries = [p for p in root.iterdir() if not p.name.startswith(".")]
     if not entries:
         raise JepakitError(f"data.path: {root} is empty", "lay files out as path/<class name>/<file>")
     classes = sorted((p for p in entries if p.is_dir()), key=lambda p: p.name)
     if not classes:
         loose = sum(p.suffix.lower() in suffixes for p in entries)
-        raise JepakitError(f"data.path: {root} has no class sub-folders ({loose} {noun} file(s) directly inside)",
-                           f"move {noun}s into one sub-folder per class: path/<class name>/<{noun} file>")
+        raise JepakitError(
+            f"data.path: {root} has no class sub-folders ({loose} {noun} file(s) directly inside)",
+            f"move {noun}s into one sub-folder per class: path/<class name>/<{noun} file>",
+        )
     if len(classes) < 2:
-        raise JepakitError(f'data.path: {root} has 1 class folder ("{classes[0].name}"); probes need at least 2',
-                           f"add a second class folder, e.g. path/<other class>/<{noun} file>")
+        raise JepakitError(
+            f'data.path: {root} has 1 class folder ("{classes[0].name}"); probes need at least 2',
+            f"add a second class folder, e.g. path/<other class>/<{noun} file>",
+        )
     return classes
 
 
@@ -91,8 +99,9 @@ class ClassFolderData:
     test: np.ndarray
 
 
-def read_class_folders(cfg: Any, suffixes: tuple[str, ...], load: Callable[[Path], Any], *, source: str,
-                       noun: str) -> ClassFolderData:
+def read_class_folders(
+    cfg: Any, suffixes: tuple[str, ...], load: Callable[[Path], Any], *, source: str, noun: str
+) -> ClassFolderData:
     """Every file under `cfg.path`/<class>/ (recursively, hidden files ignored) loaded with `load`, and a split.
 
     Files with another suffix, or that `load` raises on, are skipped, never fatal: one warning on the "jepakit"
@@ -118,23 +127,32 @@ def read_class_folders(cfg: Any, suffixes: tuple[str, ...], load: Callable[[Path
                 continue
             labels.append(label)
     if skipped:
-        log.warning("%s: skipped %d unreadable file(s) under %s (not %s, or failed to load); first: %s", source,
-                    len(skipped), root, "/".join(suffixes), skipped[0])
+        log.warning(
+            "%s: skipped %d unreadable file(s) under %s (not %s, or failed to load); first: %s",
+            source,
+            len(skipped),
+            root,
+            "/".join(suffixes),
+            skipped[0],
+        )
     names = [f.name for f in folders]
     y = np.asarray(labels, dtype=np.int64)
     counts = np.bincount(y, minlength=len(names))
     if counts.min() < 2:
         worst = names[int(counts.argmin())]
         bad = [s for s in skipped if Path(s).is_relative_to(root / worst)]
-        raise JepakitError(f'data.path: class folder "{worst}" has {int(counts.min())} readable {noun}(s)'
-                           + (f"; unreadable: {bad[0]}" + (f" and {len(bad) - 1} more" if len(bad) > 1 else "")
-                              if bad else ""),
-                           f"every class needs at least 2 readable {noun}s (one for train, one for test)")
+        raise JepakitError(
+            f'data.path: class folder "{worst}" has {int(counts.min())} readable {noun}(s)'
+            + (f"; unreadable: {bad[0]}" + (f" and {len(bad) - 1} more" if len(bad) > 1 else "") if bad else ""),
+            f"every class needs at least 2 readable {noun}s (one for train, one for test)",
+        )
     n, k = len(y), len(names)
     n_test = max(int(np.ceil(cfg.test_fraction * n)), k)
     if n - n_test < k:
-        raise JepakitError(f"data.path: {n} {noun}s are too few to split {k} classes with test_fraction "
-                           f"{cfg.test_fraction}", f"add {noun}s or change data.test_fraction")
+        raise JepakitError(
+            f"data.path: {n} {noun}s are too few to split {k} classes with test_fraction {cfg.test_fraction}",
+            f"add {noun}s or change data.test_fraction",
+        )
     train, test = stratified_split(y, n_test, int(cfg.split_seed))
     return ClassFolderData(root, items, y, names, skipped, train, test)
 

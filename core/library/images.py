@@ -41,15 +41,22 @@ class Augment:
     caller's random stream (dropout, masks in the main process) untouched.
     """
 
-    def __init__(self, size: int, crop_scale: tuple[float, float] = (0.3, 1.0), flip: float = 0.5,
-                 crop_ratio: tuple[float, float] = (3 / 4, 4 / 3)) -> None:
+    def __init__(
+        self,
+        size: int,
+        crop_scale: tuple[float, float] = (0.3, 1.0),
+        flip: float = 0.5,
+        crop_ratio: tuple[float, float] = (3 / 4, 4 / 3),
+    ) -> None:
         from torchvision.transforms import v2
 
         self.size, self.crop_scale, self.flip = int(size), tuple(crop_scale), float(flip)
-        self.transform = v2.Compose([
-            v2.RandomResizedCrop(self.size, scale=self.crop_scale, ratio=tuple(crop_ratio), antialias=True),
-            v2.RandomHorizontalFlip(self.flip),
-        ])
+        self.transform = v2.Compose(
+            [
+                v2.RandomResizedCrop(self.size, scale=self.crop_scale, ratio=tuple(crop_ratio), antialias=True),
+                v2.RandomHorizontalFlip(self.flip),
+            ]
+        )
 
     def __call__(self, image: Any, key: int) -> Any:
         with torch.random.fork_rng(devices=[]):
@@ -60,8 +67,7 @@ class Augment:
         return f"Augment(size={self.size}, crop_scale={self.crop_scale}, flip={self.flip})"
 
 
-def make_augment(kind: str, size: int, crop_scale: Sequence[float] = (0.3, 1.0), flip: float = 0.5
-                 ) -> Augment | None:
+def make_augment(kind: str, size: int, crop_scale: Sequence[float] = (0.3, 1.0), flip: float = 0.5) -> Augment | None:
     """The training augmentation a dataset config names: None for "none", I-JEPA's crop + flip for "ijepa"."""
     if kind == "none":
         return None
@@ -141,10 +147,18 @@ class _Substituting(Dataset):
                 return self._decode(j, key), int(self.labels[j])
             except Exception as exc:  # noqa: BLE001 - a bad file must not stop a long run
                 self.failed[j] = f"{type(exc).__name__}: {exc}"
-                log.warning("%s: could not decode %s (%s); using the next sample instead (%d file(s) failed to "
-                            "decode in this process)", self.source, self._name(j), self.failed[j], len(self.failed))
-        raise JepakitError(f"{self.source}: {self._name(i)} and the {min(n, MAX_SUBSTITUTES) - 1} samples after it "
-                           "failed to decode", "check the files (e.g. open them with an image viewer)")
+                log.warning(
+                    "%s: could not decode %s (%s); using the next sample instead (%d file(s) failed to "
+                    "decode in this process)",
+                    self.source,
+                    self._name(j),
+                    self.failed[j],
+                    len(self.failed),
+                )
+        raise JepakitError(
+            f"{self.source}: {self._name(i)} and the {min(n, MAX_SUBSTITUTES) - 1} samples after it failed to decode",
+            "check the files (e.g. open them with an image viewer)",
+        )
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
         """The clean sample: what the probes, the monitors and an un-augmented training run read."""
@@ -166,8 +180,17 @@ class ImageFiles(_Substituting):
 
     source = "image-folder"
 
-    def __init__(self, root: Path, files: Sequence[Path], labels: np.ndarray, *, size: int, channels: int,
-                 augment: Augment | None = None, skipped: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        root: Path,
+        files: Sequence[Path],
+        labels: np.ndarray,
+        *,
+        size: int,
+        channels: int,
+        augment: Augment | None = None,
+        skipped: Sequence[str] = (),
+    ) -> None:
         super().__init__(labels)
         if len(files) != len(self.labels):
             raise ValueError(f"{len(files)} files but {len(self.labels)} labels")
@@ -207,8 +230,9 @@ class UInt8Images(_Substituting):
 
     source = "uint8-images"
 
-    def __init__(self, images: np.ndarray, labels: np.ndarray, index: np.ndarray, *, size: int,
-                 augment: Augment | None = None) -> None:
+    def __init__(
+        self, images: np.ndarray, labels: np.ndarray, index: np.ndarray, *, size: int, augment: Augment | None = None
+    ) -> None:
         super().__init__(np.asarray(labels)[index])
         self.images = images  # [N0, H, W] uint8, not copied
         self.index = np.asarray(index, dtype=np.int64)  # [N]

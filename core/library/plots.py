@@ -102,8 +102,13 @@ def plot_online_probe(metrics_rows: list[dict[str, Any]], path: str | Path) -> P
             continue
         ax.plot(steps, [r.get(key, np.nan) for r in rows], "o-", color=color, ms=3, label=key.replace("online_", ""))
         if isinstance(init.get(key + "_random_init"), (int, float)):
-            ax.axhline(init[key + "_random_init"], color=color, ls="--", lw=1.0,
-                       label=f"{key.replace('online_', '')} at random init")
+            ax.axhline(
+                init[key + "_random_init"],
+                color=color,
+                ls="--",
+                lw=1.0,
+                label=f"{key.replace('online_', '')} at random init",
+            )
     ax.set_xlabel("step")
     ax.set_ylabel("accuracy (%)")
     if any("online_rankme" in r for r in rows):
@@ -144,8 +149,9 @@ def plot_masks(images: Any, context_idx: Any, target_idx: Any, grid: tuple[int, 
         raise ValueError(f"plot_masks draws 2-D grids only, got grid {tuple(grid)}")
     gh, gw = (int(g) for g in grid)
     if ctx.ndim != 2 or tgt.ndim != 3 or not (len(x) == len(ctx) == len(tgt)):
-        raise ValueError(f"expected images [K,C,H,W], context [K,Nc], targets [K,M,Nt]; got {x.shape}, "
-                         f"{ctx.shape}, {tgt.shape}")
+        raise ValueError(
+            f"expected images [K,C,H,W], context [K,Nc], targets [K,M,Nt]; got {x.shape}, {ctx.shape}, {tgt.shape}"
+        )
     n_tok = gh * gw
     if ctx.size and (ctx.min() < 0 or ctx.max() >= n_tok) or tgt.size and (tgt.min() < 0 or tgt.max() >= n_tok):
         raise ValueError(f"mask indices fall outside the {gh}x{gw} grid")
@@ -164,8 +170,16 @@ def plot_masks(images: Any, context_idx: Any, target_idx: Any, grid: tuple[int, 
             colour = palette((m + 1) % 10)[:3]
             overlay[tgt[i, m]] = (*colour, 0.5)
             rows, cols = np.divmod(np.unique(tgt[i, m]), gw)  # bounding box of the block, in grid cells
-            ax.add_patch(Rectangle((cols.min(), rows.min()), cols.max() - cols.min() + 1,
-                                   rows.max() - rows.min() + 1, fill=False, edgecolor=colour, lw=1.6))
+            ax.add_patch(
+                Rectangle(
+                    (cols.min(), rows.min()),
+                    cols.max() - cols.min() + 1,
+                    rows.max() - rows.min() + 1,
+                    fill=False,
+                    edgecolor=colour,
+                    lw=1.6,
+                )
+            )
         ax.imshow(overlay.reshape(gh, gw, 4), extent=(0, gw, gh, 0), interpolation="nearest")
         ax.set_xlim(0, gw)
         ax.set_ylim(gh, 0)
@@ -176,8 +190,9 @@ def plot_masks(images: Any, context_idx: Any, target_idx: Any, grid: tuple[int, 
     return save_png(fig, path)
 
 
-def plot_masks_3d(videos: Any, context_idx: Any, target_idx: Any, grid: tuple[int, int, int],
-                  path: str | Path, samples: int = 2) -> Path:
+def plot_masks_3d(
+    videos: Any, context_idx: Any, target_idx: Any, grid: tuple[int, int, int], path: str | Path, samples: int = 2
+) -> Path:
     """Video masks as frame strips: one row per sample, one column per tubelet time step.
 
     videos [K, C, T, H, W], context_idx [K, Nc], target_idx [K, M, Nt], flat indices on `grid` (gt, gh, gw).

@@ -56,7 +56,7 @@ def fit_minibatches(
             order = torch.randperm(num_samples, generator=gen)  # [N] this epoch's order
             total = 0.0
             for i in range(0, num_samples, batch_size):
-                idx = order[i:i + batch_size]
+                idx = order[i : i + batch_size]
                 with autocast(precision, dev):
                     loss = loss_of(idx)
                 optimizer.zero_grad(set_to_none=True)

@@ -27,12 +27,22 @@ from typing import Any, TypeVar
 import torch
 from torch import nn
 
+from jepakit.engine.loader import sample_masks
 from jepakit.framework.compose import Part, build_part, resolve_run
 from jepakit.framework.config import build_dataclass, dumps_toml, to_plain
-from jepakit.interfaces import (Encoder, EnergyTerm, Head, Masker, MaskSet, Method, Predictor, TargetStrategy,
-                                describe_head, head_input)
-from jepakit.engine.loader import sample_masks
 from jepakit.framework.registry import PartSpec
+from jepakit.interfaces import (
+    Encoder,
+    EnergyTerm,
+    Head,
+    Masker,
+    MaskSet,
+    Method,
+    Predictor,
+    TargetStrategy,
+    describe_head,
+    head_input,
+)
 
 T = TypeVar("T")
 
@@ -48,8 +58,18 @@ CONTEXT: dict[str, dict[str, Any]] = {
     "": {"_grid": (4, 4), "_embed_dim": 32, "_input_shape": (3, 16, 16)},
 }
 #: Config key of each kind (as in a run file), also the kind's singular in messages.
-KEYS = {"encoders": "encoder", "maskers": "masker", "predictors": "predictor", "targets": "target",
-        "datasets": "data", "heads": "head", "losses": "loss", "methods": "method", "loggers": "logger", "variants": "variant"}
+KEYS = {
+    "encoders": "encoder",
+    "maskers": "masker",
+    "predictors": "predictor",
+    "targets": "target",
+    "datasets": "data",
+    "heads": "head",
+    "losses": "loss",
+    "methods": "method",
+    "loggers": "logger",
+    "variants": "variant",
+}
 BATCH = 4
 
 
@@ -143,8 +163,11 @@ def check_config(spec: PartSpec, cfg_overrides: dict[str, Any] | None = None) ->
         return None
     if not (dataclasses.is_dataclass(cls) and isinstance(cls, type)):
         _fail(spec, "config", f"config must be a dataclass, got {cls!r}")
-    missing = [f.name for f in dataclasses.fields(cls)
-               if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    missing = [
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
     if missing:
         _fail(spec, "config defaults", f"field(s) {missing} of {cls.__name__} have no default")
     for check, data in (("config defaults", {}), ("tiny config", fields))[: 1 + bool(fields)]:
@@ -176,8 +199,11 @@ def check_encoder(spec: PartSpec, cfg_overrides: dict[str, Any] | None = None) -
     keep = _subset(n, max(1, n // 2), BATCH)
     with _check(spec, "forward with keep"):
         _shape(spec, "forward with keep", enc(x, keep), (BATCH, keep.shape[1], d), "forward(x, keep)")
-        torch.testing.assert_close(enc(x, torch.arange(n).expand(BATCH, n)), out,
-                                   msg=lambda m: f"keeping every token differs from keep=None: {m}")
+        torch.testing.assert_close(
+            enc(x, torch.arange(n).expand(BATCH, n)),
+            out,
+            msg=lambda m: f"keeping every token differs from keep=None: {m}",
+        )
     with _check(spec, "forward_layers"):
         layers = enc.forward_layers(x, 1)
         assert isinstance(layers, (list, tuple)) and len(layers) == 1, f"forward_layers(x, 1) gave {type(layers)}"
@@ -223,12 +249,14 @@ def check_masker(spec: PartSpec, cfg_overrides: dict[str, Any] | None = None, se
                     assert not both, f"seed {seed} row {row}: context overlaps targets at {sorted(both)[:5]}"
     with _check(spec, "determinism"):
         a, b = sample(m, 3, 1), sample(_build(spec, cfg, grid=grid, meta=ctx.get("_meta", {})), 3, 2)
-        assert torch.equal(a.context, b.context) and torch.equal(a.targets, b.targets), \
+        assert torch.equal(a.context, b.context) and torch.equal(a.targets, b.targets), (
             "equal generator seeds gave different masks"
+        )
     with _check(spec, "pickling"):
         c = sample(worker_copy(m), 3)
-        assert torch.equal(a.context, c.context) and torch.equal(a.targets, c.targets), \
+        assert torch.equal(a.context, c.context) and torch.equal(a.targets, c.targets), (
             "the worker copy of the masker samples different masks"
+        )
 
 
 def check_predictor(spec: PartSpec, cfg_overrides: dict[str, Any] | None = None) -> None:
@@ -250,12 +278,12 @@ def check_predictor(spec: PartSpec, cfg_overrides: dict[str, Any] | None = None)
     torch.manual_seed(0)
     again = _build(spec, cfg, embed_dim=d, grid=grid, meta=ctx.get("_meta", {}))
     with _check(spec, "determinism"), torch.no_grad():
-        assert torch.equal(again(feats, ctx_idx, tgt_idx), out.detach()), \
+        assert torch.equal(again(feats, ctx_idx, tgt_idx), out.detach()), (
             "two builds under torch.manual_seed(0) give different outputs"
+        )
 
 
-def check_target(spec: PartSpec, cfg_overrides: dict[str, Any] | None = None,
-                 encoder_factory: Any = None) -> None:
+def check_target(spec: PartSpec, cfg_overrides: dict[str, Any] | None = None, encoder_factory: Any = None) -> None:
     """targets [B, M, Nt, D] without grad; update runs and leaves the student alone; teacher; determinism.
     The student is `encoder_factory(input_shape)`, by default core's ViT at TINY size."""
     from jepakit.builtin.config import ViTConfig
@@ -314,7 +342,9 @@ def check_loss(spec: PartSpec, cfg_overrides: dict[str, Any] | None = None) -> N
             assert t.grad is None or bool(torch.isfinite(t.grad).all()), f"the gradient to {name} holds NaN or inf"
     with _check(spec, "determinism"):
         torch.manual_seed(0)
-        assert torch.equal(_build(spec, cfg)(pred, target, context=context), out), "same seed and inputs, different energy"
+        assert torch.equal(_build(spec, cfg)(pred, target, context=context), out), (
+            "same seed and inputs, different energy"
+        )
 
 
 def check_head(spec: PartSpec, cfg_overrides: dict[str, Any] | None = None) -> None:
@@ -370,9 +400,17 @@ def isolated_state() -> Any:
         return load_plugins(Path(tmp) / "plugins.toml")
 
 
-CHECKS = {"encoders": check_encoder, "maskers": check_masker, "predictors": check_predictor,
-          "targets": check_target, "losses": check_loss, "heads": check_head, "datasets": check_config,
-          "methods": check_method, "loggers": check_logger}
+CHECKS = {
+    "encoders": check_encoder,
+    "maskers": check_masker,
+    "predictors": check_predictor,
+    "targets": check_target,
+    "losses": check_loss,
+    "heads": check_head,
+    "datasets": check_config,
+    "methods": check_method,
+    "loggers": check_logger,
+}
 
 
 def tiny_for(spec: PartSpec, tiny: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -405,4 +443,3 @@ def check_plugin(plugin_name: str, tiny: dict[str, dict] | None = None) -> list[
     for spec in specs:
         check_part(spec, tiny_for(spec, tiny), state=state)
     return [s.name for s in specs]
-

@@ -23,8 +23,21 @@ from typing import Any
 import torch
 
 #: torch functions that draw random numbers; each call's output size is what it drew.
-RANDOM = frozenset({"rand", "randint", "randn", "randperm", "multinomial", "bernoulli", "normal", "poisson",
-                    "rand_like", "randint_like", "randn_like"})
+RANDOM = frozenset(
+    {
+        "rand",
+        "randint",
+        "randn",
+        "randperm",
+        "multinomial",
+        "bernoulli",
+        "normal",
+        "poisson",
+        "rand_like",
+        "randint_like",
+        "randn_like",
+    }
+)
 
 
 @dataclasses.dataclass

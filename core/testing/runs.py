@@ -18,9 +18,9 @@ def train_tiny(variant: str, overrides: list[str], out: Path) -> dict[str, Any]:
     """Train `variant` with `overrides` (plus QUICK) into `out` from the installed plugins, then evaluate."""
     import torch
 
+    from jepakit.engine.train import train
     from jepakit.framework.compose import resolve_run
     from jepakit.testing.contracts import isolated_state
-    from jepakit.engine.train import train
 
     run = resolve_run({"variant": variant}, isolated_state(), [*overrides, f'run.out="{out}"', *QUICK])
     threads = torch.get_num_threads()

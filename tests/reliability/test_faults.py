@@ -9,8 +9,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 import toyrun
+
 from jepakit.engine.ckpt import list_checkpoints, read_checkpoint
 from jepakit.engine.runs import RunDir
 
@@ -31,8 +31,16 @@ def _damage(path: Path, how: str) -> None:
         path.write_text("{not json")
 
 
-@pytest.mark.parametrize("target,how", [("safetensors", "truncate"), ("safetensors", "flip"),
-                                        ("safetensors", "delete"), ("json", "garbage-json"), ("json", "empty")])
+@pytest.mark.parametrize(
+    "target,how",
+    [
+        ("safetensors", "truncate"),
+        ("safetensors", "flip"),
+        ("safetensors", "delete"),
+        ("json", "garbage-json"),
+        ("json", "empty"),
+    ],
+)
 def test_a_damaged_newest_checkpoint_is_detected_and_resume_falls_back(tmp_path, figures, target, how):
     out = tmp_path / "run"
     first = toyrun.run(tmp_path, out, "--no-eval", fault="step@10")  # killed after step 10: ckpts 4 and 8
@@ -50,8 +58,12 @@ def test_a_damaged_newest_checkpoint_is_detected_and_resume_falls_back(tmp_path,
 
 def test_a_busy_run_directory_is_refused_and_a_dead_holder_leaves_no_lock(tmp_path, figures):
     out = tmp_path / "run"
-    holder = subprocess.Popen(toyrun.command(out, "--no-eval", sets=[*toyrun.SETS, "optim.steps=100000"]),
-                              env=toyrun.env(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    holder = subprocess.Popen(
+        toyrun.command(out, "--no-eval", sets=[*toyrun.SETS, "optim.steps=100000"]),
+        env=toyrun.env(tmp_path),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         while not (out / "checkpoints" / "step-0000004.json").exists():
             assert holder.poll() is None, "the holder died"
@@ -61,8 +73,9 @@ def test_a_busy_run_directory_is_refused_and_a_dead_holder_leaves_no_lock(tmp_pa
     finally:
         holder.kill()
         holder.wait()
-    after = toyrun.run(tmp_path, out, "--no-eval", resume=True,
-                       sets=[*toyrun.SETS, "optim.steps=100000"], fault="step@1")  # the lock died with the holder
+    after = toyrun.run(
+        tmp_path, out, "--no-eval", resume=True, sets=[*toyrun.SETS, "optim.steps=100000"], fault="step@1"
+    )  # the lock died with the holder
     assert after.returncode < 0 and "in use" not in after.stderr
     figures["busy run directory refused (exit 2)"] += 1
 

@@ -26,10 +26,40 @@ from jepakit.testing.contracts import isolated_state
 
 ROOT = Path(__file__).resolve().parents[2]
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
-VALUES = ['"x"', "-1", "0", "1e309", "nan", '[1, "a"]', "{a = 1}", "true", '""', '"core/nope"', '"ijepa/multiblock"',
-          "99999999999999999999", "[]", "0.5", '"../../etc/passwd"', '"$(rm -rf ~)"', "[[1]]", "-0.0"]
-LINES = ["[bogus]", "x = 1", "[[masker]]", "variant = 3", "[masker", "= 1", "a.b.c = 2", '[loss.extra]\nuse = "x"',
-         "\x00\x01", "[optim]\nsteps = -5", "[data]\nuse = 1", "\ufeffvariant = \"ijepa/ijepa-tiny\""]
+VALUES = [
+    '"x"',
+    "-1",
+    "0",
+    "1e309",
+    "nan",
+    '[1, "a"]',
+    "{a = 1}",
+    "true",
+    '""',
+    '"core/nope"',
+    '"ijepa/multiblock"',
+    "99999999999999999999",
+    "[]",
+    "0.5",
+    '"../../etc/passwd"',
+    '"$(rm -rf ~)"',
+    "[[1]]",
+    "-0.0",
+]
+LINES = [
+    "[bogus]",
+    "x = 1",
+    "[[masker]]",
+    "variant = 3",
+    "[masker",
+    "= 1",
+    "a.b.c = 2",
+    '[loss.extra]\nuse = "x"',
+    "\x00\x01",
+    "[optim]\nsteps = -5",
+    "[data]\nuse = 1",
+    '\ufeffvariant = "ijepa/ijepa-tiny"',
+]
 
 
 @contextmanager
@@ -149,16 +179,35 @@ def test_multiblock_masker_gives_valid_masks_or_a_config_error(figures):
     built = []
 
     @FUZZ
-    @given(h=st.integers(1, 16), w=st.integers(1, 16), m=st.integers(1, 8), ts=st.tuples(unit, unit),
-           ta=st.tuples(st.floats(0.2, 4.0), st.floats(0.2, 4.0)), cs=st.tuples(unit, unit),
-           keep=st.integers(0, 40), overlap=st.booleans())
+    @given(
+        h=st.integers(1, 16),
+        w=st.integers(1, 16),
+        m=st.integers(1, 8),
+        ts=st.tuples(unit, unit),
+        ta=st.tuples(st.floats(0.2, 4.0), st.floats(0.2, 4.0)),
+        cs=st.tuples(unit, unit),
+        keep=st.integers(0, 40),
+        overlap=st.booleans(),
+    )
     def case(h, w, m, ts, ta, cs, keep, overlap):
         # disjoint is not promised even without overlap: like the official collator, a context that keeps too
         # few tokens gives up target cut-outs (plugins/ijepa/tests/test_masks.py tests that order)
-        built.append(_fuzz_masker("ijepa/multiblock", {
-            "num_targets": m, "target_scale": sorted(ts), "target_aspect": sorted(ta), "context_scale": sorted(cs),
-            "min_keep": keep, "allow_overlap": overlap}, (h, w), figures,
-            {"num_targets": m, "min_keep": keep, "disjoint": False}))
+        built.append(
+            _fuzz_masker(
+                "ijepa/multiblock",
+                {
+                    "num_targets": m,
+                    "target_scale": sorted(ts),
+                    "target_aspect": sorted(ta),
+                    "context_scale": sorted(cs),
+                    "min_keep": keep,
+                    "allow_overlap": overlap,
+                },
+                (h, w),
+                figures,
+                {"num_targets": m, "min_keep": keep, "disjoint": False},
+            )
+        )
 
     case()
     assert sum(built) >= MIN_VALID, f"only {sum(built)} of {len(built)} settings built a masker"
@@ -168,14 +217,33 @@ def test_tube_masker_gives_valid_masks_or_a_config_error(figures):
     built = []
 
     @FUZZ
-    @given(t=st.integers(1, 8), h=st.integers(1, 12), w=st.integers(1, 12),
-           gen=st.sampled_from(["short", "long", "mixed"]), blocks=st.integers(1, 10), scale=st.tuples(unit, unit),
-           tscale=st.tuples(unit, unit), keep=st.integers(0, 60))
+    @given(
+        t=st.integers(1, 8),
+        h=st.integers(1, 12),
+        w=st.integers(1, 12),
+        gen=st.sampled_from(["short", "long", "mixed"]),
+        blocks=st.integers(1, 10),
+        scale=st.tuples(unit, unit),
+        tscale=st.tuples(unit, unit),
+        keep=st.integers(0, 60),
+    )
     def case(t, h, w, gen, blocks, scale, tscale, keep):
-        built.append(_fuzz_masker("vjepa/tube", {
-            "generator": gen, "short_blocks": blocks, "short_scale": sorted(scale),
-            "long_blocks": max(1, blocks // 4), "temporal_scale": sorted(tscale), "min_keep": keep}, (t, h, w),
-            figures, {"num_targets": 1, "min_keep": keep, "disjoint": True}))  # target = union, context = rest
+        built.append(
+            _fuzz_masker(
+                "vjepa/tube",
+                {
+                    "generator": gen,
+                    "short_blocks": blocks,
+                    "short_scale": sorted(scale),
+                    "long_blocks": max(1, blocks // 4),
+                    "temporal_scale": sorted(tscale),
+                    "min_keep": keep,
+                },
+                (t, h, w),
+                figures,
+                {"num_targets": 1, "min_keep": keep, "disjoint": True},
+            )
+        )  # target = union, context = rest
 
     case()
     assert sum(built) >= MIN_VALID, f"only {sum(built)} of {len(built)} settings built a masker"
@@ -185,14 +253,33 @@ def test_curriculum_masker_gives_valid_masks_or_a_config_error(figures):
     built = []
 
     @FUZZ
-    @given(tf=st.integers(1, 16), f=st.integers(1, 16), m=st.integers(1, 6), ts=st.tuples(unit, unit),
-           cs=st.tuples(unit, unit), cur=st.tuples(st.floats(0.0, 1.0), st.floats(0.0, 1.0)),
-           tp=st.floats(0.0, 1.0), keep=st.integers(0, 40))
+    @given(
+        tf=st.integers(1, 16),
+        f=st.integers(1, 16),
+        m=st.integers(1, 6),
+        ts=st.tuples(unit, unit),
+        cs=st.tuples(unit, unit),
+        cur=st.tuples(st.floats(0.0, 1.0), st.floats(0.0, 1.0)),
+        tp=st.floats(0.0, 1.0),
+        keep=st.integers(0, 40),
+    )
     def case(tf, f, m, ts, cs, cur, tp, keep):
-        built.append(_fuzz_masker("ajepa/curriculum", {
-            "num_targets": m, "target_scale": sorted(ts), "context_scale": sorted(cs), "curriculum": sorted(cur),
-            "time_prob": tp, "min_keep": keep}, (tf, f), figures, {"num_targets": m, "min_keep": keep,
-                                                                  "disjoint": True}))
+        built.append(
+            _fuzz_masker(
+                "ajepa/curriculum",
+                {
+                    "num_targets": m,
+                    "target_scale": sorted(ts),
+                    "context_scale": sorted(cs),
+                    "curriculum": sorted(cur),
+                    "time_prob": tp,
+                    "min_keep": keep,
+                },
+                (tf, f),
+                figures,
+                {"num_targets": m, "min_keep": keep, "disjoint": True},
+            )
+        )
 
     case()
     assert sum(built) >= MIN_VALID, f"only {sum(built)} of {len(built)} settings built a masker"
@@ -272,8 +359,11 @@ def test_random_bytes_and_truncated_wavs_are_skipped_and_counted(tmp_path_factor
     (root / "high" / "cut.wav").write_bytes((root / "high" / "0.wav").read_bytes()[:cut])  # header cut short
     logging.getLogger("jepakit").disabled = True
     try:
-        splits = audio_folder(AudioFolderConfig(path=str(root), sample_rate=8000, n_mels=16, frames=32,
-                                                win_ms=25.0, hop_ms=16.0, test_fraction=0.3))
+        splits = audio_folder(
+            AudioFolderConfig(
+                path=str(root), sample_rate=8000, n_mels=16, frames=32, win_ms=25.0, hop_ms=16.0, test_fraction=0.3
+            )
+        )
     finally:
         logging.getLogger("jepakit").disabled = False
     loaded = len(splits.train) + len(splits.test)
@@ -293,8 +383,11 @@ def test_random_bytes_and_truncated_edf_are_skipped_and_counted(tmp_path_factory
     chans = ["Fz", "C3", "Cz", "C4", "Pz", "O1", "O2"]
     for seed in (0, 1):
         rng = np.random.default_rng(seed)
-        raw = mne.io.RawArray(20e-6 * rng.standard_normal((len(chans), 128 * 40)),
-                              mne.create_info(chans, 128.0, ch_types="eeg"), verbose="error")
+        raw = mne.io.RawArray(
+            20e-6 * rng.standard_normal((len(chans), 128 * 40)),
+            mne.create_info(chans, 128.0, ch_types="eeg"),
+            verbose="error",
+        )
         onsets = np.arange(1.0, 35.0, 3.0)
         raw.set_annotations(mne.Annotations(onsets, 0.1, ["left" if i % 2 else "right" for i in range(len(onsets))]))
         raw.save(root / f"s{seed}_raw.fif", overwrite=True, verbose="error")

@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 import toyrun
+
 from jepakit.engine.ckpt import list_checkpoints, read_checkpoint
 from jepakit.engine.runs import RunDir
 
@@ -21,10 +21,30 @@ from jepakit.engine.runs import RunDir
 #: through every phase: before the first checkpoint, mid tensor file, between tensors and JSON, mid prune, mid
 #: metrics line, mid metrics truncation on resume, in evaluation. "random" kills at a random moment instead.
 SCHEDULE = [
-    "step@2", "atomic-write@1", "ckpt-tensors@1", "metrics-log@3", "step@5", "random", "atomic-write@2",
-    "ckpt-prune@1", "metrics-log@6", "ckpt-tensors@1", "random", "step@3", "atomic-write@3", "ckpt-prune@2",
-    "step@1", "metrics-log@1", "random", "atomic-write@1", "ckpt-tensors@2", "step@6", "random", "atomic-write@4",
-    "eval@1", "atomic-write@1",
+    "step@2",
+    "atomic-write@1",
+    "ckpt-tensors@1",
+    "metrics-log@3",
+    "step@5",
+    "random",
+    "atomic-write@2",
+    "ckpt-prune@1",
+    "metrics-log@6",
+    "ckpt-tensors@1",
+    "random",
+    "step@3",
+    "atomic-write@3",
+    "ckpt-prune@2",
+    "step@1",
+    "metrics-log@1",
+    "random",
+    "atomic-write@1",
+    "ckpt-tensors@2",
+    "step@6",
+    "random",
+    "atomic-write@4",
+    "eval@1",
+    "atomic-write@1",
 ]
 WANTED, MAX_TRIES = 22, 40
 
@@ -62,8 +82,13 @@ def test_random_kills_never_lose_more_than_a_checkpoint_interval(tmp_path, figur
             break
         tried += 1
         if fault == "random":
-            proc = subprocess.Popen(toyrun.command(out, "--json", resume=not fresh), env=toyrun.env(tmp_path),
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            proc = subprocess.Popen(
+                toyrun.command(out, "--json", resume=not fresh),
+                env=toyrun.env(tmp_path),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
             time.sleep(rng.uniform(1.0, 5.0))
             proc.send_signal(signal.SIGKILL)
             stdout, err = proc.communicate(timeout=600)
@@ -95,7 +120,8 @@ def test_random_kills_never_lose_more_than_a_checkpoint_interval(tmp_path, figur
     figures["kill points fired (SIGKILL)"] += fired
     figures["resumes after a kill that succeeded"] += fired
     figures["killed runs finished identical to a clean run"] += completed
-    figures["most steps lost to one kill (interval 4)"] = max(figures["most steps lost to one kill (interval 4)"],
-                                                             lost_max)
+    figures["most steps lost to one kill (interval 4)"] = max(
+        figures["most steps lost to one kill (interval 4)"], lost_max
+    )
     figures["checkpoint verifications after kills (all good)"] += verified
     figures["restarts that cleaned a killed writer's files"] += cleaned

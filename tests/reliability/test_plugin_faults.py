@@ -7,17 +7,22 @@ from __future__ import annotations
 import json
 
 import pytest
+from helpers import FIXTURES, write_plugins_toml
 from typer.testing import CliRunner
 
-from helpers import FIXTURES, write_plugins_toml
 from jepakit.cli.app import app
-from jepakit.framework.compose import resolve_run
-from jepakit.errors import JepakitError
 from jepakit.engine.jepa import build
+from jepakit.errors import JepakitError
+from jepakit.framework.compose import resolve_run
 from jepakit.framework.plugins import load_plugins
 
-BROKEN = {"broken_hook": "hook", "bad_target": "target", "misspelled": "misspelled", "broken_import": "import",
-          "old_api": "api"}
+BROKEN = {
+    "broken_hook": "hook",
+    "bad_target": "target",
+    "misspelled": "misspelled",
+    "broken_import": "import",
+    "old_api": "api",
+}
 
 
 def _toml(tmp_path, *files):

@@ -9,11 +9,11 @@ import re
 from pathlib import Path
 
 import pytest
+import toyrun
 from typer.testing import CliRunner
 
-import toyrun
-from jepakit.engine.ckpt import latest_checkpoint, read_checkpoint
 from jepakit.cli.app import app
+from jepakit.engine.ckpt import latest_checkpoint, read_checkpoint
 from jepakit.errors import JepakitError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,20 +78,35 @@ def test_no_code_path_evaluates_strings_unpickles_or_uses_a_shell(figures):
     """One exemption, and only in its restricted form: the import of published checkpoints (PyTorch pickles) may call
     `torch.load(..., weights_only=True)`, PyTorch's loader that refuses arbitrary objects. Nothing else unpickles;
     even the DataLoader picklability check only serialises (`jepakit.testing.worker_copy`)."""
-    banned = re.compile(r"(?<![.\w])(eval|exec)\(|shell\s*=\s*True|os\.system\(|os\.popen\(|pickle\.loads?\(|torch\.load\(|"
-                        r"marshal\.loads?\(|yaml\.load\(")
+    banned = re.compile(
+        r"(?<![.\w])(eval|exec)\(|shell\s*=\s*True|os\.system\(|os\.popen\(|pickle\.loads?\(|torch\.load\(|"
+        r"marshal\.loads?\(|yaml\.load\("
+    )
     restricted = re.compile(r"torch\.load\([^)]*weights_only=True")
     allowed = {ROOT / "core" / "engine" / "published.py"}
-    offenders = [f"{p.relative_to(ROOT)}:{i}" for p in _sources()
-                 for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
-                 if banned.search(line.split("#")[0])
-                 and not (p in allowed and restricted.search(line))]
+    offenders = [
+        f"{p.relative_to(ROOT)}:{i}"
+        for p in _sources()
+        for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+        if banned.search(line.split("#")[0]) and not (p in allowed and restricted.search(line))
+    ]
     assert offenders == []
     figures["source files scanned for eval/exec/shell/pickle (clean)"] = len(_sources())
 
 
-@pytest.mark.parametrize("name", ["foo; rm -rf /", "--index-url=http://evil", "$(touch /tmp/x)", "a b", "x|y",
-                                  "../../etc/passwd-not-there", "-e", "pkg @ http://evil/x.whl"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "foo; rm -rf /",
+        "--index-url=http://evil",
+        "$(touch /tmp/x)",
+        "a b",
+        "x|y",
+        "../../etc/passwd-not-there",
+        "-e",
+        "pkg @ http://evil/x.whl",
+    ],
+)
 def test_install_names_cannot_carry_commands_or_options(monkeypatch, figures, name):
     import subprocess
 

@@ -27,12 +27,18 @@ SETS = [*toyrun.SETS, f"optim.steps={STEPS}", "run.workers=2"]  # later --set wi
 LINUX = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
 
-def _start(tmp: Path, out: Path, *extra: str, resume: bool = False, sets: list[str] | None = None,
-           **env: str) -> subprocess.Popen:
+def _start(
+    tmp: Path, out: Path, *extra: str, resume: bool = False, sets: list[str] | None = None, **env: str
+) -> subprocess.Popen:
     """`jepakit train` in a session of its own, so a group signal reaches it and its workers, not pytest."""
-    return subprocess.Popen(toyrun.command(out, "--no-eval", *extra, resume=resume, sets=sets or SETS),
-                            env={**toyrun.env(tmp), **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
+    return subprocess.Popen(
+        toyrun.command(out, "--no-eval", *extra, resume=resume, sets=sets or SETS),
+        env={**toyrun.env(tmp), **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def _reached(out: Path) -> int:
@@ -84,8 +90,13 @@ def _children(pid: int) -> list[int]:
 def reference(tmp_path_factory) -> Path:
     """The uninterrupted run."""
     tmp = tmp_path_factory.mktemp("clean")
-    done = subprocess.run(toyrun.command(tmp / "run", "--no-eval", sets=SETS), env=toyrun.env(tmp),
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        toyrun.command(tmp / "run", "--no-eval", sets=SETS),
+        env=toyrun.env(tmp),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return tmp / "run"
 
@@ -95,9 +106,12 @@ def reference(tmp_path_factory) -> Path:
 #: (how, signal(s), run.stop_signal, expected exit): "random" signals the group at a random moment of training;
 #: "in-ckpt" sends SIGTERM to the group after the process's first step, then SIGINT (a Ctrl-C) while that
 #: step's checkpoint is being written.
-PLAN = [("random", "SIGTERM", "SIGTERM", 130), ("random", "SIGINT", "SIGTERM", 130),
-        ("in-ckpt", "step@1:group-term,ckpt-tensors@1:group-int", "SIGTERM", 130),
-        ("random", "SIGUSR1", "SIGUSR1", 75)]
+PLAN = [
+    ("random", "SIGTERM", "SIGTERM", 130),
+    ("random", "SIGINT", "SIGTERM", 130),
+    ("in-ckpt", "step@1:group-term,ckpt-tensors@1:group-int", "SIGTERM", 130),
+    ("random", "SIGUSR1", "SIGUSR1", 75),
+]
 
 
 @pytest.mark.slow
@@ -129,8 +143,13 @@ def test_group_signals_checkpoint_at_the_step_reached_and_resume_exactly(tmp_pat
             second += 1
         stopped += 1
         lost_max = max(lost_max, reached - ckpts[-1])
-    final = subprocess.run(toyrun.command(out, "--no-eval", resume=True, sets=SETS), env=toyrun.env(tmp_path),
-                           capture_output=True, text=True, timeout=600)
+    final = subprocess.run(
+        toyrun.command(out, "--no-eval", resume=True, sets=SETS),
+        env=toyrun.env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert final.returncode == 0, final.stderr[-2000:]
     assert _losses(out) == _losses(reference)  # stopped 4 times, the uninterrupted run's exact losses
     figures["group signals tried (SIGTERM, SIGINT, SIGUSR1)"] += tried
@@ -234,8 +253,12 @@ def test_sigkill_leaves_the_directory_free_at_once_and_no_worker_behind(tmp_path
     run.lock()  # what a restart does first, the moment the trainer is gone (its workers may still be alive)
     free_ms = (time.monotonic() - t0) * 1000
     run.unlock()
-    restart = subprocess.Popen(toyrun.command(out, "--no-eval", resume=True, sets=sets),  # and a real restart
-                               env=toyrun.env(tmp_path, "step@1"), stderr=subprocess.PIPE, text=True)
+    restart = subprocess.Popen(
+        toyrun.command(out, "--no-eval", resume=True, sets=sets),  # and a real restart
+        env=toyrun.env(tmp_path, "step@1"),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     while any(_alive(w) for w in workers) and time.monotonic() - t0 < 10:
         time.sleep(0.005)
     gone_s = time.monotonic() - t0
@@ -295,8 +318,7 @@ def test_the_launcher_reports_a_stop_every_rank_took_part_in_as_rank_0s():
 
 @LINUX
 @pytest.mark.slow
-def test_ddp_group_sigterm_stops_every_rank_at_one_step_and_a_killed_rank_ends_the_others(tmp_path, figures,
-                                                                                        reference):
+def test_ddp_group_sigterm_stops_every_rank_at_one_step_and_a_killed_rank_ends_the_others(tmp_path, figures, reference):
     out, digests = tmp_path / "run", tmp_path / "digests"
     sets = [*SETS, "run.workers=1"]
     env = {"JEPAKIT_DIST_DIGEST_DIR": str(digests)}
@@ -322,8 +344,13 @@ def test_ddp_group_sigterm_stops_every_rank_at_one_step_and_a_killed_rank_ends_t
     ended_s = time.monotonic() - t0
     assert proc.returncode == 1 and "rank 1 of 2 was killed by signal 9" in err, err[-3000:]
 
-    final = subprocess.run(toyrun.command(out, "--no-eval", "--nproc", "2", resume=True, sets=sets),
-                           env=toyrun.env(tmp_path), capture_output=True, text=True, timeout=600)
+    final = subprocess.run(
+        toyrun.command(out, "--no-eval", "--nproc", "2", resume=True, sets=sets),
+        env=toyrun.env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert final.returncode == 0, final.stderr[-3000:]
     got, want = _losses(out), _losses(reference)
     assert [s for s, _ in got] == [s for s, _ in want]

@@ -9,18 +9,41 @@ from pathlib import Path
 
 STEPS, CKPT_EVERY = 32, 4
 SETS = [
-    "data.use=core/digits", "data.size=16", "data.digit_size=0", "encoder.patch_size=2", "encoder.embed_dim=32",
-    "encoder.depth=1", "encoder.num_heads=2", "predictor.embed_dim=16", "predictor.depth=1",
-    "predictor.num_heads=2", "optim.batch_size=32", f"optim.steps={STEPS}",
-    f"run.ckpt_every={CKPT_EVERY}", "run.log_every=1", "run.monitor_every=8", "run.workers=0", "run.threads=1",
+    "data.use=core/digits",
+    "data.size=16",
+    "data.digit_size=0",
+    "encoder.patch_size=2",
+    "encoder.embed_dim=32",
+    "encoder.depth=1",
+    "encoder.num_heads=2",
+    "predictor.embed_dim=16",
+    "predictor.depth=1",
+    "predictor.num_heads=2",
+    "optim.batch_size=32",
+    f"optim.steps={STEPS}",
+    f"run.ckpt_every={CKPT_EVERY}",
+    "run.log_every=1",
+    "run.monitor_every=8",
+    "run.workers=0",
+    "run.threads=1",
     'eval.heads=["core/linear-probe"]',
 ]
 
 
 def command(out: Path, *extra: str, resume: bool = False, sets: list[str] | None = None) -> list[str]:
     args = [a for s in (sets or SETS) for a in ("--set", s)]
-    return [sys.executable, "-m", "jepakit.cli", "train", "ijepa/ijepa-tiny", *args, "--out", str(out),
-            *(["--resume"] if resume else []), *extra]
+    return [
+        sys.executable,
+        "-m",
+        "jepakit.cli",
+        "train",
+        "ijepa/ijepa-tiny",
+        *args,
+        "--out",
+        str(out),
+        *(["--resume"] if resume else []),
+        *extra,
+    ]
 
 
 def env(tmp: Path, fault: str = "") -> dict[str, str]:
@@ -32,7 +55,9 @@ def env(tmp: Path, fault: str = "") -> dict[str, str]:
     return e
 
 
-def run(tmp: Path, out: Path, *extra: str, resume: bool = False, fault: str = "",
-        sets: list[str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(command(out, *extra, resume=resume, sets=sets), env=env(tmp, fault), capture_output=True,
-                          text=True, timeout=600)
+def run(
+    tmp: Path, out: Path, *extra: str, resume: bool = False, fault: str = "", sets: list[str] | None = None
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        command(out, *extra, resume=resume, sets=sets), env=env(tmp, fault), capture_output=True, text=True, timeout=600
+    )

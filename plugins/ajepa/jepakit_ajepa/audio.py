@@ -30,8 +30,7 @@ def mel_to_hz(mel: torch.Tensor | float) -> torch.Tensor:
 
 def mel_centres(f_min: float, f_max: float, n_mels: int) -> torch.Tensor:
     """[n_mels + 2] band edges in Hz, equally spaced on the mel scale; band k peaks at edge k + 1."""
-    return mel_to_hz(torch.linspace(float(hz_to_mel(f_min)), float(hz_to_mel(f_max)), n_mels + 2,
-                                    dtype=torch.float64))
+    return mel_to_hz(torch.linspace(float(hz_to_mel(f_min)), float(hz_to_mel(f_max)), n_mels + 2, dtype=torch.float64))
 
 
 def mel_filterbank(freqs: torch.Tensor, f_min: float, f_max: float, n_mels: int) -> torch.Tensor:
@@ -99,7 +98,7 @@ class LogMel(nn.Module):
         """Mean and std of the un-normalised log-mel over a set of waveforms [N, 1, S]."""
         total, sq, count = 0.0, 0.0, 0
         for i in range(0, len(waves), batch_size):
-            z = self.logmel(waves[i:i + batch_size]).double()
+            z = self.logmel(waves[i : i + batch_size]).double()
             total, sq, count = total + float(z.sum()), sq + float((z * z).sum()), count + z.numel()
         mean = total / count
         return mean, math.sqrt(max(sq / count - mean * mean, 1e-12))
@@ -110,8 +109,16 @@ class LogMel(nn.Module):
         if wave.shape[1] < self.samples:
             wave = torch.nn.functional.pad(wave, (0, self.samples - wave.shape[1]))
         wave = wave[:, : self.samples]
-        spec = torch.stft(wave, self.n_fft, self.hop, self.win, window=self.window, center=True,
-                          pad_mode="constant", return_complex=True)  # [B, n_fft/2 + 1, frames]
+        spec = torch.stft(
+            wave,
+            self.n_fft,
+            self.hop,
+            self.win,
+            window=self.window,
+            center=True,
+            pad_mode="constant",
+            return_complex=True,
+        )  # [B, n_fft/2 + 1, frames]
         power = spec.real.square() + spec.imag.square()
         mel = torch.einsum("bft,fm->btm", power, self.fbank)  # [B, frames, n_mels]
         return torch.log(mel.clamp_min(LOG_FLOOR))[:, None]

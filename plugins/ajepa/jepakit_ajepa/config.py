@@ -77,8 +77,15 @@ class LogMelFields:
 
     def frontend(self) -> dict[str, float | int]:
         """The settings the encoder and masker rebuild the front end from (DataSplits.meta["frontend"])."""
-        return {"sample_rate": self.sample_rate, "n_mels": self.n_mels, "frames": self.frames,
-                "win_ms": self.win_ms, "hop_ms": self.hop_ms, "f_min": self.f_min, "f_max": self.f_max}
+        return {
+            "sample_rate": self.sample_rate,
+            "n_mels": self.n_mels,
+            "frames": self.frames,
+            "win_ms": self.win_ms,
+            "hop_ms": self.hop_ms,
+            "f_min": self.f_min,
+            "f_max": self.f_max,
+        }
 
 
 #: English eSpeak NG voices (accents); each is combined with every entry of `variants` (timbres).

@@ -23,18 +23,39 @@ from jepakit_ajepa.synth import DIGIT_WORDS, grid_of, load_or_synthesize, resamp
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
 
 
-def _splits(name: str, cfg: LogMelFields, x: torch.Tensor, y: np.ndarray, train: np.ndarray, test: np.ndarray,
-            classes: list[str], skipped: list[str] | None = None) -> DataSplits:
+def _splits(
+    name: str,
+    cfg: LogMelFields,
+    x: torch.Tensor,
+    y: np.ndarray,
+    train: np.ndarray,
+    test: np.ndarray,
+    classes: list[str],
+    skipped: list[str] | None = None,
+) -> DataSplits:
     """DataSplits with the front end in meta and the raw log-mel baseline; statistics from the train split."""
     settings = cfg.frontend()
     tr, te = torch.as_tensor(train), torch.as_tensor(test)
     mean, std = LogMel(settings).fit(x[tr])
     yt = torch.as_tensor(y, dtype=torch.long)
-    meta = {"frontend": settings, "logmel_mean": mean, "logmel_std": std, "sample_rate": cfg.sample_rate,
-            "class_names": list(classes)}
-    return DataSplits(name=name, train=ImageSplit(x[tr], yt[tr], skipped), test=ImageSplit(x[te], yt[te], skipped),
-                      input_shape=tuple(int(s) for s in x.shape[1:]), num_classes=len(classes), modality="audio",
-                      class_names=list(classes), meta=meta, raw_features=RawLogMel(settings, mean, std))
+    meta = {
+        "frontend": settings,
+        "logmel_mean": mean,
+        "logmel_std": std,
+        "sample_rate": cfg.sample_rate,
+        "class_names": list(classes),
+    }
+    return DataSplits(
+        name=name,
+        train=ImageSplit(x[tr], yt[tr], skipped),
+        test=ImageSplit(x[te], yt[te], skipped),
+        input_shape=tuple(int(s) for s in x.shape[1:]),
+        num_classes=len(classes),
+        modality="audio",
+        class_names=list(classes),
+        meta=meta,
+        raw_features=RawLogMel(settings, mean, std),
+    )
 
 
 # ----------------------------------------------------------------------------------------------- spoken digits
@@ -61,7 +82,7 @@ def _record(words: list[np.ndarray], length: int, cfg: SpokenDigitsConfig) -> np
     for i, w in enumerate(words):
         w = w[:length] / max(float(np.abs(w).max()), 1e-6) * 0.5 * gain[i]  # peak 0.5, then the gain
         start = int(u_onset[i] * (length - len(w) + 1)) if cfg.shift else 0
-        out[i, start:start + len(w)] = w
+        out[i, start : start + len(w)] = w
         speech_rms[i] = float(np.sqrt(np.mean(w.astype(np.float64) ** 2))) if len(w) else 0.0
     noise = _pink(rng, n, length) * (speech_rms / 10.0 ** (snr / 20.0))[:, None]
     return np.clip(out + noise, -1.0, 1.0).astype(np.float32)
@@ -73,14 +94,14 @@ def _digit_clips(cfg_items: tuple) -> tuple[torch.Tensor, np.ndarray]:
     cfg = SpokenDigitsConfig(**dict(cfg_items))
     items = grid_of(cfg.voices, cfg.variants, cfg.rates, cfg.pitches)
     samples, offsets, labels = load_or_synthesize(items, cfg.sample_rate)
-    words = [samples[offsets[i]:offsets[i + 1]].astype(np.float32) / 32768.0 for i in range(len(labels))]
+    words = [samples[offsets[i] : offsets[i + 1]].astype(np.float32) / 32768.0 for i in range(len(labels))]
     length = frontend_numbers(cfg.frontend())["samples"]
     x = torch.from_numpy(_record(words, length, cfg))[:, None]  # [N, 1, S]
     return x, labels
 
 
 def spoken_digits(cfg: SpokenDigitsConfig, seed: int = 0) -> DataSplits:
-    """"zero".."nine" in many eSpeak voices, recorded with onset, gain and noise variation; labels = digits.
+    """ "zero".."nine" in many eSpeak voices, recorded with onset, gain and noise variation; labels = digits.
 
     The run's `seed` is ignored: clips, variations and split are a function of cfg alone, so every run is scored
     on the same test clips.
@@ -117,8 +138,8 @@ def audio_folder(cfg: AudioFolderConfig, seed: int = 0) -> DataSplits:
     first; if a class keeps fewer than 2 clips, a JepakitError names the class and its first bad file.
     """
     length = frontend_numbers(cfg.frontend())["samples"]
-    data = read_class_folders(cfg, AUDIO_SUFFIXES, lambda f: _load_audio(f, cfg.sample_rate, length),
-                              source="audio-folder", noun="recording")
+    data = read_class_folders(
+        cfg, AUDIO_SUFFIXES, lambda f: _load_audio(f, cfg.sample_rate, length), source="audio-folder", noun="recording"
+    )
     x = torch.from_numpy(np.stack(data.items))[:, None]  # [N, 1, S]
-    return _splits(data.root.name or "audio", cfg, x, data.labels, data.train, data.test, data.names,
-                   data.skipped)
+    return _splits(data.root.name or "audio", cfg, x, data.labels, data.train, data.test, data.names, data.skipped)

@@ -39,8 +39,10 @@ class CurriculumMasker:
     def __init__(self, cfg: CurriculumConfig, grid: tuple[int, ...], meta: Mapping[str, Any] | None = None) -> None:
         grid = tuple(int(g) for g in grid)
         if len(grid) != 2 or min(grid) < 1:
-            raise JepakitError(f"masker: ajepa/curriculum needs a (time, frequency) token grid, got {grid}",
-                               "use it with a spectrogram encoder such as ajepa/spectrogram-vit")
+            raise JepakitError(
+                f"masker: ajepa/curriculum needs a (time, frequency) token grid, got {grid}",
+                "use it with a spectrogram encoder such as ajepa/spectrogram-vit",
+            )
         self.cfg, self.grid, self.meta = cfg, grid, dict(meta or {})
         self._validate()
 
@@ -116,8 +118,9 @@ class CurriculumMasker:
         """Most tokens one target of this mode can cover over a dense sweep of scales and aspects."""
         (s0, s1), (a0, a1) = self.cfg.target_scale, self.cfg.aspect
         probes = [i / 64 for i in range(65)]
-        return max(h * w for u in probes for v in probes
-                   for h, w in [self._size(mode, s0 + u * (s1 - s0), a0 + v * (a1 - a0))])
+        return max(
+            h * w for u in probes for v in probes for h, w in [self._size(mode, s0 + u * (s1 - s0), a0 + v * (a1 - a0))]
+        )
 
     def modes(self) -> tuple[str, ...]:
         """The modes this schedule can use: blocks only for curriculum [1, 1], strips only for [0, 0]."""
@@ -139,7 +142,8 @@ class CurriculumMasker:
                     f"masker.target_scale: on the {T} x {F} (time x frequency) token grid one {what} can leave "
                     f"{left} context token{'s' * (left != 1)}, fewer than masker.min_keep = {self.cfg.min_keep}",
                     "use a smaller masker.target_scale, a finer token grid (smaller encoder.patch_size or more "
-                    "data.frames / data.n_mels), a lower masker.min_keep, or a curriculum without this mode")
+                    "data.frames / data.n_mels), a lower masker.min_keep, or a curriculum without this mode",
+                )
 
     # ------------------------------------------------------------------------------------------- pictures
 

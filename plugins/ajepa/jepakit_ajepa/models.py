@@ -12,9 +12,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from jepakit.api import ViTConfig
 from jepakit import JepakitError
-from jepakit.api import TokenEncoder
+from jepakit.api import TokenEncoder, ViTConfig
 from jepakit_ajepa.audio import frontend_from_meta
 from jepakit_ajepa.config import LogMelFields
 
@@ -34,13 +33,17 @@ class SpectrogramViT(TokenEncoder):
         super().__init__()
         shape = tuple(int(s) for s in input_shape)
         if len(shape) != 2 or shape[0] != 1:
-            raise JepakitError(f"encoder: a spectrogram ViT needs mono waveforms (1, samples), the dataset gives "
-                               f"{shape}", "pick an audio dataset such as ajepa/spoken-digits or ajepa/audio-folder")
+            raise JepakitError(
+                f"encoder: a spectrogram ViT needs mono waveforms (1, samples), the dataset gives {shape}",
+                "pick an audio dataset such as ajepa/spoken-digits or ajepa/audio-folder",
+            )
         frontend = frontend_from_meta(meta, LogMelFields().frontend())
         p, frames, mels = cfg.patch_size, frontend.frames, frontend.n_mels
         if frames % p or mels % p:
-            raise JepakitError(f"encoder.patch_size: {p} does not divide the {frames} x {mels} (frames x mel bins) "
-                               "spectrogram", "choose a patch size that divides data.frames and data.n_mels")
+            raise JepakitError(
+                f"encoder.patch_size: {p} does not divide the {frames} x {mels} (frames x mel bins) spectrogram",
+                "choose a patch size that divides data.frames and data.n_mels",
+            )
         self._build(cfg, nn.Conv2d(1, cfg.embed_dim, kernel_size=p, stride=p), (frames // p, mels // p))
         self.frontend = frontend  # after _build: the front end holds no parameters and consumes no RNG
 

@@ -30,8 +30,13 @@ def draw_curriculum(masker: Any, x: torch.Tensor, path_stem: Path) -> list[Path]
             rows.append(masker(k, gen, step=step, total_steps=LATE_TOTAL))
         path = path_stem.with_name(f"masks_{name}.png")
         p = masker.tf_probability(step, LATE_TOTAL)
-        _plot(spec[:, 0].numpy(), rows, tuple(masker.grid), path,
-              f"{name} (step {step} of {LATE_TOTAL}: P(time-frequency masks) = {p:.2f})")
+        _plot(
+            spec[:, 0].numpy(),
+            rows,
+            tuple(masker.grid),
+            path,
+            f"{name} (step {step} of {LATE_TOTAL}: P(time-frequency masks) = {p:.2f})",
+        )
         paths.append(path)
     return paths
 

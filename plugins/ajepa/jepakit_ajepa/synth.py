@@ -51,14 +51,23 @@ class Espeak:
             lib_path, data_path = espeakng_loader.get_library_path(), espeakng_loader.get_data_path()
             lib = ctypes.CDLL(lib_path)
         except Exception as exc:  # noqa: BLE001 - a missing wheel or an unloadable .so both mean "install it"
-            raise JepakitError(f"data: the spoken-digits dataset needs eSpeak NG, which could not be loaded ({exc})",
-                               _INSTALL) from exc
+            raise JepakitError(
+                f"data: the spoken-digits dataset needs eSpeak NG, which could not be loaded ({exc})", _INSTALL
+            ) from exc
         lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
         lib.espeak_Initialize.restype = ctypes.c_int
         lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
         lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
-        lib.espeak_Synth.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint,
-                                     ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
+        lib.espeak_Synth.argtypes = [
+            ctypes.c_char_p,
+            ctypes.c_size_t,
+            ctypes.c_uint,
+            ctypes.c_int,
+            ctypes.c_uint,
+            ctypes.c_uint,
+            ctypes.c_void_p,
+            ctypes.c_void_p,
+        ]
         # the data path is the folder that *contains* espeak-ng-data
         self.rate_hz = lib.espeak_Initialize(_SYNCHRONOUS, 0, str(Path(data_path).parent).encode(), 0)
         if self.rate_hz <= 0:
@@ -84,9 +93,11 @@ class Espeak:
         """int16 samples [S] of `text` spoken by `voice` at `rate` words per minute and `pitch` (0-99)."""
         with self._lock:
             if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
-                raise JepakitError(f'data.voices: eSpeak NG has no voice "{voice}"',
-                                   'data.voices takes eSpeak NG voices such as "en", "en-us", "en-gb-x-rp"; '
-                                   'data.variants takes timbres such as "m3", "f2" (or "" for none)')
+                raise JepakitError(
+                    f'data.voices: eSpeak NG has no voice "{voice}"',
+                    'data.voices takes eSpeak NG voices such as "en", "en-us", "en-gb-x-rp"; '
+                    'data.variants takes timbres such as "m3", "f2" (or "" for none)',
+                )
             self.lib.espeak_SetParameter(_RATE, int(rate), 0)
             self.lib.espeak_SetParameter(_PITCH, int(pitch), 0)
             self._chunks = []
@@ -97,8 +108,9 @@ class Espeak:
             return np.concatenate(self._chunks) if self._chunks else np.zeros(0, dtype=np.int16)
 
 
-def grid_of(voices: Sequence[str], variants: Sequence[str], rates: Sequence[int],
-            pitches: Sequence[int]) -> list[tuple[int, str, int, int]]:
+def grid_of(
+    voices: Sequence[str], variants: Sequence[str], rates: Sequence[int], pitches: Sequence[int]
+) -> list[tuple[int, str, int, int]]:
     """Every (digit, voice, rate, pitch) to synthesise, in a fixed order; voice = name[+variant]."""
     named = [v if not var else f"{v}+{var}" for v in voices for var in variants]
     return [(d, v, r, p) for d in range(10) for v in named for r in rates for p in pitches]
@@ -111,8 +123,9 @@ def cache_key(items: list[tuple[int, str, int, int]], sample_rate: int) -> str:
         loader = version("espeakng-loader")
     except Exception:  # noqa: BLE001 - metadata missing: key on "unknown", synthesis will report the real problem
         loader = "unknown"
-    blob = json.dumps({"items": items, "sr": sample_rate, "v": SYNTH_VERSION, "loader": loader,
-                       "words": DIGIT_WORDS}, sort_keys=True)
+    blob = json.dumps(
+        {"items": items, "sr": sample_rate, "v": SYNTH_VERSION, "loader": loader, "words": DIGIT_WORDS}, sort_keys=True
+    )
     return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
 
@@ -138,8 +151,10 @@ def synthesize(items: list[tuple[int, str, int, int]], sample_rate: int) -> tupl
     return samples, offsets, np.asarray([it[0] for it in items], dtype=np.int64)
 
 
-def load_or_synthesize(items: list[tuple[int, str, int, int]], sample_rate: int,
-                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def load_or_synthesize(
+    items: list[tuple[int, str, int, int]],
+    sample_rate: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """synthesize(), through the disk cache."""
     cache = cache_dir()
     path = cache / f"spoken-digits-{cache_key(items, sample_rate)}.npz" if cache is not None else None

@@ -6,15 +6,31 @@ import math
 
 import pytest
 import torch
-
-from jepakit_ajepa.audio import (LogMel, RawLogMel, frontend_numbers, hz_to_mel, mel_centres, mel_filterbank,
-                                 mel_to_hz, melscale_fbanks, torchaudio_fbanks)
+from jepakit_ajepa.audio import (
+    LogMel,
+    RawLogMel,
+    frontend_numbers,
+    hz_to_mel,
+    mel_centres,
+    mel_filterbank,
+    mel_to_hz,
+    melscale_fbanks,
+    torchaudio_fbanks,
+)
 from jepakit_ajepa.synth import resample
+
 from jepakit.testing.contracts import worker_copy
 
 TINY = {"sample_rate": 8000, "n_mels": 64, "frames": 64, "win_ms": 25.0, "hop_ms": 16.0, "f_min": 0.0, "f_max": 0.0}
-PAPER = {"sample_rate": 16000, "n_mels": 128, "frames": 1024, "win_ms": 25.0, "hop_ms": 10.0, "f_min": 0.0,
-         "f_max": 0.0}
+PAPER = {
+    "sample_rate": 16000,
+    "n_mels": 128,
+    "frames": 1024,
+    "win_ms": 25.0,
+    "hop_ms": 10.0,
+    "f_min": 0.0,
+    "f_max": 0.0,
+}
 
 
 def test_htk_mel_scale_round_trips_and_has_its_anchor():
@@ -50,8 +66,9 @@ def test_stft_filterbank_covers_the_bins(settings, empty):
     """At the paper's 16 kHz / 512-point FFT the lowest of 128 filters is narrower than one bin and falls between
     bins (torchaudio's matrix has the same zero column); it reads the log floor, a constant. No other is empty."""
     nums = frontend_numbers(settings)
-    fb = melscale_fbanks(nums["n_fft"] // 2 + 1, 0.0, settings["sample_rate"] / 2, settings["n_mels"],
-                         settings["sample_rate"])
+    fb = melscale_fbanks(
+        nums["n_fft"] // 2 + 1, 0.0, settings["sample_rate"] / 2, settings["n_mels"], settings["sample_rate"]
+    )
     assert fb.shape == (nums["n_fft"] // 2 + 1, settings["n_mels"])
     assert int((fb.sum(0) == 0).sum()) == empty and bool((fb.sum(0)[empty:] > 0).all())
 
@@ -59,8 +76,10 @@ def test_stft_filterbank_covers_the_bins(settings, empty):
 def _textbook_fbanks(n_freqs: int, f_min: float, f_max: float, n_mels: int, sr: int) -> torch.Tensor:
     """Triangular HTK-mel filters written from the definition, one bin and one filter at a time (float64)."""
     mel = lambda f: 2595.0 * math.log10(1.0 + f / 700.0)  # noqa: E731
-    edges = [700.0 * (10 ** ((mel(f_min) + (mel(f_max) - mel(f_min)) * i / (n_mels + 1)) / 2595.0) - 1.0)
-             for i in range(n_mels + 2)]
+    edges = [
+        700.0 * (10 ** ((mel(f_min) + (mel(f_max) - mel(f_min)) * i / (n_mels + 1)) / 2595.0) - 1.0)
+        for i in range(n_mels + 2)
+    ]
     fb = torch.zeros(n_freqs, n_mels, dtype=torch.float64)
     for b in range(n_freqs):
         f = (sr // 2) * b / (n_freqs - 1)
@@ -78,8 +97,10 @@ def test_filterbank_matches_the_definition():
 def test_filterbank_matches_torchaudio():
     theirs = torchaudio_fbanks(129, 0.0, 4000.0, 64, 8000)
     if theirs is None:
-        pytest.skip("torchaudio does not import here (its PyPI wheels are CUDA builds); "
-                    "test_filterbank_matches_the_definition checks the same matrix from the definition")
+        pytest.skip(
+            "torchaudio does not import here (its PyPI wheels are CUDA builds); "
+            "test_filterbank_matches_the_definition checks the same matrix from the definition"
+        )
     torch.testing.assert_close(melscale_fbanks(129, 0.0, 4000.0, 64, 8000), theirs, atol=1e-5, rtol=1e-5)
 
 

@@ -8,16 +8,22 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-
-from jepakit.errors import JepakitError
 from jepakit_ajepa import synth
 from jepakit_ajepa.audio import LogMel
 from jepakit_ajepa.config import AudioFolderConfig, SpokenDigitsConfig
 from jepakit_ajepa.data import _digit_clips, audio_folder, spoken_digits
 
+from jepakit.errors import JepakitError
+
 FRONT = {"sample_rate": 8000, "n_mels": 32, "frames": 32, "win_ms": 25.0, "hop_ms": 16.0}  # 31 * 128 samples
-SMALL = {**FRONT, "voices": ["en", "en-us"], "variants": ["", "f2"], "rates": [160], "pitches": [50],
-         "test_fraction": 0.25}  # 4 clips per digit
+SMALL = {
+    **FRONT,
+    "voices": ["en", "en-us"],
+    "variants": ["", "f2"],
+    "rates": [160],
+    "pitches": [50],
+    "test_fraction": 0.25,
+}  # 4 clips per digit
 
 
 @pytest.fixture()
@@ -40,7 +46,7 @@ def test_espeak_speaks_each_digit_in_the_chosen_voice():
     samples, offsets, labels = synth.synthesize(items, 8000)
     lengths = np.diff(offsets)
     assert labels.tolist() == [0, 0, 1, 1] and samples.dtype == np.int16 and bool((lengths > 1600).all())
-    low_f2 = [np.abs(np.fft.rfft(samples[offsets[i]:offsets[i + 1]].astype(float)))[:1000].argmax() for i in (0, 1)]
+    low_f2 = [np.abs(np.fft.rfft(samples[offsets[i] : offsets[i + 1]].astype(float)))[:1000].argmax() for i in (0, 1)]
     assert low_f2[0] != low_f2[1], "the f2 variant must change the voice's spectrum"
 
 
@@ -53,8 +59,11 @@ def test_synthesis_is_cached_on_disk_under_a_key_of_every_setting(cache, monkeyp
     monkeypatch.setattr(synth, "synthesize", lambda *a: pytest.fail("the cache was not used"))
     again = synth.load_or_synthesize(items, 8000)
     assert all(np.array_equal(x, y) for x, y in zip(first, again))
-    keys = {synth.cache_key(items, 8000), synth.cache_key(items, 16000),
-            synth.cache_key(synth.grid_of(["en"], [""], [161], [50]), 8000)}
+    keys = {
+        synth.cache_key(items, 8000),
+        synth.cache_key(items, 16000),
+        synth.cache_key(synth.grid_of(["en"], [""], [161], [50]), 8000),
+    }
     assert len(keys) == 3, "rate, sample rate and synthesis settings must all change the key"
     files[0].write_bytes(b"not an npz")  # a corrupt cache is rebuilt, not fatal
     monkeypatch.undo()

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import pytest
 import torch
+from jepakit_ajepa import masks
+from jepakit_ajepa.config import CurriculumConfig
+from jepakit_ajepa.masks import CurriculumMasker
 
 from jepakit.engine.loader import sample_masks
 from jepakit.errors import JepakitError
 from jepakit.interfaces import Masker, MaskSet
 from jepakit.testing.contracts import worker_copy
 from jepakit.testing.draws import count_draws
-from jepakit_ajepa import masks
-from jepakit_ajepa.config import CurriculumConfig
-from jepakit_ajepa.masks import CurriculumMasker
 
 PAPER_GRID = (64, 8)  # 1024 frames x 128 mel bins, 16x16 patches (time x frequency)
 TINY_GRID = (8, 8)
@@ -28,7 +28,7 @@ def at(m: CurriculumMasker, step: int, total: int, seed: int, batch: int = 8) ->
 
 
 def shape_of(idx: list[int], grid: tuple[int, int]) -> str:
-    """"time" / "freq" strip (spans the whole other axis), "block" (a rectangle spanning neither), or "other"."""
+    """ "time" / "freq" strip (spans the whole other axis), "block" (a rectangle spanning neither), or "other"."""
     T, F = grid
     ts, fs = {i // F for i in idx}, {i % F for i in idx}
     rect = len(idx) == (max(ts) - min(ts) + 1) * (max(fs) - min(fs) + 1)
@@ -156,8 +156,15 @@ def test_bad_settings():
 
 
 def test_draw_writes_early_and_late_pictures(tmp_path):
-    frontend = {"sample_rate": 8000, "n_mels": 32, "frames": 32, "win_ms": 25.0, "hop_ms": 16.0, "f_min": 0.0,
-                "f_max": 0.0}
+    frontend = {
+        "sample_rate": 8000,
+        "n_mels": 32,
+        "frames": 32,
+        "win_ms": 25.0,
+        "hop_ms": 16.0,
+        "f_min": 0.0,
+        "f_max": 0.0,
+    }
     m = CurriculumMasker(CurriculumConfig(), (8, 8), meta={"frontend": frontend})
     paths = m.draw(torch.randn(4, 1, 31 * 128), tmp_path / "masks")
     assert [p.name for p in paths] == ["masks_early.png", "masks_late.png"]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch
-
-from jepakit.builtin.config import PredictorConfig, ViTConfig
-from jepakit.errors import JepakitError
-from jepakit.builtin.models import TransformerPredictor
 from jepakit_ajepa.audio import LogMel
 from jepakit_ajepa.models import SpectrogramViT
+
+from jepakit.builtin.config import PredictorConfig, ViTConfig
+from jepakit.builtin.models import TransformerPredictor
+from jepakit.errors import JepakitError
 
 FRONT = {"sample_rate": 8000, "n_mels": 32, "frames": 64, "win_ms": 25.0, "hop_ms": 16.0, "f_min": 0.0, "f_max": 0.0}
 META = {"frontend": FRONT, "logmel_mean": -4.0, "logmel_std": 2.5}
@@ -64,19 +64,23 @@ def test_context_path_runs_only_on_kept_tokens():
 
 
 def test_core_predictor_works_on_the_tf_grid():
-    pred = TransformerPredictor(PredictorConfig(embed_dim=16, depth=1, num_heads=2, target_attention="joint"),
-                                embed_dim=32, grid=(8, 4))
+    pred = TransformerPredictor(
+        PredictorConfig(embed_dim=16, depth=1, num_heads=2, target_attention="joint"), embed_dim=32, grid=(8, 4)
+    )
     tgt = torch.arange(20, 32).view(1, 2, 6).expand(2, 2, 6)
     out = pred(torch.randn(2, 20, 32), torch.arange(20).expand(2, 20), tgt)
     assert out.shape == (2, 2, 6, 32)
 
 
-@pytest.mark.parametrize("shape, meta, key", [
-    ((1, SAMPLES), {"frontend": {**FRONT, "n_mels": 36}}, "encoder.patch_size"),
-    ((1, SAMPLES), {"frontend": {**FRONT, "frames": 60}}, "encoder.patch_size"),
-    ((3, 16, 16), META, "encoder"),
-    ((2, SAMPLES), META, "mono"),
-])
+@pytest.mark.parametrize(
+    "shape, meta, key",
+    [
+        ((1, SAMPLES), {"frontend": {**FRONT, "n_mels": 36}}, "encoder.patch_size"),
+        ((1, SAMPLES), {"frontend": {**FRONT, "frames": 60}}, "encoder.patch_size"),
+        ((3, 16, 16), META, "encoder"),
+        ((2, SAMPLES), META, "mono"),
+    ],
+)
 def test_bad_inputs_name_the_key(shape, meta, key):
     with pytest.raises(JepakitError, match=key):
         SpectrogramViT(CFG, input_shape=shape, meta=meta)

@@ -10,19 +10,44 @@ import pytest
 from jepakit.testing.runs import train_tiny
 
 
-
 @pytest.mark.slow
 def test_tiny_train_and_eval_write_the_run_directory(tmp_path, monkeypatch):
     monkeypatch.setenv("JEPAKIT_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "run"
-    result = train_tiny("ajepa/ajepa-tiny", [
-        "optim.steps=4", "optim.batch_size=16", "encoder.embed_dim=32", "encoder.depth=2", "encoder.num_heads=2",
-        "predictor.embed_dim=16", "predictor.depth=1", "predictor.num_heads=2", 'data.voices=["en", "en-us"]',
-        'data.variants=["", "f2"]', "data.rates=[160]", "data.pitches=[50, 70]", "data.test_fraction=0.25"], out)
+    result = train_tiny(
+        "ajepa/ajepa-tiny",
+        [
+            "optim.steps=4",
+            "optim.batch_size=16",
+            "encoder.embed_dim=32",
+            "encoder.depth=2",
+            "encoder.num_heads=2",
+            "predictor.embed_dim=16",
+            "predictor.depth=1",
+            "predictor.num_heads=2",
+            'data.voices=["en", "en-us"]',
+            'data.variants=["", "f2"]',
+            "data.rates=[160]",
+            "data.pitches=[50, 70]",
+            "data.test_fraction=0.25",
+        ],
+        out,
+    )
     ev = json.loads((out / "eval.json").read_text())
     assert ev == json.loads(json.dumps(result["eval"]))
-    assert {"dataset", "metric", "readout", "trained", "random_init", "baseline_raw", "metrics", "collapse",
-            "protocol", "n_train", "n_test"} <= set(ev)
+    assert {
+        "dataset",
+        "metric",
+        "readout",
+        "trained",
+        "random_init",
+        "baseline_raw",
+        "metrics",
+        "collapse",
+        "protocol",
+        "n_train",
+        "n_test",
+    } <= set(ev)
     assert ev["dataset"] == "spoken-digits-8k" and ev["n_test"] == 20 and ev["readout"] == "last4_mean"
     assert "raw: dataset raw features" in ev["protocol"], "the raw baseline must be the log-mel, not samples"
     assert (out / "config.toml").is_file() and any((out / "checkpoints").iterdir())

@@ -36,8 +36,10 @@ class MultiBlockMasker:
 
     def __init__(self, cfg: MultiBlockConfig, grid: tuple[int, ...]) -> None:
         if len(grid) != 2 or min(grid) < 1:
-            raise JepakitError(f"masker: ijepa/multiblock needs a 2-D token grid, got {tuple(grid)}",
-                               "use it with a 2-D image encoder such as core/vit")
+            raise JepakitError(
+                f"masker: ijepa/multiblock needs a 2-D token grid, got {tuple(grid)}",
+                "use it with a 2-D image encoder such as core/vit",
+            )
         self.cfg = cfg
         self.grid: tuple[int, int] = (int(grid[0]), int(grid[1]))
         # The official code keeps a block only if it has *more* than min_keep tokens; ours asks for at least.
@@ -94,8 +96,9 @@ class MultiBlockMasker:
         block, _ = self._place(allowed, hc, wc, generator, last_resort=True)
         return block
 
-    def _place(self, allowed: torch.Tensor, hc: int, wc: int, generator: torch.Generator,
-               last_resort: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    def _place(
+        self, allowed: torch.Tensor, hc: int, wc: int, generator: torch.Generator, last_resort: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """One hc x wc context block per image, restricted to the tokens its first good level allows.
 
         allowed: [B, L, N] tokens each level (tried in order) lets the context keep. Returns the mask [B, N] and
@@ -172,8 +175,10 @@ class MultiBlockMasker:
             us += [(k / N - s0) / (s1 - s0) for k in ks]
         if a1 > a0:
             us += [(a - a0) / (a1 - a0) for k in ks for a in _aspect_breaks(k, a0, a1)]
-        return {self._size(int(N * (s0 + u * (s1 - s0))), a0 + u * (a1 - a0))
-                for u in with_midpoints([u for u in us if 0.0 <= u <= 1.0])}
+        return {
+            self._size(int(N * (s0 + u * (s1 - s0))), a0 + u * (a1 - a0))
+            for u in with_midpoints([u for u in us if 0.0 <= u <= 1.0])
+        }
 
     # -------------------------------------------------------------------------------------------- validation
 
@@ -183,12 +188,16 @@ class MultiBlockMasker:
         cfg, (H, W) = self.cfg, self.grid
         where = f"the {H}x{W} token grid"
         if cfg.reference_quirks and min(H, W) < 2:
-            raise JepakitError(f"masker.reference_quirks: the official block placement needs a grid at least 2x2, "
-                               f"got {where}", "set masker.reference_quirks = false")
+            raise JepakitError(
+                f"masker.reference_quirks: the official block placement needs a grid at least 2x2, got {where}",
+                "set masker.reference_quirks = false",
+            )
         tgt = self._possible_sizes(cfg.target_scale, cfg.target_aspect)
         ctx = self._possible_sizes(cfg.context_scale, cfg.context_aspect)
-        limits = {"its smallest target block": min(h * w for h, w in tgt),
-                  "its smallest context block": min(h * w for h, w in ctx)}
+        limits = {
+            "its smallest target block": min(h * w for h, w in tgt),
+            "its smallest context block": min(h * w for h, w in ctx),
+        }
         if not cfg.allow_overlap:
             best = self._best_context(ctx, tgt)
             if best == 0:
@@ -196,16 +205,22 @@ class MultiBlockMasker:
                     f"masker.target_scale: on {where} the target blocks always cover the whole context block, "
                     "so no context token is left",
                     "use a smaller masker.target_scale, a finer token grid (smaller patch size), "
-                    "or masker.allow_overlap = true")
+                    "or masker.allow_overlap = true",
+                )
             limits["the context left after cutting out the smallest targets"] = best
         what, tokens = min(limits.items(), key=lambda kv: kv[1])
         largest = tokens - self._strict  # largest min_keep that every batch can satisfy
         if cfg.min_keep > largest:
             rule = " (reference_quirks asks for more than min_keep)" if self._strict else ""
-            why = (f"it exceeds the {H * W} tokens of {where}" if cfg.min_keep > H * W
-                   else f"on {where} {what} has {tokens} token{'s' * (tokens != 1)}{rule}")
-            raise JepakitError(f"masker.min_keep = {cfg.min_keep} cannot be met: {why}",
-                               f"set masker.min_keep <= {largest}, or use a finer token grid (smaller patch size)")
+            why = (
+                f"it exceeds the {H * W} tokens of {where}"
+                if cfg.min_keep > H * W
+                else f"on {where} {what} has {tokens} token{'s' * (tokens != 1)}{rule}"
+            )
+            raise JepakitError(
+                f"masker.min_keep = {cfg.min_keep} cannot be met: {why}",
+                f"set masker.min_keep <= {largest}, or use a finer token grid (smaller patch size)",
+            )
 
     def _best_context(self, ctx: set[Size], tgt: set[Size]) -> int:
         """Most context tokens that can survive the cut-outs, over all drawable sizes: all M targets stacked on

@@ -9,15 +9,24 @@ from jepakit.testing.contracts import check_masker, check_plugin, isolated_state
 
 def test_plugin_meets_the_contracts():
     checked = check_plugin("ijepa")
-    assert set(checked) == {"ijepa/multiblock", "ijepa/ijepa", "ijepa/ijepa-tiny", "ijepa/ijepa-tiny-plain", "ijepa/bench"}
+    assert set(checked) == {
+        "ijepa/multiblock",
+        "ijepa/ijepa",
+        "ijepa/ijepa-tiny",
+        "ijepa/ijepa-tiny-plain",
+        "ijepa/bench",
+    }
 
 
-@pytest.mark.parametrize("tiny", [
-    {"min_keep": 4, "_grid": (8, 8)},  # the tiny variants' grid
-    {"min_keep": 4, "_grid": (8, 8), "reference_quirks": True},
-    {"allow_overlap": True},
-    {"num_context": 2, "num_targets": 2, "_grid": (12, 16)},
-])
+@pytest.mark.parametrize(
+    "tiny",
+    [
+        {"min_keep": 4, "_grid": (8, 8)},  # the tiny variants' grid
+        {"min_keep": 4, "_grid": (8, 8), "reference_quirks": True},
+        {"allow_overlap": True},
+        {"num_context": 2, "num_targets": 2, "_grid": (12, 16)},
+    ],
+)
 def test_masker_settings_meet_the_contract(tiny):
     check_masker(isolated_state().registry.get("maskers", "ijepa/multiblock"), tiny)
 

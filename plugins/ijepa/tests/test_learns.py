@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import pytest
 
+from jepakit.engine.train import train
 from jepakit.framework.compose import resolve_run
 from jepakit.framework.plugins import load_plugins
-from jepakit.engine.train import train
 
 
 @pytest.mark.slow
 def test_ijepa_tiny_beats_random_init_and_raw_pixels(tmp_path):
     (tmp_path / "plugins.toml").write_text("")
     state = load_plugins(tmp_path / "plugins.toml")
-    run = resolve_run({"variant": "ijepa/ijepa-tiny"}, state,
-                      ["optim.steps=150", f'run.out="{tmp_path / "run"}"', "run.workers=0"])
+    run = resolve_run(
+        {"variant": "ijepa/ijepa-tiny"}, state, ["optim.steps=150", f'run.out="{tmp_path / "run"}"', "run.workers=0"]
+    )
     ev = train(run)["eval"]
     assert ev["dataset"] == "digits16-shifted12"
     assert ev["trained"] >= ev["random_init"] + 3.0, ev

@@ -8,14 +8,14 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from jepakit_ijepa import masks
+from jepakit_ijepa.config import MultiBlockConfig
+from jepakit_ijepa.masks import MultiBlockMasker
 
 from jepakit.errors import JepakitError
 from jepakit.interfaces import Masker, MaskSet
 from jepakit.testing.contracts import worker_copy
 from jepakit.testing.draws import count_draws
-from jepakit_ijepa import masks
-from jepakit_ijepa.config import MultiBlockConfig
-from jepakit_ijepa.masks import MultiBlockMasker
 
 
 def make(grid: tuple[int, int], **kw) -> MultiBlockMasker:
@@ -74,14 +74,17 @@ def test_shapes_dtype_and_protocol():
     assert ms.num_targets == 4
 
 
-@pytest.mark.parametrize("grid, kw", [
-    ((14, 14), {}),
-    ((14, 14), {"reference_quirks": True}),
-    ((14, 14), {"allow_overlap": True}),
-    ((8, 8), {"min_keep": 4}),
-    ((12, 16), {"num_context": 2, "num_targets": 2}),
-    ((16, 16), {"min_keep": 4, "reference_quirks": True}),
-])
+@pytest.mark.parametrize(
+    "grid, kw",
+    [
+        ((14, 14), {}),
+        ((14, 14), {"reference_quirks": True}),
+        ((14, 14), {"allow_overlap": True}),
+        ((8, 8), {"min_keep": 4}),
+        ((12, 16), {"num_context": 2, "num_targets": 2}),
+        ((16, 16), {"min_keep": 4, "reference_quirks": True}),
+    ],
+)
 def test_indices_in_range_unique_sorted(grid, kw):
     m = make(grid, **kw)
     for seed in range(5):
@@ -129,13 +132,13 @@ def test_block_sizes_follow_scale_and_aspect(grid, min_keep, quirks):
         ms = sample(m, 4, seed)
         sizes = {block_hw(blk, grid[1]) for blk in ms.targets.flatten(0, 1)}
         assert len(sizes) == 1, "one target block size per batch"
-        (h, w), = sizes
+        ((h, w),) = sizes
         seen.add((h, w))
         assert size_is_drawable(h, w, cfg.target_scale, cfg.target_aspect, grid, cap), (h, w)
         assert ms.targets.shape[2] >= min_keep
         ctx_sizes = {block_hw(row, grid[1]) for row in ms.context}  # allow_overlap: the context is its block
         assert len(ctx_sizes) == 1, "one context block size per batch"
-        (hc, wc), = ctx_sizes
+        ((hc, wc),) = ctx_sizes
         assert size_is_drawable(hc, wc, cfg.context_scale, cfg.context_aspect, grid, cap), (hc, wc)
     assert len(seen) >= 2, "the block size must vary across batches"
 
@@ -223,14 +226,17 @@ def _largest_hint(err: JepakitError) -> int:
     return int(found.group(1))
 
 
-@pytest.mark.parametrize("grid, kw", [
-    ((2, 2), {}),
-    ((8, 8), {}),  # the official collator spins forever here: targets of 8-9 tokens never exceed min_keep 10
-    ((8, 8), {"reference_quirks": True}),
-    ((14, 14), {"min_keep": 300}),
-    ((4, 4), {"min_keep": 17}),
-    ((5, 5), {"target_scale": (0.5, 0.6), "min_keep": 12}),
-])
+@pytest.mark.parametrize(
+    "grid, kw",
+    [
+        ((2, 2), {}),
+        ((8, 8), {}),  # the official collator spins forever here: targets of 8-9 tokens never exceed min_keep 10
+        ((8, 8), {"reference_quirks": True}),
+        ((14, 14), {"min_keep": 300}),
+        ((4, 4), {"min_keep": 17}),
+        ((5, 5), {"target_scale": (0.5, 0.6), "min_keep": 12}),
+    ],
+)
 def test_impossible_grid_raises_with_a_hint_that_works(grid, kw):
     with pytest.raises(JepakitError) as info:
         make(grid, **kw)
@@ -268,15 +274,30 @@ def test_any_grid_raises_at_construction_or_samples_valid_masks_with_bounded_wor
     B = 16
     built = []
 
-    @settings(deadline=None, max_examples=60, database=None, derandomize=True,
-              suppress_health_check=[HealthCheck.too_slow])
-    @given(h=st.integers(1, 20), w=st.integers(1, 20), target_scale=pair, target_aspect=aspect,
-           context_scale=pair, min_keep=st.integers(0, 30), num_targets=st.integers(1, 4),
-           allow_overlap=st.booleans(), quirks=st.booleans())
+    @settings(
+        deadline=None, max_examples=60, database=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+    )
+    @given(
+        h=st.integers(1, 20),
+        w=st.integers(1, 20),
+        target_scale=pair,
+        target_aspect=aspect,
+        context_scale=pair,
+        min_keep=st.integers(0, 30),
+        num_targets=st.integers(1, 4),
+        allow_overlap=st.booleans(),
+        quirks=st.booleans(),
+    )
     def case(h, w, target_scale, target_aspect, context_scale, min_keep, num_targets, allow_overlap, quirks):
-        cfg = MultiBlockConfig(num_targets=num_targets, target_scale=target_scale, target_aspect=target_aspect,
-                               context_scale=context_scale, min_keep=min_keep, allow_overlap=allow_overlap,
-                               reference_quirks=quirks)
+        cfg = MultiBlockConfig(
+            num_targets=num_targets,
+            target_scale=target_scale,
+            target_aspect=target_aspect,
+            context_scale=context_scale,
+            min_keep=min_keep,
+            allow_overlap=allow_overlap,
+            reference_quirks=quirks,
+        )
         try:
             m = MultiBlockMasker(cfg, (h, w))
         except JepakitError as err:

@@ -7,13 +7,13 @@ it batched: no Python loop over images.
 
 from __future__ import annotations
 
-
 import torch
 import torch.nn.functional as F
 
 
-def random_views(x: torch.Tensor, g: torch.Generator, crop_scale: tuple[float, float], max_shift: float,
-                 noise_std: float) -> torch.Tensor:
+def random_views(
+    x: torch.Tensor, g: torch.Generator, crop_scale: tuple[float, float], max_shift: float, noise_std: float
+) -> torch.Tensor:
     """Frames [B, C, H, W] -> one augmented view each, same shape. Crops keep the aspect ratio (digits are square)."""
     b = x.shape[0]
     lo, hi = crop_scale

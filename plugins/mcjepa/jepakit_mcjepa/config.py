@@ -68,24 +68,30 @@ class FlowDigitsConfig:
 
     def __post_init__(self) -> None:
         if min(self.frames, self.size, self.digit_size, self.background_cells, self.textures) < 1 or self.speed < 0:
-            raise ValueError("frames, size, digit_size, background_cells and textures must be positive, "
-                             "speed non-negative")
+            raise ValueError(
+                "frames, size, digit_size, background_cells and textures must be positive, speed non-negative"
+            )
         if self.frames < 2:
             raise ValueError(f"flow needs frame pairs: frames must be at least 2, got {self.frames}")
         if self.digit_size + self.speed * (self.frames - 1) > self.size:
-            raise ValueError(f"a {self.digit_size}-pixel digit moving {self.speed} px/frame for {self.frames} frames "
-                             f"leaves a {self.size}-pixel canvas; use a larger size or fewer frames")
+            raise ValueError(
+                f"a {self.digit_size}-pixel digit moving {self.speed} px/frame for {self.frames} frames "
+                f"leaves a {self.size}-pixel canvas; use a larger size or fewer frames"
+            )
         if not 0.0 <= self.background < 2.0 * self.threshold:
-            raise ValueError(f"background must lie in [0, 2 * threshold = {2.0 * self.threshold}) so the texture "
-                             f"stays darker than the digit, got {self.background}")
+            raise ValueError(
+                f"background must lie in [0, 2 * threshold = {2.0 * self.threshold}) so the texture "
+                f"stays darker than the digit, got {self.background}"
+            )
         if not 0.0 < self.threshold < 1.0:
             raise ValueError(f"threshold must lie in (0, 1), got {self.threshold}")
         total = self.limit or 1797
         if not 0 <= self.limit <= 1797:
             raise ValueError(f"limit must lie in [0, 1797] (0 = all digits), got {self.limit}")
         if not 10 <= self.test_size <= total - 10:
-            raise ValueError(f"test_size must lie in [10, {total - 10}] so both splits hold every class, "
-                             f"got {self.test_size}")
+            raise ValueError(
+                f"test_size must lie in [10, {total - 10}] so both splits hold every class, got {self.test_size}"
+            )
 
 
 @dataclass
@@ -136,9 +142,23 @@ class MCJEPAConfig:
         self.head_dims = _positive("head_dims", self.head_dims)
         self.expander_dims = _positive("expander_dims", self.expander_dims)
         self.crop_scale = range_pair("crop_scale", self.crop_scale, 0.01, 1.0)
-        weights = {k: getattr(self, k) for k in ("photo_weight", "rec_weight", "smooth_weight", "cycle_weight",
-                                                  "vc_var_weight", "vc_cov_weight", "content_weight", "inv_weight",
-                                                  "var_weight", "cov_weight", "noise_std", "max_shift")}
+        weights = {
+            k: getattr(self, k)
+            for k in (
+                "photo_weight",
+                "rec_weight",
+                "smooth_weight",
+                "cycle_weight",
+                "vc_var_weight",
+                "vc_cov_weight",
+                "content_weight",
+                "inv_weight",
+                "var_weight",
+                "cov_weight",
+                "noise_std",
+                "max_shift",
+            )
+        }
         bad = {k: v for k, v in weights.items() if v < 0}
         if bad:
             raise ValueError(f"weights must be non-negative, got {bad}")

@@ -16,11 +16,11 @@ import functools
 import numpy as np
 import torch
 import torch.nn.functional as F
+from jepakit_vjepa.data import DIRECTIONS, moving_digit_clips
 
 from jepakit.api import ImageSplit, stratified_split
 from jepakit.interfaces import DataSplits
 from jepakit_mcjepa.config import FlowDigitsConfig
-from jepakit_vjepa.data import DIRECTIONS, moving_digit_clips
 
 
 class FlowSplit(ImageSplit):
@@ -52,13 +52,31 @@ def _texture(n: int, size: int, cells: int, amplitude: float, bank: int, g: torc
 
 def _flow_clips(cfg: FlowDigitsConfig) -> tuple[torch.Tensor, torch.Tensor, np.ndarray, torch.Tensor]:
     """(clips [N, 1, T, S, S], digit masks [N, T, S, S], digit labels [N], velocities [N, 2] as (dx, dy))."""
-    return _generate(cfg.frames, cfg.size, cfg.digit_size, cfg.speed, cfg.background, cfg.background_cells,
-                     cfg.textures, cfg.threshold, cfg.seed)
+    return _generate(
+        cfg.frames,
+        cfg.size,
+        cfg.digit_size,
+        cfg.speed,
+        cfg.background,
+        cfg.background_cells,
+        cfg.textures,
+        cfg.threshold,
+        cfg.seed,
+    )
 
 
 @functools.lru_cache(maxsize=4)
-def _generate(frames: int, size: int, digit_size: int, speed: int, background: float, cells: int, textures: int,
-              threshold: float, seed: int) -> tuple[torch.Tensor, torch.Tensor, np.ndarray, torch.Tensor]:
+def _generate(
+    frames: int,
+    size: int,
+    digit_size: int,
+    speed: int,
+    background: float,
+    cells: int,
+    textures: int,
+    threshold: float,
+    seed: int,
+) -> tuple[torch.Tensor, torch.Tensor, np.ndarray, torch.Tensor]:
     video, digit, direction = moving_digit_clips(frames, size, digit_size, speed, seed)
     sprite = (video[:, 0] + 1.0) / 2.0  # [N, T, S, S] in [0, 1]; exactly 0 off the sprite
     mask = sprite > threshold  # [N, T, S, S] the digit's pixels, moving rigidly with it
@@ -82,7 +100,13 @@ def flow_digits(cfg: FlowDigitsConfig, seed: int = 0) -> DataSplits:
     y = torch.as_tensor(digit, dtype=torch.long)
     tr, te = torch.as_tensor(train), torch.as_tensor(test)
     splits = {k: FlowSplit(x[i], y[i], velocity[i], mask[i]) for k, i in (("train", tr), ("test", te))}
-    return DataSplits(name=f"flow-digits{cfg.size}x{cfg.frames}", train=splits["train"], test=splits["test"],
-                      input_shape=tuple(int(s) for s in x.shape[1:]), num_classes=10, modality="video",
-                      class_names=[str(i) for i in range(10)],
-                      meta={"ground_truth_flow": True, "speed": cfg.speed, "frames": cfg.frames})
+    return DataSplits(
+        name=f"flow-digits{cfg.size}x{cfg.frames}",
+        train=splits["train"],
+        test=splits["test"],
+        input_shape=tuple(int(s) for s in x.shape[1:]),
+        num_classes=10,
+        modality="video",
+        class_names=[str(i) for i in range(10)],
+        meta={"ground_truth_flow": True, "speed": cfg.speed, "frames": cfg.frames},
+    )

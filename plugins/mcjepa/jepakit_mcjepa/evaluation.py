@@ -14,8 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from jepakit.api import ResolvedRun
-from jepakit.api import Built
+from jepakit.api import Built, ResolvedRun
 from jepakit.interfaces import EvalResult, Scores
 from jepakit_mcjepa.flow import end_point_error
 
@@ -37,7 +36,7 @@ def flow_errors(model: Any, split: Any, max_pairs: int = 0, batch_size: int = 25
         model.eval()
     try:
         for s in range(0, len(pairs), batch_size):
-            i, t = pairs[s:s + batch_size, 0], pairs[s:s + batch_size, 1]
+            i, t = pairs[s : s + batch_size, 0], pairs[s : s + batch_size, 1]
             gt = split.flow(i, t)  # [K, 2, H, W]
             digit = split.digit[i, t]  # [K, H, W]
             pred = model.predict_flow(split.x[i, :, t], split.x[i, :, t + 1]) if model is not None else gt * 0
@@ -66,6 +65,7 @@ def evaluate_mcjepa(method: Any, resolved: ResolvedRun, built: Built, run_dir: A
     Without ground-truth flow the content linear probe is the primary score. Core writes eval.json.
     """
     from jepakit.api import evaluate_encoders, head_factory
+
     model, splits = built.model, built.splits
     rand = _random_init(method, resolved, built)
 
@@ -74,34 +74,58 @@ def evaluate_mcjepa(method: Any, resolved: ResolvedRun, built: Built, run_dir: A
 
     heads = {content_name(name): head_factory(part) for name, part in resolved.heads.items()}
     primary = content_name(resolved.eval.primary) if resolved.eval.primary else None
-    content = evaluate_encoders(model.encoder, rand.encoder, splits, readout=resolved.eval.readout, heads=heads,
-                                primary=primary)
+    content = evaluate_encoders(
+        model.encoder, rand.encoder, splits, readout=resolved.eval.readout, heads=heads, primary=primary
+    )
     scores: dict[str, Scores] = {}
     details: dict[str, Any] = {}
     if hasattr(splits.test, "flow"):
         max_pairs = method.cfg.eval_pairs
         trained, random_init = flow_errors(model, splits.test, max_pairs), flow_errors(rand, splits.test, max_pairs)
         zero = trained["zero"]
-        scores["flow_epe"] = Scores(metric="flow_epe", trained=trained["model"]["all"],
-                                    random_init=random_init["model"]["all"], raw=zero["all"], higher_is_better=False)
+        scores["flow_epe"] = Scores(
+            metric="flow_epe",
+            trained=trained["model"]["all"],
+            random_init=random_init["model"]["all"],
+            raw=zero["all"],
+            higher_is_better=False,
+        )
         details["baseline_zero_flow"] = zero["all"]
-        details["flow"] = {"unit": "pixels, end-point error, forward flow t -> t+1", "trained": trained["model"],
-                           "random_init": random_init["model"], "zero_flow": zero}
+        details["flow"] = {
+            "unit": "pixels, end-point error, forward flow t -> t+1",
+            "trained": trained["model"],
+            "random_init": random_init["model"],
+            "zero_flow": zero,
+        }
         _plot(model, rand, splits.test, method.cfg.plot_pairs, run_dir)
     else:
         log.warning("%s has no ground-truth flow: flow EPE skipped, content probes only", splits.name)
         details["baseline_zero_flow"] = None
     scores.update(content.scores)
     main = content.main
-    details["content"] = {"metric": main.metric, "trained": main.trained, "random_init": main.random_init,
-                          "raw": main.raw}
+    details["content"] = {
+        "metric": main.metric,
+        "trained": main.trained,
+        "random_init": main.random_init,
+        "raw": main.raw,
+    }
     return EvalResult(
-        variant=resolved.variant, dataset=splits.name, primary="flow_epe" if "flow_epe" in scores else content.primary,
-        scores=scores, collapse=content.collapse, baseline_label="zero flow / raw pixels",
-        encoder=resolved.eval.encoder, readout=content.readout,
-        protocol=("flow: EPE over every pixel of every consecutive test pair, zero-flow baseline in the "
-                  "'zero flow / raw pixels' row; content: " + content.protocol),
-        n_train=content.n_train, n_test=content.n_test, details=details)
+        variant=resolved.variant,
+        dataset=splits.name,
+        primary="flow_epe" if "flow_epe" in scores else content.primary,
+        scores=scores,
+        collapse=content.collapse,
+        baseline_label="zero flow / raw pixels",
+        encoder=resolved.eval.encoder,
+        readout=content.readout,
+        protocol=(
+            "flow: EPE over every pixel of every consecutive test pair, zero-flow baseline in the "
+            "'zero flow / raw pixels' row; content: " + content.protocol
+        ),
+        n_train=content.n_train,
+        n_test=content.n_test,
+        details=details,
+    )
 
 
 def flow_to_rgb(flow: np.ndarray, max_mag: float) -> np.ndarray:

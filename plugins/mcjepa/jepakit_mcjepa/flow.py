@@ -13,8 +13,9 @@ import torch.nn.functional as F
 
 def base_grid(h: int, w: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
     """Pixel coordinates [1, 2, H, W] as (x, y)."""
-    ys, xs = torch.meshgrid(torch.arange(h, device=device, dtype=dtype), torch.arange(w, device=device, dtype=dtype),
-                            indexing="ij")
+    ys, xs = torch.meshgrid(
+        torch.arange(h, device=device, dtype=dtype), torch.arange(w, device=device, dtype=dtype), indexing="ij"
+    )
     return torch.stack([xs, ys])[None]
 
 

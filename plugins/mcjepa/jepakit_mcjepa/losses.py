@@ -32,8 +32,13 @@ def ssim_distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return ((1.0 - ssim) / 2.0).clamp(0.0, 1.0)
 
 
-def photometric(frame1: torch.Tensor, frame2: torch.Tensor, flow: torch.Tensor, ssim_weight: float,
-                visible: torch.Tensor | None = None) -> torch.Tensor:
+def photometric(
+    frame1: torch.Tensor,
+    frame2: torch.Tensor,
+    flow: torch.Tensor,
+    ssim_weight: float,
+    visible: torch.Tensor | None = None,
+) -> torch.Tensor:
     """Photometric error of frame1 against frame2 warped back by the full-resolution flow 1 -> 2, averaged over
     the `visible` pixels [B, 1, H, W] (all when None): an occluded pixel has no correct match in frame2."""
     rec = warp(frame2, flow)  # [B, C, H, W]
@@ -46,8 +51,9 @@ def photometric(frame1: torch.Tensor, frame2: torch.Tensor, flow: torch.Tensor, 
     return (err * w).sum() / w.sum().clamp_min(1.0)
 
 
-def visible_mask(flow_fw: torch.Tensor, flow_bw: torch.Tensor, alpha1: float = 0.01,
-                 alpha2: float = 0.5) -> torch.Tensor:
+def visible_mask(
+    flow_fw: torch.Tensor, flow_bw: torch.Tensor, alpha1: float = 0.01, alpha2: float = 0.5
+) -> torch.Tensor:
     """Forward-backward consistency (UnFlow, Meister et al. 2018): pixel p of frame 1 is visible in frame 2 when
     |f_fw(p) + f_bw(p + f_fw(p))|^2 < alpha1 (|f_fw|^2 + |f_bw(p + f_fw)|^2) + alpha2. No gradient. [B, 1, H, W]."""
     with torch.no_grad():
@@ -64,6 +70,7 @@ def regression(feat1: torch.Tensor, feat2: torch.Tensor, flow: torch.Tensor) -> 
 
 def smoothness(flow: torch.Tensor, image: torch.Tensor, edge: float) -> torch.Tensor:
     """First-order edge-aware smoothness: mean |grad flow| * exp(-edge * mean_c |grad image|)."""
+
     def grads(t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return t[..., :, 1:] - t[..., :, :-1], t[..., 1:, :] - t[..., :-1, :]
 
@@ -84,8 +91,9 @@ def cycle(feat1: torch.Tensor, flow_fw: torch.Tensor, flow_bw: torch.Tensor) -> 
     return (feat1 - back).pow(2).mean()
 
 
-def feature_vc(fmap: torch.Tensor, samples: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor,
-                                                                                                     torch.Tensor]:
+def feature_vc(
+    fmap: torch.Tensor, samples: int, generator: torch.Generator | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(variance, covariance) of a feature map [B, C, h, w], each location a sample (at most `samples` of them)."""
     z = fmap.permute(0, 2, 3, 1).reshape(-1, fmap.shape[1])  # [B*h*w, C]
     if len(z) > samples:
@@ -94,8 +102,9 @@ def feature_vc(fmap: torch.Tensor, samples: int, generator: torch.Generator | No
     return vicreg_var_cov(z)
 
 
-def vicreg(z1: torch.Tensor, z2: torch.Tensor, inv: float, var: float, cov: float) -> tuple[torch.Tensor,
-                                                                                             dict[str, float]]:
+def vicreg(
+    z1: torch.Tensor, z2: torch.Tensor, inv: float, var: float, cov: float
+) -> tuple[torch.Tensor, dict[str, float]]:
     """VICReg (Bardes et al. 2022) on expanded embeddings [B, E] of two views: weighted sum and its parts."""
     (var1, cov1), (var2, cov2) = vicreg_var_cov(z1), vicreg_var_cov(z2)
     parts = {"inv": F.mse_loss(z1, z2), "var": (var1 + var2) / 2, "cov": cov1 + cov2}

@@ -17,11 +17,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from jepakit.api import ResolvedRun
-from jepakit.api import gather_batch
 from jepakit import JepakitError
+from jepakit.api import Built, ResolvedRun, build_encoder, gather_batch
 from jepakit.interfaces import DataSplits, EvalResult, StepOutput
-from jepakit.api import Built, build_encoder
 from jepakit_mcjepa import losses
 from jepakit_mcjepa.augment import pick_pairs, random_views, step_generator
 from jepakit_mcjepa.config import MCJEPAConfig
@@ -35,8 +33,10 @@ class MCJEPA(nn.Module):
     def __init__(self, encoder: nn.Module, cfg: MCJEPAConfig, seed: int = 0) -> None:
         super().__init__()
         if not hasattr(encoder, "pyramid"):
-            raise JepakitError("encoder.use: MC-JEPA needs an encoder with a feature pyramid (`pyramid(frames)`)",
-                               'use encoder.use = "mcjepa/convnext-pyramid"')
+            raise JepakitError(
+                "encoder.use: MC-JEPA needs an encoder with a feature pyramid (`pyramid(frames)`)",
+                'use encoder.use = "mcjepa/convnext-pyramid"',
+            )
         self.encoder = encoder
         self.flow = FlowEstimator(cfg, tuple(encoder.cfg.dims))
         self.expander = Expander(encoder.embed_dim, cfg.expander_dims)
@@ -76,10 +76,12 @@ class MCJEPA(nn.Module):
         fw0, bw0 = resize_flow(fw[0], size), resize_flow(bw[0], size)  # the final estimate, at frame resolution
         vis1 = losses.visible_mask(fw0, bw0) if c.occlusion_mask else None  # [B, 1, H, W] frame-1 pixels seen
         vis2 = losses.visible_mask(bw0, fw0) if c.occlusion_mask else None
-        photo = (losses.photometric(f1, f2, fw0, c.ssim_weight, vis1)
-                 + losses.photometric(f2, f1, bw0, c.ssim_weight, vis2))
-        rec = sum(losses.regression(p1[i], p2[i], fw[i]) + losses.regression(p2[i], p1[i], bw[i])
-                  for i in levels) / len(levels)
+        photo = losses.photometric(f1, f2, fw0, c.ssim_weight, vis1) + losses.photometric(
+            f2, f1, bw0, c.ssim_weight, vis2
+        )
+        rec = sum(
+            losses.regression(p1[i], p2[i], fw[i]) + losses.regression(p2[i], p1[i], bw[i]) for i in levels
+        ) / len(levels)
         smooth = losses.smoothness(fw0, f1, c.smooth_edge) + losses.smoothness(bw0, f2, c.smooth_edge)
         cyc = sum(losses.cycle(p1[i], fw[i], bw[i]) + losses.cycle(p2[i], bw[i], fw[i]) for i in levels) / len(levels)
         var = cov = torch.zeros((), device=f1.device)
@@ -87,8 +89,14 @@ class MCJEPA(nn.Module):
             for fmap in feats:
                 v, cv = losses.feature_vc(fmap, c.vc_samples, g)
                 var, cov = var + v / len(feats), cov + cv / len(feats)
-        total = (c.photo_weight * photo + c.rec_weight * rec + c.smooth_weight * smooth + c.cycle_weight * cyc
-                 + c.vc_var_weight * var + c.vc_cov_weight * cov)
+        total = (
+            c.photo_weight * photo
+            + c.rec_weight * rec
+            + c.smooth_weight * smooth
+            + c.cycle_weight * cyc
+            + c.vc_var_weight * var
+            + c.vc_cov_weight * cov
+        )
         parts = {"photo": photo, "rec": rec, "smooth": smooth, "cycle": cyc, "vc_var": var, "vc_cov": cov}
         metrics = {f"loss/{k}": float(v.detach()) for k, v in parts.items()}
         if vis1 is not None:
@@ -119,8 +127,13 @@ class MCJEPA(nn.Module):
         content, parts = self.content_loss(x[rows, :, u], g)
         loss = motion + self.cfg.content_weight * content
         metrics.update(parts)
-        metrics.update({"loss/motion": float(motion.detach()), "loss/content": float(content.detach()),
-                        "loss": float(loss.detach())})
+        metrics.update(
+            {
+                "loss/motion": float(motion.detach()),
+                "loss/content": float(content.detach()),
+                "loss": float(loss.detach()),
+            }
+        )
         return StepOutput(loss, metrics)
 
 
@@ -133,8 +146,10 @@ class MCJEPAMethod:
     def build(self, resolved: ResolvedRun, splits: DataSplits) -> Built:
         shape = tuple(splits.input_shape)
         if len(shape) != 4 or shape[1] < 2:
-            raise JepakitError(f"data.use: MC-JEPA trains on clips (C, T >= 2, H, W), {splits.name} gives "
-                               f"{list(shape)}", 'use a video dataset such as data.use = "mcjepa/flow-digits"')
+            raise JepakitError(
+                f"data.use: MC-JEPA trains on clips (C, T >= 2, H, W), {splits.name} gives {list(shape)}",
+                'use a video dataset such as data.use = "mcjepa/flow-digits"',
+            )
         encoder = build_encoder(resolved, splits)
         return Built(MCJEPA(encoder, self.cfg, seed=resolved.run.seed), None, splits)
 

@@ -49,14 +49,19 @@ class ConvNeXtPyramid(nn.Module):
     def __init__(self, cfg: PyramidConfig, input_shape: tuple[int, ...]) -> None:
         super().__init__()
         if len(input_shape) not in (3, 4):
-            raise JepakitError(f"encoder: mcjepa/convnext-pyramid reads images (C, H, W) or clips (C, T, H, W), "
-                               f"got input shape {list(input_shape)}", "use a video or image dataset")
+            raise JepakitError(
+                f"encoder: mcjepa/convnext-pyramid reads images (C, H, W) or clips (C, T, H, W), "
+                f"got input shape {list(input_shape)}",
+                "use a video or image dataset",
+            )
         c, *rest = input_shape
         frames, (h, w) = (rest[0] if len(rest) == 3 else 1), rest[-2:]
         stride = cfg.stem_stride * 2 ** (len(cfg.dims) - 1)
         if h % stride or w % stride:
-            raise JepakitError(f"encoder.dims: {len(cfg.dims)} levels need frame sides divisible by {stride}, "
-                               f"got {h}x{w}", "use fewer levels or another frame size")
+            raise JepakitError(
+                f"encoder.dims: {len(cfg.dims)} levels need frame sides divisible by {stride}, got {h}x{w}",
+                "use fewer levels or another frame size",
+            )
         self.cfg, self.in_chans = cfg, c
         self.embed_dim = cfg.dims[-1]
         self.grid = (frames, h // stride, w // stride)
@@ -68,8 +73,11 @@ class ConvNeXtPyramid(nn.Module):
             if i > 0:
                 down.insert(0, LayerNorm2d(prev, eps=cfg.norm_eps))
             self.downs.append(nn.Sequential(*down))
-            self.stages.append(nn.Sequential(*[ConvNeXtBlock(dim, cfg.kernel_size, cfg.layer_scale_init, cfg.norm_eps)
-                                               for _ in range(depth)]))
+            self.stages.append(
+                nn.Sequential(
+                    *[ConvNeXtBlock(dim, cfg.kernel_size, cfg.layer_scale_init, cfg.norm_eps) for _ in range(depth)]
+                )
+            )
             prev = dim
         self.norm = nn.LayerNorm(self.embed_dim, eps=cfg.norm_eps)  # for pooled readouts, as ConvNeXt's head
         self.apply(_init)
@@ -107,8 +115,10 @@ class ConvNeXtPyramid(nn.Module):
         """Outputs of the last n blocks of the last level, each [B, N, D]."""
         last = self.stages[-1]
         if n > len(last):
-            raise JepakitError(f"eval.readout: the encoder's last level has {len(last)} block(s), {n} requested",
-                               'use readout = "mean" or deepen the last level (encoder.depths)')
+            raise JepakitError(
+                f"eval.readout: the encoder's last level has {len(last)} block(s), {n} requested",
+                'use readout = "mean" or deepen the last level (encoder.depths)',
+            )
         frames, _ = self._frames(x)
         h = self.pyramid_until_last(frames)
         outs = []
@@ -157,8 +167,10 @@ class FlowEstimator(nn.Module):
         super().__init__()
         n = cfg.flow_levels or len(dims)
         if n > len(dims):
-            raise JepakitError(f"method.flow_levels: {n} levels requested, the encoder has {len(dims)}",
-                               "lower method.flow_levels or add encoder levels")
+            raise JepakitError(
+                f"method.flow_levels: {n} levels requested, the encoder has {len(dims)}",
+                "lower method.flow_levels or add encoder levels",
+            )
         self.levels = list(range(n))  # indices into the pyramid, finest first
         self.radius = cfg.corr_radius
         cost = (2 * cfg.corr_radius + 1) ** 2

@@ -12,8 +12,16 @@ TINY = {
 
 def test_plugin_meets_the_contracts():
     checked = check_plugin("mcjepa", tiny=TINY)
-    assert sorted(checked) == sorted(["mcjepa/convnext-pyramid", "mcjepa/flow-digits", "mcjepa/joint",
-                                      "mcjepa/mcjepa", "mcjepa/mcjepa-tiny", "mcjepa/bench"])
+    assert sorted(checked) == sorted(
+        [
+            "mcjepa/convnext-pyramid",
+            "mcjepa/flow-digits",
+            "mcjepa/joint",
+            "mcjepa/mcjepa",
+            "mcjepa/mcjepa-tiny",
+            "mcjepa/bench",
+        ]
+    )
 
 
 def test_encoder_reads_single_images_too():

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from jepakit_mcjepa.config import FlowDigitsConfig
 from jepakit_mcjepa.data import flow_digits
 from jepakit_mcjepa.flow import warp
@@ -68,8 +67,10 @@ def test_blank_background_is_vjepas_canvas():
     assert float(s.train.x[:, 0][~s.train.digit].abs().sub(1.0).abs().max()) < 1e-6
 
 
-@pytest.mark.parametrize("kw", [dict(size=20), dict(frames=1), dict(background=0.9), dict(threshold=0.0),
-                                dict(limit=2000), dict(test_size=5)])
+@pytest.mark.parametrize(
+    "kw",
+    [dict(size=20), dict(frames=1), dict(background=0.9), dict(threshold=0.0), dict(limit=2000), dict(test_size=5)],
+)
 def test_bad_configs(kw):
     with pytest.raises(ValueError):
         FlowDigitsConfig(**kw)

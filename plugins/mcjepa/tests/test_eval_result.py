@@ -5,9 +5,18 @@ from __future__ import annotations
 
 from jepakit.testing.runs import check_collapse_warnings
 
-TOY = ["encoder.dims=[8, 16, 24]", "encoder.depths=[1, 1, 1]", "encoder.kernel_size=3", "method.corr_radius=1",
-       "method.head_dims=[16]", "method.expander_dims=[32, 32]", "data.limit=120", "data.test_size=40",
-       "method.eval_pairs=20", "method.plot_pairs=0"]
+TOY = [
+    "encoder.dims=[8, 16, 24]",
+    "encoder.depths=[1, 1, 1]",
+    "encoder.kernel_size=3",
+    "method.corr_radius=1",
+    "method.head_dims=[16]",
+    "method.expander_dims=[32, 32]",
+    "data.limit=120",
+    "data.test_size=40",
+    "method.eval_pairs=20",
+    "method.plot_pairs=0",
+]
 
 
 def test_a_collapse_warning_reaches_eval_json(tmp_path):

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import torch
-from torch import nn
-
 from jepakit_mcjepa.config import FlowDigitsConfig
 from jepakit_mcjepa.data import flow_digits
 from jepakit_mcjepa.evaluation import flow_errors, flow_to_rgb
+from torch import nn
 
 
 class _Replay(nn.Module):
@@ -23,7 +22,7 @@ class _Replay(nn.Module):
 
 def _gt_batches(split, batch: int) -> list[torch.Tensor]:
     pairs = torch.cartesian_prod(torch.arange(len(split)), torch.arange(split.x.shape[2] - 1))
-    return [split.flow(pairs[s:s + batch, 0], pairs[s:s + batch, 1]) for s in range(0, len(pairs), batch)]
+    return [split.flow(pairs[s : s + batch, 0], pairs[s : s + batch, 1]) for s in range(0, len(pairs), batch)]
 
 
 def test_perfect_zero_and_half_flows():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import torch
-
 from jepakit_mcjepa.flow import correlation, end_point_error, resize_flow, warp
 
 

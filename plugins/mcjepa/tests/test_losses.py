@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import torch
+from jepakit_mcjepa import losses
 
 from jepakit.api import vicreg_var_cov
-from jepakit_mcjepa import losses
 
 G = torch.Generator().manual_seed(0)
 

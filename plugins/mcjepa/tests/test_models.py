@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-
-from jepakit.errors import JepakitError
 from jepakit_mcjepa.config import MCJEPAConfig, PyramidConfig
 from jepakit_mcjepa.models import ConvNeXtPyramid, Expander, FlowEstimator
+
+from jepakit.errors import JepakitError
 
 PYR = PyramidConfig(dims=(8, 16, 24), depths=(1, 1, 2), kernel_size=3)
 

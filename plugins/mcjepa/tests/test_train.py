@@ -6,19 +6,28 @@ import json
 
 import pytest
 import torch
-
-from jepakit.framework.compose import resolve_run
-from jepakit.library.data import ImageSplit
-from jepakit.errors import JepakitError
-from jepakit.interfaces import DataSplits
-from jepakit.engine.jepa import build
-from jepakit.framework.plugins import load_plugins
-from jepakit.engine.train import train
 from jepakit_mcjepa.method import MCJEPAMethod
 
-TOY = ["encoder.dims=[8, 16, 24]", "encoder.depths=[1, 1, 1]", "encoder.kernel_size=3", "method.corr_radius=1",
-       "method.head_dims=[16]", "method.expander_dims=[32, 32]", "data.limit=200", "data.test_size=50",
-       "run.workers=0", "run.threads=1"]
+from jepakit.engine.jepa import build
+from jepakit.engine.train import train
+from jepakit.errors import JepakitError
+from jepakit.framework.compose import resolve_run
+from jepakit.framework.plugins import load_plugins
+from jepakit.interfaces import DataSplits
+from jepakit.library.data import ImageSplit
+
+TOY = [
+    "encoder.dims=[8, 16, 24]",
+    "encoder.depths=[1, 1, 1]",
+    "encoder.kernel_size=3",
+    "method.corr_radius=1",
+    "method.head_dims=[16]",
+    "method.expander_dims=[32, 32]",
+    "data.limit=200",
+    "data.test_size=50",
+    "run.workers=0",
+    "run.threads=1",
+]
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +43,16 @@ def test_one_step_trains_every_part(state):
     model, x = built.model, torch.stack([built.splits.train[i][0] for i in range(8)])
     assert built.masker is None and model.teacher is model.encoder
     out = model.step({"step": 0, "x": x, "y": None, "masks": None})
-    assert torch.isfinite(out.loss) and {"loss/photo", "loss/rec", "loss/smooth", "loss/cycle", "loss/vc_var",
-                                         "loss/vc_cov", "loss/vicreg_inv", "loss/content"} <= set(out.metrics)
+    assert torch.isfinite(out.loss) and {
+        "loss/photo",
+        "loss/rec",
+        "loss/smooth",
+        "loss/cycle",
+        "loss/vc_var",
+        "loss/vc_cov",
+        "loss/vicreg_inv",
+        "loss/content",
+    } <= set(out.metrics)
     out.loss.backward()
     for name in ("encoder", "flow", "expander"):
         grads = [p.grad for p in getattr(model, name).parameters()]
@@ -57,9 +74,20 @@ def test_images_are_refused_with_a_hint(state):
 @pytest.mark.slow
 def test_tiny_train_and_eval_write_the_run_directory(state, tmp_path):
     out = tmp_path / "run"
-    run = resolve_run({"variant": "mcjepa/mcjepa-tiny"}, state, TOY + [
-        "optim.steps=4", "optim.batch_size=16", f'run.out="{out}"', "run.ckpt_every=2", "run.monitor_every=2",
-        "run.log_every=1", "method.eval_pairs=60"])
+    run = resolve_run(
+        {"variant": "mcjepa/mcjepa-tiny"},
+        state,
+        TOY
+        + [
+            "optim.steps=4",
+            "optim.batch_size=16",
+            f'run.out="{out}"',
+            "run.ckpt_every=2",
+            "run.monitor_every=2",
+            "run.log_every=1",
+            "method.eval_pairs=60",
+        ],
+    )
     threads = torch.get_num_threads()
     try:
         result = train(run)

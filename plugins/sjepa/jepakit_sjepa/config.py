@@ -17,8 +17,10 @@ PAPER_CONV = ((8, 32, 8), (16, 2, 2), (32, 2, 2), (64, 2, 2), (64, 2, 2))
 def _conv_layers(layers: tuple[tuple[int, int, int], ...]) -> tuple[tuple[int, int, int], ...]:
     out = tuple(tuple(int(v) for v in layer) for layer in layers)
     if not out or any(len(layer) != 3 or min(layer) < 1 for layer in out):
-        raise ValueError(f"conv_layers must be a non-empty list of [dim, kernel, stride] with positive values, "
-                         f"got {[list(layer) for layer in out]}")
+        raise ValueError(
+            f"conv_layers must be a non-empty list of [dim, kernel, stride] with positive values, "
+            f"got {[list(layer) for layer in out]}"
+        )
     return out  # type: ignore[return-value]
 
 
@@ -50,8 +52,10 @@ class EEGEncoderConfig:
         if min(self.embed_dim, self.depth, self.num_heads) < 1:
             raise ValueError("embed_dim, depth and num_heads must be positive")
         if self.channel_dims % 6 or not 6 <= self.channel_dims <= self.embed_dim - 2:
-            raise ValueError(f"channel_dims must be a multiple of 6 (sin + cos per axis) in [6, embed_dim - 2], "
-                             f"got {self.channel_dims}")
+            raise ValueError(
+                f"channel_dims must be a multiple of 6 (sin + cos per axis) in [6, embed_dim - 2], "
+                f"got {self.channel_dims}"
+            )
 
 
 @dataclass

@@ -23,8 +23,11 @@ from jepakit_sjepa.config import SimEEGConfig
 from jepakit_sjepa.montage import channel_set, electrode_positions
 
 BANDS = ((1.0, 4.0), (4.0, 8.0), (8.0, 13.0), (13.0, 30.0), (30.0, 45.0))  # delta theta alpha beta gamma
-CLASSES = {"mi": ["left hand", "right hand"], "erp": ["non-target", "target"],
-           "both": ["left/non-target", "left/target", "right/non-target", "right/target"]}
+CLASSES = {
+    "mi": ["left hand", "right hand"],
+    "erp": ["non-target", "target"],
+    "both": ["left/non-target", "left/target", "right/non-target", "right/target"],
+}
 
 
 def band_power(x: torch.Tensor, sfreq: float) -> torch.Tensor:
@@ -103,7 +106,7 @@ def simulate(cfg: SimEEGConfig, n: int, seed: int) -> tuple[torch.Tensor, np.nda
     for k, hemi_side in ((0, 1), (1, 0)):  # C3 loses mu on right-hand trials, C4 on left-hand trials
         amp = cfg.mu_amplitude * np.where(side == hemi_side, np.sqrt(1.0 - erd), 1.0)
         mu = _burst(rng, n, t, 9.0, 12.0) * amp[:, None]
-        x += _lead(pos, named[k:k + 1], cfg.smoothness * 0.8)[None, :, 0, None] * mu[:, None]
+        x += _lead(pos, named[k : k + 1], cfg.smoothness * 0.8)[None, :, 0, None] * mu[:, None]
     # oddball: N100 over Cz on every trial, P300 over Pz mostly on targets
     onset = 1.0 + rng.uniform(-0.1, 0.1, (n, 1))
     n100 = -0.6 * np.exp(-((t - onset - 0.1) ** 2) / (2 * 0.03**2))
@@ -128,7 +131,14 @@ def sim_eeg(cfg: SimEEGConfig, seed: int = 0) -> DataSplits:
     if cfg.task == "both":  # the paper scores each paradigm on its own: core's eval reads them as extra labels
         extra = {"motor imagery": (ytr // 2, yte // 2), "oddball": (ytr % 2, yte % 2)}
     return DataSplits(
-        name=f"sim-eeg-{cfg.montage}-{cfg.task}", train=ImageSplit(xtr, torch.as_tensor(ytr)),
-        test=ImageSplit(xte, torch.as_tensor(yte)), input_shape=tuple(int(s) for s in xtr.shape[1:]),
-        num_classes=len(CLASSES[cfg.task]), modality="eeg", class_names=list(CLASSES[cfg.task]), meta=meta,
-        raw_features=BandPower(cfg.sfreq), extra_labels=extra)
+        name=f"sim-eeg-{cfg.montage}-{cfg.task}",
+        train=ImageSplit(xtr, torch.as_tensor(ytr)),
+        test=ImageSplit(xte, torch.as_tensor(yte)),
+        input_shape=tuple(int(s) for s in xtr.shape[1:]),
+        num_classes=len(CLASSES[cfg.task]),
+        modality="eeg",
+        class_names=list(CLASSES[cfg.task]),
+        meta=meta,
+        raw_features=BandPower(cfg.sfreq),
+        extra_labels=extra,
+    )

@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from jepakit.api import ImageSplit, stratified_split
 from jepakit import JepakitError
+from jepakit.api import ImageSplit, stratified_split
 from jepakit.interfaces import DataSplits
 from jepakit_sjepa.config import EEGFilesConfig
 from jepakit_sjepa.data import BandPower
-from jepakit_sjepa.montage import montage_positions, electrode_positions
+from jepakit_sjepa.montage import electrode_positions, montage_positions
 
 log = logging.getLogger("jepakit")
 SUFFIXES = (".edf", ".bdf", ".fif", ".vhdr")
@@ -87,29 +87,45 @@ def eeg_files(cfg: EEGFilesConfig, seed: int = 0) -> DataSplits:
         if not trials:
             skipped.append(f"{f.name}: no annotation with a full {cfg.window_s} s window")
             continue
-        xs.extend(data[rows, s:s + length] for _, s in trials)
+        xs.extend(data[rows, s : s + length] for _, s in trials)
         ys.extend(d for d, _ in trials)
     if skipped:
         log.warning("sjepa/eeg-files: skipped %d of %d file(s): %s", len(skipped), len(files), "; ".join(skipped))
     if not xs:
-        raise JepakitError(f"data.path: no usable EEG trials in {cfg.path} ({len(skipped)} file(s) skipped: "
-                           f"{'; '.join(skipped)})", "check the files, their annotations and data.labels")
+        raise JepakitError(
+            f"data.path: no usable EEG trials in {cfg.path} ({len(skipped)} file(s) skipped: {'; '.join(skipped)})",
+            "check the files, their annotations and data.labels",
+        )
     classes = sorted(set(ys))
     y = np.asarray([classes.index(v) for v in ys])
     if len(classes) < 2 or np.bincount(y).min() < 2:
-        raise JepakitError(f"data: need at least 2 labels with 2 trials each, got {dict(zip(*np.unique(ys, return_counts=True)))}",
-                           "annotate more events or widen data.labels")
+        raise JepakitError(
+            f"data: need at least 2 labels with 2 trials each, got {dict(zip(*np.unique(ys, return_counts=True)))}",
+            "annotate more events or widen data.labels",
+        )
     x = torch.as_tensor(np.stack(xs), dtype=torch.float32)  # [N, C, L]
     n_test = max(len(classes), int(round(cfg.test_fraction * len(y))))
     train, test = stratified_split(y, n_test, cfg.split_seed)
     yt = torch.as_tensor(y)
     pos = electrode_positions(common, cfg.montage)
-    meta = {"ch_names": common, "ch_pos": pos.tolist(), "sfreq": float(cfg.sfreq), "units": f"{cfg.scale_uv} uV",
-            "skipped": skipped}
-    return DataSplits(name=f"eeg-files-{Path(cfg.path).name}", train=ImageSplit(x[train], yt[train], skipped),
-                      test=ImageSplit(x[test], yt[test], skipped), input_shape=tuple(x.shape[1:]),
-                      num_classes=len(classes), modality="eeg", class_names=classes, meta=meta,
-                      raw_features=BandPower(cfg.sfreq))
+    meta = {
+        "ch_names": common,
+        "ch_pos": pos.tolist(),
+        "sfreq": float(cfg.sfreq),
+        "units": f"{cfg.scale_uv} uV",
+        "skipped": skipped,
+    }
+    return DataSplits(
+        name=f"eeg-files-{Path(cfg.path).name}",
+        train=ImageSplit(x[train], yt[train], skipped),
+        test=ImageSplit(x[test], yt[test], skipped),
+        input_shape=tuple(x.shape[1:]),
+        num_classes=len(classes),
+        modality="eeg",
+        class_names=classes,
+        meta=meta,
+        raw_features=BandPower(cfg.sfreq),
+    )
 
 
 def _common_channels(per_file: list[tuple[list[str], set[str]]], known: set[str]) -> list[str]:

@@ -42,16 +42,18 @@ def _as_grid(feats: Any) -> torch.Tensor:
 def _predict(net: nn.Module, x: torch.Tensor, batch_size: int, precision: str = "fp32") -> np.ndarray:
     """Class indices [N] from an eval-mode net, `batch_size` inputs at a time."""
     from jepakit.api import autocast
+
     with autocast(precision, torch.device("cpu")):
-        return torch.cat([net(x[i:i + batch_size]).argmax(1) for i in range(0, len(x), batch_size)]).numpy()
+        return torch.cat([net(x[i : i + batch_size]).argmax(1) for i in range(0, len(x), batch_size)]).numpy()
 
 
 class _SpatialFilterNet(nn.Module):
     """[N, C, T, F] -> logits: `filters` learned weighted sums over channels (Conv3d with a (C, 1, 1) kernel in
     the paper), flattened, then linear."""
 
-    def __init__(self, channels: int, steps: int, feats: int, filters: int, classes: int,
-                 local: nn.Module | None = None) -> None:
+    def __init__(
+        self, channels: int, steps: int, feats: int, filters: int, classes: int, local: nn.Module | None = None
+    ) -> None:
         super().__init__()
         self.spatial = nn.Linear(channels, filters, bias=False)
         self.local = local
@@ -81,8 +83,10 @@ class SpatialFilterHead:
 
     def describe(self) -> str:
         c = self.cfg
-        return (f"{self.name}: {c.spatial_filters} spatial filters + linear, AdamW {c.epochs} epochs lr {c.lr} "
-                f"on frozen features")
+        return (
+            f"{self.name}: {c.spatial_filters} spatial filters + linear, AdamW {c.epochs} epochs lr {c.lr} "
+            f"on frozen features"
+        )
 
     def _prepare(self, feats: Any) -> torch.Tensor:
         x = _as_grid(feats)
@@ -105,8 +109,15 @@ class SpatialFilterHead:
             net = self._build(x, len(self._classes))
         params = [p for p in net.parameters() if p.requires_grad]
         opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-        fit_minibatches(net, opt, len(x), lambda idx: F.cross_entropy(net(x[idx]), y[idx]), epochs=cfg.epochs,
-                        batch_size=cfg.batch_size, seed=cfg.seed)
+        fit_minibatches(
+            net,
+            opt,
+            len(x),
+            lambda idx: F.cross_entropy(net(x[idx]), y[idx]),
+            epochs=cfg.epochs,
+            batch_size=cfg.batch_size,
+            seed=cfg.seed,
+        )
         self._net = net.eval()
 
     @torch.no_grad()
@@ -171,33 +182,59 @@ class _Contextual(nn.Module):
         return self.head.classify(self.drop(z.flatten(1)))
 
 
-def fit_contextual(encoder: nn.Module, x: torch.Tensor, labels: Any, cfg: FineTuneConfig, filters: int = 4,
-                   precision: str = "fp32") -> tuple[_Contextual, np.ndarray]:
+def fit_contextual(
+    encoder: nn.Module, x: torch.Tensor, labels: Any, cfg: FineTuneConfig, filters: int = 4, precision: str = "fp32"
+) -> tuple[_Contextual, np.ndarray]:
     """(net in eval mode, its classes): the contextual classifier trained end to end on (x [N, C, L], labels [N])
     from a copy of `encoder`, which is left as it is (its weights and requires_grad flags)."""
     import copy
 
     from jepakit.api import cosine
+
     classes, y = np.unique(np.asarray(labels), return_inverse=True)
     y = torch.as_tensor(y, dtype=torch.long)
     with torch.random.fork_rng():
         torch.manual_seed(cfg.seed)
         net = _Contextual(copy.deepcopy(encoder).requires_grad_(True), filters, len(classes), cfg.dropout)
-    groups = [{"params": list(net.encoder.parameters()), "lr": cfg.encoder_lr},
-              {"params": list(net.head.parameters()), "lr": cfg.lr}]
+    groups = [
+        {"params": list(net.encoder.parameters()), "lr": cfg.encoder_lr},
+        {"params": list(net.head.parameters()), "lr": cfg.lr},
+    ]
     opt = torch.optim.AdamW(groups, weight_decay=cfg.weight_decay)
     steps = cfg.epochs * -(-len(x) // cfg.batch_size)
     warm = max(1, round(cfg.warmup * steps))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: (k + 1) / warm if k < warm else  # warm-up, cosine
-                                              cosine(1.0, 0.0, (k - warm) / max(1, steps - warm)))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt,
+        lambda k: (
+            (k + 1) / warm
+            if k < warm
+            # warm-up, cosine
+            else cosine(1.0, 0.0, (k - warm) / max(1, steps - warm))
+        ),
+    )
     x = x.float()
-    fit_minibatches(net, opt, len(x), lambda idx: F.cross_entropy(net(x[idx]), y[idx]), epochs=cfg.epochs,
-                    batch_size=cfg.batch_size, seed=cfg.seed, scheduler=sched, precision=precision)
+    fit_minibatches(
+        net,
+        opt,
+        len(x),
+        lambda idx: F.cross_entropy(net(x[idx]), y[idx]),
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        seed=cfg.seed,
+        scheduler=sched,
+        precision=precision,
+    )
     return net.eval(), classes
 
 
-def finetune_contextual(encoder: nn.Module, train: tuple[torch.Tensor, Any], test: tuple[torch.Tensor, Any],
-                        cfg: FineTuneConfig, filters: int = 4, precision: str = "fp32") -> float:
+def finetune_contextual(
+    encoder: nn.Module,
+    train: tuple[torch.Tensor, Any],
+    test: tuple[torch.Tensor, Any],
+    cfg: FineTuneConfig,
+    filters: int = 4,
+    precision: str = "fp32",
+) -> float:
     """Test accuracy (%) of the contextual classifier fine-tuned end to end from a copy of `encoder`.
 
     train / test: (x [N, C, L] raw recordings, labels [N]).

@@ -32,8 +32,10 @@ class SpatialBlockMasker:
     def __init__(self, cfg: SpatialMaskConfig, grid: tuple[int, ...], meta: dict[str, Any] | None = None) -> None:
         grid = tuple(int(g) for g in grid)
         if len(grid) != 2 or min(grid) < 1:
-            raise JepakitError(f"masker: sjepa/spatial needs a (channels, time) grid, got {grid}",
-                               "use it with the EEG encoder sjepa/eeg-transformer")
+            raise JepakitError(
+                f"masker: sjepa/spatial needs a (channels, time) grid, got {grid}",
+                "use it with the EEG encoder sjepa/eeg-transformer",
+            )
         self.cfg, self.grid = cfg, grid
         self.pos = positions_from_meta(meta, grid[0], "masker")  # [C, 3]
         self.dist = torch.as_tensor(chord_distances(self.pos))  # [C, C]
@@ -42,9 +44,11 @@ class SpatialBlockMasker:
             sizes = (self.dist <= d).sum(dim=1)  # [C] region size around each centre
             ok = torch.nonzero(sizes <= grid[0] - cfg.min_context_channels).flatten()
             if len(ok) == 0:
-                raise JepakitError(f"masker.diameters: a diameter of {d} head sizes hides so many of the "
-                                   f"{grid[0]} electrodes that fewer than {cfg.min_context_channels} stay visible",
-                                   "use smaller diameters or lower masker.min_context_channels")
+                raise JepakitError(
+                    f"masker.diameters: a diameter of {d} head sizes hides so many of the "
+                    f"{grid[0]} electrodes that fewer than {cfg.min_context_channels} stay visible",
+                    "use smaller diameters or lower masker.min_context_channels",
+                )
             self.centres.append(ok)
 
     def region(self, centre: int, diameter: float) -> torch.Tensor:

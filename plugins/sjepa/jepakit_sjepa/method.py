@@ -18,9 +18,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from jepakit.api import ResolvedRun
+from jepakit.api import Built, JEPAMethod, ResolvedRun, build_encoder
 from jepakit.interfaces import DataSplits, EvalResult, Scores
-from jepakit.api import Built, JEPAMethod, build_encoder
 from jepakit_sjepa.config import SJEPAMethodConfig
 
 log = logging.getLogger("jepakit")
@@ -36,6 +35,7 @@ class SJEPAMethod(JEPAMethod):
         """Core's probes, then S-JEPA's heads, fine-tuning and transfer on the same trained and random-init
         encoders (the random-init one built once, under the run's seed); core writes eval.json."""
         from jepakit.api import evaluate_built
+
         model = built.model
         trained = model.teacher if resolved.eval.encoder == "target" else model.encoder
         torch.manual_seed(resolved.run.seed)
@@ -43,11 +43,16 @@ class SJEPAMethod(JEPAMethod):
         result = evaluate_built(resolved, built, run_dir, random_init=random_init)
         scores, details = dict(result.scores), dict(result.details)
         if self.cfg.heads:
-            scores.update({name: Scores(metric="accuracy", **rows)
-                           for name, rows in spatial_heads(trained, random_init, built.splits, self.cfg).items()})
+            scores.update(
+                {
+                    name: Scores(metric="accuracy", **rows)
+                    for name, rows in spatial_heads(trained, random_init, built.splits, self.cfg).items()
+                }
+            )
         if self.cfg.finetune.enabled:
-            scores["contextual_finetuned"] = Scores(metric="accuracy", **finetuned(
-                trained, random_init, built.splits, self.cfg, resolved.run.precision))
+            scores["contextual_finetuned"] = Scores(
+                metric="accuracy", **finetuned(trained, random_init, built.splits, self.cfg, resolved.run.precision)
+            )
         if self.cfg.transfer:
             transfer = transfer_check(resolved, trained, random_init, self.cfg)
             if transfer:
@@ -63,13 +68,14 @@ def _token_grid(encoder: torch.nn.Module, x: torch.Tensor, local: bool) -> torch
     C, T = encoder.grid
     out = []
     for i in range(0, len(x), 256):
-        xb = x[i:i + 256]
+        xb = x[i : i + 256]
         out.append(encoder.local_features(xb) if local else encoder(xb).reshape(len(xb), C, T, -1))
     return torch.cat(out)
 
 
-def spatial_heads(trained: torch.nn.Module, random_init: torch.nn.Module, splits: DataSplits,
-                  cfg: SJEPAMethodConfig) -> dict[str, dict[str, float]]:
+def spatial_heads(
+    trained: torch.nn.Module, random_init: torch.nn.Module, splits: DataSplits, cfg: SJEPAMethodConfig
+) -> dict[str, dict[str, float]]:
     """{head name: {"trained": acc, "random_init": acc}} for the contextual, post-local and pre-local heads."""
     from jepakit_sjepa.heads import PostLocalHead, PreLocalHead, SpatialFilterHead
 
@@ -92,19 +98,27 @@ def spatial_heads(trained: torch.nn.Module, random_init: torch.nn.Module, splits
     return out
 
 
-def finetuned(trained: torch.nn.Module, random_init: torch.nn.Module, splits: DataSplits, cfg: SJEPAMethodConfig,
-              precision: str = "fp32") -> dict[str, float]:
+def finetuned(
+    trained: torch.nn.Module,
+    random_init: torch.nn.Module,
+    splits: DataSplits,
+    cfg: SJEPAMethodConfig,
+    precision: str = "fp32",
+) -> dict[str, float]:
     """{"trained": acc, "random_init": acc} of the contextual classifier fine-tuned end to end (the paper's protocol)."""
     from jepakit_sjepa.heads import finetune_contextual
 
     train = (splits.train.x, splits.train.y.numpy())  # type: ignore[attr-defined]
     test = (splits.test.x, splits.test.y.numpy())  # type: ignore[attr-defined]
-    return {row: round(finetune_contextual(enc, train, test, cfg.finetune, cfg.head.spatial_filters, precision), 2)
-            for row, enc in (("trained", trained), ("random_init", random_init))}
+    return {
+        row: round(finetune_contextual(enc, train, test, cfg.finetune, cfg.head.spatial_filters, precision), 2)
+        for row, enc in (("trained", trained), ("random_init", random_init))
+    }
 
 
-def transfer_check(resolved: ResolvedRun, trained: torch.nn.Module, random_init: torch.nn.Module,
-                   cfg: SJEPAMethodConfig) -> dict[str, Any]:
+def transfer_check(
+    resolved: ResolvedRun, trained: torch.nn.Module, random_init: torch.nn.Module, cfg: SJEPAMethodConfig
+) -> dict[str, Any]:
     """Linear probe on recordings from `cfg.transfer_montage` with the run's weights, unchanged."""
     from jepakit.api import LinearProbe, extract_features, raw_features
     from jepakit_sjepa.data import sim_eeg
@@ -128,5 +142,9 @@ def transfer_check(resolved: ResolvedRun, trained: torch.nn.Module, random_init:
     probe = LinearProbe()
     probe.fit(*raw_features(splits.train, transform=splits.raw_features))
     scores["raw"] = round(probe.score(*raw_features(splits.test, transform=splits.raw_features))["accuracy"], 2)
-    return {"linear": scores, "dataset": splits.name, "channels": list(splits.meta["ch_names"]),
-            "pretrained_on": resolved.parts["data"].cfg.montage}
+    return {
+        "linear": scores,
+        "dataset": splits.name,
+        "channels": list(splits.meta["ch_names"]),
+        "pretrained_on": resolved.parts["data"].cfg.montage,
+    }

@@ -98,24 +98,28 @@ class EEGEncoder(TokenEncoder):
 
     layout = "electrodes"
 
-    def __init__(self, cfg: EEGEncoderConfig, input_shape: tuple[int, ...], meta: dict[str, Any] | None = None
-                 ) -> None:
+    def __init__(self, cfg: EEGEncoderConfig, input_shape: tuple[int, ...], meta: dict[str, Any] | None = None) -> None:
         super().__init__()
         shape = tuple(int(s) for s in input_shape)
         if len(shape) != 2:
-            raise JepakitError(f"encoder: the EEG encoder needs (channels, samples) inputs, the dataset gives {shape}",
-                               "use an EEG dataset such as sjepa/sim-eeg")
+            raise JepakitError(
+                f"encoder: the EEG encoder needs (channels, samples) inputs, the dataset gives {shape}",
+                "use an EEG dataset such as sjepa/sim-eeg",
+            )
         self.cfg, self.embed_dim = cfg, cfg.embed_dim
         self.feature_encoder = ConvFeatureEncoder(cfg.conv_layers, cfg.conv_norm)
         self.n_time = self.feature_encoder.out_len(shape[1])
         if self.n_time < 1:
-            raise JepakitError(f"encoder.conv_layers: {shape[1]} samples are too short for the conv stack",
-                               "use longer windows (data.window_s) or smaller kernels/strides")
+            raise JepakitError(
+                f"encoder.conv_layers: {shape[1]} samples are too short for the conv stack",
+                "use longer windows (data.window_s) or smaller kernels/strides",
+            )
         d_conv = self.feature_encoder.out_dim
         self.proj = nn.Identity() if d_conv == cfg.embed_dim else nn.Linear(d_conv, cfg.embed_dim)
         self.channel_mix = nn.Linear(cfg.channel_dims, cfg.channel_dims, bias=False)
         self.blocks = nn.ModuleList(
-            Block(cfg.embed_dim, cfg.num_heads, cfg.mlp_ratio, cfg.qkv_bias, cfg.norm_eps) for _ in range(cfg.depth))
+            Block(cfg.embed_dim, cfg.num_heads, cfg.mlp_ratio, cfg.qkv_bias, cfg.norm_eps) for _ in range(cfg.depth)
+        )
         self.norm = nn.LayerNorm(cfg.embed_dim, eps=cfg.norm_eps)
         init_transformer(self, self.blocks)
         nn.init.zeros_(self.channel_mix.weight)
@@ -141,8 +145,10 @@ class EEGEncoder(TokenEncoder):
     def tokens(self, x: torch.Tensor) -> torch.Tensor:
         C, T = self.grid
         if x.dim() != 3 or x.shape[1] != C:
-            raise JepakitError(f"encoder: got input {list(x.shape)}, expected [B, {C}, samples] for this montage",
-                               "call set_montage(positions) for recordings with another channel set")
+            raise JepakitError(
+                f"encoder: got input {list(x.shape)}, expected [B, {C}, samples] for this montage",
+                "call set_montage(positions) for recordings with another channel set",
+            )
         z = self.proj(self.feature_encoder(x))  # [B, C, T', D]
         return z.reshape(len(x), C * T, -1) + self.positions()  # [B, N, D]
 
@@ -154,8 +160,9 @@ class DecoderPredictor(nn.Module):
     memory: the context-encoder tokens (which carry their own positions), projected to the predictor width.
     """
 
-    def __init__(self, cfg: DecoderPredictorConfig, embed_dim: int, grid: tuple[int, ...],
-                 meta: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, cfg: DecoderPredictorConfig, embed_dim: int, grid: tuple[int, ...], meta: dict[str, Any] | None = None
+    ) -> None:
         super().__init__()
         C, T = (int(g) for g in grid)
         d = cfg.embed_dim

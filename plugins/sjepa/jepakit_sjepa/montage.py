@@ -14,11 +14,51 @@ from typing import Any
 import numpy as np
 
 from jepakit import JepakitError
-MONTAGE_1020_19 = ("Fp1", "Fp2", "F7", "F3", "Fz", "F4", "F8", "T7", "C3", "Cz", "C4", "T8", "P7", "P3", "Pz",
-                   "P4", "P8", "O1", "O2")
+
+MONTAGE_1020_19 = (
+    "Fp1",
+    "Fp2",
+    "F7",
+    "F3",
+    "Fz",
+    "F4",
+    "F8",
+    "T7",
+    "C3",
+    "Cz",
+    "C4",
+    "T8",
+    "P7",
+    "P3",
+    "Pz",
+    "P4",
+    "P8",
+    "O1",
+    "O2",
+)
 #: A different 20-electrode 10-10 set sharing no channel with the one above (a sensorimotor + parietal cap).
-MONTAGE_1010_20 = ("AF3", "AF4", "FC5", "FC1", "FCz", "FC2", "FC6", "C5", "C1", "C2", "C6", "CP5", "CP1", "CPz",
-                   "CP2", "CP6", "PO3", "POz", "PO4", "Oz")
+MONTAGE_1010_20 = (
+    "AF3",
+    "AF4",
+    "FC5",
+    "FC1",
+    "FCz",
+    "FC2",
+    "FC6",
+    "C5",
+    "C1",
+    "C2",
+    "C6",
+    "CP5",
+    "CP1",
+    "CPz",
+    "CP2",
+    "CP6",
+    "PO3",
+    "POz",
+    "PO4",
+    "Oz",
+)
 CHANNEL_SETS = {"1020-19": MONTAGE_1020_19, "1010-20": MONTAGE_1010_20}
 
 
@@ -32,8 +72,10 @@ def montage_positions(name: str) -> dict[str, np.ndarray]:
         try:
             montage = mne.channels.make_standard_montage(name)
         except ValueError as exc:
-            raise JepakitError(f"unknown montage {name!r}: {exc}",
-                               "use an MNE standard montage name such as standard_1005 or standard_1020") from exc
+            raise JepakitError(
+                f"unknown montage {name!r}: {exc}",
+                "use an MNE standard montage name such as standard_1005 or standard_1020",
+            ) from exc
     return {k: np.asarray(v, dtype=np.float64) for k, v in montage.get_positions()["ch_pos"].items()}
 
 
@@ -52,8 +94,10 @@ def electrode_positions(names: tuple[str, ...] | list[str], montage: str = "stan
     lower = {k.lower(): v for k, v in table.items()}
     missing = [n for n in names if n.lower() not in lower]
     if missing:
-        raise JepakitError(f"montage {montage!r} has no position for channel(s) {missing[:8]}",
-                           "rename the channels to 10-05 names (e.g. C3, Pz) or pick another montage")
+        raise JepakitError(
+            f"montage {montage!r} has no position for channel(s) {missing[:8]}",
+            "rename the channels to 10-05 names (e.g. C3, Pz) or pick another montage",
+        )
     pos = np.stack([lower[n.lower()] for n in names]) - _sphere_centre(montage)  # [C, 3]
     return pos / np.linalg.norm(pos, axis=1, keepdims=True)
 
@@ -70,12 +114,16 @@ def positions_from_meta(meta: dict[str, Any] | None, n_channels: int, part: str)
     """The dataset's electrode positions [C, 3] (unit vectors) from `DataSplits.meta["ch_pos"]`."""
     pos = None if not meta else meta.get("ch_pos")
     if pos is None:
-        raise JepakitError(f"{part}: the dataset gives no electrode positions (meta['ch_pos'])",
-                           "use an EEG dataset such as sjepa/sim-eeg or sjepa/eeg-files")
+        raise JepakitError(
+            f"{part}: the dataset gives no electrode positions (meta['ch_pos'])",
+            "use an EEG dataset such as sjepa/sim-eeg or sjepa/eeg-files",
+        )
     arr = np.asarray(pos, dtype=np.float64)
     if arr.shape != (n_channels, 3):
-        raise JepakitError(f"{part}: meta['ch_pos'] has shape {list(arr.shape)}, expected [{n_channels}, 3]",
-                           "the dataset must give one xyz position per channel")
+        raise JepakitError(
+            f"{part}: meta['ch_pos'] has shape {list(arr.shape)}, expected [{n_channels}, 3]",
+            "the dataset must give one xyz position per channel",
+        )
     norm = np.linalg.norm(arr, axis=1, keepdims=True)
     if not np.isfinite(arr).all() or (norm < 1e-9).any():
         raise JepakitError(f"{part}: meta['ch_pos'] holds NaN or zero-length positions", "check the montage")

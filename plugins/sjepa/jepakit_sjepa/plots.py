@@ -10,6 +10,7 @@ import numpy as np
 def plot_scalp_masks(xy: np.ndarray, hidden: np.ndarray, x: np.ndarray, path: Path) -> Path:
     """xy [C, 2] projected electrodes, hidden [R, C] bool, x [R, C, L] signals -> one PNG, R columns."""
     from jepakit.api import new_figure, save_png
+
     rows = len(hidden)
     fig = new_figure(3.2 * rows, 5.4)
     for r in range(rows):

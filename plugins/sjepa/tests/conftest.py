@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from jepakit_sjepa.montage import channel_set
 
 

@@ -6,7 +6,6 @@ import dataclasses
 
 import numpy as np
 import torch
-
 from jepakit_sjepa.config import SimEEGConfig
 from jepakit_sjepa.data import band_power, sim_eeg, simulate
 from jepakit_sjepa.montage import CHANNEL_SETS

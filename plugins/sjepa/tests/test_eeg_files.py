@@ -7,10 +7,10 @@ import logging
 import mne
 import numpy as np
 import pytest
-
-from jepakit.errors import JepakitError
 from jepakit_sjepa.config import EEGFilesConfig
 from jepakit_sjepa.eeg_files import eeg_files
+
+from jepakit.errors import JepakitError
 
 CHANS = ["Fz", "C3", "Cz", "C4", "Pz", "O1", "O2", "EOG"]
 

@@ -5,9 +5,20 @@ from __future__ import annotations
 
 from jepakit.testing.runs import check_collapse_warnings
 
-SMALL = ["encoder.embed_dim=32", "encoder.depth=1", "encoder.num_heads=2", "encoder.channel_dims=12",
-         "predictor.embed_dim=16", "predictor.depth=1", "predictor.num_heads=2", "predictor.channel_dims=6",
-         "data.n_train=48", "data.n_test=24", "method.head.epochs=1", "method.finetune.epochs=1"]
+SMALL = [
+    "encoder.embed_dim=32",
+    "encoder.depth=1",
+    "encoder.num_heads=2",
+    "encoder.channel_dims=12",
+    "predictor.embed_dim=16",
+    "predictor.depth=1",
+    "predictor.num_heads=2",
+    "predictor.channel_dims=6",
+    "data.n_train=48",
+    "data.n_test=24",
+    "method.head.epochs=1",
+    "method.finetune.epochs=1",
+]
 
 
 def test_a_collapse_warning_reaches_eval_json(tmp_path):

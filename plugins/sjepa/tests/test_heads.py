@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-
 from jepakit_sjepa.config import SpatialHeadConfig
 from jepakit_sjepa.heads import PostLocalHead, PreLocalHead, SpatialFilterHead
 from jepakit_sjepa.models import ConvFeatureEncoder
@@ -68,9 +67,18 @@ def test_finetuning_trains_a_copy_of_the_encoder_end_to_end(meta19):
     x = 0.5 * torch.randn(n, 19, L, generator=g)
     x[:, 8] += torch.where(y[:, None] == 1, 2.0 * torch.sin(2 * torch.pi * 10 * t), torch.zeros(L))  # C3 rhythm
     torch.manual_seed(0)
-    enc = EEGEncoder(EEGEncoderConfig(conv_layers=((8, 16, 8), (16, 2, 2), (16, 2, 2), (16, 2, 2)),
-                                      conv_norm="none", embed_dim=24, depth=1, num_heads=2, channel_dims=12),
-                     (19, L), meta19).requires_grad_(False)  # frozen, as an EMA target is
+    enc = EEGEncoder(
+        EEGEncoderConfig(
+            conv_layers=((8, 16, 8), (16, 2, 2), (16, 2, 2), (16, 2, 2)),
+            conv_norm="none",
+            embed_dim=24,
+            depth=1,
+            num_heads=2,
+            channel_dims=12,
+        ),
+        (19, L),
+        meta19,
+    ).requires_grad_(False)  # frozen, as an EMA target is
     before = {k: v.clone() for k, v in enc.state_dict().items()}
     cfg = FineTuneConfig(epochs=15, batch_size=32, lr=3e-3, encoder_lr=1e-3)
     net, classes = fit_contextual(enc, x[:120], y[:120].numpy(), cfg)

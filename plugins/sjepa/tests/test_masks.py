@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 import torch
-
-from jepakit.errors import JepakitError
 from jepakit_sjepa.config import SpatialMaskConfig
 from jepakit_sjepa.masks import SpatialBlockMasker
 from jepakit_sjepa.montage import CHANNEL_SETS, chord_distances
+
+from jepakit.errors import JepakitError
 from jepakit.testing.contracts import worker_copy
 
 

@@ -7,13 +7,19 @@ import copy
 import numpy as np
 import pytest
 import torch
-
-from jepakit.errors import JepakitError
 from jepakit_sjepa.config import DecoderPredictorConfig, EEGEncoderConfig
 from jepakit_sjepa.models import DecoderPredictor, EEGEncoder, xyz_code
 
-CFG = EEGEncoderConfig(conv_layers=((8, 16, 8), (16, 2, 2), (32, 2, 2), (32, 2, 2)), conv_norm="layer",
-                       embed_dim=32, depth=2, num_heads=2, channel_dims=12)
+from jepakit.errors import JepakitError
+
+CFG = EEGEncoderConfig(
+    conv_layers=((8, 16, 8), (16, 2, 2), (32, 2, 2), (32, 2, 2)),
+    conv_norm="layer",
+    embed_dim=32,
+    depth=2,
+    num_heads=2,
+    channel_dims=12,
+)
 
 
 def test_one_token_per_channel_per_second(meta19):
@@ -57,8 +63,9 @@ def test_encoder_needs_positions():
 
 
 def test_decoder_predictor_shapes_and_gradients(meta19):
-    pred = DecoderPredictor(DecoderPredictorConfig(embed_dim=16, depth=1, num_heads=2, channel_dims=6), 32, (19, 3),
-                            meta19)
+    pred = DecoderPredictor(
+        DecoderPredictorConfig(embed_dim=16, depth=1, num_heads=2, channel_dims=6), 32, (19, 3), meta19
+    )
     ctx = torch.randn(2, 30, 32, requires_grad=True)
     ctx_idx = torch.arange(30).expand(2, -1)
     tgt_idx = torch.arange(30, 57).expand(2, -1)[:, None]

@@ -10,15 +10,29 @@ import pytest
 from jepakit.testing.runs import train_tiny
 
 
-
 @pytest.mark.slow
 def test_tiny_train_and_eval_write_the_run_directory(tmp_path):
     out = tmp_path / "run"
-    result = train_tiny("sjepa/sjepa-tiny", [
-        "optim.steps=3", "optim.batch_size=16", "encoder.embed_dim=32", "encoder.depth=1", "encoder.num_heads=2",
-        "encoder.channel_dims=12", "predictor.embed_dim=16", "predictor.depth=1", "predictor.num_heads=2",
-        "predictor.channel_dims=6", "data.n_train=64", "data.n_test=32", "method.head.epochs=2",
-        "method.finetune.epochs=1"], out)
+    result = train_tiny(
+        "sjepa/sjepa-tiny",
+        [
+            "optim.steps=3",
+            "optim.batch_size=16",
+            "encoder.embed_dim=32",
+            "encoder.depth=1",
+            "encoder.num_heads=2",
+            "encoder.channel_dims=12",
+            "predictor.embed_dim=16",
+            "predictor.depth=1",
+            "predictor.num_heads=2",
+            "predictor.channel_dims=6",
+            "data.n_train=64",
+            "data.n_test=32",
+            "method.head.epochs=2",
+            "method.finetune.epochs=1",
+        ],
+        out,
+    )
     ev = json.loads((out / "eval.json").read_text())
     assert ev == json.loads(json.dumps(result["eval"]))
     assert {"trained", "random_init", "baseline_raw", "metrics", "collapse", "transfer"} <= set(ev)

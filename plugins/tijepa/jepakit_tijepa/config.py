@@ -79,8 +79,15 @@ class TIJEPAConfig:
     probe_pairs: int = 2000  # training pairs (half matched, half with one attribute swapped) for the match probe
 
     def __post_init__(self) -> None:
-        for name in ("text_width", "text_layers", "text_heads", "fusion_width", "fusion_depth", "fusion_heads",
-                     "energy_masks"):
+        for name in (
+            "text_width",
+            "text_layers",
+            "text_heads",
+            "fusion_width",
+            "fusion_depth",
+            "fusion_heads",
+            "energy_masks",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.text_width % self.text_heads or self.fusion_width % self.fusion_heads:

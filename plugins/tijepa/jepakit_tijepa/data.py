@@ -22,9 +22,17 @@ class CaptionSplit(Dataset):
     """An in-memory split of pairs: `x` [N, C, H, W], `tokens` [N, L], `y` [N], `texts`, `negatives` (a caption
     that does not describe image i), `neg_tokens` [N, L], `unseen` [N] bool (pair outside training's combinations)."""
 
-    def __init__(self, x: torch.Tensor, tokens: torch.Tensor, y: torch.Tensor, texts: list[str],
-                 negatives: list[str], neg_tokens: torch.Tensor, unseen: np.ndarray | None = None,
-                 skipped: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        x: torch.Tensor,
+        tokens: torch.Tensor,
+        y: torch.Tensor,
+        texts: list[str],
+        negatives: list[str],
+        neg_tokens: torch.Tensor,
+        unseen: np.ndarray | None = None,
+        skipped: list[str] | None = None,
+    ) -> None:
         n = int(x.shape[0])
         if not (len(tokens) == len(y) == len(texts) == len(negatives) == len(neg_tokens) == n):
             raise ValueError("images, tokens, labels, texts and negatives must have one row per pair")
@@ -60,14 +68,31 @@ def make_split(cfg: CaptionedShapesConfig, n: int, test: bool) -> CaptionSplit:
         negatives.append(caption(swap_one(scene, rng)))
         labels.append(RELATIONS.index(scene.relation))
         unseen.append(scene.unseen)
-    return CaptionSplit(_pixels(np.stack(images)), tokenize(texts, cfg.context_length), torch.tensor(labels), texts,
-                        negatives, tokenize(negatives, cfg.context_length), np.asarray(unseen))
+    return CaptionSplit(
+        _pixels(np.stack(images)),
+        tokenize(texts, cfg.context_length),
+        torch.tensor(labels),
+        texts,
+        negatives,
+        tokenize(negatives, cfg.context_length),
+        np.asarray(unseen),
+    )
 
 
 def captioned_shapes(cfg: CaptionedShapesConfig, seed: int = 0) -> DataSplits:
     """Train and test pairs; the test split holds the held-out shape-colour combinations (about 1 in 6 pairs)."""
     train, test = make_split(cfg, cfg.n_train, test=False), make_split(cfg, cfg.n_test, test=True)
-    return DataSplits(name="captioned-shapes", train=train, test=test, input_shape=(3, cfg.size, cfg.size),
-                      num_classes=len(RELATIONS), modality="text-image", class_names=list(RELATIONS),
-                      meta={"context_length": cfg.context_length, "label": "relation of the shape to the digit",
-                            "negatives": "the caption with one attribute swapped"})
+    return DataSplits(
+        name="captioned-shapes",
+        train=train,
+        test=test,
+        input_shape=(3, cfg.size, cfg.size),
+        num_classes=len(RELATIONS),
+        modality="text-image",
+        class_names=list(RELATIONS),
+        meta={
+            "context_length": cfg.context_length,
+            "label": "relation of the shape to the digit",
+            "negatives": "the caption with one attribute swapped",
+        },
+    )

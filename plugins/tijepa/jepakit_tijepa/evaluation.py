@@ -22,14 +22,17 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from jepakit.api import ResolvedRun
-from jepakit.api import AttentiveProbeConfig
-from jepakit.api import LinearProbe, collapse_stats
+from jepakit.api import (
+    AttentiveProbe,
+    AttentiveProbeConfig,
+    Built,
+    LinearProbe,
+    ResolvedRun,
+    collapse_stats,
+    gather_tokens,
+    sample_masks,
+)
 from jepakit.interfaces import EvalResult, MaskSet, Scores
-from jepakit.api import Built
-from jepakit.api import sample_masks
-from jepakit.api import gather_tokens
-from jepakit.api import AttentiveProbe
 from jepakit_tijepa.config import TIJEPAConfig
 from jepakit_tijepa.data import CaptionSplit
 
@@ -75,7 +78,7 @@ def energy_matrix(model: Any, split: CaptionSplit, rows: np.ndarray, masks: list
     ti, ii = (a.ravel() for a in np.meshgrid(np.arange(p), np.arange(p), indexing="ij"))  # caption, image
     out = np.empty(p * p, np.float32)
     for lo in range(0, p * p, BATCH):
-        t, i = ti[lo:lo + BATCH], ii[lo:lo + BATCH]
+        t, i = ti[lo : lo + BATCH], ii[lo : lo + BATCH]
         b = len(t)
         h = teacher.fuse(t_img[i], t_txt[t], txt_mask[t])  # [b, N, D] target features of every patch
         if norm:
@@ -87,7 +90,7 @@ def energy_matrix(model: Any, split: CaptionSplit, rows: np.ndarray, masks: list
             pred = pred_net(ctx, ctx_idx, tgt_idx)  # [b, M, Nt, D]
             tgt = gather_tokens(h, tgt_idx.reshape(b, -1)).reshape(pred.shape)
             total += (pred.float() - tgt.float()).pow(2).mean(dim=(1, 2, 3))
-        out[lo:lo + b] = (total / len(masks)).numpy()
+        out[lo : lo + b] = (total / len(masks)).numpy()
     return out.reshape(p, p)
 
 
@@ -104,8 +107,9 @@ def recall_at(energy: np.ndarray, k: int) -> tuple[float, float]:
 def fused_tokens(model: Any, split: CaptionSplit, rows: np.ndarray, negative: bool = False) -> np.ndarray:
     """EMA-fusion features of every patch of (image, caption or negative caption) for these rows [n, N, D]."""
     teacher = model.teacher
-    return torch.cat([teacher(split.inputs(rows[lo:lo + BATCH], negative)).float()
-                      for lo in range(0, len(rows), BATCH)]).numpy()
+    return torch.cat(
+        [teacher(split.inputs(rows[lo : lo + BATCH], negative)).float() for lo in range(0, len(rows), BATCH)]
+    ).numpy()
 
 
 def auc(pos_energy: np.ndarray, neg_energy: np.ndarray) -> float:
@@ -117,8 +121,14 @@ def auc(pos_energy: np.ndarray, neg_energy: np.ndarray) -> float:
     return 100.0 * float(roc_auc_score(labels, scores))
 
 
-def _probe(head: Any, train_f: np.ndarray, train_y: np.ndarray, test_f: np.ndarray, test_y: np.ndarray,
-           subset: np.ndarray | None = None) -> tuple[float, float | None]:
+def _probe(
+    head: Any,
+    train_f: np.ndarray,
+    train_y: np.ndarray,
+    test_f: np.ndarray,
+    test_y: np.ndarray,
+    subset: np.ndarray | None = None,
+) -> tuple[float, float | None]:
     """Accuracy of a core probe (its fixed protocol) on the test rows, and on a subset of them (None: empty)."""
     head.fit(train_f, train_y)
     acc = head.score(test_f, test_y)["accuracy"]
@@ -127,8 +137,9 @@ def _probe(head: Any, train_f: np.ndarray, train_y: np.ndarray, test_f: np.ndarr
     return acc, head.score(test_f[subset], test_y[subset])["accuracy"]
 
 
-def score_model(model: Any, masker: Any, cfg: TIJEPAConfig, train: CaptionSplit, test: CaptionSplit,
-                seed: int) -> dict[str, float]:
+def score_model(
+    model: Any, masker: Any, cfg: TIJEPAConfig, train: CaptionSplit, test: CaptionSplit, seed: int
+) -> dict[str, float]:
     """Every metric of one model (trained or random init), keyed by metric name."""
     model.eval()
     masks = fixed_masks(masker, cfg.energy_masks, seed)
@@ -139,10 +150,18 @@ def score_model(model: Any, masker: Any, cfg: TIJEPAConfig, train: CaptionSplit,
         out[f"t2i_recall@{k}"], out[f"i2t_recall@{k}"] = recall_at(energy, k)
     out["recall@5"] = (out["t2i_recall@5"] + out["i2t_recall@5"]) / 2
     rows_te = np.arange(len(test))
-    pos = np.concatenate([pair_energy(model, test.inputs(rows_te[lo:lo + BATCH]), masks).numpy()
-                          for lo in range(0, len(rows_te), BATCH)])
-    neg = np.concatenate([pair_energy(model, test.inputs(rows_te[lo:lo + BATCH], True), masks).numpy()
-                          for lo in range(0, len(rows_te), BATCH)])
+    pos = np.concatenate(
+        [
+            pair_energy(model, test.inputs(rows_te[lo : lo + BATCH]), masks).numpy()
+            for lo in range(0, len(rows_te), BATCH)
+        ]
+    )
+    neg = np.concatenate(
+        [
+            pair_energy(model, test.inputs(rows_te[lo : lo + BATCH], True), masks).numpy()
+            for lo in range(0, len(rows_te), BATCH)
+        ]
+    )
     out["energy_prefers_true_caption"] = 100.0 * float(np.mean(pos < neg))
     out["energy_auc"] = auc(pos, neg)
     rows_tr = np.arange(min(cfg.probe_pairs // 2, len(train)))
@@ -152,12 +171,14 @@ def score_model(model: Any, masker: Any, cfg: TIJEPAConfig, train: CaptionSplit,
     y_tr = np.concatenate([np.ones(len(rows_tr), int), np.zeros(len(rows_tr), int)])
     y_te = np.concatenate([np.ones(len(rows_te), int), np.zeros(len(rows_te), int)])
     out["match_probe"], out["match_probe_unseen"] = _probe(  # type: ignore[assignment]
-        AttentiveProbe(AttentiveProbeConfig()), match_tr, y_tr, match_te, y_te, np.concatenate([test.unseen] * 2))
+        AttentiveProbe(AttentiveProbeConfig()), match_tr, y_tr, match_te, y_te, np.concatenate([test.unseen] * 2)
+    )
     out["match_probe_linear"], _ = _probe(LinearProbe(), match_tr.mean(1), y_tr, match_te.mean(1), y_te)
     out["relation_probe"] = None  # type: ignore[assignment]
     if len(np.unique(train.y[rows_tr].numpy())) > 1:  # user pairs carry no label
-        out["relation_probe"], _ = _probe(LinearProbe(), tr_pos.mean(1), train.y[rows_tr].numpy(), te_pos.mean(1),
-                                          test.y.numpy())
+        out["relation_probe"], _ = _probe(
+            LinearProbe(), tr_pos.mean(1), train.y[rows_tr].numpy(), te_pos.mean(1), test.y.numpy()
+        )
     out["_pooled"] = te_pos.mean(1)  # type: ignore[assignment]  # for the collapse statistics, removed by the caller
     return out
 
@@ -165,8 +186,10 @@ def score_model(model: Any, masker: Any, cfg: TIJEPAConfig, train: CaptionSplit,
 #: metric -> its definition (eval.json's "definitions"); {neg} is the data's kind of negative caption
 METRICS = {
     "recall@5": "retrieval recall@5 by energy, mean of text-to-image and image-to-text",
-    "t2i_recall@1": "text-to-image recall@1", "t2i_recall@5": "text-to-image recall@5",
-    "i2t_recall@1": "image-to-text recall@1", "i2t_recall@5": "image-to-text recall@5",
+    "t2i_recall@1": "text-to-image recall@1",
+    "t2i_recall@5": "text-to-image recall@5",
+    "i2t_recall@1": "image-to-text recall@1",
+    "i2t_recall@5": "image-to-text recall@5",
     "energy_prefers_true_caption": "share of test images whose caption has lower energy than {neg}",
     "energy_auc": "ROC AUC of energy separating true captions from {neg}",
     "match_probe": "attentive probe on fused tokens: does the caption describe the image? (negatives: {neg})",
@@ -176,44 +199,72 @@ METRICS = {
 }
 
 
-def evaluate_tijepa(cfg: TIJEPAConfig, resolved: ResolvedRun, built: Built, random_init: Any,
-                    run_dir: Any) -> EvalResult:
+def evaluate_tijepa(
+    cfg: TIJEPAConfig, resolved: ResolvedRun, built: Built, random_init: Any, run_dir: Any
+) -> EvalResult:
     """Every metric of METRICS for the trained model and the same network at random init, chance as the third
     row; core writes eval.json."""
     splits = built.splits
     train, test = splits.train, splits.test
     seed = resolved.run.seed
     neg = splits.meta.get("negatives", "another pair's caption")
-    rows = {"trained": score_model(built.model, built.masker, cfg, train, test, seed),
-            "random_init": score_model(random_init, built.masker, cfg, train, test, seed)}
+    rows = {
+        "trained": score_model(built.model, built.masker, cfg, train, test, seed),
+        "random_init": score_model(random_init, built.masker, cfg, train, test, seed),
+    }
     pooled = {row: rows[row].pop("_pooled") for row in rows}
     pool = min(cfg.retrieval_pool, len(test))
     labels = test.y.numpy()
-    chance = {"recall@5": 500.0 / pool, "energy_prefers_true_caption": 50.0, "energy_auc": 50.0, "match_probe": 50.0,
-              "match_probe_unseen": 50.0, "match_probe_linear": 50.0, "relation_probe": 100.0 * np.bincount(labels).max() / len(labels),
-              **{f"{side}_recall@{k}": 100.0 * k / pool for k in (1, 5) for side in ("t2i", "i2t")}}
+    chance = {
+        "recall@5": 500.0 / pool,
+        "energy_prefers_true_caption": 50.0,
+        "energy_auc": 50.0,
+        "match_probe": 50.0,
+        "match_probe_unseen": 50.0,
+        "match_probe_linear": 50.0,
+        "relation_probe": 100.0 * np.bincount(labels).max() / len(labels),
+        **{f"{side}_recall@{k}": 100.0 * k / pool for k in (1, 5) for side in ("t2i", "i2t")},
+    }
     scores: dict[str, Scores] = {}
     for name in METRICS:
         if all(v.get(name) is None for v in rows.values()):
             continue  # not measurable on these data (no unseen pairs, a single label)
         trained, rand = (None if rows[r][name] is None else round(float(rows[r][name]), 2) for r in rows)
         scores[name] = Scores(metric=name, trained=trained, random_init=rand, raw=round(chance[name], 2))
-    log.info("retrieval recall@5: trained %.1f, random init %.1f, chance %.1f", rows["trained"]["recall@5"],
-             rows["random_init"]["recall@5"], 500.0 / pool)
+    log.info(
+        "retrieval recall@5: trained %.1f, random init %.1f, chance %.1f",
+        rows["trained"]["recall@5"],
+        rows["random_init"]["recall@5"],
+        500.0 / pool,
+    )
     return EvalResult(
-        variant=resolved.variant, dataset=splits.name, primary="recall@5", scores=scores, baseline_label="chance",
+        variant=resolved.variant,
+        dataset=splits.name,
+        primary="recall@5",
+        scores=scores,
+        baseline_label="chance",
         encoder="EMA fusion (target) for probes; context path + predictor vs EMA fusion for energy",
-        readout="fused tokens (attentive probe), their mean (linear probes)", n_train=len(train), n_test=len(test),
-        protocol=(f"energy = the training loss of a pair (mean squared error between predicted and EMA-fusion "
-                  f"features of the target blocks), averaged over {cfg.energy_masks} fixed mask draws; retrieval "
-                  f"ranks all {pool}x{pool} caption-image pairs of the test pool; probes on EMA-fusion features "
-                  f"(attentive on tokens, linear on their mean: core's fixed protocols), fitted on "
-                  f"{min(cfg.probe_pairs // 2, len(train))} training images' pairs, scored on the {len(test)} "
-                  "test images; identical for trained and random_init"),
-        collapse={**_rounded(collapse_stats(pooled["trained"])),
-                  "random_init": _rounded(collapse_stats(pooled["random_init"]))},
-        details={"definitions": {k: v.format(neg=neg) for k, v in METRICS.items() if k in scores},
-                 "retrieval_pool": pool, "n_test_unseen": int(test.unseen.sum())})
+        readout="fused tokens (attentive probe), their mean (linear probes)",
+        n_train=len(train),
+        n_test=len(test),
+        protocol=(
+            f"energy = the training loss of a pair (mean squared error between predicted and EMA-fusion "
+            f"features of the target blocks), averaged over {cfg.energy_masks} fixed mask draws; retrieval "
+            f"ranks all {pool}x{pool} caption-image pairs of the test pool; probes on EMA-fusion features "
+            f"(attentive on tokens, linear on their mean: core's fixed protocols), fitted on "
+            f"{min(cfg.probe_pairs // 2, len(train))} training images' pairs, scored on the {len(test)} "
+            "test images; identical for trained and random_init"
+        ),
+        collapse={
+            **_rounded(collapse_stats(pooled["trained"])),
+            "random_init": _rounded(collapse_stats(pooled["random_init"])),
+        },
+        details={
+            "definitions": {k: v.format(neg=neg) for k, v in METRICS.items() if k in scores},
+            "retrieval_pool": pool,
+            "n_test_unseen": int(test.unseen.sum()),
+        },
+    )
 
 
 def _rounded(stats: dict[str, float]) -> dict[str, float]:

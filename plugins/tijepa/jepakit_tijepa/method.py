@@ -15,10 +15,9 @@ from typing import Any
 
 import torch
 
-from jepakit.api import ResolvedRun
 from jepakit import JepakitError
+from jepakit.api import Built, ResolvedRun, assemble, build_encoder
 from jepakit.interfaces import DataSplits, EvalResult
-from jepakit.api import Built, assemble, build_encoder
 from jepakit_tijepa.config import TIJEPAConfig
 from jepakit_tijepa.fusion import TextImageEncoder
 from jepakit_tijepa.text import TextTower
@@ -32,13 +31,19 @@ class TIJEPAMethod:
 
     def build(self, resolved: ResolvedRun, splits: DataSplits) -> Built:
         if not hasattr(splits.train, "tokens"):
-            raise JepakitError(f"data.use: {splits.name} has no captions (TI-JEPA trains on image-caption pairs)",
-                               'use data.use = "tijepa/captioned-shapes" or "tijepa/pair-file"')
+            raise JepakitError(
+                f"data.use: {splits.name} has no captions (TI-JEPA trains on image-caption pairs)",
+                'use data.use = "tijepa/captioned-shapes" or "tijepa/pair-file"',
+            )
         if len(tuple(splits.input_shape)) != 3:
-            raise JepakitError(f"data.use: {splits.name} gives inputs of shape {list(splits.input_shape)}, "
-                               "TI-JEPA needs images (C, H, W)", "use an image-caption dataset")
-        encoder = TextImageEncoder(build_encoder(resolved, splits), TextTower(self.cfg, splits.train.tokens.shape[1]),
-                                   self.cfg)
+            raise JepakitError(
+                f"data.use: {splits.name} gives inputs of shape {list(splits.input_shape)}, "
+                "TI-JEPA needs images (C, H, W)",
+                "use an image-caption dataset",
+            )
+        encoder = TextImageEncoder(
+            build_encoder(resolved, splits), TextTower(self.cfg, splits.train.tokens.shape[1]), self.cfg
+        )
         return assemble(resolved, splits, encoder, method="tijepa/tijepa")
 
     def evaluate(self, resolved: ResolvedRun, built: Built, run_dir: Any) -> EvalResult:

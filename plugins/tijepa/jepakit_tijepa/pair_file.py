@@ -23,16 +23,18 @@ from typing import Any
 import numpy as np
 import torch
 
-from jepakit.api import fit_image, json_object
 from jepakit import JepakitError
+from jepakit.api import fit_image, json_object
 from jepakit.interfaces import DataSplits
 from jepakit_tijepa.config import PairFileConfig
 from jepakit_tijepa.data import CaptionSplit
 from jepakit_tijepa.text import tokenize, word_count
 
 log = logging.getLogger("jepakit")
-FORMAT_HINT = ('a .csv with a header row "image,caption", or a .jsonl with one object per line: '
-               '{"image": "imgs/1.png", "caption": "a red circle"}')
+FORMAT_HINT = (
+    'a .csv with a header row "image,caption", or a .jsonl with one object per line: '
+    '{"image": "imgs/1.png", "caption": "a red circle"}'
+)
 SUFFIXES = (".csv", ".jsonl")
 _REPAIR_TRIES = 64  # random swap partners tried per negative that repeats its row's caption text
 
@@ -73,8 +75,10 @@ def _csv_rows(path: Path, text: str) -> list[tuple[int, dict[str, Any]]]:
     header = [h.strip().lower() for h in next(reader, [])]
     for column in ("image", "caption"):
         if column not in header:
-            raise JepakitError(f'data.path: {path} has no "{column}" column (header: {",".join(header) or "none"})',
-                               'the first row must name the columns, e.g. "image,caption"')
+            raise JepakitError(
+                f'data.path: {path} has no "{column}" column (header: {",".join(header) or "none"})',
+                'the first row must name the columns, e.g. "image,caption"',
+            )
     rows, start = [], reader.line_num + 1
     for row in reader:
         if row:  # a blank line is not a pair
@@ -89,8 +93,10 @@ def _jsonl_rows(text: str) -> list[tuple[int, str]]:
 
 def _read_rows(path: Path, cfg: PairFileConfig) -> list[tuple[int, Any]]:
     if not cfg.path:
-        raise JepakitError("data.path is empty: pair-file reads your own file of image-caption pairs",
-                           f'set data.path = "/path/to/pairs.csv" ({FORMAT_HINT})')
+        raise JepakitError(
+            "data.path is empty: pair-file reads your own file of image-caption pairs",
+            f'set data.path = "/path/to/pairs.csv" ({FORMAT_HINT})',
+        )
     if path.suffix.lower() not in SUFFIXES:
         raise JepakitError(f"data.path: {path} is neither a .csv nor a .jsonl file", FORMAT_HINT)
     if not path.exists():
@@ -122,13 +128,16 @@ def pair_file(cfg: PairFileConfig, seed: int = 0) -> DataSplits:
         texts.append(text)
         ids.append(row_ids)
     if skipped:
-        log.warning("pair-file: skipped %d unusable pair(s) of %d in %s; first: %s",
-                    len(skipped), len(rows), path, skipped[0])
+        log.warning(
+            "pair-file: skipped %d unusable pair(s) of %d in %s; first: %s", len(skipped), len(rows), path, skipped[0]
+        )
     if len(images) < 2:
         first = f"; first: {skipped[0]}" if skipped else " (the file has no pairs)"
-        raise JepakitError(f"data.path: only {len(images)} of {len(rows)} pairs usable in {path}{first}; "
-                           "need at least 2", f"fix the rows named or add pairs (one for training, one for "
-                           f"testing); {FORMAT_HINT}, image paths relative to the file's folder")
+        raise JepakitError(
+            f"data.path: only {len(images)} of {len(rows)} pairs usable in {path}{first}; need at least 2",
+            f"fix the rows named or add pairs (one for training, one for "
+            f"testing); {FORMAT_HINT}, image paths relative to the file's folder",
+        )
     x = torch.from_numpy(np.stack(images).astype(np.float32))  # [N, 3, S, S]
     return _split(path, x, torch.stack(ids), texts, skipped, cfg)
 
@@ -180,8 +189,9 @@ def _other_text(codes: np.ndarray, neg: np.ndarray, rng: np.random.Generator) ->
     neg[left] = by_code[np.where(r < starts[c], r, r + counts[c])]
 
 
-def _split(path: Path, x: torch.Tensor, ids: torch.Tensor, texts: list[str], skipped: list[str],
-           cfg: PairFileConfig) -> DataSplits:
+def _split(
+    path: Path, x: torch.Tensor, ids: torch.Tensor, texts: list[str], skipped: list[str], cfg: PairFileConfig
+) -> DataSplits:
     n = len(texts)
     n_test = min(max(1, round(cfg.test_fraction * n)), n - 1)  # both splits non-empty
     order = np.random.default_rng(cfg.split_seed).permutation(n)
@@ -190,11 +200,27 @@ def _split(path: Path, x: torch.Tensor, ids: torch.Tensor, texts: list[str], ski
     def part(idx: np.ndarray, which: int) -> CaptionSplit:
         neg = negative_rows(texts, idx, np.random.default_rng([cfg.split_seed, which]))
         rows, neg_rows = torch.as_tensor(idx), torch.as_tensor(neg)
-        return CaptionSplit(x[rows], ids[rows], torch.zeros(len(idx), dtype=torch.long), [texts[i] for i in idx],
-                            [texts[i] for i in neg], ids[neg_rows], skipped=skipped)
+        return CaptionSplit(
+            x[rows],
+            ids[rows],
+            torch.zeros(len(idx), dtype=torch.long),
+            [texts[i] for i in idx],
+            [texts[i] for i in neg],
+            ids[neg_rows],
+            skipped=skipped,
+        )
 
-    return DataSplits(name=path.stem, train=part(train_idx, 0), test=part(test_idx, 1),
-                      input_shape=(3, cfg.size, cfg.size), num_classes=1, modality="text-image",
-                      class_names=["pair"], meta={"context_length": cfg.context_length,
-                                                  "negatives": "another pair's caption",
-                                                  "label": "none: your pairs have no classes (every y is 0)"})
+    return DataSplits(
+        name=path.stem,
+        train=part(train_idx, 0),
+        test=part(test_idx, 1),
+        input_shape=(3, cfg.size, cfg.size),
+        num_classes=1,
+        modality="text-image",
+        class_names=["pair"],
+        meta={
+            "context_length": cfg.context_length,
+            "negatives": "another pair's caption",
+            "label": "none: your pairs have no classes (every y is 0)",
+        },
+    )

@@ -16,8 +16,14 @@ import numpy as np
 
 SHAPES = ("circle", "square", "triangle", "cross")
 COLOURS = ("red", "green", "blue", "yellow", "purple", "white")
-RGB = {"red": (230, 40, 40), "green": (40, 200, 70), "blue": (60, 100, 245), "yellow": (240, 215, 40),
-       "purple": (175, 70, 225), "white": (240, 240, 240)}
+RGB = {
+    "red": (230, 40, 40),
+    "green": (40, 200, 70),
+    "blue": (60, 100, 245),
+    "yellow": (240, 215, 40),
+    "purple": (175, 70, 225),
+    "white": (240, 240, 240),
+}
 SIZES = ("small", "large")
 RELATIONS = ("left of", "right of", "above", "below")  # where the shape is, relative to the digit
 INVERSE = {"left of": "right of", "right of": "left of", "above": "below", "below": "above"}
@@ -64,16 +70,29 @@ def sample_scene(rng: np.random.Generator, test: bool) -> Scene:
     digit = int(rng.integers(10))
     scans = _digit_scans()[1][digit]
     pool = scans[scans >= TRAIN_SCANS] if test else scans[scans < TRAIN_SCANS]
-    return Scene(shape, colour, SIZES[rng.integers(2)], digit, COLOURS[rng.integers(len(COLOURS))],
-                 RELATIONS[rng.integers(len(RELATIONS))], int(pool[rng.integers(len(pool))]),
-                 int(rng.integers(PHRASINGS)))
+    return Scene(
+        shape,
+        colour,
+        SIZES[rng.integers(2)],
+        digit,
+        COLOURS[rng.integers(len(COLOURS))],
+        RELATIONS[rng.integers(len(RELATIONS))],
+        int(pool[rng.integers(len(pool))]),
+        int(rng.integers(PHRASINGS)),
+    )
 
 
 def swap_one(s: Scene, rng: np.random.Generator) -> Scene:
     """The scene with exactly one of its six attributes changed to another value (the image stays the same)."""
     field = ("shape", "colour", "size", "digit", "digit_colour", "relation")[rng.integers(6)]
-    options = {"shape": SHAPES, "colour": COLOURS, "size": SIZES, "digit": tuple(range(10)),
-               "digit_colour": COLOURS, "relation": RELATIONS}[field]
+    options = {
+        "shape": SHAPES,
+        "colour": COLOURS,
+        "size": SIZES,
+        "digit": tuple(range(10)),
+        "digit_colour": COLOURS,
+        "relation": RELATIONS,
+    }[field]
     others = [v for v in options if v != getattr(s, field)]
     return replace(s, **{field: others[rng.integers(len(others))]})
 
@@ -116,17 +135,24 @@ def render(s: Scene, size: int, rng: np.random.Generator) -> np.ndarray:
     jit = lambda: float(rng.uniform(-0.05, 0.05) * big)  # noqa: E731
     side = lambda: float(big / 2 + rng.uniform(-0.14, 0.14) * big)  # noqa: E731
     horizontal = s.relation in ("left of", "right of")
-    (sx, dx), (sy, dy) = ((main[0] + jit(), main[1] + jit()), (side(), side())) if horizontal else \
-        ((side(), side()), (main[0] + jit(), main[1] + jit()))
+    (sx, dx), (sy, dy) = (
+        ((main[0] + jit(), main[1] + jit()), (side(), side()))
+        if horizontal
+        else ((side(), side()), (main[0] + jit(), main[1] + jit()))
+    )
     r = (0.15 if s.size == "small" else 0.22) * big
     canvas[_shape_mask(s.shape, big, sx, sy, r)] = RGB[s.colour]
     glyph_px = int(round(0.42 * big))
     scan = _digit_scans()[0][s.scan]
-    glyph = np.asarray(Image.fromarray((scan * 255).astype(np.uint8)).resize((glyph_px, glyph_px),
-                                                                              Image.BILINEAR), np.float32) / 255.0
+    glyph = (
+        np.asarray(
+            Image.fromarray((scan * 255).astype(np.uint8)).resize((glyph_px, glyph_px), Image.BILINEAR), np.float32
+        )
+        / 255.0
+    )
     x0, y0 = int(round(dx - glyph_px / 2)), int(round(dy - glyph_px / 2))
     x0, y0 = min(max(x0, 0), big - glyph_px), min(max(y0, 0), big - glyph_px)
-    region = canvas[y0:y0 + glyph_px, x0:x0 + glyph_px]
+    region = canvas[y0 : y0 + glyph_px, x0 : x0 + glyph_px]
     alpha = glyph[..., None]  # [g, g, 1]
     region[:] = (1 - alpha) * region + alpha * np.asarray(RGB[s.digit_colour], np.float32)
     canvas += rng.normal(0, 6, size=canvas.shape).astype(np.float32)

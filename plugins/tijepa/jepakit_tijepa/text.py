@@ -46,10 +46,18 @@ class TextTower(nn.Module):
         super().__init__()
         from open_clip.transformer import TextTransformer
 
-        self.net = TextTransformer(context_length=context_length, vocab_size=VOCAB_SIZE, width=cfg.text_width,
-                                   heads=cfg.text_heads, layers=cfg.text_layers, output_dim=None,
-                                   no_causal_mask=not cfg.text_causal, use_pad_mask=not cfg.text_causal,
-                                   pad_id=PAD_ID, output_tokens=True)
+        self.net = TextTransformer(
+            context_length=context_length,
+            vocab_size=VOCAB_SIZE,
+            width=cfg.text_width,
+            heads=cfg.text_heads,
+            layers=cfg.text_layers,
+            output_dim=None,
+            no_causal_mask=not cfg.text_causal,
+            use_pad_mask=not cfg.text_causal,
+            pad_id=PAD_ID,
+            output_tokens=True,
+        )
         self.width = cfg.text_width
 
     def forward(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

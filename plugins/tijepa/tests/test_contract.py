@@ -9,8 +9,14 @@ from jepakit.testing.contracts import check_plugin, isolated_state
 def test_plugin_meets_the_contracts():
     checked = check_plugin("tijepa")
     # "tijepa/tijepa" is both the method and the paper's variant (two kinds, one name)
-    assert sorted(checked) == ["tijepa/bench", "tijepa/captioned-shapes", "tijepa/pair-file", "tijepa/tijepa",
-                               "tijepa/tijepa", "tijepa/tijepa-tiny"]
+    assert sorted(checked) == [
+        "tijepa/bench",
+        "tijepa/captioned-shapes",
+        "tijepa/pair-file",
+        "tijepa/tijepa",
+        "tijepa/tijepa",
+        "tijepa/tijepa-tiny",
+    ]
 
 
 def test_image_tower_and_masker_are_composed_by_name():

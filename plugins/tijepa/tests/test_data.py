@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from jepakit_tijepa.config import CaptionedShapesConfig
 from jepakit_tijepa.data import captioned_shapes
 from jepakit_tijepa.scenes import COLOURS, RGB, SHAPES, Scene, caption, held_out, render, sample_scene, swap_one

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import torch
-
-from jepakit.builtin.config import ViTConfig
-from jepakit.builtin.models import VisionTransformer
 from jepakit_tijepa.config import TIJEPAConfig
 from jepakit_tijepa.fusion import TextImageEncoder
 from jepakit_tijepa.text import TextTower, tokenize
+
+from jepakit.builtin.config import ViTConfig
+from jepakit.builtin.models import VisionTransformer
 
 CFG = dict(text_width=32, text_layers=1, text_heads=2, fusion_width=48, fusion_depth=2, fusion_heads=4)
 
@@ -21,8 +21,10 @@ def _encoder(**kw) -> TextImageEncoder:
 
 
 def _batch(texts: list[str]) -> dict[str, torch.Tensor]:
-    return {"image": torch.randn(len(texts), 3, 16, 16, generator=torch.Generator().manual_seed(1)),
-            "tokens": tokenize(texts, 12)}
+    return {
+        "image": torch.randn(len(texts), 3, 16, 16, generator=torch.Generator().manual_seed(1)),
+        "tokens": tokenize(texts, 12),
+    }
 
 
 def test_shapes_full_and_context_paths():
@@ -57,4 +59,7 @@ def test_frozen_towers_get_no_gradient_and_the_fusion_does():
     assert all(p.grad is not None for p in enc.blocks.parameters())
     trainable = _encoder()
     trainable(_batch(["a red circle", "a blue 7"])).pow(2).mean().backward()
-    assert trainable.image.patch_embed.weight.grad is not None and trainable.text.net.token_embedding.weight.grad is not None
+    assert (
+        trainable.image.patch_embed.weight.grad is not None
+        and trainable.text.net.token_embedding.weight.grad is not None
+    )

@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image
-
-from jepakit.errors import JepakitError
 from jepakit_tijepa.config import PairFileConfig
 from jepakit_tijepa.data import CaptionSplit
 from jepakit_tijepa.pair_file import negative_rows, pair_file
 from jepakit_tijepa.text import tokenize
+from PIL import Image
+
+from jepakit.errors import JepakitError
 
 COMMA = "a red circle, left of a blue 7"  # a quoted CSV field
 
@@ -52,8 +52,10 @@ def _captions(n: int) -> list[str]:
 
 def _good_csv(root: Path, n: int = 6) -> Path:
     """n pairs with an extra column; pair k's image has red value 20 + 30 k."""
-    rows = [[str(_png(root / "imgs" / f"{k}.png", 20 + 30 * k).relative_to(root)), "web", text]
-            for k, text in enumerate(_captions(n))]
+    rows = [
+        [str(_png(root / "imgs" / f"{k}.png", 20 + 30 * k).relative_to(root)), "web", text]
+        for k, text in enumerate(_captions(n))
+    ]
     return _csv(root, ["image", "source", "caption"], rows)
 
 
@@ -119,8 +121,15 @@ def test_split_is_deterministic_in_split_seed(tmp_path: Path) -> None:
 def test_negatives_are_other_captions_of_the_split(tmp_path: Path, split_seed: int) -> None:
     rows = [[str(_png(tmp_path / f"{k}.png", k)), f"scene {k}"] for k in range(9)]
     rows.append([str(_png(tmp_path / "twin.png", 99)), "scene 0"])  # the same text on two images
-    data = pair_file(PairFileConfig(path=str(_csv(tmp_path, ["image", "caption"], rows)), size=8,
-                                    context_length=8, test_fraction=0.3, split_seed=split_seed))
+    data = pair_file(
+        PairFileConfig(
+            path=str(_csv(tmp_path, ["image", "caption"], rows)),
+            size=8,
+            context_length=8,
+            test_fraction=0.3,
+            split_seed=split_seed,
+        )
+    )
     for split in (data.train, data.test):
         assert all(neg != own for neg, own in zip(split.negatives, split.texts))
         assert set(split.negatives) <= set(split.texts)
@@ -153,8 +162,10 @@ def test_negative_rows_prefer_a_different_text_among_many_repeats() -> None:
 
 
 def test_bad_rows_are_skipped_and_counted(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    good = [{"image": str(_png(tmp_path / f"g{k}.png", 10 * k)), "caption": c} for k, c in
-            enumerate(["a dog", "!!", "a cat on a mat"])]  # "!!" is a token: a usable caption
+    good = [
+        {"image": str(_png(tmp_path / f"g{k}.png", 10 * k)), "caption": c}
+        for k, c in enumerate(["a dog", "!!", "a cat on a mat"])
+    ]  # "!!" is a token: a usable caption
     corrupt = tmp_path / "bad" / "corrupt.png"
     corrupt.parent.mkdir()
     corrupt.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(7)))
@@ -222,9 +233,15 @@ def test_fatal_inputs_name_the_file(tmp_path: Path, case: str) -> None:
         pair_file(PairFileConfig(path="" if case == "empty" else str(path)))
     assert err.value.hint
     assert ("data.path" if case == "empty" else str(path)) in err.value.message
-    expected = {"empty": "is empty", "missing": "not found", "suffix": "neither a .csv nor a .jsonl",
-                "folder": "is a folder", "no-caption": 'no "caption" column', "single": "only 1 of 2 pairs usable",
-                "no-pairs": "only 0 of 0"}[case]
+    expected = {
+        "empty": "is empty",
+        "missing": "not found",
+        "suffix": "neither a .csv nor a .jsonl",
+        "folder": "is a folder",
+        "no-caption": 'no "caption" column',
+        "single": "only 1 of 2 pairs usable",
+        "no-pairs": "only 0 of 0",
+    }[case]
     assert expected in err.value.message
     if case == "single":
         assert f"{path}:3: image not found" in err.value.message

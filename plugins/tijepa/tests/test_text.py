@@ -6,7 +6,6 @@ import socket
 
 import pytest
 import torch
-
 from jepakit_tijepa.config import TIJEPAConfig
 from jepakit_tijepa.text import PAD_ID, TextTower, tokenize, word_count
 

@@ -28,8 +28,9 @@ class UISessionsConfig:
         if not 8 <= self.size <= 64 or 64 % self.size:
             raise ValueError(f"size must divide the 64 px drawing (8, 16, 32 or 64), got {self.size}")
         if self.train_per_intent < 1 or self.test_per_seen_intent < 0 or self.test_per_unseen_intent < 1:
-            raise ValueError("train_per_intent and test_per_unseen_intent must be at least 1, "
-                             "test_per_seen_intent at least 0")
+            raise ValueError(
+                "train_per_intent and test_per_unseen_intent must be at least 1, test_per_seen_intent at least 0"
+            )
 
 
 @dataclass

@@ -38,8 +38,9 @@ def _downsample(frames: np.ndarray, size: int) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=2)
-def _generate(frames: int, size: int, n_train: int, n_seen_test: int, n_unseen_test: int,
-              seed: int) -> tuple[torch.Tensor, torch.Tensor, list[str], torch.Tensor, torch.Tensor, list[str]]:
+def _generate(
+    frames: int, size: int, n_train: int, n_seen_test: int, n_unseen_test: int, seed: int
+) -> tuple[torch.Tensor, torch.Tensor, list[str], torch.Tensor, torch.Tensor, list[str]]:
     intents = all_intents()
     tr_x, tr_y, tr_t, te_x, te_y, te_t = [], [], [], [], [], []
     for k, intent in enumerate(intents):
@@ -54,17 +55,29 @@ def _generate(frames: int, size: int, n_train: int, n_seen_test: int, n_unseen_t
                 xs.append(clip)
                 ys.append(k)
                 ts.append(text)
-    return (torch.from_numpy(np.stack(tr_x)), torch.as_tensor(tr_y), tr_t, torch.from_numpy(np.stack(te_x)),
-            torch.as_tensor(te_y), te_t)
+    return (
+        torch.from_numpy(np.stack(tr_x)),
+        torch.as_tensor(tr_y),
+        tr_t,
+        torch.from_numpy(np.stack(te_x)),
+        torch.as_tensor(te_y),
+        te_t,
+    )
 
 
 def ui_sessions(cfg: UISessionsConfig, seed: int = 0) -> DataSplits:
     """The generated UI sessions; the run's `seed` is ignored so every run scores on the same sessions."""
-    tr_x, tr_y, tr_t, te_x, te_y, te_t = _generate(cfg.frames, cfg.size, cfg.train_per_intent,
-                                                   cfg.test_per_seen_intent, cfg.test_per_unseen_intent, cfg.seed)
+    tr_x, tr_y, tr_t, te_x, te_y, te_t = _generate(
+        cfg.frames, cfg.size, cfg.train_per_intent, cfg.test_per_seen_intent, cfg.test_per_unseen_intent, cfg.seed
+    )
     intents = all_intents()
     return DataSplits(
-        name=f"ui-sessions{cfg.size}x{cfg.frames}", train=SessionSplit(tr_x, tr_y, tr_t),
-        test=SessionSplit(te_x, te_y, te_t), input_shape=tuple(int(s) for s in tr_x.shape[1:]),
-        num_classes=len(intents), modality="video", class_names=[it.texts()[0] for it in intents],
-        meta={"references": [it.texts() for it in intents], "held_out": [held_out(it) for it in intents]})
+        name=f"ui-sessions{cfg.size}x{cfg.frames}",
+        train=SessionSplit(tr_x, tr_y, tr_t),
+        test=SessionSplit(te_x, te_y, te_t),
+        input_shape=tuple(int(s) for s in tr_x.shape[1:]),
+        num_classes=len(intents),
+        modality="video",
+        class_names=[it.texts()[0] for it in intents],
+        meta={"references": [it.texts() for it in intents], "held_out": [held_out(it) for it in intents]},
+    )

@@ -135,8 +135,17 @@ class IntentDecoder:
             return F.cross_entropy(logits.flatten(0, 1), ids[b, 1:].flatten(), ignore_index=PAD)
 
         # dropout continues the stream seeded above (the model's init drew from it first)
-        return fit_minibatches(model, opt, len(x), loss_of, epochs=cfg.epochs, batch_size=cfg.batch_size,
-                               seed=cfg.seed, scheduler=sched, reseed=False)
+        return fit_minibatches(
+            model,
+            opt,
+            len(x),
+            loss_of,
+            epochs=cfg.epochs,
+            batch_size=cfg.batch_size,
+            seed=cfg.seed,
+            scheduler=sched,
+            reseed=False,
+        )
 
     @torch.no_grad()
     def generate(self, feats: np.ndarray, batch_size: int = 256) -> list[list[str]]:
@@ -147,7 +156,7 @@ class IntentDecoder:
         x = torch.as_tensor(feats, dtype=torch.float32)
         out: list[list[str]] = []
         for i in range(0, len(x), batch_size):
-            xb = x[i:i + batch_size]
+            xb = x[i : i + batch_size]
             ids = torch.full((len(xb), 1), BOS, dtype=torch.long)  # [b, 1]
             for _ in range(self.cfg.max_tokens + 1):
                 nxt = self.model(xb, ids)[:, -1].argmax(-1, keepdim=True)  # [b, 1]
@@ -164,4 +173,3 @@ class IntentDecoder:
         exact = np.array([p in rs for p, rs in zip(preds, refs, strict=True)])
         f1 = np.array([max(token_f1(p, r) for r in rs) for p, rs in zip(preds, refs, strict=True)])
         return DecodeScores(preds, exact, f1)
-

@@ -15,11 +15,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from jepakit.api import ResolvedRun
 from jepakit import JepakitError
-from jepakit.api import MONITOR_SAMPLES, collapse_stats
+from jepakit.api import MONITOR_SAMPLES, Built, ResolvedRun, assemble, build_encoder, collapse_stats
 from jepakit.interfaces import DataSplits, EvalResult, Scores
-from jepakit.api import Built, assemble, build_encoder
 from jepakit_uijepa.config import IntentDecoderConfig
 from jepakit_uijepa.decoder import DecodeScores, IntentDecoder
 from jepakit_uijepa.text import detokenize
@@ -38,6 +36,7 @@ def raw_tubelets(x: torch.Tensor, grid: tuple[int, ...]) -> torch.Tensor:
 
 def _token_features(encoder: torch.nn.Module, split: Any, readout: str) -> np.ndarray:
     from jepakit.api import extract_features
+
     if readout == "rows_mean":
         readout = "mean"  # the decoder reads every token; rows_mean only changes pooled features
     return extract_features(encoder, split, readout=readout, tokens=True)[0]  # [N, T, F]
@@ -51,8 +50,10 @@ class UIJEPAMethod:
 
     def build(self, resolved: ResolvedRun, splits: DataSplits) -> Built:
         if not hasattr(splits.train, "texts"):
-            raise JepakitError(f"data.use: {splits.name} has no intent texts",
-                               'use data.use = "uijepa/ui-sessions" or "uijepa/session-file"')
+            raise JepakitError(
+                f"data.use: {splits.name} has no intent texts",
+                'use data.use = "uijepa/ui-sessions" or "uijepa/session-file"',
+            )
         return assemble(resolved, splits, build_encoder(resolved, splits), method="uijepa/intent")
 
     def evaluate(self, resolved: ResolvedRun, built: Built, run_dir: Any) -> EvalResult:
@@ -81,38 +82,65 @@ class UIJEPAMethod:
             scores[row] = decoder.score(test_f, references)
             log.info("intent decoder on %s features: exact match %.1f %%", row, 100 * scores[row].exact.mean())
         pooled = {row: f[0][:MONITOR_SAMPLES].mean(axis=1) for row, f in feats.items() if row != "raw"}  # [n, F]
-        examples = [{"reference": splits.test.texts[i], "trained": detokenize(scores["trained"].predictions[i]),
-                     "random_init": detokenize(scores["random_init"].predictions[i])}
-                    for i in _example_rows(test_y, cfg.examples)]
+        examples = [
+            {
+                "reference": splits.test.texts[i],
+                "trained": detokenize(scores["trained"].predictions[i]),
+                "random_init": detokenize(scores["random_init"].predictions[i]),
+            }
+            for i in _example_rows(test_y, cfg.examples)
+        ]
         c = self.cfg
         return EvalResult(
-            variant=resolved.variant, dataset=splits.name, primary="intent_accuracy",
-            scores=_scores(scores, unseen), baseline_label="raw pixel tubelets", encoder=resolved.eval.encoder,
-            readout=resolved.eval.readout, n_train=len(splits.train), n_test=len(splits.test),
-            collapse={**_rounded(collapse_stats(pooled["trained"])),
-                      "random_init": _rounded(collapse_stats(pooled["random_init"]))},
-            protocol=(f"intent decoder (prefix-LM, {c.depth}x{c.width}, {c.epochs} epochs, seed {c.seed}) trained "
-                      f"on frozen {resolved.eval.readout} tokens of the {len(splits.train)} training sessions' "
-                      f"texts, greedy decoding on {len(splits.test)} test sessions ({int(unseen.sum())} of intents "
-                      "never seen in training); exact match against any accepted phrasing, similarity = token F1; "
-                      "identical for trained, random_init and raw"),
-            details={"n_test_unseen_intents": int(unseen.sum()),
-                     "decoder_final_loss": {row: round(v[-1], 4) for row, v in curves.items()},
-                     "examples": examples})
+            variant=resolved.variant,
+            dataset=splits.name,
+            primary="intent_accuracy",
+            scores=_scores(scores, unseen),
+            baseline_label="raw pixel tubelets",
+            encoder=resolved.eval.encoder,
+            readout=resolved.eval.readout,
+            n_train=len(splits.train),
+            n_test=len(splits.test),
+            collapse={
+                **_rounded(collapse_stats(pooled["trained"])),
+                "random_init": _rounded(collapse_stats(pooled["random_init"])),
+            },
+            protocol=(
+                f"intent decoder (prefix-LM, {c.depth}x{c.width}, {c.epochs} epochs, seed {c.seed}) trained "
+                f"on frozen {resolved.eval.readout} tokens of the {len(splits.train)} training sessions' "
+                f"texts, greedy decoding on {len(splits.test)} test sessions ({int(unseen.sum())} of intents "
+                "never seen in training); exact match against any accepted phrasing, similarity = token F1; "
+                "identical for trained, random_init and raw"
+            ),
+            details={
+                "n_test_unseen_intents": int(unseen.sum()),
+                "decoder_final_loss": {row: round(v[-1], 4) for row, v in curves.items()},
+                "examples": examples,
+            },
+        )
 
 
 def _scores(scores: dict[str, DecodeScores], unseen: np.ndarray) -> dict[str, Scores]:
     """Exact match and token F1 on every test session, and exact match on the unseen / seen intents alone."""
+
     def pct(a: np.ndarray) -> float | None:
         return round(100.0 * float(a.mean()), 2) if a.size else None
 
     out: dict[str, Scores] = {}
-    for name, pick, attr in (("intent_accuracy", slice(None), "exact"), ("intent_similarity", slice(None), "f1"),
-                             ("unseen_intent_accuracy", unseen, "exact"), ("seen_intent_accuracy", ~unseen, "exact")):
+    for name, pick, attr in (
+        ("intent_accuracy", slice(None), "exact"),
+        ("intent_similarity", slice(None), "f1"),
+        ("unseen_intent_accuracy", unseen, "exact"),
+        ("seen_intent_accuracy", ~unseen, "exact"),
+    ):
         row = {r: pct(getattr(s, attr)[pick]) for r, s in scores.items()}
         metric = "token_f1" if attr == "f1" else "exact_match"
-        out[name] = Scores(metric=name if name == "intent_accuracy" else metric,  # the primary: eval.json's `metric`
-                           trained=row["trained"], random_init=row["random_init"], raw=row["raw"])
+        out[name] = Scores(
+            metric=name if name == "intent_accuracy" else metric,  # the primary: eval.json's `metric`
+            trained=row["trained"],
+            random_init=row["random_init"],
+            raw=row["raw"],
+        )
     return out
 
 

@@ -36,7 +36,9 @@ PHRASINGS: dict[str, tuple[str, ...]] = {
     "music": ("play {a} on the {b}", "put on {a} in the {b}"),
 }
 SLOTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "alarm": (HOURS, MINUTES), "chat": (CONTACTS, REPLIES), "settings": (SETTINGS, ("off", "on")),
+    "alarm": (HOURS, MINUTES),
+    "chat": (CONTACTS, REPLIES),
+    "settings": (SETTINGS, ("off", "on")),
     "music": (PLAYLISTS, SPEAKERS),
 }
 APPS = tuple(PHRASINGS)
@@ -87,8 +89,14 @@ def random_theme(app: str, rng: np.random.Generator) -> Theme:
     dark = bool(rng.random() < 0.5)
     shade = int(rng.integers(15, 50)) if dark else int(rng.integers(205, 245))
     fg = (225, 225, 225) if dark else (30, 30, 30)
-    return Theme((shade,) * 3, fg, accent, int(rng.integers(-2, 3)), int(rng.integers(-2, 3)),  # type: ignore[arg-type]
-                 int(rng.integers(0, 24 * 60)))
+    return Theme(
+        (shade,) * 3,
+        fg,
+        accent,
+        int(rng.integers(-2, 3)),
+        int(rng.integers(-2, 3)),  # type: ignore[arg-type]
+        int(rng.integers(0, 24 * 60)),
+    )
 
 
 @functools.lru_cache(maxsize=1)
@@ -116,8 +124,16 @@ class Canvas:
     def _xy(self, x: float, y: float, offset: bool = True) -> tuple[float, float]:
         return (x + self.theme.dx, y + self.theme.dy) if offset else (x, y)
 
-    def rect(self, x0: float, y0: float, x1: float, y1: float, fill: tuple[int, int, int],
-             offset: bool = True, outline: tuple[int, int, int] | None = None) -> None:
+    def rect(
+        self,
+        x0: float,
+        y0: float,
+        x1: float,
+        y1: float,
+        fill: tuple[int, int, int],
+        offset: bool = True,
+        outline: tuple[int, int, int] | None = None,
+    ) -> None:
         (a, b), (c, d) = self._xy(x0, y0, offset), self._xy(x1, y1, offset)
         self.draw.rectangle((a, b, c, d), fill=fill, outline=outline)
 
@@ -136,13 +152,20 @@ class Canvas:
 Frame = Callable[[], Canvas]  # a deferred drawing; sessions are lists of these
 
 
-def _list_rows(c: Canvas, labels: tuple[str, ...], x0: int, x1: int, chosen: int | None, y0: int = 18,
-               h: int = 10) -> None:
+def _list_rows(
+    c: Canvas, labels: tuple[str, ...], x0: int, x1: int, chosen: int | None, y0: int = 18, h: int = 10
+) -> None:
     for i, label in enumerate(labels):
         y = y0 + i * (h + 1)
         on = i == chosen
-        c.rect(x0, y, x1, y + h - 1, c.theme.accent if on else tuple(min(255, v + 25) for v in c.theme.bg),
-               outline=c.theme.fg if on else None)
+        c.rect(
+            x0,
+            y,
+            x1,
+            y + h - 1,
+            c.theme.accent if on else tuple(min(255, v + 25) for v in c.theme.bg),
+            outline=c.theme.fg if on else None,
+        )
         c.text(x0 + 2, y - 1, label, (255, 255, 255) if on else None)
 
 
@@ -152,6 +175,7 @@ def _row_centre(i: int, x0: int, x1: int, y0: int = 18, h: int = 10) -> tuple[fl
 
 def alarm_frames(it: Intent, th: Theme) -> list[tuple[Frame, tuple[float, float] | None]]:
     """(drawing, touch point or None) per step: tap hour, tap minute, tap Save."""
+
     def screen(hour: int | None, minute: int | None, saved: bool) -> Canvas:
         c = Canvas(th, "Alarm")
         _list_rows(c, HOURS, 4, 28, hour)
@@ -160,17 +184,20 @@ def alarm_frames(it: Intent, th: Theme) -> list[tuple[Frame, tuple[float, float]
         c.text(20, 52, "Saved" if saved else "Save", (255, 255, 255))
         return c
 
-    return [(lambda: screen(None, None, False), None),
-            (lambda: screen(None, None, False), _row_centre(it.a, 4, 28)),
-            (lambda: screen(it.a, None, False), None),
-            (lambda: screen(it.a, None, False), _row_centre(it.b, 34, 60)),
-            (lambda: screen(it.a, it.b, False), None),
-            (lambda: screen(it.a, it.b, False), (32, 58)),
-            (lambda: screen(it.a, it.b, True), None)]
+    return [
+        (lambda: screen(None, None, False), None),
+        (lambda: screen(None, None, False), _row_centre(it.a, 4, 28)),
+        (lambda: screen(it.a, None, False), None),
+        (lambda: screen(it.a, None, False), _row_centre(it.b, 34, 60)),
+        (lambda: screen(it.a, it.b, False), None),
+        (lambda: screen(it.a, it.b, False), (32, 58)),
+        (lambda: screen(it.a, it.b, True), None),
+    ]
 
 
 def chat_frames(it: Intent, th: Theme) -> list[tuple[Frame, tuple[float, float] | None]]:
     """Tap a contact, tap a quick reply (it fills the text field), tap Send (the bubble appears)."""
+
     def contacts() -> Canvas:
         c = Canvas(th, "Chats")
         for i, name in enumerate(CONTACTS):
@@ -196,13 +223,15 @@ def chat_frames(it: Intent, th: Theme) -> list[tuple[Frame, tuple[float, float] 
         return c
 
     chip = (2 + (it.b % 2) * 31 + 14, 31 + (it.b // 2) * 8 + 3)
-    return [(contacts, None),
-            (contacts, (30, 18 + it.a * 11 + 4)),
-            (lambda: chat(None, False), None),
-            (lambda: chat(None, False), chip),
-            (lambda: chat(it.b, False), None),
-            (lambda: chat(it.b, False), (57, 51)),
-            (lambda: chat(None, True), None)]
+    return [
+        (contacts, None),
+        (contacts, (30, 18 + it.a * 11 + 4)),
+        (lambda: chat(None, False), None),
+        (lambda: chat(None, False), chip),
+        (lambda: chat(it.b, False), None),
+        (lambda: chat(it.b, False), (57, 51)),
+        (lambda: chat(None, True), None),
+    ]
 
 
 def settings_frames(it: Intent, th: Theme, rng: np.random.Generator) -> list[tuple[Frame, tuple[float, float] | None]]:
@@ -222,13 +251,16 @@ def settings_frames(it: Intent, th: Theme, rng: np.random.Generator) -> list[tup
             c.rect(kx, y + 2, kx + 6, y + 7, (255, 255, 255))
         return c
 
-    return [(lambda: screen(states), None),
-            (lambda: screen(states), (52, 18 + it.a * 11 + 4)),
-            (lambda: screen(after), None)]
+    return [
+        (lambda: screen(states), None),
+        (lambda: screen(states), (52, 18 + it.a * 11 + 4)),
+        (lambda: screen(after), None),
+    ]
 
 
 def music_frames(it: Intent, th: Theme) -> list[tuple[Frame, tuple[float, float] | None]]:
     """Tap a playlist (the now-playing screen opens), tap a speaker, tap Play."""
+
     def library() -> Canvas:
         c = Canvas(th, "Music")
         _list_rows(c, PLAYLISTS, 4, 60, None)
@@ -246,13 +278,15 @@ def music_frames(it: Intent, th: Theme) -> list[tuple[Frame, tuple[float, float]
             c.rect(2, 62, 40, 63, (255, 255, 255))
         return c
 
-    return [(library, None),
-            (library, _row_centre(it.a, 4, 60)),
-            (lambda: playing(None, False), None),
-            (lambda: playing(None, False), (2 + it.b * 15 + 7, 44)),
-            (lambda: playing(it.b, False), None),
-            (lambda: playing(it.b, False), (32, 56)),
-            (lambda: playing(it.b, True), None)]
+    return [
+        (library, None),
+        (library, _row_centre(it.a, 4, 60)),
+        (lambda: playing(None, False), None),
+        (lambda: playing(None, False), (2 + it.b * 15 + 7, 44)),
+        (lambda: playing(it.b, False), None),
+        (lambda: playing(it.b, False), (32, 56)),
+        (lambda: playing(it.b, True), None),
+    ]
 
 
 def render_session(it: Intent, frames: int, rng: np.random.Generator) -> np.ndarray:
@@ -262,8 +296,12 @@ def render_session(it: Intent, frames: int, rng: np.random.Generator) -> np.ndar
     the clip ends. A step with a touch point shows the touch marker on that frame only.
     """
     th = random_theme(it.app, rng)
-    steps = {"alarm": lambda: alarm_frames(it, th), "chat": lambda: chat_frames(it, th),
-             "settings": lambda: settings_frames(it, th, rng), "music": lambda: music_frames(it, th)}[it.app]()
+    steps = {
+        "alarm": lambda: alarm_frames(it, th),
+        "chat": lambda: chat_frames(it, th),
+        "settings": lambda: settings_frames(it, th, rng),
+        "music": lambda: music_frames(it, th),
+    }[it.app]()
     if len(steps) > frames:
         raise ValueError(f"a {it.app} session needs at least {len(steps)} frames, got {frames}")
     lead = int(rng.integers(0, frames - len(steps) + 1))

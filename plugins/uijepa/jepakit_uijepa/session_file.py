@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from jepakit.api import fit_image, json_object
 from jepakit import JepakitError
+from jepakit.api import fit_image, json_object
 from jepakit.interfaces import DataSplits
 from jepakit_uijepa.config import SessionFileConfig
 from jepakit_uijepa.data import SessionSplit
@@ -70,13 +70,17 @@ def _session(line: str, base: Path, cfg: SessionFileConfig) -> tuple[np.ndarray,
 
 def _read_lines(path: Path, cfg: SessionFileConfig) -> list[str]:
     if not cfg.path:
-        raise JepakitError("data.path is empty: session-file reads your own JSONL file of UI sessions",
-                           f'set data.path = "/path/to/sessions.jsonl", {FORMAT_HINT}')
+        raise JepakitError(
+            "data.path is empty: session-file reads your own JSONL file of UI sessions",
+            f'set data.path = "/path/to/sessions.jsonl", {FORMAT_HINT}',
+        )
     if not path.exists():
         raise JepakitError(f"data.path: file not found: {path}", "check the path to your sessions JSONL file")
     if path.is_dir():
-        raise JepakitError(f"data.path: {path} is a folder, not a JSONL file",
-                           f"point data.path at the .jsonl file itself ({FORMAT_HINT})")
+        raise JepakitError(
+            f"data.path: {path} is a folder, not a JSONL file",
+            f"point data.path at the .jsonl file itself ({FORMAT_HINT})",
+        )
     try:
         return path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
@@ -103,20 +107,26 @@ def session_file(cfg: SessionFileConfig, seed: int = 0) -> DataSplits:
         clips.append(clip)
         intents.append(intent)
     if skipped:
-        log.warning("session-file: skipped %d unusable session(s) of %d in %s; first: %s",
-                    len(skipped), total, path, skipped[0])
+        log.warning(
+            "session-file: skipped %d unusable session(s) of %d in %s; first: %s", len(skipped), total, path, skipped[0]
+        )
     if not clips:
         first = f"; first: {skipped[0]}" if skipped else " (the file has no sessions)"
-        raise JepakitError(f"data.path: 0 of {total} sessions usable in {path}{first}",
-                           f"fix the lines named; {FORMAT_HINT}, screen paths relative to the file's folder")
+        raise JepakitError(
+            f"data.path: 0 of {total} sessions usable in {path}{first}",
+            f"fix the lines named; {FORMAT_HINT}, screen paths relative to the file's folder",
+        )
     if len(clips) < 2:
-        raise JepakitError(f"data.path: only 1 of {total} sessions usable in {path}; need at least 2",
-                           "add sessions: one is needed for training and one for testing")
+        raise JepakitError(
+            f"data.path: only 1 of {total} sessions usable in {path}; need at least 2",
+            "add sessions: one is needed for training and one for testing",
+        )
     return _split(path, clips, intents, skipped, cfg)
 
 
-def _split(path: Path, clips: list[np.ndarray], intents: list[str], skipped: list[str],
-           cfg: SessionFileConfig) -> DataSplits:
+def _split(
+    path: Path, clips: list[np.ndarray], intents: list[str], skipped: list[str], cfg: SessionFileConfig
+) -> DataSplits:
     names = sorted(set(intents))
     index = {name: k for k, name in enumerate(names)}
     n = len(clips)
@@ -130,7 +140,13 @@ def _split(path: Path, clips: list[np.ndarray], intents: list[str], skipped: lis
         return SessionSplit(x[torch.as_tensor(idx)], y[torch.as_tensor(idx)], [intents[i] for i in idx], skipped)
 
     seen = {int(y[i]) for i in train_idx}
-    return DataSplits(name=path.stem, train=part(train_idx), test=part(test_idx),
-                      input_shape=tuple(int(s) for s in x.shape[1:]), num_classes=len(names), modality="video",
-                      class_names=names, meta={"references": [[name] for name in names],
-                                               "held_out": [k not in seen for k in range(len(names))]})
+    return DataSplits(
+        name=path.stem,
+        train=part(train_idx),
+        test=part(test_idx),
+        input_shape=tuple(int(s) for s in x.shape[1:]),
+        num_classes=len(names),
+        modality="video",
+        class_names=names,
+        meta={"references": [[name] for name in names], "held_out": [k not in seen for k in range(len(names))]},
+    )

@@ -8,8 +8,14 @@ from jepakit.testing.contracts import check_plugin, isolated_state
 
 def test_plugin_meets_the_contracts():
     checked = check_plugin("uijepa")
-    assert set(checked) == {"uijepa/ui-sessions", "uijepa/session-file", "uijepa/intent", "uijepa/uijepa",
-                            "uijepa/uijepa-tiny", "uijepa/bench"}
+    assert set(checked) == {
+        "uijepa/ui-sessions",
+        "uijepa/session-file",
+        "uijepa/intent",
+        "uijepa/uijepa",
+        "uijepa/uijepa-tiny",
+        "uijepa/bench",
+    }
 
 
 def test_encoder_and_masker_come_from_the_vjepa_plugin():

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from jepakit_uijepa.config import IntentDecoderConfig
 from jepakit_uijepa.decoder import BOS, EOS, PAD, UNK, IntentDecoder, IntentLM, Vocab
 from jepakit_uijepa.method import raw_tubelets

@@ -5,11 +5,20 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from jepakit_uijepa.config import UISessionsConfig
 from jepakit_uijepa.data import ui_sessions
-from jepakit_uijepa.screens import (RENDER, SLOTS, Intent, _row_centre, alarm_frames, all_intents, held_out,
-                                   music_frames, random_theme, render_session)
+from jepakit_uijepa.screens import (
+    RENDER,
+    SLOTS,
+    Intent,
+    _row_centre,
+    alarm_frames,
+    all_intents,
+    held_out,
+    music_frames,
+    random_theme,
+    render_session,
+)
 from jepakit_uijepa.text import detokenize, token_f1, tokenize
 
 

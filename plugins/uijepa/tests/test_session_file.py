@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from jepakit_uijepa.config import SessionFileConfig
+from jepakit_uijepa.session_file import frame_indices, session_file
 from PIL import Image
 
 from jepakit.errors import JepakitError
-from jepakit_uijepa.config import SessionFileConfig
-from jepakit_uijepa.session_file import frame_indices, session_file
 
 
 def _png(path: Path, value: int) -> Path:
@@ -48,8 +48,12 @@ def _good(root: Path) -> Path:
         "",  # blank lines are not sessions
     ]
     for k in range(6):
-        lines.append({"screens": _screens(root, f"s{k}", [40, 60, 80]), "intent": ["turn off wifi", "play jazz",
-                                                                                   "set an alarm for 7:30"][k % 3]})
+        lines.append(
+            {
+                "screens": _screens(root, f"s{k}", [40, 60, 80]),
+                "intent": ["turn off wifi", "play jazz", "set an alarm for 7:30"][k % 3],
+            }
+        )
     return _jsonl(root, lines)
 
 
@@ -72,8 +76,9 @@ def test_good_file_shapes_labels_and_frames(tmp_path: Path) -> None:
     assert data.train.x.dtype.is_floating_point
     x, texts = _all(data)
     assert x.min() >= -1.0 and x.max() <= 1.0
-    assert data.class_names == sorted({"open the alarm app", "text Ana hi", "turn off wifi", "play jazz",
-                                       "set an alarm for 7:30"})
+    assert data.class_names == sorted(
+        {"open the alarm app", "text Ana hi", "turn off wifi", "play jazz", "set an alarm for 7:30"}
+    )
     assert data.num_classes == 5
     for split in (data.train, data.test):
         assert [data.class_names[int(k)] for k in split.y] == split.texts
@@ -99,8 +104,9 @@ def test_split_is_deterministic_in_split_seed(tmp_path: Path) -> None:
 
 def test_grayscale_and_split_clamped_to_both_sides(tmp_path: Path) -> None:
     lines = [{"screens": _screens(tmp_path, f"s{k}", [50, 100]), "intent": f"open app {k}"} for k in range(2)]
-    data = session_file(SessionFileConfig(path=str(_jsonl(tmp_path, lines)), frames=2, size=8, channels=1,
-                                          test_fraction=0.9))
+    data = session_file(
+        SessionFileConfig(path=str(_jsonl(tmp_path, lines)), frames=2, size=8, channels=1, test_fraction=0.9)
+    )
     assert data.input_shape == (1, 2, 8, 8) and data.train.x.shape == (1, 1, 2, 8, 8)
     assert len(data.test) == 1
     assert data.meta["held_out"].count(True) == 1  # the test session's intent is never seen in training

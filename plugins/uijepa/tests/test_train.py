@@ -10,10 +10,24 @@ from typer.testing import CliRunner
 from jepakit.cli.app import app
 from jepakit.testing.runs import train_tiny
 
-SMALL = ["optim.steps=3", "optim.batch_size=16", "encoder.embed_dim=32", "encoder.depth=1", "encoder.num_heads=2",
-         "predictor.embed_dim=16", "predictor.depth=1", "predictor.num_heads=2", "data.train_per_intent=2",
-         "data.test_per_seen_intent=1", "data.test_per_unseen_intent=1", "method.width=32", "method.depth=1",
-         "method.heads=2", "method.epochs=2", "method.examples=3"]
+SMALL = [
+    "optim.steps=3",
+    "optim.batch_size=16",
+    "encoder.embed_dim=32",
+    "encoder.depth=1",
+    "encoder.num_heads=2",
+    "predictor.embed_dim=16",
+    "predictor.depth=1",
+    "predictor.num_heads=2",
+    "data.train_per_intent=2",
+    "data.test_per_seen_intent=1",
+    "data.test_per_unseen_intent=1",
+    "method.width=32",
+    "method.depth=1",
+    "method.heads=2",
+    "method.epochs=2",
+    "method.examples=3",
+]
 
 
 @pytest.mark.slow
@@ -23,7 +37,9 @@ def test_tiny_train_eval_and_cli_examples(tmp_path, monkeypatch):
     ev = json.loads((out / "eval.json").read_text())
     assert ev == json.loads(json.dumps(result["eval"]))
     assert ev["metric"] == "intent_accuracy" and ev["higher_is_better"] is True
-    assert {"intent_accuracy", "intent_similarity", "unseen_intent_accuracy", "seen_intent_accuracy"} == set(ev["metrics"])
+    assert {"intent_accuracy", "intent_similarity", "unseen_intent_accuracy", "seen_intent_accuracy"} == set(
+        ev["metrics"]
+    )
     for scores in ev["metrics"].values():
         assert {"trained", "random_init", "raw"} <= set(scores)
         assert all(0.0 <= scores[row] <= 100.0 for row in ("trained", "random_init", "raw"))
@@ -38,6 +54,17 @@ def test_tiny_train_eval_and_cli_examples(tmp_path, monkeypatch):
 
 
 def test_a_dataset_without_intent_texts_is_a_config_error(tmp_path):
-    res = CliRunner().invoke(app, ["train", "uijepa/uijepa-tiny", "--set", "data.use=vjepa/moving-digits",
-                                   "--set", "optim.steps=1", "--out", str(tmp_path / "r")])
+    res = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "uijepa/uijepa-tiny",
+            "--set",
+            "data.use=vjepa/moving-digits",
+            "--set",
+            "optim.steps=1",
+            "--out",
+            str(tmp_path / "r"),
+        ],
+    )
     assert res.exit_code == 2 and "Error:" in res.output and "has no intent texts" in res.output

@@ -7,6 +7,8 @@ from typing import Literal
 
 from jepakit.api import ViTConfig
 from jepakit.interfaces import range_pair
+
+
 @dataclass
 class TubeConfig:
     """V-JEPA's 3-D multi-block masks: spatial blocks extended over time (tubes); the TARGET is their union and
@@ -87,14 +89,17 @@ class MovingDigitsConfig:
         if min(self.frames, self.size, self.digit_size) < 1 or self.speed < 0:
             raise ValueError("frames, size and digit_size must be positive and speed non-negative")
         if self.digit_size + self.speed * (self.frames - 1) > self.size:
-            raise ValueError(f"a {self.digit_size}-pixel digit moving {self.speed} px/frame for {self.frames} frames "
-                             f"leaves a {self.size}-pixel canvas; use a larger size or fewer frames")
+            raise ValueError(
+                f"a {self.digit_size}-pixel digit moving {self.speed} px/frame for {self.frames} frames "
+                f"leaves a {self.size}-pixel canvas; use a larger size or fewer frames"
+            )
         total = self.limit or 1797
         if not 0 <= self.limit <= 1797:
             raise ValueError(f"limit must lie in [0, 1797] (0 = all digits), got {self.limit}")
         if not 10 <= self.test_size <= total - 10:
-            raise ValueError(f"test_size must lie in [10, {total - 10}] so both splits hold every class, "
-                             f"got {self.test_size}")
+            raise ValueError(
+                f"test_size must lie in [10, {total - 10}] so both splits hold every class, got {self.test_size}"
+            )
 
 
 @dataclass

@@ -22,8 +22,9 @@ DIRECTIONS = (("right", 0, 1), ("left", 0, -1), ("down", 1, 0), ("up", -1, 0))  
 
 
 @functools.lru_cache(maxsize=4)
-def moving_digit_clips(frames: int, size: int, digit_size: int, speed: int,
-           seed: int) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
+def moving_digit_clips(
+    frames: int, size: int, digit_size: int, speed: int, seed: int
+) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
     """(clips [N, 1, T, S, S] in [-1, 1], digit labels [N], direction labels [N])."""
     from sklearn.datasets import load_digits
 
@@ -70,7 +71,13 @@ def moving_digits(cfg: MovingDigitsConfig, seed: int = 0) -> DataSplits:
     names = [str(i) for i in range(10)] if cfg.label == "digit" else [v[0] for v in DIRECTIONS]
     name = f"moving-digits{cfg.size}x{cfg.frames}-{cfg.label}"
     other, other_y = ("direction", direction) if cfg.label == "digit" else ("digit", digit)
-    return DataSplits(name=name, train=ImageSplit(x[tr], yt[tr]), test=ImageSplit(x[te], yt[te]),
-                      input_shape=tuple(int(s) for s in x.shape[1:]), num_classes=len(names), modality="video",
-                      class_names=names,
-                      extra_labels={other: (np.asarray(other_y)[train], np.asarray(other_y)[test])})
+    return DataSplits(
+        name=name,
+        train=ImageSplit(x[tr], yt[tr]),
+        test=ImageSplit(x[te], yt[te]),
+        input_shape=tuple(int(s) for s in x.shape[1:]),
+        num_classes=len(names),
+        modality="video",
+        class_names=names,
+        extra_labels={other: (np.asarray(other_y)[train], np.asarray(other_y)[test])},
+    )

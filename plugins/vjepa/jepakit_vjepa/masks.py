@@ -38,8 +38,10 @@ class TubeMasker:
     def __init__(self, cfg: TubeConfig, grid: tuple[int, ...]) -> None:
         grid = tuple(int(g) for g in grid)
         if len(grid) not in (2, 3) or min(grid) < 1:
-            raise JepakitError(f"masker: vjepa/tube needs a (T, H, W) token grid, got {grid}",
-                               "use it with a video encoder such as vjepa/video-vit")
+            raise JepakitError(
+                f"masker: vjepa/tube needs a (T, H, W) token grid, got {grid}",
+                "use it with a video encoder such as vjepa/video-vit",
+            )
         self.cfg, self.grid = cfg, grid
         self._thw = (1, *grid) if len(grid) == 2 else grid
         self._gens = {"short": (cfg.short_blocks, cfg.short_scale), "long": (cfg.long_blocks, cfg.long_scale)}
@@ -97,7 +99,7 @@ class TubeMasker:
         n = int(_row_counts(mask).min())
         out = []
         for i in range(0, B, TRUNCATE_ROWS):
-            m = mask[i:i + TRUNCATE_ROWS]  # [b, N]
+            m = mask[i : i + TRUNCATE_ROWS]  # [b, N]
             score = torch.rand(m.shape, generator=generator).masked_fill_(~m, 2.0)  # [b, N]
             out.append(score.topk(n, dim=1, largest=False).indices.sort(dim=1).values)  # [b, n]
         return torch.cat(out).contiguous()
@@ -139,9 +141,11 @@ class TubeMasker:
                     f"masker.{name}_scale: on the {T}x{H}x{W} token grid one {name}-range tube can leave "
                     f"{left} context token{'s' * (left != 1)}, fewer than masker.min_keep = {self.cfg.min_keep}",
                     f"use a smaller masker.{name}_scale or temporal_scale, a finer token grid (smaller patch or "
-                    f"tubelet), or masker.min_keep <= {max(left, 0)}" if left >= 1 else
-                    f"use a smaller masker.{name}_scale or temporal_scale, or a finer token grid "
-                    "(smaller patch or tubelet)")
+                    f"tubelet), or masker.min_keep <= {max(left, 0)}"
+                    if left >= 1
+                    else f"use a smaller masker.{name}_scale or temporal_scale, or a finer token grid "
+                    "(smaller patch or tubelet)",
+                )
 
 
 def _span(start: torch.Tensor, length: int, size: int) -> torch.Tensor:
@@ -150,8 +154,9 @@ def _span(start: torch.Tensor, length: int, size: int) -> torch.Tensor:
     return (ar >= start[..., None]) & (ar < start[..., None] + length)
 
 
-def _union(t0: torch.Tensor, r0: torch.Tensor, c0: torch.Tensor, size: tuple[int, int, int],
-           grid: tuple[int, int, int]) -> torch.Tensor:
+def _union(
+    t0: torch.Tensor, r0: torch.Tensor, c0: torch.Tensor, size: tuple[int, int, int], grid: tuple[int, int, int]
+) -> torch.Tensor:
     """Corners [b, K] of tubes of `size` (t, h, w) -> the union of each row's K tubes [b, N], flat row-major.
 
     One tube at a time, so memory is [b, N] whatever K is.
@@ -166,4 +171,4 @@ def _union(t0: torch.Tensor, r0: torch.Tensor, c0: torch.Tensor, size: tuple[int
 
 def _row_counts(mask: torch.Tensor) -> torch.Tensor:
     """[B, N] bool -> [B] True count per row. Chunked: torch's bool sum makes an integer copy of the whole input."""
-    return torch.cat([mask[i:i + TRUNCATE_ROWS].sum(dim=1) for i in range(0, len(mask), TRUNCATE_ROWS)])
+    return torch.cat([mask[i : i + TRUNCATE_ROWS].sum(dim=1) for i in range(0, len(mask), TRUNCATE_ROWS)])

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from jepakit.api import IMAGE_SUFFIXES, ImageSplit, class_folders, fit_image, stratified_split
 from jepakit import JepakitError
+from jepakit.api import IMAGE_SUFFIXES, ImageSplit, class_folders, fit_image, stratified_split
 from jepakit.interfaces import DataSplits
 from jepakit_vjepa.config import VideoFolderConfig
 
@@ -62,7 +62,7 @@ def _clips(video: list[np.ndarray], cfg: VideoFolderConfig) -> list[np.ndarray]:
     span = (cfg.frames - 1) * cfg.stride + 1
     out = []
     for start in clip_starts(len(video), span, cfg.clips_per_video):
-        out.append(np.stack(video[start:start + span:cfg.stride], axis=1))  # [C, T, S, S]
+        out.append(np.stack(video[start : start + span : cfg.stride], axis=1))  # [C, T, S, S]
     return out
 
 
@@ -94,20 +94,34 @@ def video_folder(cfg: VideoFolderConfig, seed: int = 0) -> DataSplits:
             labels += [label] * len(got)
             groups += [len(set(groups))] * len(got)
     if skipped:
-        log.warning("video-folder: skipped %d unreadable, non-video or too-short entr%s under %s; first: %s",
-                    len(skipped), "y" if len(skipped) == 1 else "ies", root, skipped[0])
+        log.warning(
+            "video-folder: skipped %d unreadable, non-video or too-short entr%s under %s; first: %s",
+            len(skipped),
+            "y" if len(skipped) == 1 else "ies",
+            root,
+            skipped[0],
+        )
     return _split(root, folders, clips, labels, groups, skipped, cfg)
 
 
-def _split(root: Path, folders: list[Path], clips: list[np.ndarray], labels: list[int], groups: list[int],
-           skipped: list[str], cfg: VideoFolderConfig) -> DataSplits:
+def _split(
+    root: Path,
+    folders: list[Path],
+    clips: list[np.ndarray],
+    labels: list[int],
+    groups: list[int],
+    skipped: list[str],
+    cfg: VideoFolderConfig,
+) -> DataSplits:
     names = [f.name for f in folders]
     per_class = [len({g for g, lab in zip(groups, labels, strict=True) if lab == k}) for k in range(len(names))]
     if min(per_class) < 2:
         worst = names[int(np.argmin(per_class))]
-        raise JepakitError(f'data.path: class folder "{worst}" has {min(per_class)} usable video(s) under {root}',
-                           f"every class needs 2 videos of at least {(cfg.frames - 1) * cfg.stride + 1} frames "
-                           "(lower data.frames or data.stride for short videos)")
+        raise JepakitError(
+            f'data.path: class folder "{worst}" has {min(per_class)} usable video(s) under {root}',
+            f"every class needs 2 videos of at least {(cfg.frames - 1) * cfg.stride + 1} frames "
+            "(lower data.frames or data.stride for short videos)",
+        )
     video_label = {g: lab for g, lab in zip(groups, labels, strict=True)}
     vids = np.asarray(sorted(video_label))
     n_test = max(int(np.ceil(cfg.test_fraction * len(vids))), len(names))
@@ -117,6 +131,12 @@ def _split(root: Path, folders: list[Path], clips: list[np.ndarray], labels: lis
     y = torch.as_tensor(labels, dtype=torch.long)
     is_test = torch.as_tensor([g in test_set for g in groups])
     train, test = ImageSplit(x[~is_test], y[~is_test], skipped), ImageSplit(x[is_test], y[is_test], skipped)
-    return DataSplits(name=root.name or "videos", train=train, test=test, input_shape=tuple(x.shape[1:]),
-                      num_classes=len(names), modality="video", class_names=names)
-
+    return DataSplits(
+        name=root.name or "videos",
+        train=train,
+        test=test,
+        input_shape=tuple(x.shape[1:]),
+        num_classes=len(names),
+        modality="video",
+        class_names=names,
+    )

@@ -12,13 +12,23 @@ TINY = {
 
 def test_plugin_meets_the_contracts():
     checked = check_plugin("vjepa", tiny=TINY)
-    assert set(checked) == {"vjepa/video-vit", "vjepa/tube", "vjepa/moving-digits", "vjepa/video-folder",
-                            "vjepa/vjepa", "vjepa/vjepa-tiny",
-                            "vjepa/vjepa-tiny-plain", "vjepa/bench"}
+    assert set(checked) == {
+        "vjepa/video-vit",
+        "vjepa/tube",
+        "vjepa/moving-digits",
+        "vjepa/video-folder",
+        "vjepa/vjepa",
+        "vjepa/vjepa-tiny",
+        "vjepa/vjepa-tiny-plain",
+        "vjepa/bench",
+    }
 
 
 def test_masker_settings_meet_the_contract():
     spec = isolated_state().registry.get("maskers", "vjepa/tube")
-    for tiny in ({"_grid": (8, 14, 14)}, {"generator": "long", "_grid": (2, 6, 6)},
-                 {"temporal_scale": (0.5, 1.0), "_grid": (4, 4, 4)}):
+    for tiny in (
+        {"_grid": (8, 14, 14)},
+        {"generator": "long", "_grid": (2, 6, 6)},
+        {"temporal_scale": (0.5, 1.0), "_grid": (4, 4, 4)},
+    ):
         check_masker(spec, tiny)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from jepakit_vjepa.config import MovingDigitsConfig
 from jepakit_vjepa.data import DIRECTIONS, moving_digits
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 import torch
+from jepakit_vjepa import masks
+from jepakit_vjepa.config import TubeConfig
+from jepakit_vjepa.masks import TubeMasker
 
 from jepakit.errors import JepakitError
 from jepakit.interfaces import Masker, MaskSet
 from jepakit.testing.contracts import worker_copy
 from jepakit.testing.draws import count_draws
-from jepakit_vjepa import masks
-from jepakit_vjepa.config import TubeConfig
-from jepakit_vjepa.masks import TubeMasker
 
 PAPER_GRID = (8, 14, 14)  # 16 frames / tubelet 2, 224 px / patch 16
 TINY_GRID = (4, 4, 4)
@@ -109,13 +109,16 @@ def test_a_two_d_grid_is_a_one_step_clip():
     assert_valid(sample(m, 4, 0), 196, 4)
 
 
-@pytest.mark.parametrize("grid, kw", [
-    ((1, 1, 1), {}),
-    ((4, 1, 1), {"generator": "short"}),
-    ((1, 2, 2), {"generator": "long", "min_keep": 3}),
-    ((4, 4, 4), {"min_keep": 40}),
-    ((8, 14, 14), {"long_scale": (1.0, 1.0)}),
-])
+@pytest.mark.parametrize(
+    "grid, kw",
+    [
+        ((1, 1, 1), {}),
+        ((4, 1, 1), {"generator": "short"}),
+        ((1, 2, 2), {"generator": "long", "min_keep": 3}),
+        ((4, 4, 4), {"min_keep": 40}),
+        ((8, 14, 14), {"long_scale": (1.0, 1.0)}),
+    ],
+)
 def test_impossible_grids_fail_at_build_with_a_hint(grid, kw, monkeypatch):
     """The build-time proof is a fixed grid search: at most PROBES^2 + 1 tube sizes per generator, never a loop
     that samples until it gives up."""
@@ -125,7 +128,7 @@ def test_impossible_grids_fail_at_build_with_a_hint(grid, kw, monkeypatch):
     with pytest.raises(JepakitError) as info:
         make(grid, **kw)
     assert info.value.message.startswith("masker.") and info.value.hint
-    assert 0 < len(sizes) <= 2 * (masks.PROBES ** 2 + 1)
+    assert 0 < len(sizes) <= 2 * (masks.PROBES**2 + 1)
 
 
 @pytest.mark.parametrize("grid", [(1, 2, 2), (1, 3, 3), (2, 2, 3), (3, 5, 2), (1, 1, 4), (8, 2, 2)])

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch
-
-from jepakit.errors import JepakitError
-from jepakit.builtin.models import TransformerPredictor
-from jepakit.builtin.config import PredictorConfig
 from jepakit_vjepa.config import VideoViTConfig
 from jepakit_vjepa.models import VideoViT
+
+from jepakit.builtin.config import PredictorConfig
+from jepakit.builtin.models import TransformerPredictor
+from jepakit.errors import JepakitError
 
 TINY = dict(tubelet_size=2, patch_size=4, embed_dim=32, depth=2, num_heads=2)
 
@@ -65,8 +65,9 @@ def test_core_predictor_works_on_the_3d_grid():
     assert out.shape == (2, 1, 44, 32)
 
 
-@pytest.mark.parametrize("shape, key", [((1, 7, 16, 16), "tubelet_size"), ((1, 8, 15, 16), "patch_size"),
-                                        ((16, 16), "encoder")])
+@pytest.mark.parametrize(
+    "shape, key", [((1, 7, 16, 16), "tubelet_size"), ((1, 8, 15, 16), "patch_size"), ((16, 16), "encoder")]
+)
 def test_bad_shapes_name_the_key(shape, key):
     with pytest.raises(JepakitError, match=key):
         VideoViT(VideoViTConfig(**TINY), input_shape=shape)

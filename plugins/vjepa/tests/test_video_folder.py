@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from jepakit_vjepa.config import VideoFolderConfig
+from jepakit_vjepa.video_folder import clip_starts, video_folder
 from PIL import Image
 
 from jepakit.errors import JepakitError
-from jepakit_vjepa.config import VideoFolderConfig
-from jepakit_vjepa.video_folder import clip_starts, video_folder
 
 
 def _frames(n: int, shade: int, size: int = 24) -> list[np.ndarray]:
@@ -19,7 +19,7 @@ def _frames(n: int, shade: int, size: int = 24) -> list[np.ndarray]:
     out = []
     for t in range(n):
         f = np.full((size, size, 3), shade, dtype=np.uint8)
-        f[8:14, t:t + 6] = 255
+        f[8:14, t : t + 6] = 255
         out.append(f)
     return out
 
