@@ -12,8 +12,8 @@ forward without grad + layer norm + gather + repeat, context forward, predictor,
 EMA. "bf16" wraps the forward in CPU bf16 autocast: the official code asks for CUDA autocast only, which does
 nothing on a CPU, so that row is the official code with CPU autocast patched in, as issue 7 defines it.
 
-jepakit's side is `jepakit.experiments.bench.run_bench` on `ijepa/bench` (the step `jepakit train` takes). Both sides see
-random images: content does not change the cost of a step.
+jepakit's side is `jepakit.experiments.bench.run_bench` on `ijepa/bench` (the step `jepakit train` takes).
+Both sides see random images: content does not change the cost of a step.
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ def official_ms_per_step(src: Path, precision: str, steps: int, warmup: int) -> 
         opt.zero_grad()
         with torch.no_grad():
             m = 0.996
-            for q, k in zip(encoder.parameters(), target.parameters()):
+            for q, k in zip(encoder.parameters(), target.parameters(), strict=True):
                 k.mul_(m).add_((1.0 - m) * q.detach())
         if i >= warmup:
             times.append((time.perf_counter() - t0) * 1000.0)

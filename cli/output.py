@@ -87,7 +87,7 @@ class _StderrHandler(logging.Handler):
         try:
             prefix = "" if record.levelno < logging.WARNING else f"{record.levelname.capitalize()}: "
             sys.stderr.write(f"{prefix}{record.getMessage()}\n")
-        except Exception:  # noqa: BLE001 - logging must never take a command down
+        except Exception:  # logging must never take a command down
             self.handleError(record)
 
 

@@ -82,7 +82,7 @@ def list_cmd(
     if full == "variants":  # variants have no token layout of their own
         cols, rows = [c for c in cols if c != "layout"], [[r[0], r[1], r[2], r[4]] for r in rows]
     elif full is None:
-        cols, rows = ["kind", *cols], [[singular(s.kind), *r] for s, r in zip(specs, rows)]
+        cols, rows = ["kind", *cols], [[singular(s.kind), *r] for s, r in zip(specs, rows, strict=True)]
     output.out().print(output.table(full, cols, rows))
 
 
@@ -112,7 +112,7 @@ def config_fields(cls: type | None) -> list[dict[str, Any]]:
         return []
     try:
         hints = get_type_hints(cls)
-    except Exception:  # noqa: BLE001 - an unresolvable annotation still shows as written
+    except Exception:  # an unresolvable annotation still shows as written
         hints = {}
     rows = []
     for f in dataclasses.fields(cls):

@@ -110,7 +110,8 @@ def independent_flops(resolved) -> int:
 
 
 def _counted(fn) -> int:
-    """FLOPs of `fn` under the bench's own counter (the one `run_bench` wraps the first step's forward and backward in)."""
+    """FLOPs of `fn` under the bench's own counter (the one `run_bench` wraps the first step's forward and
+    backward in)."""
     with flop_counter() as counter:
         fn()
     return int(counter.get_total_flops())

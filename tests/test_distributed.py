@@ -98,7 +98,7 @@ def test_two_processes_train_what_one_process_trains(one_process, tmp_path):
 
     one, two = _losses(one_process), _losses(out)
     assert [s for s, _ in two] == list(range(1, STEPS + 1))  # each step logged once: rank 0 alone writes metrics
-    for (_, a), (_, b) in zip(one, two):
+    for (_, a), (_, b) in zip(one, two, strict=True):
         assert b == pytest.approx(a, rel=1e-5, abs=1e-7)
 
     # EMA teacher and student identical on both ranks at every checkpoint (sha256 of all parameters)
@@ -134,7 +134,7 @@ def test_a_failing_rank_stops_the_others_and_resume_continues_exactly(one_proces
     assert resumed.returncode == 0, resumed.stderr
     one, two = _losses(one_process), _losses(out)
     assert [s for s, _ in two] == list(range(1, STEPS + 1))
-    for (_, a), (_, b) in zip(one, two):
+    for (_, a), (_, b) in zip(one, two, strict=True):
         assert b == pytest.approx(a, rel=1e-5, abs=1e-7)
 
 
@@ -165,7 +165,10 @@ def test_each_rank_gets_its_slice_of_the_global_batch_and_its_masks(plugin_state
 
     resolved = resolve_run({"variant": "ijepa/ijepa-tiny"}, plugin_state, [])
     masker = build_part(resolved.parts["masker"], grid=(8, 8), meta={})
-    items = lambda sampler: [[(s, i, 0) for s, i in batch] for batch in sampler]  # noqa: E731
+
+    def items(sampler):
+        return [[(s, i, 0) for s, i in batch] for batch in sampler]
+
     whole = items(StepBatchSampler(100, 16, seed=3, start=0, total=9))
     shards = [items(StepBatchSampler(100, 16, seed=3, start=0, total=9, rank=r, world=2)) for r in (0, 1)]
     for step in range(9):

@@ -110,7 +110,7 @@ def test_bad_input_is_exit_2_with_a_hint(run_dir, tmp_path):
     refused([run, "--split", "val", "--out", str(tmp_path / "x.npy")], "unknown split")
     refused([run, "--out", str(tmp_path / "x.csv")], "unknown format")
     try:
-        import pyarrow  # noqa: F401
+        import pyarrow  # noqa: F401 - only asks whether it is installed
     except ImportError:
         refused([run, "--out", str(tmp_path / "x.parquet")], "pyarrow")
     assert not list(tmp_path.iterdir())  # nothing half-written

@@ -71,11 +71,12 @@ def test_ema_momentum_ramp_and_update():
             p.add_(1.0)
     before = [p.clone() for p in ema.teacher.parameters()]
     ema.update(enc, 0)  # m = 0.996: teacher moves 0.4 % of the way
-    moved = [(a - b).abs().mean() for a, b in zip(ema.teacher.parameters(), before)]
+    moved = [(a - b).abs().mean() for a, b in zip(ema.teacher.parameters(), before, strict=True)]
     assert all(m == pytest.approx(0.004, rel=1e-3) for m in moved)
     ema.update(enc, 100)  # m = 1: frozen
     assert all(
-        torch.equal(a, b) for a, b in zip(ema.teacher.parameters(), [p.clone() for p in ema.teacher.parameters()])
+        torch.equal(a, b)
+        for a, b in zip(ema.teacher.parameters(), [p.clone() for p in ema.teacher.parameters()], strict=True)
     )
 
 
@@ -144,5 +145,5 @@ def test_attention_under_cpu_bf16_autocast_matches_sdpa_and_trains() -> None:
     assert out.dtype == torch.bfloat16
     assert torch.allclose(out.float(), ref, atol=3e-2, rtol=3e-2)
     grads = torch.autograd.grad(out.float().square().sum(), (q, k, v))
-    for got, want in zip(grads, ref_grads):
+    for got, want in zip(grads, ref_grads, strict=True):
         assert torch.allclose(got, want, atol=0.1, rtol=0.1) and got.abs().sum() > 0

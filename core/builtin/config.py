@@ -314,7 +314,8 @@ class AttentiveProbeConfig:
     """V-JEPA's frozen evaluation: a learned query cross-attends over the frozen tokens, then a linear classifier.
 
     Trained with AdamW on the train split's token features (standardised with train statistics); the same
-    schedule for trained, random-init and raw rows. Paper: one cross-attention block with 16 heads, 20 epochs (here fewer heads: the tokens are narrow).
+    schedule for trained, random-init and raw rows. Paper: one cross-attention block with 16 heads, 20 epochs
+    (here fewer heads: the tokens are narrow).
     """
 
     dim: int = 64  # width of the pooling block (the tokens are projected to it)

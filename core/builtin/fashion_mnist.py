@@ -68,7 +68,7 @@ def load_arrays(path: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
             raise JepakitError(
                 f"core/fashion-mnist: cannot read {root / images} or {root / labels}: {exc}",
                 "reinstall the package: `sudo apt-get install --reinstall dataset-fashion-mnist`",
-            )
+            ) from exc
         if x.ndim != 3 or len(x) != len(y) or int(y.max()) >= len(CLASS_NAMES):
             raise JepakitError(
                 f"core/fashion-mnist: {root / images} holds {x.shape} images for {y.shape} labels",

@@ -122,7 +122,7 @@ def read_checkpoint(directory: Path, step: int) -> tuple[dict[str, torch.Tensor]
         raise JepakitError(f"checkpoint {stem.name} is corrupt (content hash mismatch)", "it will be skipped")
     try:
         return st_load(blob), meta
-    except Exception as exc:  # noqa: BLE001 - safetensors raises its own error types
+    except Exception as exc:  # safetensors raises its own error types
         raise JepakitError(f"checkpoint {stem.name} is corrupt: {exc}", "it will be skipped") from exc
 
 

@@ -185,7 +185,7 @@ class Dist:
             counts = flat[-len(group) :]
             flat = flat[: -len(group)] / self.world
             offset = 0
-            for p, g, n in zip(group, grads, counts.tolist()):
+            for p, g, n in zip(group, grads, counts.tolist(), strict=True):
                 size = g.numel()
                 if n > 0:
                     p.grad = flat[offset : offset + size].view_as(p).clone()
@@ -199,7 +199,7 @@ class Dist:
             return metrics, bad, stop
         keys = sorted(metrics)
         sums = self.sum([float(metrics[k]) for k in keys] + [float(bad), float(stop)])  # [K + 2]
-        return {k: v / self.world for k, v in zip(keys, sums)}, sums[-2] > 0, sums[-1] > 0
+        return {k: v / self.world for k, v in zip(keys, sums[:-2], strict=True)}, sums[-2] > 0, sums[-1] > 0
 
     def check_in_sync(self, module: torch.nn.Module, step: int) -> str:
         """Fail loudly if the ranks' parameters (students and EMA teachers) are no longer bit-identical; checked

@@ -110,7 +110,7 @@ def folder_source(root: Path, info: Any) -> Source:
             for path, r in zip(files[i : i + batch_size], rel[i : i + batch_size], strict=True):
                 try:
                     arrays.append(load_image(path, size, chans))  # [C, S, S] in [0, 1]
-                except Exception:  # noqa: BLE001 - any decoder failure means "skip this file"
+                except Exception:  # any decoder failure means "skip this file"
                     skipped.append(str(r))
                     continue
                 ids.append(str(r))
@@ -138,7 +138,7 @@ class _Writer:
         self.parquet: Any = None
         if out.suffix == ".parquet":
             try:
-                import pyarrow  # noqa: F401
+                import pyarrow  # noqa: F401 - only asks whether it is installed
             except ImportError:
                 raise JepakitError(
                     "--out *.parquet needs the pyarrow package, which is not installed",

@@ -218,7 +218,8 @@ def evaluate_encoders(
     n_train, n_test = len(splits.train), len(splits.test)
     protocol = (
         f"fixed stratified split {n_train}/{n_test} of {splits.name}; features: {readout} readout "
-        f"(raw: {'dataset raw features' if splits.raw_features else 'flattened inputs'}); {'; '.join(described)}; fit on train, scored on test; "
+        f"(raw: {'dataset raw features' if splits.raw_features else 'flattened inputs'}); {'; '.join(described)}; "
+        "fit on train, scored on test; "
         "identical for trained, random_init and raw"
     )
     scores: dict[str, Scores] = {}

@@ -237,7 +237,7 @@ def _from_export(path: Path, state: Any) -> tuple[nn.Module, EncoderInfo]:
         tensors = load_file(str(path / "model.safetensors"))
     except (OSError, ValueError, TypeError) as exc:
         raise JepakitError(f"{path} is not a readable export: {exc}", "export the run again") from exc
-    except Exception as exc:  # noqa: BLE001 - safetensors raises its own error types
+    except Exception as exc:  # safetensors raises its own error types
         raise JepakitError(f"{path / 'model.safetensors'} is corrupt: {exc}", "export the run again") from exc
     if info.format == "timm":
         tensors = {to_jepakit_key(k) or k: v for k, v in tensors.items()}

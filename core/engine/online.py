@@ -215,7 +215,7 @@ class OnlineProbe:
             t0 = time.perf_counter()
             try:
                 figures = probe.measure()
-            except Exception as exc:  # noqa: BLE001 - an observer must never stop a run it cannot watch
+            except Exception as exc:  # an observer must never stop a run it cannot watch
                 log.warning(
                     "online probe off: the %s encoder cannot be probed with the %s readout (%s: %s)",
                     resolved.eval.encoder,

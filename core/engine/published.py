@@ -126,7 +126,7 @@ def read_weights(path: Path) -> Any:
 
         try:
             return load_file(str(path))
-        except Exception as exc:  # noqa: BLE001 - safetensors raises its own error types
+        except Exception as exc:  # safetensors raises its own error types
             raise JepakitError(f"{path} is not a readable safetensors file: {exc}", "download it again") from exc
     try:
         return torch.load(path, weights_only=True, map_location="cpu")

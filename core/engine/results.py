@@ -60,7 +60,7 @@ def read_eval(path: str | Path | Any) -> EvalResult:
         p = p / "eval.json"
     data = json.loads(p.read_text(encoding="utf-8"))
     if not isinstance(data, dict):
-        raise ValueError(f"{p} does not hold a JSON object")  # noqa: TRY004 - as for bad JSON: not an eval.json
+        raise ValueError(f"{p} does not hold a JSON object")  # as for bad JSON: not an eval.json
     return EvalResult.from_dict(data)
 
 
@@ -146,7 +146,8 @@ def verdict(result: EvalResult | dict[str, Any]) -> Verdict:
     line = f"trained {fmt(sc.trained)} vs random init {fmt(sc.random_init)} ({d_rand:+.3g})"
     line += f" vs {base} {fmt(raw)} ({d_raw:+.3g})" if d_raw is not None else ""
     if sc.metric == "accuracy" and sign > 0 and 0 <= rand < 100 and trained <= 100 and rand > 1:
-        line += f"; error {100 - trained:.1f} % vs {100 - rand:.1f} % at random init (x{(100 - trained) / (100 - rand):.2f})"
+        ratio = (100 - trained) / (100 - rand)
+        line += f"; error {100 - trained:.1f} % vs {100 - rand:.1f} % at random init (x{ratio:.2f})"
     if d_rand < 0 and d_rand <= -margin:
         return Verdict("worse", "WORSE than random init (check the collapse monitors)", line, sc.metric, margin)
     if d_rand <= margin:

@@ -40,32 +40,17 @@ from jepakit.engine.jepa import JEPA, build
 from jepakit.engine.launch import check_shardable
 from jepakit.engine.loader import input_pixels, input_rows, make_loader, sample_masks, stack_inputs
 from jepakit.engine.online import OnlineProbe
+from jepakit.engine.resume import check_resume, elapsed_before, new_horizon, resume_command
 from jepakit.engine.runs import RunDir, collapse_streak
 from jepakit.engine.steps import StepOutcome, compile_model, make_optimizer, train_step
 from jepakit.engine.stops import StopFlag, stop_error, stop_signals, worker_died_of_stop
 from jepakit.errors import JepakitError, RunFailed
 from jepakit.framework.compose import ResolvedRun, build_part
-from jepakit.framework.config import dumps_toml, load_toml
+from jepakit.framework.config import dumps_toml
 from jepakit.library.training import autocast
 
 log = logging.getLogger("jepakit")
 Progress = Callable[[int, int, dict[str, float]], None]
-
-
-def _check_resume_config(run_dir: RunDir, resolved: ResolvedRun) -> None:
-    saved = load_toml(run_dir.config)
-    now = resolved.to_dict()
-    for d in (saved, now):
-        for key in ("out", "threads", "workers", "device", "stop_signal"):  # where, how fast, how stopped: not what
-            d.get("run", {}).pop(key, None)
-        for key in ("online_every", "online_samples", "online_linear"):  # how it is watched, not what it learns
-            d.get("eval", {}).pop(key, None)
-    if saved != now:
-        changed = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
-        raise JepakitError(
-            f"--resume: the config differs from the one {run_dir.path} was started with (in: {', '.join(changed)})",
-            "resume with the same run file and --set options, or start a new --out",
-        )
 
 
 def train(
@@ -87,6 +72,8 @@ def train(
 
         check_evaluable(resolved)
     run_dir = RunDir(resolved.run.out)
+    if resume:
+        check_resume(run_dir, resolved)  # a config mismatch is said before any tensor is built
     dist = Dist.setup(resolved.run.device)
     try:
         check_shardable(resolved.optim.batch_size, dist.world)
@@ -148,7 +135,7 @@ class _Training:
         self.resolved, self.run_dir, self.do_eval, self.progress, self.dist = resolved, run_dir, do_eval, progress, dist
         self.cfg, self.rc, self.main = resolved.optim, resolved.run, dist.is_main
         self.start = self.skipped = self.done = self.last_ckpt = self.streak = 0
-        self.t0 = 0.0
+        self.t0 = self.elapsed0 = 0.0  # elapsed0: the seconds earlier processes spent on this run (resume)
 
     def run(self, resume: bool) -> dict[str, Any]:
         self._set_up(resume)
@@ -206,8 +193,10 @@ class _Training:
         rc, dist, run_dir, main = self.rc, self.dist, self.run_dir, self.main
         found = latest_checkpoint(run_dir.checkpoints) if resume and main else None
         if found is not None:
-            _check_resume_config(run_dir, self.resolved)
             run_dir.truncate_metrics(int(found[1]["step"]))
+            new_horizon(run_dir, self.resolved, int(found[1]["step"]))
+        elif resume and main:  # not silently: the user expected to continue something
+            log.warning("--resume: no readable checkpoint in %s: training from step 0", run_dir.checkpoints)
         chosen = dist.share_int(int(found[1]["step"]) if found is not None else 0)  # every rank resumes rank 0's pick
         if chosen and not main:
             found = read_checkpoint(run_dir.checkpoints, chosen)
@@ -215,6 +204,7 @@ class _Training:
             tensors, meta = found
             unpack_state(self.model, self.opt, tensors, meta)
             self.start, self.skipped = int(meta["step"]), int(meta.get("skipped_steps", 0))
+            self.elapsed0 = elapsed_before(meta, run_dir)
             log.info("resuming %s from step %d", run_dir.path, self.start)
         elif main:
             atomic_write_text(run_dir.config, dumps_toml(self.resolved.to_dict()))
@@ -318,7 +308,7 @@ class _Training:
                 "lr": outcome.lr,
                 "wd": outcome.wd,
                 "skipped": self.skipped,
-                "elapsed_s": round(time.perf_counter() - self.t0, 3),
+                "elapsed_s": self._elapsed(),
                 **row,
             }
             if self.main:
@@ -326,6 +316,10 @@ class _Training:
             for logger in loggers:
                 logger.log(row)
         return row
+
+    def _elapsed(self) -> float:
+        """Seconds this run has trained, over every process that worked on it (a resume goes on counting)."""
+        return round(self.elapsed0 + time.perf_counter() - self.t0, 3)
 
     def _collapse_verdict(self, row: dict[str, Any]) -> bool:
         """`run.on_collapse = "stop"`: stop after `collapse_patience` low monitors in a row, on every rank."""
@@ -341,7 +335,7 @@ class _Training:
             self.dist.check_in_sync(self.model, step)
         if self.main:
             tensors, meta = pack_state(self.model, self.opt)
-            meta.update(variant=self.resolved.variant, skipped_steps=self.skipped)
+            meta.update(variant=self.resolved.variant, skipped_steps=self.skipped, elapsed_s=self._elapsed())
             save_checkpoint(self.run_dir.checkpoints, step, tensors, meta, keep=self.rc.keep_checkpoints)
         self.last_ckpt = step
 
@@ -357,7 +351,7 @@ class _Training:
             raise stop_error(
                 requeue,
                 f"interrupted at step {self.done}; checkpoint saved in {self.run_dir.checkpoints}",
-                f"continue with: jepakit train <run file> --out {self.run_dir.path} --resume",
+                f"continue with: {resume_command(self.run_dir.path)}",
             )
 
     def _stop_after_worker_death(self, stop: StopFlag, between_steps: bool) -> None:
@@ -369,7 +363,7 @@ class _Training:
         raise stop_error(
             stop.requeue,
             f"interrupted at step {self.done}; last checkpoint: step {self.last_ckpt} in {self.run_dir.checkpoints}",
-            f"continue with: jepakit train <run file> --out {self.run_dir.path} --resume",
+            f"continue with: {resume_command(self.run_dir.path)}",
         )
 
     # --- finish -------------------------------------------------------------------------------------------------

@@ -104,7 +104,7 @@ def run_jobs(
             while pending and len(running) < jobs:
                 job = pending.pop(0)
                 job.path.mkdir(parents=True, exist_ok=True)
-                log = open(job.path / "sweep.log", "w", encoding="utf-8")  # noqa: SIM115 - closed when the run ends
+                log = open(job.path / "sweep.log", "w", encoding="utf-8")  # closed when the run ends
                 running[job.name] = (
                     subprocess.Popen(
                         job.cmd,

@@ -471,7 +471,7 @@ def build_part(part: Part, **context: Any) -> Any:
         ) from exc
     except (KeyboardInterrupt, SystemExit, MemoryError):
         raise
-    except Exception as exc:  # noqa: BLE001 - a plugin's constructor may raise anything
+    except Exception as exc:  # a plugin's constructor may raise anything
         raise JepakitError(
             f'{part.key}: {part.spec.name} (plugin "{part.spec.plugin}") failed to build: {type(exc).__name__}: {exc}',
             f"a bug in plugin {part.spec.plugin}: report it to its authors, or pick another part "

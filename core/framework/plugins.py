@@ -223,7 +223,7 @@ def _import_timed(
     t0 = time.perf_counter()
     try:
         module = load()
-    except BaseException as exc:  # noqa: BLE001
+    except BaseException as exc:  # a plugin's import may raise anything, even SystemExit
         if isinstance(exc, KeyboardInterrupt):
             raise
         _fail(rec, "import", exc)
@@ -254,7 +254,7 @@ def _register_plugin(pm: pluggy.PluginManager, rec: PluginRecord, obj: object, r
         return
     try:
         pm.register(obj, name=rec.name)
-    except BaseException as exc:  # noqa: BLE001 - bad hook signature, duplicate name
+    except BaseException as exc:  # bad hook signature, duplicate name
         if isinstance(exc, KeyboardInterrupt):
             raise
         _fail(rec, "register", exc)
@@ -265,7 +265,7 @@ def _register_plugin(pm: pluggy.PluginManager, rec: PluginRecord, obj: object, r
                 continue
             try:
                 impl.function(**{a: _register_fn(registry, rec.name, kind) for a in impl.argnames})
-            except BaseException as exc:  # noqa: BLE001
+            except BaseException as exc:  # a plugin's register hook may raise anything
                 if isinstance(exc, KeyboardInterrupt):
                     raise
                 _fail(rec, hook_name, exc)

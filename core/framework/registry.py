@@ -50,7 +50,8 @@ class PartSpec:
                 obj = getattr(obj, part)
         except (ImportError, AttributeError) as exc:
             raise JepakitError(
-                f'{singular(self.kind)} "{self.name}" (plugin "{self.plugin}") cannot be loaded from "{self.target}": {exc}',
+                f'{singular(self.kind)} "{self.name}" (plugin "{self.plugin}") cannot be loaded '
+                f'from "{self.target}": {exc}',
                 "the plugin is broken or a dependency is missing: run `jepakit plugins doctor`",
             ) from exc
         return obj

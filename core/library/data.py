@@ -121,7 +121,7 @@ def read_class_folders(
                 continue
             try:
                 items.append(load(file))
-            except Exception as exc:  # noqa: BLE001 - any decoder failure means "skip this file"
+            except Exception as exc:  # any decoder failure means "skip this file"
                 log.debug("skipping %s: %s", file, exc)
                 skipped.append(str(file))
                 continue

@@ -106,7 +106,7 @@ def list_images(root: Path, suffixes: tuple[str, ...] = IMAGE_SUFFIXES) -> tuple
                 continue
             try:
                 files.append(check_image(file))
-            except Exception as exc:  # noqa: BLE001 - any header failure means "skip this file"
+            except Exception as exc:  # any header failure means "skip this file"
                 log.debug("skipping %s: %s", file, exc)
                 skipped.append(str(file))
     return files, skipped
@@ -145,7 +145,7 @@ class _Substituting(Dataset):
                 continue
             try:
                 return self._decode(j, key), int(self.labels[j])
-            except Exception as exc:  # noqa: BLE001 - a bad file must not stop a long run
+            except Exception as exc:  # a bad file must not stop a long run
                 self.failed[j] = f"{type(exc).__name__}: {exc}"
                 log.warning(
                     "%s: could not decode %s (%s); using the next sample instead (%d file(s) failed to "

@@ -99,7 +99,7 @@ def _check(spec: PartSpec, check: str) -> Iterator[None]:
         yield
     except _Failed:
         raise
-    except Exception as exc:  # noqa: BLE001 - an AssertionError or whatever the part raised
+    except Exception as exc:  # an AssertionError or whatever the part raised
         why = str(exc) if type(exc) is AssertionError else f"{type(exc).__name__}: {exc}"
         raise _Failed(f'{KEYS.get(spec.kind, spec.kind)} "{spec.name}" failed the "{check}" check: {why}') from exc
 

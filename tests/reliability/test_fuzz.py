@@ -146,7 +146,7 @@ def _check_masks(ms, n: int, num_targets: int, min_keep: int, disjoint: bool) ->
     assert int(c.min()) >= 0 and int(c.max()) < n and int(t.min()) >= 0 and int(t.max()) < n
     for idx in (c, t):
         assert bool((idx[..., 1:] > idx[..., :-1]).all()), "indices sorted and unique per row"
-    apart = all(not set(row) & set(tgt) for row, tgt in zip(c.tolist(), t.flatten(1).tolist()))
+    apart = all(not set(row) & set(tgt) for row, tgt in zip(c.tolist(), t.flatten(1).tolist(), strict=True))
     assert apart or not disjoint, "a context token lies inside a target"
     return apart
 

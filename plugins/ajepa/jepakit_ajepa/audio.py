@@ -60,7 +60,7 @@ def torchaudio_fbanks(n_freqs: int, f_min: float, f_max: float, n_mels: int, sam
         import torchaudio.functional as AF
 
         return AF.melscale_fbanks(n_freqs, f_min, f_max, n_mels, sample_rate, norm=None, mel_scale="htk")
-    except Exception:  # noqa: BLE001 - import failures of native extensions come in many types
+    except Exception:  # import failures of native extensions come in many types
         return None
 
 

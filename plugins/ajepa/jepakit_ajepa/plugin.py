@@ -58,8 +58,8 @@ PAPER = {
 }
 
 #: The same method scaled down by config for 2 CPU cores (docs/variants/ajepa.md has the measurements and
-#: the reasons; docs/recipes.md the starting points): 8 kHz, 32 mel bins x 128 frames (25 ms window, 16 ms hop: ~2 s clips
-#: with the word at a random onset, so the raw log-mel does not line up), 8x8 patches -> a 16 x 4 (time x
+#: the reasons; docs/recipes.md the starting points): 8 kHz, 32 mel bins x 128 frames (25 ms window, 16 ms hop:
+#: ~2 s clips with the word at a random onset, so the raw log-mel does not line up), 8x8 patches -> a 16 x 4 (time x
 #: frequency) grid of 64 tokens; ViT 96 wide x 4 deep; predictor 64 wide x 4 deep with all targets in one
 #: sequence; the paper's masks and curriculum unchanged; L2; EMA 0.996 -> 1; AdamW peak 2e-3 (the best of
 #: 5e-4 / 1e-3 / 2e-3 / 3e-3 measured), 600 steps of batch 128; last-4-layer readout.

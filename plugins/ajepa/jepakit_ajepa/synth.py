@@ -50,7 +50,7 @@ class Espeak:
 
             lib_path, data_path = espeakng_loader.get_library_path(), espeakng_loader.get_data_path()
             lib = ctypes.CDLL(lib_path)
-        except Exception as exc:  # noqa: BLE001 - a missing wheel or an unloadable .so both mean "install it"
+        except Exception as exc:  # a missing wheel or an unloadable .so both mean "install it"
             raise JepakitError(
                 f"data: the spoken-digits dataset needs eSpeak NG, which could not be loaded ({exc})", _INSTALL
             ) from exc
@@ -121,7 +121,7 @@ def cache_key(items: list[tuple[int, str, int, int]], sample_rate: int) -> str:
         from importlib.metadata import version
 
         loader = version("espeakng-loader")
-    except Exception:  # noqa: BLE001 - metadata missing: key on "unknown", synthesis will report the real problem
+    except Exception:  # metadata missing: key on "unknown", synthesis will report the real problem
         loader = "unknown"
     blob = json.dumps(
         {"items": items, "sr": sample_rate, "v": SYNTH_VERSION, "loader": loader, "words": DIGIT_WORDS}, sort_keys=True

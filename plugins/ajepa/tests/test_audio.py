@@ -75,7 +75,10 @@ def test_stft_filterbank_covers_the_bins(settings, empty):
 
 def _textbook_fbanks(n_freqs: int, f_min: float, f_max: float, n_mels: int, sr: int) -> torch.Tensor:
     """Triangular HTK-mel filters written from the definition, one bin and one filter at a time (float64)."""
-    mel = lambda f: 2595.0 * math.log10(1.0 + f / 700.0)  # noqa: E731
+
+    def mel(f: float) -> float:
+        return 2595.0 * math.log10(1.0 + f / 700.0)
+
     edges = [
         700.0 * (10 ** ((mel(f_min) + (mel(f_max) - mel(f_min)) * i / (n_mels + 1)) / 2595.0) - 1.0)
         for i in range(n_mels + 2)

@@ -58,7 +58,7 @@ def test_synthesis_is_cached_on_disk_under_a_key_of_every_setting(cache, monkeyp
     assert len(files) == 1
     monkeypatch.setattr(synth, "synthesize", lambda *a: pytest.fail("the cache was not used"))
     again = synth.load_or_synthesize(items, 8000)
-    assert all(np.array_equal(x, y) for x, y in zip(first, again))
+    assert all(np.array_equal(x, y) for x, y in zip(first, again, strict=True))
     keys = {
         synth.cache_key(items, 8000),
         synth.cache_key(items, 16000),
@@ -124,7 +124,8 @@ def test_audio_folder_reads_resamples_and_skips_bad_files(tmp_path, caplog):
     assert len(s.train) + len(s.test) == 7 and s.class_names == ["high", "low"] and len(s.train.skipped) == 3
     assert s.input_shape == (1, 31 * 128) and s.modality == "audio"
     spec = LogMel(s.meta["frontend"]).logmel(s.train.x)[:, 0].mean(1)  # [N, n_mels]
-    for x_spec, y in zip(spec, s.train.y.tolist()):  # the resampled tones sit in the right half of the mels
+    # the resampled tones sit in the right half of the mels
+    for x_spec, y in zip(spec, s.train.y.tolist(), strict=True):
         assert (int(x_spec.argmax()) > 16) == (y == 0), "high class tones must sit in upper mel bins"
 
 

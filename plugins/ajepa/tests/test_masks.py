@@ -88,7 +88,7 @@ def test_shapes_disjoint_and_min_keep(grid):
         assert c.dtype == t.dtype == torch.long and c.shape[0] == t.shape[0] == 16 and t.shape[1] == 4
         assert c.shape[1] >= 2 and int(c.max()) < n and int(t.max()) < n and int(t.min()) >= 0
         assert bool((c[:, 1:] > c[:, :-1]).all()) and bool((t[..., 1:] > t[..., :-1]).all()), "sorted, unique"
-        for ctx, tgt in zip(c.tolist(), t.flatten(1).tolist()):
+        for ctx, tgt in zip(c.tolist(), t.flatten(1).tolist(), strict=True):
             assert not set(ctx) & set(tgt), "context and targets must be disjoint"
 
 
@@ -138,7 +138,7 @@ def test_small_grids_build_or_fail_cleanly_and_never_hang(grid, curriculum):
         for ms in batches:
             assert ms.context.shape == (B, ms.context.shape[1]) and ms.context.shape[1] >= min_keep
             assert ms.targets.shape[:2] == (B, M) and int(ms.targets.max()) < n and int(ms.context.max()) < n
-            for ctx, tgt in zip(ms.context.tolist(), ms.targets.flatten(1).tolist()):
+            for ctx, tgt in zip(ms.context.tolist(), ms.targets.flatten(1).tolist(), strict=True):
                 assert len(set(ctx)) == len(ctx) and not set(ctx) & set(tgt)
 
 

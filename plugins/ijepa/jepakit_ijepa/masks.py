@@ -11,6 +11,7 @@ retries are drawn and scored at once, the last level cuts nothing out, and a gri
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import torch
@@ -166,7 +167,7 @@ class MultiBlockMasker:
 
         def with_midpoints(points: list[float]) -> list[float]:
             pts = sorted(set(points))
-            return pts + [(x + y) / 2 for x, y in zip(pts, pts[1:])]
+            return pts + [(x + y) / 2 for x, y in itertools.pairwise(pts)]
 
         if not self.cfg.reference_quirks:  # independent draws: per k, the aspect breakpoints of that k
             return {self._size(k, a) for k in ks for a in with_midpoints([a0, a1, *_aspect_breaks(k, a0, a1)])}

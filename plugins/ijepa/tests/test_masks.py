@@ -97,7 +97,7 @@ def test_context_disjoint_from_targets_unless_overlap_allowed():
         overlaps = 0
         for seed in range(10):
             ms = sample(m, 32, seed)
-            for ctx, tgt in zip(ms.context, ms.targets):
+            for ctx, tgt in zip(ms.context, ms.targets, strict=True):
                 overlaps += bool(set(ctx.tolist()) & set(tgt.flatten().tolist()))
         assert (overlaps > 0) == expect_overlap
 
@@ -161,7 +161,7 @@ def test_reference_truncation_keeps_each_rows_lowest_indices_down_to_the_batch_m
     for seed in range(8):
         ms = sample(m, 32, seed)
         whole_rows = 0
-        for ctx, tgt in zip(ms.context.tolist(), ms.targets.flatten(1).tolist()):
+        for ctx, tgt in zip(ms.context.tolist(), ms.targets.flatten(1).tolist(), strict=True):
             tgt, top = set(tgt), max(ctx)
             rows, cols = {i // W for i in ctx}, {i % W for i in ctx}
             box = [r * W + c for r in range(min(rows), max(rows) + 1) for c in range(min(cols), max(cols) + 1)]
@@ -191,7 +191,7 @@ def test_relaxation_gives_up_the_last_targets_first_and_keeps_min_keep():
     for seed in range(20):
         ms = sample(m, 32, seed)
         assert ms.context.shape[1] >= 9
-        for ctx, tgt in zip(ms.context.tolist(), ms.targets.tolist()):
+        for ctx, tgt in zip(ms.context.tolist(), ms.targets.tolist(), strict=True):
             hits += torch.tensor([float(bool(set(ctx) & set(t))) for t in tgt])
     assert hits[-1] > 0, "this config should need relaxation sometimes"
     # the mildest relaxation (drop only the last cut-out) is tried first, so overlap grows with the target's index

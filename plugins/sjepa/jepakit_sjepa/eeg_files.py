@@ -43,7 +43,7 @@ def _read(path: Path, cfg: EEGFilesConfig) -> tuple[list[str], np.ndarray, list[
 
     try:
         raw = mne.io.read_raw(path, preload=True, verbose="error")
-    except Exception as exc:  # noqa: BLE001 - MNE raises many types for a damaged file
+    except Exception as exc:  # MNE raises many types for a damaged file
         raise _Skip(f"unreadable ({type(exc).__name__}: {str(exc)[:120]})") from exc
     raw.pick("eeg", exclude=[])
     if not raw.ch_names:
@@ -99,8 +99,9 @@ def eeg_files(cfg: EEGFilesConfig, seed: int = 0) -> DataSplits:
     classes = sorted(set(ys))
     y = np.asarray([classes.index(v) for v in ys])
     if len(classes) < 2 or np.bincount(y).min() < 2:
+        counts = dict(zip(*np.unique(ys, return_counts=True), strict=True))
         raise JepakitError(
-            f"data: need at least 2 labels with 2 trials each, got {dict(zip(*np.unique(ys, return_counts=True)))}",
+            f"data: need at least 2 labels with 2 trials each, got {counts}",
             "annotate more events or widen data.labels",
         )
     x = torch.as_tensor(np.stack(xs), dtype=torch.float32)  # [N, C, L]

@@ -105,7 +105,8 @@ def finetuned(
     cfg: SJEPAMethodConfig,
     precision: str = "fp32",
 ) -> dict[str, float]:
-    """{"trained": acc, "random_init": acc} of the contextual classifier fine-tuned end to end (the paper's protocol)."""
+    """{"trained": acc, "random_init": acc} of the contextual classifier fine-tuned end to end (the paper's
+    protocol)."""
     from jepakit_sjepa.heads import finetune_contextual
 
     train = (splits.train.x, splits.train.y.numpy())  # type: ignore[attr-defined]

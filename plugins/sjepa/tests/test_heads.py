@@ -42,7 +42,7 @@ def test_pre_local_head_filters_then_runs_the_frozen_tokenizer():
     head.local = local
     head.fit(x[:120].numpy(), y[:120].numpy())
     assert head.score(x[120:].numpy(), y[120:].numpy())["accuracy"] >= 85.0
-    assert all(torch.equal(a, b) for a, b in zip(before, local.parameters()))  # frozen
+    assert all(torch.equal(a, b) for a, b in zip(before, local.parameters(), strict=True))  # frozen
 
 
 def test_heads_accept_pooled_features():

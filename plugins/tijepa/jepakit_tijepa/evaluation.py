@@ -84,7 +84,7 @@ def energy_matrix(model: Any, split: CaptionSplit, rows: np.ndarray, masks: list
         if norm:
             h = F.layer_norm(h, h.shape[-1:])
         total = torch.zeros(b)
-        for m, cimg in zip(masks, ctx_img):
+        for m, cimg in zip(masks, ctx_img, strict=True):
             ctx_idx, tgt_idx = m.context.expand(b, -1), m.targets.expand(b, -1, -1)  # [b, Nc], [b, M, Nt]
             ctx = enc.fuse(cimg[i], txt[t], txt_mask[t])  # [b, Nc, D]
             pred = pred_net(ctx, ctx_idx, tgt_idx)  # [b, M, Nt, D]

@@ -52,7 +52,7 @@ def _image(name: Any, base: Path, size: int) -> np.ndarray:
         with Image.open(file) as im:
             im.seek(0)  # first frame of an animated gif/webp
             return fit_image(im, size, 3) * 2.0 - 1.0
-    except Exception as exc:  # noqa: BLE001 - any decoder failure means "skip this pair"
+    except Exception as exc:  # any decoder failure means "skip this pair"
         raise ValueError(f"unreadable image {file} ({exc})") from None
 
 
@@ -82,7 +82,8 @@ def _csv_rows(path: Path, text: str) -> list[tuple[int, dict[str, Any]]]:
     rows, start = [], reader.line_num + 1
     for row in reader:
         if row:  # a blank line is not a pair
-            rows.append((start, dict(zip(header, row))))
+            # not strict: a short row lacks a column (reported as missing), a long row's extra cells are ignored
+            rows.append((start, dict(zip(header, row, strict=False))))
         start = reader.line_num + 1
     return rows
 

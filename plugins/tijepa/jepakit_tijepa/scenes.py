@@ -132,8 +132,13 @@ def render(s: Scene, size: int, rng: np.random.Generator) -> np.ndarray:
     canvas = np.broadcast_to(bg, (big, big, 3)).copy()
     near, far = 0.27 * big, 0.73 * big
     main = {"left of": (near, far), "right of": (far, near), "above": (near, far), "below": (far, near)}[s.relation]
-    jit = lambda: float(rng.uniform(-0.05, 0.05) * big)  # noqa: E731
-    side = lambda: float(big / 2 + rng.uniform(-0.14, 0.14) * big)  # noqa: E731
+
+    def jit() -> float:
+        return float(rng.uniform(-0.05, 0.05) * big)
+
+    def side() -> float:
+        return float(big / 2 + rng.uniform(-0.14, 0.14) * big)
+
     horizontal = s.relation in ("left of", "right of")
     (sx, dx), (sy, dy) = (
         ((main[0] + jit(), main[1] + jit()), (side(), side()))

@@ -26,7 +26,7 @@ def test_swap_one_changes_exactly_one_attribute():
     rng = np.random.default_rng(0)
     for _ in range(200):
         s = sample_scene(rng, test=True)
-        diff = [a != b for a, b in zip(_fields(s), _fields(swap_one(s, rng)))]
+        diff = [a != b for a, b in zip(_fields(s), _fields(swap_one(s, rng)), strict=True)]
         assert sum(diff) == 1
 
 
@@ -43,7 +43,10 @@ def test_the_image_shows_the_named_colour_where_the_relation_puts_it():
     img = render(s, 32, rng).astype(float)  # [32, 32, 3]
     left, right = img[:, :14], img[:, 18:]
     red = np.asarray(RGB["red"], float)
-    near_red = lambda part: (np.abs(part - red).sum(-1) < 60).sum()  # noqa: E731
+
+    def near_red(part):
+        return (np.abs(part - red).sum(-1) < 60).sum()
+
     assert near_red(left) > 40 and near_red(right) == 0
 
 
@@ -54,7 +57,7 @@ def test_splits_are_deterministic_and_carry_texts_tokens_and_negatives():
     x, y = a.train[3]
     assert x["image"].shape == (3, 32, 32) and x["tokens"].shape == (20,) and 0 <= y < 4
     assert a.train.x.min() >= -1 and a.train.x.max() <= 1
-    assert all(t != n for t, n in zip(a.train.texts, a.train.negatives))
+    assert all(t != n for t, n in zip(a.train.texts, a.train.negatives, strict=True))
     assert not torch.equal(a.train.tokens, a.train.neg_tokens)
     assert a.num_classes == 4 and a.modality == "text-image" and a.input_shape == (3, 32, 32)
     other = captioned_shapes(CaptionedShapesConfig(n_train=24, n_test=16, context_length=20, seed=1))

@@ -79,7 +79,7 @@ def _check_pairs(data, n: int, size: int, context_length: int) -> None:
     x, texts = _all(data.train, data.test)
     assert x.min() >= -1.0 and x.max() <= 1.0
     assert sorted(texts) == sorted(_captions(n))
-    for img, text in zip(x, texts):
+    for img, text in zip(x, texts, strict=True):
         k = _captions(n).index(text)
         assert _value(img[0, 0, 0]) == 20 + 30 * k and torch.allclose(img[2], torch.tensor(200 / 127.5 - 1.0))
     assert data.num_classes == 1 and data.class_names == ["pair"]
@@ -131,7 +131,7 @@ def test_negatives_are_other_captions_of_the_split(tmp_path: Path, split_seed: i
         )
     )
     for split in (data.train, data.test):
-        assert all(neg != own for neg, own in zip(split.negatives, split.texts))
+        assert all(neg != own for neg, own in zip(split.negatives, split.texts, strict=True))
         assert set(split.negatives) <= set(split.texts)
         assert torch.equal(split.neg_tokens, tokenize(split.negatives, 8))
         assert split.inputs(np.arange(len(split)), negative=True)["tokens"].shape == (len(split), 8)
@@ -141,7 +141,7 @@ def test_negative_rows_derangement_and_single_row() -> None:
     rng = np.random.default_rng(0)
     rows = np.array([3, 5, 7, 9])
     neg = negative_rows(["a"] * 10, rows, rng)  # every text alike: still never the row itself
-    assert sorted(neg) == sorted(rows) and all(n != r for n, r in zip(neg, rows))
+    assert sorted(neg) == sorted(rows) and all(n != r for n, r in zip(neg, rows, strict=True))
     distinct = [f"t{k}" for k in range(50)]
     neg = negative_rows(distinct, np.arange(50), rng)
     assert sorted(neg) == list(range(50)) and (neg != np.arange(50)).all()  # a derangement: each caption once
@@ -156,7 +156,7 @@ def test_negative_rows_prefer_a_different_text_among_many_repeats() -> None:
     texts = ["a photo"] * 1990 + [f"rare {k}" for k in range(10)]
     rows = np.arange(len(texts))
     neg = negative_rows(texts, rows, np.random.default_rng(1))
-    assert all(texts[j] != texts[i] for i, j in zip(rows, neg))
+    assert all(texts[j] != texts[i] for i, j in zip(rows, neg, strict=True))
     again = negative_rows(texts, rows, np.random.default_rng(1))
     assert np.array_equal(neg, again)  # a function of the generator's seed
 

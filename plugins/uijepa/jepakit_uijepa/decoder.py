@@ -6,7 +6,8 @@ tokens [N, D] are layer-normed (so trained, random-init and raw features meet th
 projected to the LM width and placed before the text as a prefix. Attention is prefix-LM: prefix tokens see each
 other, each text token sees the whole prefix and the text before it. Trained with next-token cross-entropy,
 decoded greedily. Dropout acts on the projected prefix only (feature dropout: the regulariser that matters
-with ~1.5k training sessions, at a fraction of the cost of dropout in every block). Everything is seeded, so two rows differ only in the features they were given.
+with ~1.5k training sessions, at a fraction of the cost of dropout in every block). Everything is seeded, so two
+rows differ only in the features they were given.
 """
 
 from __future__ import annotations

@@ -62,7 +62,7 @@ def _session(line: str, base: Path, cfg: SessionFileConfig) -> tuple[np.ndarray,
         try:
             with Image.open(files[i]) as im:
                 decoded[i] = fit_image(im, cfg.size, cfg.channels)  # [C, S, S] in [0, 1]
-        except Exception as exc:  # noqa: BLE001 - any decoder failure means "skip this session"
+        except Exception as exc:  # any decoder failure means "skip this session"
             raise ValueError(f"unreadable screen {files[i]} ({exc})") from None
     clip = np.stack([decoded[i] for i in frame_indices(len(files), cfg.frames)], axis=1)  # [C, T, S, S]
     return clip * 2.0 - 1.0, normalise_intent(intent)

@@ -3,8 +3,9 @@
 Per batch: one generator (short- or long-range), one spatial block size (scale, aspect) and one tube length.
 Per clip: `num_blocks` tubes at uniform positions (corners inclusive of the last row/column); their UNION is
 the target and the complement is the context. A placement that leaves fewer than `min_keep` context tokens is
-redrawn (RETRIES tries, drawn up front, rasterised only while needed); if all fail the clip falls back to its first tube alone,
-which `__init__` proved always leaves enough. So sampling always ends, and impossible grids fail at build time.
+redrawn (RETRIES tries, drawn up front, rasterised only while needed); if all fail the clip falls back to its first
+tube alone, which `__init__` proved always leaves enough. So sampling always ends, and impossible grids fail at
+build time.
 Both index lists are truncated to the batch minimum by keeping a random subset (the target is one block: M=1).
 """
 
@@ -120,7 +121,7 @@ class TubeMasker:
 
     def _largest_tube(self, scale: tuple[float, float]) -> int:
         """Most tokens one tube can cover, over a dense grid of scale, aspect and temporal-scale draws."""
-        (s0, s1), (a0, a1), (t0, t1) = scale, self.cfg.aspect, self.cfg.temporal_scale
+        (s0, s1), (a0, a1), (_, t1) = scale, self.cfg.aspect, self.cfg.temporal_scale
         us = [i / (PROBES - 1) for i in range(PROBES)]
         best = 0
         for u in us:

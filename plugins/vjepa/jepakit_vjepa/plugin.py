@@ -92,8 +92,9 @@ TINY_PLAIN = {
 TINY = {**TINY_PLAIN, "loss": {"pred": {"use": "core/l1"}, "vicreg": {"use": "core/vicreg", "weight": 1.0}}}
 
 
-#: Speed workload for `jepakit bench` (the I-JEPA bench's model sizes on video): ViT-Tiny 192 x 12 x 3 on 8-frame
-#: 32 px clips with tubelet 2 x 4 x 4 -> a 4x8x8 grid of 256 tokens (ijepa/bench's 16x16), predictor 96 x 6 x 3, batch 32.
+#: Speed workload for `jepakit bench` (the I-JEPA bench's model sizes on video): ViT-Tiny 192 x 12 x 3 on
+#: 8-frame 32 px clips with tubelet 2 x 4 x 4 -> a 4x8x8 grid of 256 tokens (ijepa/bench's 16x16),
+#: predictor 96 x 6 x 3, batch 32.
 BENCH = {
     **TINY,
     "encoder": {**TINY["encoder"], "patch_size": 4, "embed_dim": 192, "depth": 12, "num_heads": 3},

@@ -84,7 +84,7 @@ def video_folder(cfg: VideoFolderConfig, seed: int = 0) -> DataSplits:
                 got = _clips(decode(entry, cfg.size, cfg.channels), cfg)
             except JepakitError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - any decoder failure means "skip this file"
+            except Exception as exc:  # any decoder failure means "skip this file"
                 log.debug("skipping %s: %s", entry, exc)
                 got = []
             if not got:

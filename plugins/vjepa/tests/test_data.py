@@ -19,7 +19,7 @@ def test_splits_shapes_and_labels():
 
 def test_the_digit_moves_in_its_labelled_direction_and_stays_on_canvas():
     s = moving_digits(MovingDigitsConfig(label="direction", limit=200, test_size=50))
-    for x, y in zip(s.train.x[:40], s.train.y[:40].tolist()):
+    for x, y in zip(s.train.x[:40], s.train.y[:40].tolist(), strict=True):
         ink = x[0] > -1.0  # [T, S, S]
         first, last = ink[0].nonzero().float().mean(0), ink[-1].nonzero().float().mean(0)
         _, dr, dc = DIRECTIONS[y]

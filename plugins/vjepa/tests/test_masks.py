@@ -43,7 +43,7 @@ def test_shapes_range_and_disjoint(grid, generator):
     for seed in range(4):
         ms = sample(m, 16, seed)
         assert_valid(ms, n, 16)
-        for ctx, tgt in zip(ms.context.tolist(), ms.targets[:, 0].tolist()):
+        for ctx, tgt in zip(ms.context.tolist(), ms.targets[:, 0].tolist(), strict=True):
             assert not set(ctx) & set(tgt), "context and target must be disjoint"
 
 
@@ -59,7 +59,7 @@ def test_targets_are_tubes_through_every_time_step(generator):
     assert bool((union == union[:, :1]).all()), "every time step must hide the same spatial region"
     # after truncation: every target token's spatial position is hidden in every frame (no context token there)
     ms = sample(m, 8, 1)
-    for ctx, tgt in zip(ms.context.tolist(), ms.targets[:, 0].tolist()):
+    for ctx, tgt in zip(ms.context.tolist(), ms.targets[:, 0].tolist(), strict=True):
         assert not {i % (H * W) for i in ctx} & {i % (H * W) for i in tgt}
 
 
@@ -148,7 +148,7 @@ def test_small_grids_build_or_fail_cleanly_and_never_hang(grid, generator):
         for ms in batches:
             assert_valid(ms, n, B)
             assert ms.context.shape[1] >= min_keep
-            for ctx, tgt in zip(ms.context.tolist(), ms.targets.flatten(1).tolist()):
+            for ctx, tgt in zip(ms.context.tolist(), ms.targets.flatten(1).tolist(), strict=True):
                 assert not set(ctx) & set(tgt), "the context is the complement of the target"
 
 
