@@ -98,6 +98,7 @@ def _train_main(
     run_dir.create()
     run_dir.lock()
     try:
+        _refuse_before_writing(run_dir, resume)  # a refused command leaves the run as it was
         (run_dir.path / "failure.json").unlink(missing_ok=True)
         run_dir.write_meta(resolved)
         return _train(resolved, run_dir, resume, do_eval, progress, dist)
@@ -111,6 +112,16 @@ def _train_main(
         raise
     finally:
         run_dir.unlock()
+
+
+def _refuse_before_writing(run_dir: RunDir, resume: bool) -> None:
+    """The checks that refuse this invocation (not a failed run), made before run.json, failure.json or
+    config.toml change: a refused `train` leaves the run it refused exactly as it was (`train` checked a
+    --resume's config already, before the lock)."""
+    if not resume and list_checkpoints(run_dir.checkpoints):
+        raise JepakitError(
+            f"{run_dir.path} already holds a run", "add --resume to continue it, or train into another --out"
+        )
 
 
 def _train(
@@ -138,7 +149,7 @@ class _Training:
         self.t0 = self.elapsed0 = 0.0  # elapsed0: the seconds earlier processes spent on this run (resume)
 
     def run(self, resume: bool) -> dict[str, Any]:
-        self._set_up(resume)
+        self._set_up()
         self._resume(resume)
         self.online = OnlineProbe.start(self.resolved, self.built, self.run_dir, self.start) if self.main else None
         loggers = self._open_loggers()
@@ -159,19 +170,14 @@ class _Training:
 
     # --- set up and resume ------------------------------------------------------------------------------------
 
-    def _set_up(self, resume: bool) -> None:
-        """Threads; on rank 0 refuse to overwrite a run and clear a killed writer's leftovers; model, optimizer."""
+    def _set_up(self) -> None:
+        """Threads; on rank 0 clear a killed writer's leftovers; model, optimizer."""
         rc, dist, run_dir = self.rc, self.dist, self.run_dir
         if rc.threads:
             torch.set_num_threads(rc.threads)
         elif dist.world > 1:  # "all cores" shared by this machine's ranks, not each rank taking them all
             torch.set_num_threads(max(1, (os.cpu_count() or 1) // dist.env.local_world))
-        if self.main:
-            has_ckpt = bool(list_checkpoints(run_dir.checkpoints))
-            if has_ckpt and not resume:
-                raise JepakitError(
-                    f"{run_dir.path} already holds a run", "add --resume to continue it, or train into another --out"
-                )
+        if self.main:  # `_refuse_before_writing` refused a second run into this directory
             removed = remove_partial(run_dir.checkpoints)  # we hold the lock: leftovers are a killed writer's
             if removed:
                 log.info("removed %d partial checkpoint file(s) left by an interrupted write", len(removed))
