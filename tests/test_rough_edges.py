@@ -69,3 +69,71 @@ def test_a_refused_resume_leaves_the_run_it_refused_untouched(tmp_path, plugin_s
     result = cli("train", "ijepa/ijepa-tiny", "--out", str(run), "--resume", "--no-eval", "--set", "optim.lr=0.1")
     assert_error(result, 2, "optim.lr")
     assert files(run) == before
+
+
+# --- 2. a run directory stands on its own -------------------------------------------------------------------------
+
+#: A plugins.toml composition (local/mix) across two plugins, toy-sized.
+LOCAL = """
+[variants.mix]
+summary = "I-JEPA's masker on core's ViT, stop-gradient targets"
+modality = "image"
+encoder = { use = "core/vit", patch_size = 4, embed_dim = 32, depth = 1, num_heads = 2 }
+masker = { use = "ijepa/multiblock", min_keep = 1 }
+predictor = { use = "core/vit-predictor", embed_dim = 32, depth = 1, num_heads = 2 }
+target = { use = "core/stopgrad" }
+data = { use = "core/digits", size = 16, digit_size = 12 }
+optim = { steps = 2, batch_size = 16 }
+run = { workers = 0 }
+eval = { online_every = 0, heads = ["core/knn"] }
+
+[variants.mix.loss]
+pred = { use = "core/l2" }
+"""
+
+
+def local_state(folder: Path):
+    from jepakit.framework.plugins import load_plugins
+
+    folder.mkdir(parents=True, exist_ok=True)
+    return load_plugins(write_plugins_toml(folder, LOCAL))
+
+
+def test_the_config_of_a_local_composition_resolves_without_its_plugins_toml(tmp_path, plugin_state):
+    from jepakit.framework.compose import resolve_run
+
+    saved = resolve_run({"variant": "local/mix"}, local_state(tmp_path / "a")).to_dict()  # what config.toml holds
+    again = resolve_run(saved, plugin_state)  # another folder: no [variants.mix] there
+    assert again.variant == "local/mix" and again.to_dict() == saved
+    exact = resolve_run({**saved, "eval": {**saved["eval"], "heads": ["core/knn"]}}, plugin_state)
+    heads = exact.to_dict()["eval"]["heads"]
+    assert isinstance(heads, list) and [h["use"] for h in heads] == ["core/knn"]  # an exact set stays one
+
+
+def test_a_run_file_naming_an_unknown_variant_is_still_an_error(plugin_state):
+    from jepakit.errors import JepakitError
+    from jepakit.framework.compose import resolve_run
+
+    try:
+        resolve_run({"variant": "local/mix", "optim": {"lr": 1e-3}}, plugin_state)
+    except JepakitError as exc:
+        assert 'unknown variant "local/mix"' in exc.message
+    else:
+        raise AssertionError("an incomplete run file naming an unknown variant resolved")
+
+
+def test_eval_of_a_local_composition_run_from_another_folder(tmp_path, monkeypatch):
+    a = tmp_path / "a"
+    local_state(a)
+    monkeypatch.chdir(a)
+    result = cli("train", "local/mix", "--out", str(tmp_path / "run"), "--no-eval")
+    assert result.exit_code == 0, result.output
+    elsewhere = tmp_path / "b"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    result = cli("eval", str(tmp_path / "run"), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["variant"] == "local/mix"
+    run_file = str(tmp_path / "run" / "config.toml")  # the run's own config: resumable from here too
+    result = cli("train", run_file, "--out", str(tmp_path / "run"), "--resume", "--no-eval", "--set", "optim.steps=3")
+    assert result.exit_code == 0, result.output

@@ -207,6 +207,8 @@ def resolve_run(source: str | Path | dict[str, Any], state: PluginState, overrid
         )
     if not isinstance(data["variant"], str):
         raise JepakitError(f"variant: expected a string, got {data['variant']!r}", 'e.g. variant = "ijepa/ijepa-tiny"')
+    if state.registry.resolve("variants", data["variant"]) is None and stands_alone(data):
+        return _resolve_alone(data, state)
     vspec = state.registry.get("variants", data["variant"], key="variant")
     over = {k: v for k, v in data.items() if k != "variant"}
     merged = deep_merge(vspec.spec, over)
@@ -223,6 +225,31 @@ def resolve_run(source: str | Path | dict[str, Any], state: PluginState, overrid
                 name: _merge_named(state.registry, kind, base, given, f"{section}.{name}"),
             }
     resolved = resolve_spec(vspec.name, vspec.modality, merged, state)
+    resolved.exact = frozenset(exact)
+    return resolved
+
+
+#: The sections of a run that spells out everything (`ResolvedRun.to_dict`: a run directory's config.toml).
+SAVED_SECTIONS = ("variant", "method", "encoder", "data", "loss", "optim", "run", "eval")
+
+
+def stands_alone(data: dict[str, Any]) -> bool:
+    """True for a run that spells out every section, as a run directory's config.toml does: its variant is then
+    only a name, so the run resolves where that variant is unknown (a plugins.toml composition `local/NAME` run
+    from another folder, a variant renamed since), given the plugins its parts come from."""
+    return all(isinstance(data.get(k), dict) for k in SAVED_SECTIONS if k != "variant")
+
+
+def _resolve_alone(data: dict[str, Any], state: PluginState) -> ResolvedRun:
+    """A run that stands alone, resolved from its own tables: a list of heads, loggers or sets is the exact set
+    (as `resolve_run` reads a run's list), so `to_dict` writes back what was read."""
+    spec = {k: v for k, v in data.items() if k != "variant"}
+    exact = {
+        f"{section}.{name}"
+        for section, name in NAMED_PARTS
+        if isinstance(spec.get(section), dict) and isinstance(spec[section].get(name), list)
+    }
+    resolved = resolve_spec(data["variant"], "", spec, state)
     resolved.exact = frozenset(exact)
     return resolved
 
