@@ -57,16 +57,17 @@ class ProgressReporter:
         return self
 
     def __call__(self, done: int, total: int, metrics: dict[str, Any]) -> None:
-        if self._first is None:
-            self._first, self._t0 = done - 1, time.perf_counter()  # a resumed run starts part-way
+        if self._first is None:  # the first step this process ran (a resumed run starts part-way): the rate
+            self._first, self._t0 = done, time.perf_counter()  # counts the steps after it, never the resumed ones
         text = format_metrics(metrics)
         if self._bar is not None:
             if self._task is None:
                 self._task = self._bar.add_task(self.description, total=total, completed=done, metrics=text)
             self._bar.update(self._task, completed=done, total=total, metrics=text)
         elif done % self.every == 0 or done == total:
-            rate = (done - self._first) / max(time.perf_counter() - self._t0, 1e-9)
-            sys.stderr.write(f"step {done}/{total} {text} ({rate:.1f} steps/s)\n")
+            seconds = time.perf_counter() - self._t0
+            rate = f" ({(done - self._first) / seconds:.1f} steps/s)" if done > self._first and seconds > 0 else ""
+            sys.stderr.write(f"step {done}/{total} {text}{rate}\n")
             sys.stderr.flush()
         if done >= total:
             self._finish()

@@ -21,7 +21,10 @@ from jepakit.errors import JepakitError
 DEMO_VARIANT = "ijepa/ijepa-tiny"
 RunFile = Annotated[
     Path,
-    typer.Argument(metavar="RUN.toml|VARIANT", help="Run file naming a variant and its overrides, or a variant name."),
+    typer.Argument(
+        metavar="RUN.toml|VARIANT|RUN_DIR",
+        help="Run file naming a variant and its overrides, a variant name, or a run directory (its config.toml).",
+    ),
 ]
 SetOpt = Annotated[
     list[str] | None,
@@ -31,10 +34,60 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 
 
 def run_source(arg: Path) -> Path | dict[str, Any]:
-    """A run file if it exists (or is named *.toml), else a variant name: `jepakit train ijepa/ijepa-tiny`."""
+    """A run file if it exists (or is named *.toml), a run directory's config.toml (the run as it was trained),
+    else a variant name: `jepakit train ijepa/ijepa-tiny`."""
+    if arg.is_dir():
+        if (arg / "config.toml").is_file():
+            return arg / "config.toml"
+        raise JepakitError(
+            f"{arg} is a folder, not a run file, a variant or a run directory (it has no config.toml)",
+            "pass a run file (`jepakit new run`), a variant (`jepakit list variants`) or a run's --out folder",
+        )
     if arg.is_file() or arg.suffix == ".toml":
         return arg
     return {"variant": arg.as_posix()}
+
+
+#: What jepakit itself leaves in a run directory before its config.toml exists (a sweep's log, the lock).
+RUN_LEFTOVERS = {"sweep.log", ".lock", ".write-test", "run.json", "failure.json", "metrics.jsonl"}
+
+
+def foreign_folder(path: Path) -> bool:
+    """True for a folder with files in it that is not a jepakit run directory: a run would be written among
+    someone's files (and a later clean-up would take them), so `train` and `demo` refuse it."""
+    if not path.is_dir():
+        return path.exists()
+    if (path / "checkpoints").is_dir():
+        return False
+    if (path / "config.toml").is_file():
+        from jepakit.framework.config import load_toml
+
+        try:
+            return "variant" not in load_toml(path / "config.toml")  # someone else's config.toml
+        except JepakitError:
+            return True
+    return any(p.name not in RUN_LEFTOVERS for p in path.iterdir())
+
+
+def train_target(run_file: Path, out: Path | None, resume: bool) -> tuple[Path | dict[str, Any], Path | None]:
+    """What `jepakit train` trains, and where: a run file or variant into --out; with --resume, a run directory
+    into itself from its own config.toml, so `jepakit train --resume RUN_DIR` needs nothing else."""
+    source = run_source(run_file)
+    if not run_file.is_dir():
+        return source, out
+    if not resume:
+        raise JepakitError(
+            f"{run_file} is a run directory",
+            f"continue it with: jepakit train --resume {run_file}; or train its settings into a new folder: "
+            f"jepakit train {run_file / 'config.toml'} --out NEW_DIR",
+        )
+    if out is not None and out.resolve() != run_file.resolve():
+        raise JepakitError(
+            f"--resume {run_file} continues that run directory, and --out names another ({out})",
+            f"drop --out; or train its settings into a new folder: jepakit train {run_file / 'config.toml'} "
+            f"--out {out}",
+        )
+    return source, run_file
 
 
 def validate(ctx: typer.Context, run_file: RunFile, overrides: SetOpt = None) -> None:
@@ -121,9 +174,17 @@ def train_cmd(
 
     state = load_state(ctx)
     warn_broken(state)
-    resolved = resolve_run(run_source(run_file), state, overrides or [])
+    source, out = train_target(run_file, out, resume)
+    resolved = resolve_run(source, state, overrides or [])
     if not no_eval:
         check_evaluable(resolved)  # before hours of training: where would the probes get their labels?
+    target = out or Path(resolved.run.out)
+    if rank_env().rank == 0 and foreign_folder(target):
+        raise JepakitError(
+            f"--out {target} is a folder with other files in it, not a jepakit run directory",
+            "train into a new or empty folder (--out DIR); a run directory is continued with: "
+            "jepakit train --resume DIR",
+        )
     if nproc > 1:
         _launch(
             ctx, run_file, overrides or [], out or Path(resolved.run.out), resume, no_eval, as_json, nproc, resolved
@@ -148,6 +209,7 @@ def _launch(
     """`--nproc N`: check what can be checked here, then run this same command as N ranks and wait for them."""
     from jepakit.cli.context import cli_context
     from jepakit.engine.launch import check_shardable, launch, rank_env
+    from jepakit.engine.resume import resume_command
     from jepakit.errors import EXIT_RUNTIME, RunFailed
 
     if rank_env().world > 1:
@@ -176,8 +238,8 @@ def _launch(
     )
     failure = RunFailed(
         f"rank {result.failed_rank} of {nproc} {how}; the other ranks were stopped",
-        f"its own error, if any, is above; continue from the last checkpoint with: jepakit train "
-        f"{run_file} --out {out} --nproc {nproc} --resume",
+        f"its own error, if any, is above; continue from the last checkpoint with: "
+        f"{resume_command(out)} --nproc {nproc}",
     )
     if result.code != EXIT_RUNTIME:
         failure.exit_code = result.code
@@ -264,7 +326,7 @@ def prepare_demo_dir(path: Path, resolved: Any) -> bool:
     if not path.exists():
         return False
     run = RunDir(path)
-    if not path.is_dir() or (not run.config.is_file() and not run.checkpoints.is_dir() and any(path.iterdir())):
+    if foreign_folder(path):
         raise JepakitError(f"{path} exists and is not a jepakit run directory", "choose another --out")
     rows = run.read_metrics()
     finished = run.eval_json.is_file() or (bool(rows) and rows[-1].get("step", 0) >= resolved.optim.steps)

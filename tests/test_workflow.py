@@ -1,0 +1,169 @@
+"""The workflows a new user walks (issue 24): stop and resume, extend a finished run, train into a folder, follow
+progress, sweep, read the messages and the help. Tiny 2-step runs without evaluation unless evaluation is the point."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import signal
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from jepakit.cli.app import app
+from jepakit.engine.runs import RunDir
+
+runner = CliRunner()
+TINY = "ijepa/ijepa-tiny"
+SMALL = [
+    "data.use=core/digits",
+    "data.size=16",
+    "data.digit_size=0",
+    "encoder.patch_size=2",
+    "encoder.embed_dim=32",
+    "encoder.depth=1",
+    "encoder.num_heads=2",
+    "predictor.embed_dim=16",
+    "predictor.depth=1",
+    "predictor.num_heads=2",
+    "optim.batch_size=16",
+    "optim.steps=2",
+    "run.log_every=1",
+    "run.workers=0",
+    "eval.online_every=0",
+]
+SETS = [a for s in SMALL for a in ("--set", s)]
+
+
+def cli(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def assert_error(result, code: int, *needles: str) -> None:
+    assert result.exit_code == code, (result.exit_code, result.output)
+    assert "Error:" in result.stderr and "Hint:" in result.stderr and "Traceback" not in result.output
+    for needle in needles:
+        assert needle in result.stderr, (needle, result.stderr)
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory) -> Path:
+    """A finished 2-step run (no evaluation), trained once per module; tests that change it take a copy."""
+    out = tmp_path_factory.mktemp("runs") / "done"
+    result = cli("train", TINY, "--out", str(out), "--no-eval", *SETS)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def copy_of(run: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(run, tmp_path / run.name))
+
+
+# --- 1. resume ---------------------------------------------------------------------------------------------------
+
+
+def test_the_stop_hint_is_the_command_that_resumes(tmp_path, monkeypatch):
+    """Ctrl-C prints `jepakit train --resume RUN_DIR`, which resumes with nothing else (the --set options are
+    the run's config.toml), and elapsed_s goes on counting across the two processes."""
+    from jepakit.cli import progress
+
+    report = progress.ProgressReporter.__call__
+
+    def ctrl_c_at_1(self, done, total, metrics):
+        report(self, done, total, metrics)
+        if done == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(progress.ProgressReporter, "__call__", ctrl_c_at_1)
+    out = tmp_path / "cut"
+    stopped = cli("train", TINY, "--out", str(out), "--no-eval", *SETS)
+    assert_error(stopped, 130, "interrupted at step 1")
+    assert "<run file>" not in stopped.stderr
+    command = stopped.stderr.split("continue with: ")[1].splitlines()[0].strip()
+    assert command == f"jepakit train --resume {shlex.quote(str(out))}"
+    monkeypatch.setattr(progress.ProgressReporter, "__call__", report)
+    resumed = cli(*shlex.split(command)[1:], "--no-eval")
+    assert resumed.exit_code == 0, resumed.output
+    rows = RunDir(out).read_metrics()
+    assert [r["step"] for r in rows] == [1, 2]
+    assert rows[1]["elapsed_s"] >= rows[0]["elapsed_s"]  # not restarted from 0 by the second process
+
+
+def test_a_resume_names_each_changed_setting_before_building_anything(finished, monkeypatch):
+    import jepakit.engine.train as engine
+
+    def no_build(*args, **kwargs):
+        raise AssertionError("the model was built before the config check")
+
+    monkeypatch.setattr(engine, "build", no_build)
+    result = cli("train", "--resume", str(finished), "--set", "optim.lr=0.1", "--set", "encoder.depth=2")
+    assert_error(result, 2, "optim.lr = 0.0005 in the run, 0.1 now", "encoder.depth = 1 in the run, 2 now")
+    assert f"jepakit train --resume {finished}" in result.stderr
+
+
+def test_a_resume_without_a_checkpoint_says_it_starts_from_scratch(tmp_path):
+    result = cli("train", TINY, "--out", str(tmp_path / "new"), "--resume", "--no-eval", *SETS)
+    assert result.exit_code == 0, result.output
+    assert "no readable checkpoint" in result.stderr and "training from step 0" in result.stderr
+
+
+def test_extending_a_finished_run(finished, tmp_path):
+    """--resume with a larger optim.steps continues a finished run; the new horizon is said and recorded."""
+    run = copy_of(finished, tmp_path)
+    result = cli("train", "--resume", str(run), "--set", "optim.steps=3", "--no-eval")
+    assert result.exit_code == 0, result.output
+    assert "optim.steps 2 -> 3" in result.stderr and "resuming" in result.stderr
+    assert [r["step"] for r in RunDir(run).read_metrics()] == [1, 2, 3]
+    assert "steps = 3" in (run / "config.toml").read_text()
+    shorter = cli("train", "--resume", str(run), "--set", "optim.steps=1", "--no-eval")
+    assert_error(shorter, 2, "optim.steps = 1 is below", "newest checkpoint (3)")
+
+
+def test_a_run_directory_without_resume_or_with_another_out(finished, tmp_path):
+    assert_error(cli("train", str(finished)), 2, "is a run directory", f"jepakit train --resume {finished}")
+    other = cli("train", "--resume", str(finished), "--out", str(tmp_path / "x"))
+    assert_error(other, 2, "--out names another", "drop --out")
+
+
+# --- 2. --out into someone's folder ---------------------------------------------------------------------------------
+
+
+def test_train_refuses_a_folder_of_other_files(tmp_path):
+    folder = tmp_path / "thesis"
+    folder.mkdir()
+    (folder / "thesis.tex").write_text("precious")
+    result = cli("train", TINY, "--out", str(folder), "--no-eval", *SETS)
+    assert_error(result, 2, "not a jepakit run directory", "--out")
+    assert sorted(p.name for p in folder.iterdir()) == ["thesis.tex"]
+
+
+def test_folders_a_run_may_use(tmp_path, finished):
+    from jepakit.cli.run_cmd import foreign_folder
+
+    sweep_run = tmp_path / "swept"
+    sweep_run.mkdir()
+    (sweep_run / "sweep.log").write_text("")  # the sweep opens its log before the run starts
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "config.toml").write_text("[model]\nsize = 3\n")
+    assert not foreign_folder(tmp_path / "missing") and not foreign_folder(sweep_run)
+    assert not foreign_folder(finished) and foreign_folder(theirs)
+
+
+# --- 3. progress after a resume -----------------------------------------------------------------------------------
+
+
+def test_progress_rate_counts_only_the_steps_this_process_ran(capsys, monkeypatch):
+    from jepakit.cli import progress
+
+    clock = iter([0.0, 10.0, 10.0, 10.5, 11.0])  # start; step 1001 (first seen, shown); 1002; 1003
+    monkeypatch.setattr(progress.time, "perf_counter", lambda: next(clock))
+    with progress.ProgressReporter(every=1, terminal=False) as reporter:
+        for done in (1001, 1002, 1003):  # resumed at step 1000; a step takes 0.5 s
+            reporter(done, 2000, {"loss": 1.0})
+    lines = capsys.readouterr().err.splitlines()
+    assert "steps/s" not in lines[0]  # one step, no interval to measure yet
+    assert lines[1].endswith("(2.0 steps/s)") and lines[2].endswith("(2.0 steps/s)")
