@@ -80,25 +80,33 @@ def _global_args(ctx: typer.Context) -> list[str]:
 
 
 def _print_runs(statuses: list[dict[str, Any]]) -> None:
+    """One table per variant (settings are compared within a variant only), then the broken runs with why."""
+    from jepakit.experiments.compare import by_variant
     from jepakit.experiments.sweep import differing, flatten
 
-    keys = differing([s["config"] for s in statuses])
-    rows = []
-    for s in statuses:
-        flat = flatten(s["config"])
-        secs = s.get("seconds")
-        rows.append(
-            [
-                s["name"],
-                s["status"],
-                s["variant"],
-                *[str(flat.get(k)) for k in keys],
-                output.fmt(s["trained"]) if s["trained"] is not None else "-",
-                f"{secs:.0f} s" if isinstance(secs, (int, float)) else "-",
-            ]
+    broken = [s for s in statuses if s["status"] == "broken"]
+    groups = by_variant([s for s in statuses if s["status"] != "broken"])
+    console = output.out()
+    for variant, members in groups.items():
+        keys = differing([s["config"] for s in members])
+        one = len(groups) == 1 and not broken  # a single variant: the one table it always was
+        rows: list[list[Any]] = []
+        values: list[list[str]] = []
+        for s in members:
+            flat = flatten(s["config"])
+            secs = s.get("seconds")
+            trained = output.fmt(s["trained"]) if s["trained"] is not None else "-"
+            took = f"{secs:.0f} s" if isinstance(secs, (int, float)) else "-"
+            rows.append([s["name"], s["status"], *([variant] if one else []), trained, took])
+            values.append([str(flat.get(k)) for k in keys])
+        metric = str(next((s["metric"] for s in members if s.get("metric")), "metric"))
+        lead = ["run", "status", *(["variant"] if one else [])]
+        console.print(
+            output.settings_table("runs" if one else f"runs: {variant}", lead, keys, [metric, "time"], rows, values)
         )
-    metric = next((s["metric"] for s in statuses if s.get("metric")), "metric")
-    output.out().print(output.table("runs", ["run", "status", "variant", *keys, str(metric), "time"], rows))
+    if broken:
+        rows = [[s["name"], s["status"], s.get("error", "")] for s in broken]
+        console.print(output.table("runs that cannot be read", ["run", "status", "why"], rows))
 
 
 def runs(
@@ -130,33 +138,38 @@ def compare(
     ] = None,
 ) -> None:
     """Side-by-side metrics, grouped over seeds as mean +- std, with the random-init and raw baselines."""
-    from jepakit.experiments.compare import fmt, group_runs, label, plot_comparison, set_tables
+    from jepakit.experiments.compare import fmt, group_runs, label, plot_comparison, set_tables, several_variants
     from jepakit.experiments.sweep import find_runs, run_status
 
     paths = [p for d in directories for p in find_runs(d)]
     if not paths:
         raise JepakitError("no run directories among the arguments", "pass run directories or a sweep folder")
     statuses = [run_status(p) for p in paths]
+    for s in statuses:
+        if s["status"] == "broken":
+            output.warn(f"left out {s['path']}: {s.get('error')}")
     groups = group_runs(statuses)
     if plot is not None:
         plot_comparison(groups, statuses, plot)
     if as_json:
         output.print_json(groups)
         return
-    metric = next((g["metric"] for g in groups if g["metric"]), "metric")
-    rows = [
-        [
-            label(g["settings"]),
-            ", ".join(map(str, g["seeds"])),
-            fmt(g["trained"]),
-            fmt(g["random_init"]),
-            fmt(g["baseline_raw"]),
+    multi = several_variants(groups)  # then a table per variant, each with the settings that differ within it
+    for variant in dict.fromkeys(g["variant"] for g in groups) if multi else [None]:
+        mine = [g for g in groups if variant is None or g["variant"] == variant]
+        metric = next((g["metric"] for g in mine if g["metric"]), "metric")
+        rows = [
+            [
+                label(g["settings"]),
+                ", ".join(map(str, g["seeds"])),
+                fmt(g["trained"]),
+                fmt(g["random_init"]),
+                fmt(g["baseline_raw"]),
+            ]
+            for g in mine
         ]
-        for g in groups
-    ]
-    output.out().print(
-        output.table(f"compare ({metric})", ["setting", "seeds", "trained", "random init", "raw input"], rows)
-    )
+        title = f"compare {variant} ({metric})" if variant else f"compare ({metric})"
+        output.out().print(output.table(title, ["setting", "seeds", "trained", "random init", "raw input"], rows))
     for name, set_metric, set_rows in set_tables(groups):  # one block per evaluation set, the primary first
         output.out().print(
             output.table(

@@ -80,6 +80,30 @@ def table(title: str | None, columns: Iterable[str], rows: Iterable[Iterable[Any
     return t
 
 
+def settings_table(
+    title: str | None,
+    lead: list[str],
+    keys: list[str],
+    tail: list[str],
+    rows: list[list[Any]],
+    values: list[list[str]],
+) -> Table:
+    """A table of runs with a column per setting that differs (`keys`, each row's `values`) between the `lead`
+    and `tail` columns (each row's cells, lead first); when those columns would not fit the console, one
+    "settings" column lists each row's `key=value` lines instead (no header squeezed to a letter a line)."""
+    n = len(lead)
+    columns = [*lead, *keys, *tail]
+    cells = [[*r[:n], *v, *r[n:]] for r, v in zip(rows, values, strict=True)]
+    widths = [max([len(c), *(len(str(row[i])) for row in cells)]) for i, c in enumerate(columns)]
+    if sum(widths) + 3 * len(columns) + 1 <= out().width:
+        return table(title, columns, cells)
+    folded = [
+        [*r[:n], "\n".join(f"{k}={v}" for k, v in zip(keys, vals, strict=True)) or "-", *r[n:]]
+        for r, vals in zip(rows, values, strict=True)
+    ]
+    return table(title, [*lead, "settings", *tail], folded)
+
+
 class _StderrHandler(logging.Handler):
     """Writes to whatever sys.stderr is at emit time (a StreamHandler would pin the stream at start-up)."""
 
@@ -114,7 +138,8 @@ def eval_table(result: EvalResult | Mapping[str, Any], set_name: str = "") -> Ta
     """Rows trained / random init / raw input; a column per score, then the collapse monitors."""
     result = as_result(result)
     collapse = result.collapse
-    rand_collapse = collapse.get("random_init") if isinstance(collapse.get("random_init"), Mapping) else {}
+    rand = collapse.get("random_init")
+    rand_collapse: Mapping[str, Any] = rand if isinstance(rand, Mapping) else {}
     heads = list(result.scores) or [result.primary]
     scores = {h: result.scores.get(h) or Scores(metric=h) for h in heads}
     rows = []

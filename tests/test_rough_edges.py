@@ -29,20 +29,25 @@ def assert_error(result, code: int, *needles: str) -> None:
         assert needle in result.stderr, (needle, result.stderr)
 
 
-def fake_run(path: Path, state, variant: str = "ijepa/ijepa-tiny", step: int = 2, **eval_json) -> Path:
-    """A run directory as `train` leaves it (config.toml, run.json, metrics, a checkpoint's JSON file), without
-    training: enough for every command that reads a run but loads no weights."""
+def fake_run(
+    path: Path, state, variant: str = "ijepa/ijepa-tiny", *overrides: str, step: int = 2, score: float | None = None
+) -> Path:
+    """A run directory as `train` leaves it (config.toml, run.json, metrics, a checkpoint's JSON file, eval.json
+    when `score` is given), without training: enough for every command that reads a run but loads no weights."""
     from jepakit.framework.compose import resolve_run
+    from jepakit.interfaces import EvalResult, Scores
 
-    resolved = resolve_run({"variant": variant}, state, [f"optim.steps={step}"])
+    resolved = resolve_run({"variant": variant}, state, [f"optim.steps={step}", *overrides])
     resolved.run.out = str(path)
     (path / "checkpoints").mkdir(parents=True)
     (path / "config.toml").write_text(dumps_toml(resolved.to_dict()), encoding="utf-8")
     (path / "run.json").write_text(json.dumps({"variant": variant, "command": ["jepakit", "train", variant]}))
     (path / "metrics.jsonl").write_text(json.dumps({"step": step, "loss": 1.0, "elapsed_s": 3.0}) + "\n")
     (path / "checkpoints" / f"step-{step:07d}.json").write_text("{}")
-    if eval_json:
-        (path / "eval.json").write_text(json.dumps(eval_json))
+    if score is not None:
+        scores = {"linear": Scores("accuracy", score, score / 2, score / 3)}
+        result = EvalResult(variant, "digits", "linear", scores)
+        (path / "eval.json").write_text(json.dumps(result.to_dict()))
     return path
 
 
@@ -137,3 +142,103 @@ def test_eval_of_a_local_composition_run_from_another_folder(tmp_path, monkeypat
     run_file = str(tmp_path / "run" / "config.toml")  # the run's own config: resumable from here too
     result = cli("train", run_file, "--out", str(tmp_path / "run"), "--resume", "--no-eval", "--set", "optim.steps=3")
     assert result.exit_code == 0, result.output
+
+
+# --- 3. tables over runs of several variants ----------------------------------------------------------------------
+
+
+def mixed_folder(root: Path, state) -> Path:
+    for lr in ("1e-3", "5e-4"):
+        for seed in (0, 1):
+            fake_run(
+                root / f"ijepa-lr{lr}-s{seed}",
+                state,
+                "ijepa/ijepa-tiny",
+                f"optim.lr={lr}",
+                f"run.seed={seed}",
+                score=0.8 + seed / 100,
+            )
+    for seed in (0, 1):
+        fake_run(root / f"vjepa-s{seed}", state, "vjepa/vjepa-tiny", f"run.seed={seed}", score=0.5)
+    return root
+
+
+def test_runs_of_several_variants_are_grouped_and_fit_100_columns(tmp_path, plugin_state):
+    root = mixed_folder(tmp_path / "runs", plugin_state)
+    result = runner.invoke(app, ["runs", str(root)], env={"COLUMNS": "100"})
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert max(map(len, lines)) <= 100
+    assert any("ijepa/ijepa-tiny" in line for line in lines) and any("vjepa/vjepa-tiny" in line for line in lines)
+    # within ijepa's group only lr and seed differ; the settings that differ between the variants are not columns
+    assert any("optim.lr" in line for line in lines) and not any("encoder.depth" in line for line in lines)
+    for name in ("ijepa-lr1e-3-s0", "vjepa-s1"):
+        assert any(name in line for line in lines), name  # every run's name printed whole
+
+
+def test_runs_differing_in_many_settings_list_them_in_one_column(tmp_path, plugin_state):
+    many = [
+        "optim.lr=1e-4",
+        "optim.warmup=0.2",
+        "optim.weight_decay=0.1",
+        "optim.batch_size=64",
+        "encoder.depth=2",
+        "predictor.depth=2",
+        "masker.num_targets=2",
+        "run.log_every=5",
+        "run.seed=7",
+    ]
+    fake_run(tmp_path / "runs" / "a", plugin_state)
+    fake_run(tmp_path / "runs" / "b", plugin_state, "ijepa/ijepa-tiny", *many)
+    result = runner.invoke(app, ["runs", str(tmp_path / "runs")], env={"COLUMNS": "100"})
+    assert result.exit_code == 0, result.output
+    assert max(map(len, result.stdout.splitlines())) <= 100 and "settings" in result.stdout
+    for item in many:
+        assert item.replace("1e-4", "0.0001") in result.stdout, item
+
+
+def test_compare_across_variants_groups_each_variant_by_its_own_settings(tmp_path, plugin_state):
+    root = mixed_folder(tmp_path / "runs", plugin_state)
+    result = cli("compare", str(root), "--json")
+    assert result.exit_code == 0, result.output
+    groups = json.loads(result.stdout)
+    assert [(g["variant"], g["settings"], len(g["runs"])) for g in groups] == [
+        ("ijepa/ijepa-tiny", {"optim.lr": 0.001}, 2),
+        ("ijepa/ijepa-tiny", {"optim.lr": 0.0005}, 2),
+        ("vjepa/vjepa-tiny", {}, 2),
+    ]
+    table = runner.invoke(app, ["compare", str(root)], env={"COLUMNS": "100"})
+    assert table.exit_code == 0, table.output
+    assert max(map(len, table.stdout.splitlines())) <= 100
+    assert "encoder.depth" not in table.stdout and "optim.lr=0.001" in table.stdout
+
+
+# --- 5. one unreadable run does not hide the others ---------------------------------------------------------------
+
+
+def test_an_unreadable_config_shows_that_run_as_broken_and_goes_on(tmp_path, plugin_state):
+    root = tmp_path / "runs"
+    fake_run(root / "good", plugin_state, score=0.9)
+    bad = fake_run(root / "bad", plugin_state, score=0.9)
+    (bad / "config.toml").write_text("variant = \n[optim\n", encoding="utf-8")
+    worse = fake_run(root / "worse", plugin_state)
+    (worse / "config.toml").write_bytes(b"\xff\xfe not utf-8")
+
+    result = cli("runs", str(root), "--json")
+    assert result.exit_code == 0, result.output
+    by_name = {r["name"]: r for r in json.loads(result.stdout)}
+    assert by_name["good"]["status"] == "finished"
+    assert by_name["bad"]["status"] == by_name["worse"]["status"] == "broken"
+    assert "config.toml" in by_name["bad"]["error"]
+    table = cli("runs", str(root))
+    assert table.exit_code == 0 and "broken" in table.stdout, table.output
+
+    result = cli("compare", str(root), "--json")
+    assert result.exit_code == 0, result.output
+    assert [g["runs"] for g in json.loads(result.stdout)] == [["good"]]
+    assert "bad" in result.stderr  # said, not silently dropped
+
+    result = cli("report", str(root))
+    assert result.exit_code == 0, result.output
+    html = (root / "report.html").read_text(encoding="utf-8")
+    assert "good" in html and "bad" in html and "broken" in html

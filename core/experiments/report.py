@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from jepakit.engine.results import verdict
-from jepakit.experiments.compare import fmt, group_runs, label, plot_comparison, set_tables
+from jepakit.experiments.compare import fmt, group_label, group_runs, plot_comparison, set_tables, several_variants
 from jepakit.experiments.sweep import evaluation, find_runs, run_status
 
 CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
@@ -80,11 +80,13 @@ def _online_png(plots: Path, rows: list[dict[str, Any]]) -> bytes | None:
 def _rows(path: Path) -> list[dict[str, Any]]:
     rows = []
     if (path / "metrics.jsonl").is_file():
-        for line in (path / "metrics.jsonl").read_text(encoding="utf-8").splitlines():
+        for line in _text(path / "metrics.jsonl").splitlines():
             try:
-                rows.append(json.loads(line))
+                row = json.loads(line)
             except ValueError:
                 continue
+            if isinstance(row, dict) and "step" in row:
+                rows.append(row)
     return rows
 
 
@@ -92,12 +94,10 @@ def run_section(path: Path, level: int = 2) -> str:
     st = run_status(path)
     h, parts = f"h{level}", []
     parts.append(
-        f'<{h} id="{html.escape(path.name)}">{html.escape(path.name)}: {html.escape(st["variant"])} '
+        f'<{h} id="{html.escape(path.name)}">{html.escape(path.name)}: {html.escape(str(st["variant"]))} '
         f'<span class="muted">({st["status"]}, step {st["step"]}/{st["steps"]})</span></{h}>'
     )
-    meta = {}
-    if (path / "run.json").is_file():
-        meta = json.loads((path / "run.json").read_text(encoding="utf-8"))
+    meta = _json_object(path / "run.json")
     if meta:
         shown = {k: (" ".join(v) if k == "command" else v) for k, v in meta.items()}
         parts.append(
@@ -119,7 +119,7 @@ def run_section(path: Path, level: int = 2) -> str:
     else:
         parts.append('<p class="muted">not evaluated yet (run <code>jepakit eval</code>)</p>')
     if st.get("error"):
-        parts.append(f'<p class="warn">failed: {html.escape(st["error"])}</p>')
+        parts.append(f'<p class="warn">{html.escape(st["status"])}: {html.escape(st["error"])}</p>')
     plots = path / "plots"
     loss_png = (plots / "loss.png").read_bytes() if (plots / "loss.png").is_file() else _loss_png(_rows(path))
     parts.append("<h4>loss and learning rate</h4>" + _img(loss_png, "loss and learning rate"))
@@ -134,8 +134,8 @@ def run_section(path: Path, level: int = 2) -> str:
     masks = sorted(plots.glob("mask*.png")) if plots.is_dir() else []
     for m in masks:
         parts.append(f"<h4>{html.escape(m.stem)}</h4>" + _img(m.read_bytes(), m.stem))
-    shown = {"loss.png", "embedding_pca.png", "online_probe.png"}
-    extra = sorted(p for p in plots.glob("*.png") if p.name not in shown and p not in masks) if plots.is_dir() else []
+    drawn = {"loss.png", "embedding_pca.png", "online_probe.png"}  # shown above in their own sections
+    extra = sorted(p for p in plots.glob("*.png") if p.name not in drawn and p not in masks) if plots.is_dir() else []
     for p in extra:
         parts.append(f"<h4>{html.escape(p.stem)}</h4>" + _img(p.read_bytes(), p.stem))
     if (plots / "embedding_pca.png").is_file():
@@ -145,10 +145,27 @@ def run_section(path: Path, level: int = 2) -> str:
         )
     parts.append(
         "<details><summary>resolved config</summary><pre>"
-        + html.escape((path / "config.toml").read_text(encoding="utf-8"))
+        + html.escape(_text(path / "config.toml"))
         + "</pre></details>"
     )
     return "\n".join(parts)
+
+
+def _json_object(path: Path) -> dict[str, Any]:
+    """A JSON object file ({} when absent, unreadable or not an object: a report never fails on one run)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _text(path: Path) -> str:
+    """A text file as far as it can be read (undecodable bytes replaced; an unreadable file says so)."""
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        return f"(cannot read {path.name}: {exc.strerror or exc})"
 
 
 def _eval_block(ev: Any, name: str, plots: Path | None) -> list[str]:
@@ -195,7 +212,7 @@ def build_report(target: Path) -> str:
         groups = group_runs(statuses)
         rows = [
             [
-                label(g["settings"]),
+                group_label(g, several_variants(groups)),
                 ", ".join(map(str, g["seeds"])),
                 fmt(g["trained"]),
                 fmt(g["random_init"]),
@@ -216,6 +233,11 @@ def build_report(target: Path) -> str:
             [
                 f"<h1>jepakit sweep report: {html.escape(target.name)}</h1>",
                 f"<p>{len(runs)} runs in {len(groups)} settings; primary metric: {html.escape(str(metric))}</p>",
+                *[
+                    f'<p class="warn">left out {html.escape(s["name"])}: {html.escape(s.get("error", ""))}</p>'
+                    for s in statuses
+                    if s["status"] == "broken"
+                ],
                 _table(["setting", "seeds", "trained", "random init", "raw input", "status"], rows),
                 *per_set,
                 _img(plot, "comparison"),

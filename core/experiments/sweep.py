@@ -45,7 +45,7 @@ def split_values(text: str) -> list[str]:
 
 def parse_grid(exprs: list[str]) -> list[tuple[str, list[str]]]:
     """["optim.lr=1e-3,5e-4", ...] -> [("optim.lr", ["1e-3", "5e-4"]), ...], validated like --set."""
-    grid = []
+    grid: list[tuple[str, list[str]]] = []
     for expr in exprs:
         key, sep, raw = expr.partition("=")
         values = split_values(raw) if sep else []
@@ -134,20 +134,40 @@ def evaluation(path: Path) -> EvalResult | None:
         return None
     try:
         ev = read_eval(path)
-    except (OSError, ValueError):
+    except (OSError, ValueError, TypeError, AttributeError):  # unreadable, or JSON that is no eval.json
         return None
     return ev if (ev.scores or ev.variant) else None
 
 
+def read_config(path: Path) -> tuple[dict[str, Any], str]:
+    """A run directory's config.toml and "", or {} and why it cannot be read (bad TOML, not UTF-8, no access,
+    not a table of tables): one such run is shown as broken, never a reason to fail the whole table."""
+    try:
+        config = load_toml(path / "config.toml") if (path / "config.toml").is_file() else {}
+    except JepakitError as exc:
+        return {}, f"unreadable config.toml: {exc.message}"
+    except OSError as exc:
+        return {}, f"unreadable config.toml: {exc.strerror or exc}"
+    bad = [k for k in ("optim", "run", "eval") if k in config and not isinstance(config[k], dict)]
+    if bad or not isinstance(config.get("variant", ""), str):
+        return {}, f"config.toml is not a run's config ({(bad or ['variant'])[0]} has the wrong type)"
+    return config, ""
+
+
 def run_status(path: Path) -> dict[str, Any]:
     """What `jepakit runs` shows for one run directory (reads only small JSON/TOML files)."""
-    config = load_toml(path / "config.toml") if (path / "config.toml").is_file() else {}
-    steps = int(config.get("optim", {}).get("steps", 0) or 0)
+    config, broken = read_config(path)
+    try:
+        steps = int(config.get("optim", {}).get("steps", 0) or 0)
+    except (TypeError, ValueError):
+        steps = 0
     last = _last_metrics(path)
     ev = evaluation(path)
     failure = path / "failure.json"
     if _locked(path):
         status = "running"
+    elif broken:
+        status = "broken"
     elif failure.is_file():
         status = "failed"
     elif ev is not None and last.get("step") == steps:
@@ -186,10 +206,12 @@ def run_status(path: Path) -> dict[str, Any]:
         "warnings": list(ev.warnings) if ev is not None else [],
         "config": config,
     }
-    if status == "failed":
+    if broken:
+        out["error"] = broken
+    elif status == "failed":
         try:
-            out["error"] = json.loads(failure.read_text(encoding="utf-8")).get("error", "")
-        except ValueError:
+            out["error"] = str(json.loads(failure.read_text(encoding="utf-8")).get("error", ""))
+        except (OSError, ValueError, AttributeError):
             out["error"] = "unreadable failure.json"
     return out
 
