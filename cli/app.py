@@ -55,7 +55,8 @@ def _is_click_exception(exc: BaseException) -> bool:
     try:  # typer >= 0.2x vendors click; older typer uses the click distribution
         from typer._click.exceptions import ClickException
     except ImportError:  # pragma: no cover
-        from click.exceptions import ClickException
+        # the same class, from the click distribution: mypy sees two distinct types
+        from click.exceptions import ClickException  # type: ignore[assignment]
     return isinstance(exc, ClickException)
 
 

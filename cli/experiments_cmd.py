@@ -34,6 +34,9 @@ def sweep(
     ] = None,
     jobs: Annotated[int, typer.Option("--jobs", min=1, help="Runs at once; the cores are split between them.")] = 1,
     overrides: SetOpt = None,
+    no_eval: Annotated[
+        bool, typer.Option("--no-eval", help="Train without evaluating (evaluate later: jepakit eval RUN_DIR).")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Run every combination of --grid values over --seeds; resumable; a failing run never stops the others."""
@@ -50,7 +53,14 @@ def sweep(
     root = out or Path("sweeps") / source.stem.replace("/", "-")
     write_manifest(root, str(source), grid or [], seeds, overrides or [], plan)
     summary = run_sweep(
-        plan, root, str(source), overrides=overrides or [], jobs=jobs, cli_args=_global_args(ctx), notify=_note_run
+        plan,
+        root,
+        str(source),
+        overrides=overrides or [],
+        jobs=jobs,
+        cli_args=_global_args(ctx),
+        notify=SweepProgress([r.name for r in plan], root),
+        no_eval=no_eval,
     )
     statuses = summary.pop("runs")
     if as_json:
@@ -64,12 +74,43 @@ def sweep(
         )
 
 
-def _note_run(name: str, event: str) -> None:
-    """The scheduler's progress, one stderr line per run started or ended."""
-    if event == "started":
-        output.note(f"started {name}")
-    else:
-        output.note(f"{event}: {name}", style="green" if event == "finished" else "red")
+class SweepProgress:
+    """The scheduler's progress, one stderr line per run started, ended or skipped, numbered in plan order:
+    `run 2/4 NAME: finished, accuracy 87.2 (random init 61.3)` (a run trained with --no-eval shows its final
+    loss; a failed one, its error)."""
+
+    def __init__(self, names: list[str], root: Path) -> None:
+        self.names, self.root = names, root
+
+    def __call__(self, name: str, event: str) -> None:
+        k = self.names.index(name) + 1 if name in self.names else 0
+        line = f"run {k}/{len(self.names)} {name}: {event}"
+        if event != "started":
+            line += self.outcome(self.root / name)
+        ok = event in ("started", "finished", "skipped (finished)")
+        output.note(line, style="dim" if event == "started" else "green" if ok else "red")
+
+    @staticmethod
+    def outcome(path: Path) -> str:
+        """`, accuracy 87.2 (random init 61.3)`, `, final loss 0.8571` or `: <the error>` ('' when unknown)."""
+        import json
+
+        from jepakit.experiments.sweep import run_status
+
+        try:
+            st = run_status(path)
+        except (OSError, JepakitError):
+            return ""
+        if st.get("error"):
+            return f": {st['error']}"
+        if st.get("trained") is not None:
+            return f", {st['metric']} {output.fmt(st['trained'])} (random init {output.fmt(st.get('random_init'))})"
+        try:
+            rows = [json.loads(x) for x in (path / "metrics.jsonl").read_text(encoding="utf-8").splitlines() if x]
+        except (OSError, ValueError):
+            return ""
+        loss = rows[-1].get("loss") if rows else None
+        return f", final loss {loss:.4g}" if isinstance(loss, (int, float)) else ""
 
 
 def _global_args(ctx: typer.Context) -> list[str]:

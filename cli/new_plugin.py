@@ -76,7 +76,7 @@ def _variant(name: str, kinds: list[str]) -> tuple[dict, list[str], list[str]]:
     else:
         encoder = {"use": "core/vit", "patch_size": 2, "embed_dim": 64, "depth": 4, "num_heads": 4}
     if "masker" in own:
-        masker = {"use": own["masker"]}
+        masker: dict[str, object] = {"use": own["masker"]}
     else:
         masker, deps = {"use": "ijepa/multiblock", "min_keep": 4}, ["jepakit-ijepa>=0.1"]
     if "predictor" in own:

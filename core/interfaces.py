@@ -147,8 +147,8 @@ class DataSplits:
     """
 
     name: str
-    train: Dataset | None
-    test: Dataset | None
+    train: Dataset[Any] | None
+    test: Dataset[Any] | None
     input_shape: tuple[int, ...]  # one sample's shape, e.g. (C, H, W)
     num_classes: int
     modality: str = "image"
@@ -160,10 +160,10 @@ class DataSplits:
     #: other labels of the same samples: name -> (train labels [Ntr], test labels [Nte]); see above
     extra_labels: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     #: what the trainer reads instead of `train` (augmented, larger, or unlabelled with y = -1); None = `train`
-    pretrain: Dataset | None = None
+    pretrain: Dataset[Any] | None = None
 
     @property
-    def pretrain_set(self) -> Dataset:
+    def pretrain_set(self) -> Dataset[Any]:
         """The split self-supervised training reads: `pretrain`, else `train`."""
         data = self.pretrain if self.pretrain is not None else self.train
         if data is None:

@@ -167,3 +167,63 @@ def test_progress_rate_counts_only_the_steps_this_process_ran(capsys, monkeypatc
     lines = capsys.readouterr().err.splitlines()
     assert "steps/s" not in lines[0]  # one step, no interval to measure yet
     assert lines[1].endswith("(2.0 steps/s)") and lines[2].endswith("(2.0 steps/s)")
+
+
+# --- 4. sweep: --no-eval and `run k/N` ----------------------------------------------------------------------------
+
+
+def _swept(root: Path, name: str, steps: int, done: int, trained: float | None = None) -> Path:
+    path = root / name
+    (path / "checkpoints").mkdir(parents=True)
+    (path / "checkpoints" / f"step-{done:07d}.json").write_text("{}")
+    (path / "config.toml").write_text(f'variant = "{TINY}"\n[optim]\nsteps = {steps}\n')
+    rows = [{"step": s, "loss": 1.0 / s, "elapsed_s": 0.5 * s} for s in range(1, done + 1)]
+    (path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    if trained is not None:
+        scores = {"trained": trained, "random_init": 50.0, "raw": 40.0}
+        ev = {"metric": "accuracy", "higher_is_better": True, **scores, "baseline_raw": 40.0}
+        (path / "eval.json").write_text(json.dumps({**ev, "metrics": {"linear-probe": scores}}))
+    return path
+
+
+def test_a_no_eval_sweep_trains_without_evaluating_and_skips_trained_runs(tmp_path):
+    from jepakit.experiments.scheduler import plan_jobs
+    from jepakit.experiments.sweep import expand, parse_grid
+
+    plan = expand(parse_grid(["optim.lr=1e-3,5e-4"]), [0])
+    _swept(tmp_path, plan[0].name, steps=4, done=4)  # trained every step, never evaluated
+    _swept(tmp_path, plan[1].name, steps=4, done=2)  # interrupted
+    todo, results = plan_jobs(plan, tmp_path, TINY, no_eval=True)
+    assert results == {plan[0].name: "skipped (finished)"}
+    assert todo[0].cmd[-2:] == ["--no-eval", "--resume"]
+    todo, results = plan_jobs(plan, tmp_path, TINY)  # evaluating sweeps still evaluate it
+    assert results == {} and all("--no-eval" not in j.cmd for j in todo)
+
+
+def test_sweep_progress_numbers_the_runs_and_shows_each_result(tmp_path, capsys):
+    from jepakit.cli.experiments_cmd import SweepProgress
+
+    _swept(tmp_path, "a", steps=4, done=4, trained=87.25)
+    _swept(tmp_path, "b", steps=4, done=4)
+    failed = _swept(tmp_path, "c", steps=4, done=1)
+    (failed / "failure.json").write_text(json.dumps({"error": "loss is nan at step 2"}))
+    say = SweepProgress(["a", "b", "c"], tmp_path)
+    say("a", "started")
+    say("a", "finished")
+    say("b", "skipped (finished)")
+    say("c", "failed (exit 1)")
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [
+        "run 1/3 a: started",
+        "run 1/3 a: finished, accuracy 87.25 (random init 50)",
+        "run 2/3 b: skipped (finished), final loss 0.25",
+        "run 3/3 c: failed (exit 1): loss is nan at step 2",
+    ]
+
+
+@pytest.mark.slow
+def test_a_sweep_without_evaluation_end_to_end(tmp_path):
+    result = cli("sweep", TINY, "--seeds", "0", "--out", str(tmp_path / "sw"), "--no-eval", *SETS)
+    assert result.exit_code == 0, result.output
+    assert "run 1/1 seed=0: finished, final loss" in result.stderr
+    assert not (tmp_path / "sw" / "seed=0" / "eval.json").exists()

@@ -168,7 +168,7 @@ def _render(label: int, cfg: GlyphsConfig, fonts: list[Path], rng: np.random.Gen
     font = _font(str(fonts[int(rng.integers(len(fonts)))]), int(big * rng.uniform(0.55, 0.8)))
     _paste_text(draw, chr(ord("A") + label), font, (big / 2, big / 2), int(rng.uniform(190, 255)))
     if cfg.jitter:
-        img = img.transform((big, big), Image.AFFINE, _affine(rng, big), resample=Image.BILINEAR)
+        img = img.transform((big, big), Image.Transform.AFFINE, _affine(rng, big), resample=Image.Resampling.BILINEAR)
         draw = ImageDraw.Draw(img)
     noise_sd = 0.0
     if cfg.clutter:
@@ -303,12 +303,12 @@ def image_folder(cfg: ImageFolderConfig, seed: int = 0) -> DataSplits:
 
     if not cfg.labelled:
         paths, skipped = _unlabelled_files(root, cfg)
-        pretrain = files(paths, np.full(len(paths), -1, dtype=np.int64), skipped, augment)
+        unlabelled = files(paths, np.full(len(paths), -1, dtype=np.int64), skipped, augment)
         return DataSplits(
             name=root.name or "images",
             train=None,
             test=None,
-            pretrain=pretrain,
+            pretrain=unlabelled,
             input_shape=shape,
             num_classes=0,
             modality="image",

@@ -120,7 +120,8 @@ class AttentiveProbe:
     def __init__(self, cfg: AttentiveProbeConfig) -> None:
         self.cfg = cfg
         self._model: _AttentivePooler | None = None
-        self._mean = self._std = None
+        self._mean: torch.Tensor | None = None  # [1, 1, F] train statistics, set by fit
+        self._std: torch.Tensor | None = None
         self._classes: np.ndarray | None = None
 
     def describe(self) -> str:
@@ -131,7 +132,9 @@ class AttentiveProbe:
         x = torch.as_tensor(np.asarray(feats), dtype=torch.float32)
         if x.dim() == 2:
             x = x[:, None]  # pooled or raw features: one token each
-        return (x - self._mean) / self._std if self._mean is not None else x  # [N, T, F]
+        if self._mean is None or self._std is None:
+            return x  # [N, T, F]
+        return (x - self._mean) / self._std  # [N, T, F]
 
     def fit(self, feats: Any, labels: Any) -> None:
         cfg = self.cfg
@@ -140,8 +143,8 @@ class AttentiveProbe:
         self._mean = x.mean(dim=(0, 1), keepdim=True)
         self._std = x.std(dim=(0, 1), keepdim=True).clamp_min(1e-6)
         x = (x - self._mean) / self._std
-        self._classes, y = np.unique(np.asarray(labels), return_inverse=True)
-        y = torch.as_tensor(y, dtype=torch.long)
+        self._classes, inverse = np.unique(np.asarray(labels), return_inverse=True)
+        y = torch.as_tensor(inverse, dtype=torch.long)  # [N] class indices
         with torch.random.fork_rng():
             torch.manual_seed(cfg.seed)
             model = _AttentivePooler(x.shape[-1], cfg, len(self._classes))

@@ -72,6 +72,8 @@ def epps_pulley(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
 class SIGReg(nn.Module):
     """SIGReg on the mean-pooled context-encoder output: pushes pooled embeddings towards N(0, I)."""
 
+    knots: torch.Tensor  # [num_knots] buffer
+
     def __init__(self, cfg: SIGRegConfig) -> None:
         super().__init__()
         self.cfg = cfg

@@ -38,6 +38,8 @@ class TransformerPredictor(nn.Module):
     forward(ctx [B, Nc, D], ctx_idx [B, Nc], tgt_idx [B, M, Nt]) -> [B, M, Nt, D]
     """
 
+    pos_embed: torch.Tensor  # [1, N, d] buffer
+
     def __init__(self, cfg: PredictorConfig, embed_dim: int, grid: tuple[int, ...]) -> None:
         super().__init__()
         d = cfg.embed_dim

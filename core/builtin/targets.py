@@ -45,8 +45,8 @@ class EMATarget(nn.Module):
     @torch.no_grad()
     def update(self, encoder: nn.Module, step: int) -> None:
         m = self.momentum(step)
-        teacher = [p for p in self.encoder.parameters()]
-        student = [p.detach() for p in encoder.parameters()]
+        teacher: list[torch.Tensor] = [p for p in self.encoder.parameters()]
+        student: list[torch.Tensor] = [p.detach() for p in encoder.parameters()]
         torch._foreach_mul_(teacher, m)
         torch._foreach_add_(teacher, student, alpha=1.0 - m)
 

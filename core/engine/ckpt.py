@@ -80,7 +80,7 @@ def remove_partial(directory: Path) -> list[str]:
     """Delete what a killed writer left behind: temp files and tensor files without their JSON.
 
     Only called by the run's lock holder, so no other writer can be mid-write."""
-    removed = []
+    removed: list[str] = []
     if not directory.is_dir():
         return removed
     steps = set(list_checkpoints(directory))

@@ -110,7 +110,7 @@ def batches(
 # --- max_samples ---------------------------------------------------------------------------------------------------
 
 
-class CappedSplit(Dataset):  # type: ignore[type-arg]
+class CappedSplit(Dataset):
     """A fixed subset of a split (`base[indices[i]]`); keeps `.x`/`.y` views when the base holds them in memory."""
 
     def __init__(self, base: Any, indices: np.ndarray) -> None:

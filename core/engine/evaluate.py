@@ -9,7 +9,7 @@ random init *and* raw pixels under that one protocol.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from jepakit.builtin.heads import KNNProbe, LinearProbe
 from jepakit.engine.eval_data import batches
 from jepakit.errors import JepakitError
-from jepakit.interfaces import DataSplits, EvalResult, Head, Scores, describe_head, head_input
+from jepakit.interfaces import DataSplits, Encoder, EvalResult, Head, Scores, describe_head, head_input
 
 READOUTS = ("mean", "last4_mean", "rows_mean")
 MONITOR_SAMPLES = 512  # collapse stats use the first 512 training images, as the training-time monitor does
@@ -40,7 +40,8 @@ def _readout(encoder: torch.nn.Module, x: torch.Tensor, readout: str, tokens: bo
                 'use readout = "mean" for this encoder',
             )
         return z.reshape(len(z), grid[0], -1, z.shape[-1]).mean(dim=2).flatten(1)  # [b, grid[0] * D]
-    layers = [F.layer_norm(z, z.shape[-1:]) for z in encoder.forward_layers(x, 4)]  # last 4 blocks, [b, N, D]
+    blocks = cast(Encoder, encoder).forward_layers(x, 4)  # last 4 blocks: an Encoder's contract
+    layers = [F.layer_norm(z, z.shape[-1:]) for z in blocks]  # [b, N, D] each
     return torch.cat(layers, dim=-1) if tokens else torch.cat([z.mean(dim=1) for z in layers], dim=1)  # [b, (N,) 4D]
 
 
@@ -156,6 +157,12 @@ def evaluate_encoders(
         raise JepakitError("no evaluation heads configured", "add a head, e.g. the linear probe")
     if readout not in READOUTS:
         raise JepakitError(f"eval.readout: unknown readout {readout!r}", f"choose one of: {', '.join(READOUTS)}")
+    train_set, test_set = splits.train, splits.test
+    if train_set is None or test_set is None:
+        raise JepakitError(
+            f"dataset {splits.name!r} has no train and test split to evaluate on",
+            "evaluate on a labelled set: [eval.sets.NAME] in the run, or `jepakit eval RUN --data DATASET`",
+        )
 
     def feats(enc: torch.nn.Module, row: str, split: str, tokens: bool = False) -> Any:
         return extract_features(
@@ -209,13 +216,13 @@ def evaluate_encoders(
     for label, (train_y, test_y) in splits.extra_labels.items():
         # other labels of the same samples (V-JEPA's clips: the digit and the motion direction), read by the
         # primary head from the same features, so one run answers both questions
-        metrics[f"{main} ({label})"] = {"metric": first[main].metric}
+        metrics[f"{main} ({label})"] = {}  # scored with the primary head's metric
         for row in rows:
             head = heads[main]()
             train, test = tokens_of(row) if head_input(head) == "tokens" else rows[row]
             head.fit(train[0], np.asarray(train_y))
             metrics[f"{main} ({label})"][row] = round(float(head.score(test[0], np.asarray(test_y))[head.metric]), 2)
-    n_train, n_test = len(splits.train), len(splits.test)
+    n_train, n_test = len(train_set), len(test_set)  # type: ignore[arg-type]  # torch's Dataset declares no __len__
     protocol = (
         f"fixed stratified split {n_train}/{n_test} of {splits.name}; features: {readout} readout "
         f"(raw: {'dataset raw features' if splits.raw_features else 'flattened inputs'}); {'; '.join(described)}; "
@@ -226,7 +233,7 @@ def evaluate_encoders(
     for name, m in metrics.items():  # a head's own metric; an extra label's is the primary head's
         head = first.get(name, first[main])
         scores[name] = Scores(
-            metric=str(m.get("metric", head.metric)),
+            metric=str(head.metric),
             trained=m["trained"],
             random_init=m["random_init"],
             raw=m["raw"],
@@ -242,20 +249,20 @@ def evaluate_encoders(
         n_train=n_train,
         n_test=n_test,
         collapse={
-            **_monitor(trained, splits, readout, rows["trained"][0][0], "trained"),
-            "random_init": _monitor(random_init, splits, readout, rows["random_init"][0][0], "random init"),
+            **_monitor(trained, train_set, readout, rows["trained"][0][0], "trained"),
+            "random_init": _monitor(random_init, train_set, readout, rows["random_init"][0][0], "random init"),
         },
     )
 
 
 def _monitor(
-    encoder: torch.nn.Module, splits: DataSplits, readout: str, train_feats: np.ndarray, row: str = ""
+    encoder: torch.nn.Module, train_set: Any, readout: str, train_feats: np.ndarray, row: str = ""
 ) -> dict[str, float]:
     """Collapse stats of mean-pooled features of the first 512 training images: the training monitor's numbers."""
     if readout == "mean":
         feats = train_feats[:MONITOR_SAMPLES]
     else:
-        n = min(MONITOR_SAMPLES, len(splits.train))
-        subset = [splits.train[i] for i in range(n)]
+        n = min(MONITOR_SAMPLES, len(train_set))
+        subset = [train_set[i] for i in range(n)]
         feats, _ = extract_features(encoder, subset, readout="mean", label=f"collapse monitor, {row}")
     return {k: round(v, 5) for k, v in collapse_stats(feats).items()}

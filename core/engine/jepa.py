@@ -11,14 +11,14 @@ Variants that need more (a flow head, a text decoder, two towers) subclass this 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
 
 from jepakit.errors import JepakitError
 from jepakit.framework.compose import ResolvedRun, build_part
-from jepakit.interfaces import DataSplits, EvalResult, MaskSet, StepOutput
+from jepakit.interfaces import DataSplits, Encoder, EvalResult, MaskSet, StepOutput, TargetStrategy
 
 
 class JEPA(nn.Module):
@@ -31,7 +31,8 @@ class JEPA(nn.Module):
         weights: dict[str, float],
     ) -> None:
         super().__init__()
-        self.encoder, self.predictor, self.target = encoder, predictor, target
+        self.encoder, self.predictor = encoder, predictor
+        self.target = cast(TargetStrategy, target)  # an nn.Module (registered, checkpointed) with that protocol
         self.terms = nn.ModuleDict(terms)
         self.weights = dict(weights)
 
@@ -98,9 +99,10 @@ def assemble(resolved: ResolvedRun, splits: DataSplits, encoder: nn.Module, meth
             f"{missing[0]}: missing ({method} trains as a masked JEPA)",
             f"add a [{missing[0]}] table, e.g. as in `jepakit show {resolved.variant}`",
         )
-    grid, meta = tuple(encoder.grid), splits.meta
+    spec = cast(Encoder, encoder)  # its grid and width, as the Encoder protocol promises
+    grid, meta = tuple(spec.grid), splits.meta
     masker = build_part(resolved.parts["masker"], grid=grid, meta=meta)
-    predictor = build_part(resolved.parts["predictor"], embed_dim=encoder.embed_dim, grid=grid, meta=meta)
+    predictor = build_part(resolved.parts["predictor"], embed_dim=spec.embed_dim, grid=grid, meta=meta)
     target = build_part(resolved.parts["target"], encoder=encoder, total_steps=resolved.optim.steps)
     terms = {name: build_part(p) for name, p in resolved.losses.items()}
     weights = {name: p.weight for name, p in resolved.losses.items()}
@@ -112,7 +114,7 @@ class JEPAMethod:
 
     def build(self, resolved: ResolvedRun, splits: DataSplits) -> Built:
         data = splits.pretrain_set
-        if len(data) and isinstance(data[0][0], dict):
+        if len(data) and isinstance(data[0][0], dict):  # type: ignore[arg-type]  # Dataset declares no __len__
             raise JepakitError(
                 f"data.use: {splits.name} has multimodal samples ({', '.join(data[0][0])}), "
                 "which core/jepa's single-input encoder cannot read",

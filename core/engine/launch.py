@@ -150,10 +150,10 @@ def launch(
         with _forward_signals(procs):
             result = _wait(procs, poll_s)
         if result.failed_rank is not None:
-            log = logs[result.failed_rank]
-            if log is not None:
-                log.seek(0)
-                result.stderr_tail = log.read()[-4000:].decode("utf-8", "replace")
+            failed_log = logs[result.failed_rank]
+            if failed_log is not None:
+                failed_log.seek(0)
+                result.stderr_tail = failed_log.read()[-4000:].decode("utf-8", "replace")
     return result
 
 
@@ -170,12 +170,12 @@ def _wait(procs: list[subprocess.Popen], poll_s: float) -> LaunchResult:
     while True:
         codes = [p.poll() for p in procs]
         if first is None:
-            failed = [r for r, c in enumerate(codes) if c not in (None, 0)]
+            failed = {r: c for r, c in enumerate(codes) if c is not None and c != 0}  # rank -> exit code
             if failed:
                 # Several ranks found dead in one poll: one killed by a signal (OOM killer, SIGKILL) is the
                 # cause; the others most likely exited 1 because they lost contact with it.
-                killed = [r for r in failed if codes[r] < 0]
-                first = (killed or failed)[0]
+                killed = [r for r, c in failed.items() if c < 0]
+                first = (killed or list(failed))[0]
                 deadline = time.monotonic() + (STOP_GRACE_S if codes[first] in STOPPED else GRACE_S)
         if all(c is not None for c in codes):
             break

@@ -58,7 +58,7 @@ class StepBatchSampler(Sampler[list[tuple[int, int]]]):
         return max(0, self.total - self.start)
 
     def __iter__(self) -> Iterator[list[tuple[int, int]]]:
-        perm, perm_epoch = None, -1
+        perm, perm_epoch = torch.empty(0, dtype=torch.long), -1  # drawn at the first step: epoch >= 0
         for step in range(self.start, self.total):
             epoch, i = divmod(step, self.per_epoch)
             if epoch != perm_epoch:
@@ -83,7 +83,7 @@ class _Indexed(Dataset):
         self.sample = getattr(dataset, "sample", None)
 
     def __len__(self) -> int:
-        return len(self.dataset)  # type: ignore[arg-type]
+        return len(self.dataset)  # type: ignore[arg-type]  # torch's Dataset declares no __len__; map-style sets have one
 
     def __getitem__(self, key: tuple[int, int]) -> tuple[int, Any, Any]:
         step, i = key
@@ -183,13 +183,13 @@ def make_loader(
     The workers ignore `stop_signals` (the trainer's to handle) and die with the process that made the loader
     (`worker_init`)."""
     sampler = StepBatchSampler(
-        len(dataset),
+        len(dataset),  # type: ignore[arg-type]  # as in _Indexed.__len__
         batch_size,
         seed,
         start,
         total,
         rank,
-        world,  # type: ignore[arg-type]
+        world,
         order=getattr(dataset, "epoch_order", None),
     )
     return DataLoader(

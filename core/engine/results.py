@@ -12,9 +12,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from jepakit.interfaces import EVAL_SCHEMA, EvalResult, Scores
 
@@ -64,7 +65,7 @@ def read_eval(path: str | Path | Any) -> EvalResult:
     return EvalResult.from_dict(data)
 
 
-def as_result(result: EvalResult | dict[str, Any]) -> EvalResult:
+def as_result(result: EvalResult | Mapping[str, Any]) -> EvalResult:
     """An `EvalResult` from either the type or eval.json's dict (methods written before the type returned dicts)."""
     return result if isinstance(result, EvalResult) else EvalResult.from_dict(dict(result))
 
@@ -105,7 +106,7 @@ def fmt(value: Any, spec: str = ".4g") -> str:
     return str(value)
 
 
-def _is_num(v: Any) -> bool:
+def _is_num(v: object) -> TypeGuard[float]:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
@@ -137,6 +138,7 @@ def verdict(result: EvalResult | dict[str, Any]) -> Verdict:
     sc = judged_scores(result)
     if sc is None:
         return Verdict("no_scores", "no comparable scores in the evaluation")
+    # judged_scores picked `sc` for having both numbers, which mypy cannot see through the call
     trained, rand, raw = float(sc.trained), float(sc.random_init), sc.raw  # type: ignore[arg-type]
     sign = 1.0 if sc.higher_is_better else -1.0
     margin = noise_margin(sc, result.n_test)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -126,7 +126,8 @@ def _rebuilt(
     log.info("%s trains its own model: rebuilding the run to read its encoder", resolved.parts["method"].spec.name)
     resolved, built, _ = load_run(path, state)
     model = built.model
-    module = model.teacher if which == "target" else getattr(model, "encoder", None)
+    # the training contract (interfaces.Method): a model's `teacher` and `encoder` are modules
+    module = cast("nn.Module | None", model.teacher if which == "target" else getattr(model, "encoder", None))
     shape = tuple(int(s) for s in built.splits.input_shape)
     enc = resolved.parts["encoder"]
     twin = build_encoder_part(enc.spec.name, _settings(enc), shape, state, meta=built.splits.meta)

@@ -14,7 +14,7 @@ import dataclasses
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -47,7 +47,8 @@ def evaluate_built(
     from jepakit.library import plots
 
     model = built.model
-    trained = model.teacher if resolved.eval.encoder == "target" else model.encoder
+    # the training contract (interfaces.Method): any method's model has `encoder` and `teacher` modules
+    trained = cast(torch.nn.Module, model.teacher if resolved.eval.encoder == "target" else model.encoder)
     if random_init is None:
         torch.manual_seed(resolved.run.seed)
         random_init = build_encoder(resolved, built.splits)

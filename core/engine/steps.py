@@ -54,7 +54,8 @@ def compile_model(model: torch.nn.Module) -> list[str]:
 
 def param_groups(model: torch.nn.Module) -> list[dict[str, Any]]:
     """Decay weight matrices only; biases, norms and 1-D parameters are excluded, as in the paper's code."""
-    decay, no_decay = [], []
+    decay: list[torch.nn.Parameter] = []
+    no_decay: list[torch.nn.Parameter] = []
     for p in model.parameters():
         if p.requires_grad:
             (decay if p.ndim >= 2 else no_decay).append(p)

@@ -20,7 +20,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -36,7 +36,7 @@ from jepakit.engine.ckpt import (
     unpack_state,
 )
 from jepakit.engine.distributed import Dist, move_batch
-from jepakit.engine.jepa import JEPA, build
+from jepakit.engine.jepa import build
 from jepakit.engine.launch import check_shardable
 from jepakit.engine.loader import input_pixels, input_rows, make_loader, sample_masks, stack_inputs
 from jepakit.engine.online import OnlineProbe
@@ -403,11 +403,11 @@ def _monitor_batch(dataset: Any, n: int = 512) -> Any:
 
 
 @torch.no_grad()
-def collapse_monitor(model: JEPA, x: Any) -> dict[str, float]:
+def collapse_monitor(model: torch.nn.Module, x: Any) -> dict[str, float]:
     """Per-dimension std and effective rank of the teacher's mean-pooled features: collapse shows here first."""
     from jepakit.engine.evaluate import collapse_stats
 
-    teacher = model.teacher
+    teacher = cast(torch.nn.Module, model.teacher)  # the training contract: any method's model has a teacher
     was_training = teacher.training
     device = next(teacher.parameters()).device
     teacher.eval()

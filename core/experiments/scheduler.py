@@ -23,7 +23,7 @@ from typing import IO, Any
 from jepakit.errors import Interrupted
 from jepakit.experiments.sweep import PlannedRun, run_status
 
-#: Called as notify(run name, event) with event "started", "finished" or "failed (exit N)".
+#: Called as notify(run name, event) with event "started", "finished", "failed (exit N)" or "skipped (finished)".
 Notify = Callable[[str, str], None]
 
 
@@ -61,15 +61,19 @@ def plan_jobs(
     overrides: Sequence[str] = (),
     threads: int = 1,
     cli_args: Sequence[str] = (),
+    no_eval: bool = False,
 ) -> tuple[list[SweepJob], dict[str, str]]:
     """The runs still to train (resumed where a checkpoint exists) and the results of those skipped as finished.
 
-    `cli_args` go before the `train` subcommand (e.g. `--plugins-toml FILE`), so the runs see the same plugins."""
+    `cli_args` go before the `train` subcommand (e.g. `--plugins-toml FILE`), so the runs see the same plugins.
+    With `no_eval` the runs train without evaluating (`--no-eval`), and a run that trained every step is finished
+    without an eval.json."""
     todo, results = [], {}
     for run in plan:
         path = root / run.name
         st = run_status(path) if (path / "config.toml").is_file() else None
-        if st and st["status"] == "finished":
+        trained = bool(st) and st["status"] == "interrupted" and 0 < st["steps"] == st["step"]
+        if st and (st["status"] == "finished" or (no_eval and trained)):
             results[run.name] = "skipped (finished)"
             continue
         resume = bool(st) and any((path / "checkpoints").glob("step-*.json"))
@@ -84,6 +88,7 @@ def plan_jobs(
             "--out",
             str(path),
             *[a for s in sets for a in ("--set", s)],
+            *(["--no-eval"] if no_eval else []),
             *(["--resume"] if resume else []),
         ]
         todo.append(SweepJob(run.name, path, cmd))
@@ -104,7 +109,7 @@ def run_jobs(
             while pending and len(running) < jobs:
                 job = pending.pop(0)
                 job.path.mkdir(parents=True, exist_ok=True)
-                log = open(job.path / "sweep.log", "w", encoding="utf-8")  # closed when the run ends
+                log: IO[str] = open(job.path / "sweep.log", "w", encoding="utf-8")  # closed when the run ends
                 running[job.name] = (
                     subprocess.Popen(
                         job.cmd,
@@ -142,6 +147,7 @@ def run_sweep(
     jobs: int = 1,
     cli_args: Sequence[str] = (),
     notify: Notify | None = None,
+    no_eval: bool = False,
 ) -> dict[str, Any]:
     """Plan, train and collect a sweep whose folder and manifest exist; returns its summary.
 
@@ -149,7 +155,12 @@ def run_sweep(
     "skipped (finished)") and `runs` (`run_status` of every planned run that has started, in plan order)."""
     t0 = time.perf_counter()
     threads = cpu_threads(jobs)
-    todo, results = plan_jobs(plan, root, source, overrides=overrides, threads=threads, cli_args=cli_args)
+    todo, results = plan_jobs(
+        plan, root, source, overrides=overrides, threads=threads, cli_args=cli_args, no_eval=no_eval
+    )
+    for name, result in results.items():  # every planned run is accounted for, the skipped ones first
+        if notify is not None:
+            notify(name, result)
     results.update(run_jobs(todo, jobs=jobs, threads=threads, root=root, notify=notify))
     statuses = [run_status(root / r.name) for r in plan if (root / r.name / "config.toml").is_file()]
     return {"sweep": str(root), "seconds": round(time.perf_counter() - t0, 1), "results": results, "runs": statuses}

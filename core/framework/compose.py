@@ -16,6 +16,7 @@ validate` runs only this; `train` then calls `build`.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -186,13 +187,13 @@ def _named_plain(parts: dict[str, Part], exact: bool) -> list[Any] | dict[str, A
     return list(tables.values()) if exact else tables
 
 
-def read_run(source: str | Path | dict[str, Any], overrides: list[str] = ()) -> dict[str, Any]:
+def read_run(source: str | Path | dict[str, Any], overrides: Sequence[str] = ()) -> dict[str, Any]:
     """A run file (or dict) with `--set` overrides applied."""
     data = load_toml(source) if not isinstance(source, dict) else source
     return apply_overrides(data, list(overrides))
 
 
-def resolve_run(source: str | Path | dict[str, Any], state: PluginState, overrides: list[str] = ()) -> ResolvedRun:
+def resolve_run(source: str | Path | dict[str, Any], state: PluginState, overrides: Sequence[str] = ()) -> ResolvedRun:
     """Validate a run against the variant it names and the installed parts. Raises JepakitError naming the key."""
     data = read_run(source, overrides)
     unknown = [k for k in data if k not in SECTIONS]
@@ -396,10 +397,12 @@ def _merge_named(reg, kind: str, base: Any, over: dict[str, Any], key: str) -> d
     out = {name: table for name, (table, _, _) in _named_entries(base, kind, key).items()}
     for name, (table, _, _) in _named_entries(over, kind, key).items():
         old = out.get(name)
-        same = old is not None and (
+        if old is not None and (
             "use" not in table or reg.resolve(kind, str(table["use"])) == reg.resolve(kind, str(old.get("use", name)))
-        )
-        out[name] = {**old, **table} if same else table
+        ):
+            out[name] = {**old, **table}  # the same part: settings add up
+        else:
+            out[name] = table
     return out
 
 

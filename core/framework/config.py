@@ -122,7 +122,7 @@ def coerce(value: Any, tp: Any, key: str) -> Any:
         if not isinstance(value, dict):
             raise _type_error(key, value, "a table")
         return dict(value)
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return build_dataclass(tp, value, key)
     return value
 

@@ -8,6 +8,7 @@ A broken plugin is listed with its error; every other plugin keeps working. `str
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib.metadata as md
 import importlib.util
 import os
@@ -151,6 +152,7 @@ def load_plugins(
         records.append(rec)
         _register_plugin(pm, rec, obj, registry)
     _add_user_variants(registry, user_variants, path)
+    registry.unavailable = {r.name: _why_unavailable(r, path) for r in records if r.status != "ok"}
     state = PluginState(registry, records, settings, user_variants, path, _check_requires(settings.require))
     if settings.strict if strict is None else strict:
         broken = [r for r in records if r.status == "broken"]
@@ -162,6 +164,13 @@ def load_plugins(
     return state
 
 
+def _why_unavailable(rec: PluginRecord, settings_path: Path | None) -> str:
+    """'is broken (import: ModuleNotFoundError: ...)' or 'is disabled in plugins.toml ([plugins] disable)'."""
+    if rec.status == "disabled":
+        return f"is disabled in {settings_path or 'plugins.toml'} ([plugins] disable)"
+    return f"is broken ({rec.error})"
+
+
 def _version(dist: str) -> str:
     try:
         return md.version(dist)
@@ -170,7 +179,8 @@ def _version(dist: str) -> str:
 
 
 def _load_entry_points(settings: PluginSettings, records: list[PluginRecord]) -> list[tuple[PluginRecord, object]]:
-    out, seen = [], set()
+    out: list[tuple[PluginRecord, object]] = []
+    seen: set[tuple[str, str]] = set()
     for ep in md.entry_points(group=ENTRY_POINT_GROUP):
         dist = ep.dist.name if ep.dist else ""
         if (dist, ep.value) in seen or ep.name == CORE:  # a lib64->lib symlink lists a dist twice (instawow#188)
@@ -194,14 +204,14 @@ def _load_path(path: Path, settings: PluginSettings, records: list[PluginRecord]
         records.append(rec)
         return []
     files = sorted(path.glob("*.py")) if path.is_dir() else [path]
-    out = []
+    out: list[tuple[PluginRecord, object]] = []
     for file in files:
         rec = PluginRecord(file.stem, str(file), source=str(file))
         if file.stem in settings.disable:
             rec.status = "disabled"
             records.append(rec)
             continue
-        _import_timed(rec, lambda file=file: _exec_file(file), records, out)
+        _import_timed(rec, functools.partial(_exec_file, file), records, out)
     return out
 
 

@@ -6,8 +6,10 @@ strings until a part is built, so filling the registry imports nothing heavy.
 
 from __future__ import annotations
 
+import builtins
 import fnmatch
 import importlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,7 +56,22 @@ class PartSpec:
                 f'from "{self.target}": {exc}',
                 "the plugin is broken or a dependency is missing: run `jepakit plugins doctor`",
             ) from exc
+        except (Exception, SystemExit) as exc:  # a module of the plugin raised while it was imported (lazily)
+            raise JepakitError(
+                f'{singular(self.kind)} "{self.name}" (plugin "{self.plugin}"): importing "{module_name}" failed '
+                f"at {raised_at(exc)}: {type(exc).__name__}: {exc}",
+                f"a bug in plugin {self.plugin} (or in a package it imports): report it to its authors, or pick "
+                f"another {singular(self.kind)} (`jepakit plugins info {self.plugin}`)",
+            ) from exc
         return obj
+
+
+def raised_at(exc: BaseException) -> str:
+    """file:line where `exc` was raised (the deepest frame outside the import machinery): what to open."""
+    import traceback
+
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith("<frozen")]
+    return f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"
 
 
 class Registry:
@@ -63,6 +80,9 @@ class Registry:
     def __init__(self) -> None:
         self._parts: dict[str, dict[str, PartSpec]] = {kind: {} for kind in ALL_KINDS}
         self._aliases: dict[str, dict[str, str]] = {kind: {} for kind in ALL_KINDS}
+        #: plugins whose parts are missing, and why ('is broken (import: ...)', 'is disabled in plugins.toml'):
+        #: an unknown part named after one of them says so instead of suggesting another plugin's part
+        self.unavailable: dict[str, str] = {}
 
     def add(self, spec: PartSpec) -> None:
         """Add one part. Re-adding the identical spec is a no-op (editable installs can list a plugin twice)."""
@@ -104,13 +124,27 @@ class Registry:
             raise JepakitError(f'unknown part kind "{kind}"', f"kinds are: {', '.join(ALL_KINDS)}")
         qualified = self.resolve(kind, str(name))
         if qualified is None:
-            where = f"{key}: " if key else ""
             known = [*self._parts[kind], *self._aliases[kind]]
-            raise JepakitError(
-                f'{where}unknown {singular(kind)} "{name}".{did_you_mean(name, known)}',
-                f"`jepakit list {kind}` shows the {kind} installed plugins provide",
-            )
+            raise self.unknown(kind, str(name), known, key)
         return self._parts[kind][qualified]
+
+    def unknown(self, kind: str, name: str, known: Iterable[str], key: str = "") -> JepakitError:
+        """The error for a part name nothing registered: when its plugin is broken or disabled, that plugin and
+        why (a close name of another plugin would mislead); else the closest registered name."""
+        where = f"{key}: " if key else ""
+        plugin = name.split("/", 1)[0] if "/" in name else ""
+        if plugin in self.unavailable:
+            why = self.unavailable[plugin]
+            return JepakitError(
+                f'{where}unknown {singular(kind)} "{name}": plugin "{plugin}" {why}',
+                f'remove "{plugin}" from [plugins] disable to load it again'
+                if why.startswith("is disabled")
+                else f"fix or reinstall plugin {plugin}; `jepakit plugins doctor` shows what is wrong",
+            )
+        hint = f"`jepakit list {kind}` shows the {kind} installed plugins provide"
+        if self.unavailable:  # a short name may belong to one of them
+            hint += f" (not loaded: {', '.join(f'{p} {w.split()[1]}' for p, w in self.unavailable.items())})"
+        return JepakitError(f'{where}unknown {singular(kind)} "{name}".{did_you_mean(name, known)}', hint)
 
     def list(self, kind: str | None = None, pattern: str = "*") -> list[PartSpec]:
         """Parts of one kind (or all), whose qualified name or alias matches the fnmatch `pattern`."""
@@ -122,7 +156,7 @@ class Registry:
                     out.append(spec)
         return sorted(out, key=lambda s: (ALL_KINDS.index(s.kind), s.name))
 
-    def by_plugin(self, plugin: str) -> list[PartSpec]:
+    def by_plugin(self, plugin: str) -> builtins.list[PartSpec]:  # builtins: `list` here is the method above
         return [s for s in self.list() if s.plugin == plugin]
 
     def __contains__(self, item: tuple[str, str]) -> bool:

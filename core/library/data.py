@@ -171,7 +171,7 @@ def fit_image(im: Any, size: int, channels: int) -> np.ndarray:
     from PIL import Image, ImageOps
 
     im = im.convert("L" if channels == 1 else "RGB")
-    im = ImageOps.fit(im, (size, size), method=Image.BILINEAR)
+    im = ImageOps.fit(im, (size, size), method=Image.Resampling.BILINEAR)
     arr = np.asarray(im, dtype=np.float32) / 255.0
     return arr.reshape(size, size, channels).transpose(2, 0, 1)
 

@@ -108,6 +108,7 @@ def init_transformer(module: nn.Module, blocks: nn.ModuleList) -> None:
         elif isinstance(m, nn.LayerNorm):
             nn.init.ones_(m.weight)
             nn.init.zeros_(m.bias)
+    block: Any  # any block with an `attn.proj` and an `mlp[2]` linear: plugins bring their own blocks
     for layer, block in enumerate(blocks, start=1):
         block.attn.proj.weight.data.div_(math.sqrt(2.0 * layer))
         block.mlp[2].weight.data.div_(math.sqrt(2.0 * layer))

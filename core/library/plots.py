@@ -209,11 +209,11 @@ def plot_masks_3d(
     k = min(samples, len(x))
     fig = new_figure(1.6 * gt, 1.8 * k)
     for i in range(k):
-        overlay = np.zeros((gt * gh * gw, 4))  # [N, RGBA]
-        overlay[ctx[i]] = CONTEXT_RGBA
+        flat = np.zeros((gt * gh * gw, 4))  # [N, RGBA]
+        flat[ctx[i]] = CONTEXT_RGBA
         for m in range(tgt.shape[1]):
-            overlay[tgt[i, m]] = (*palette((m + 1) % 10)[:3], 0.5)
-        overlay = overlay.reshape(gt, gh, gw, 4)
+            flat[tgt[i, m]] = (*palette((m + 1) % 10)[:3], 0.5)
+        overlay = flat.reshape(gt, gh, gw, 4)  # [T, H, W, RGBA]
         for t in range(gt):
             ax = fig.add_subplot(k, gt, i * gt + t + 1)
             img, cmap = _to_display(x[i][:, t * step])

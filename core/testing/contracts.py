@@ -22,7 +22,7 @@ import tempfile
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import torch
 from torch import nn
@@ -170,6 +170,7 @@ def check_config(spec: PartSpec, cfg_overrides: dict[str, Any] | None = None) ->
     ]
     if missing:
         _fail(spec, "config defaults", f"field(s) {missing} of {cls.__name__} have no default")
+    cfg: Any = None
     for check, data in (("config defaults", {}), ("tiny config", fields))[: 1 + bool(fields)]:
         with _check(spec, check):
             cfg = build_dataclass(cls, data, key)
@@ -253,8 +254,8 @@ def check_masker(spec: PartSpec, cfg_overrides: dict[str, Any] | None = None, se
             "equal generator seeds gave different masks"
         )
     with _check(spec, "pickling"):
-        c = sample(worker_copy(m), 3)
-        assert torch.equal(a.context, c.context) and torch.equal(a.targets, c.targets), (
+        copied = sample(worker_copy(m), 3)
+        assert torch.equal(a.context, copied.context) and torch.equal(a.targets, copied.targets), (
             "the worker copy of the masker samples different masks"
         )
 
@@ -300,7 +301,8 @@ def check_target(spec: PartSpec, cfg_overrides: dict[str, Any] | None = None, en
         return enc, _build(spec, cfg, encoder=enc, total_steps=10)
 
     enc, tgt = build()
-    n, d = math.prod(enc.grid), int(enc.embed_dim)
+    geometry = cast(Encoder, enc)  # grid and embed_dim, as the Encoder contract promises
+    n, d = math.prod(geometry.grid), int(geometry.embed_dim)
     tgt_idx = _subset(n, 2 * max(1, n // 4), BATCH).view(BATCH, 2, -1)
     with _check(spec, "targets"):
         assert isinstance(tgt, nn.Module) and isinstance(tgt, TargetStrategy), f"built a {type(tgt).__name__}"
