@@ -72,7 +72,7 @@ def plan_jobs(
     for run in plan:
         path = root / run.name
         st = run_status(path) if (path / "config.toml").is_file() else None
-        trained = bool(st) and st["status"] == "interrupted" and 0 < st["steps"] == st["step"]
+        trained = bool(st and st["status"] == "interrupted" and 0 < st["steps"] == st["step"])
         if st and (st["status"] == "finished" or (no_eval and trained)):
             results[run.name] = "skipped (finished)"
             continue

@@ -148,7 +148,7 @@ def read_config(path: Path) -> tuple[dict[str, Any], str]:
         return {}, f"unreadable config.toml: {exc.message}"
     except OSError as exc:
         return {}, f"unreadable config.toml: {exc.strerror or exc}"
-    bad = [k for k in ("optim", "run", "eval") if k in config and not isinstance(config[k], dict)]
+    bad: list[str] = [k for k in ("optim", "run", "eval") if k in config and not isinstance(config[k], dict)]
     if bad or not isinstance(config.get("variant", ""), str):
         return {}, f"config.toml is not a run's config ({(bad or ['variant'])[0]} has the wrong type)"
     return config, ""
