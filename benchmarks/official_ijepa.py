@@ -46,10 +46,10 @@ class _RandomImages(torch.utils.data.Dataset):
 def official_ms_per_step(src: Path, precision: str, steps: int, warmup: int) -> float:
     """Median ms of the official training step (data wait included, as in jepakit's bench)."""
     sys.path.insert(0, str(src))
-    from src.masks.multiblock import MaskCollator  # type: ignore[import-not-found]
-    from src.masks.utils import apply_masks  # type: ignore[import-not-found]
-    from src.models import vision_transformer as vit  # type: ignore[import-not-found]
-    from src.utils.tensors import repeat_interleave_batch  # type: ignore[import-not-found]
+    from src.masks.multiblock import MaskCollator
+    from src.masks.utils import apply_masks
+    from src.models import vision_transformer as vit
+    from src.utils.tensors import repeat_interleave_batch
 
     torch.manual_seed(0)
     encoder = vit.vit_tiny(img_size=[IMG], patch_size=PATCH)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import torch
 from torch import nn
 
@@ -28,12 +29,12 @@ TINY = [
 _RUNS: dict[str, Path] = {}
 
 
-def tiny_run(factory: object) -> Path:
+def tiny_run(factory: pytest.TempPathFactory) -> Path:
     """The run directory of ijepa-tiny trained with TINY (and evaluated), shared by every test that asks."""
     if "run" not in _RUNS:
         from jepakit.testing.runs import train_tiny
 
-        out = factory.mktemp("tiny-run") / "run"  # type: ignore[attr-defined]
+        out = factory.mktemp("tiny-run") / "run"
         train_tiny("ijepa/ijepa-tiny", TINY, out)
         _RUNS["run"] = out
     return _RUNS["run"]

@@ -75,7 +75,7 @@ def test_idx_reader_and_bad_files(tmp_path: Path) -> None:
     assert "--reinstall dataset-fashion-mnist" in err.value.hint
     for bad in ({"size": 2}, {"max_train": 5}, {"probe_train": -1}, {"augment": "heavy"}):
         with pytest.raises(ValueError):
-            FashionMNISTConfig(**bad)  # type: ignore[arg-type]
+            FashionMNISTConfig(**bad)  # type: ignore[arg-type]  # wrong on purpose
 
 
 @needs_files

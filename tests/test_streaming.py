@@ -150,7 +150,7 @@ def test_augment_settings_and_errors() -> None:
         {"labels": "maybe"},
     ):
         with pytest.raises(ValueError):
-            ImageFolderConfig(**bad)  # type: ignore[arg-type]
+            ImageFolderConfig(**bad)  # type: ignore[arg-type]  # wrong on purpose
 
 
 def test_unlabelled_folder_trains_and_asks_for_labels_at_evaluation(plugin_state, tmp_path: Path) -> None:

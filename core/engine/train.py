@@ -184,7 +184,7 @@ class _Training:
         try:
             self.built = build(self.resolved)
         except JepakitError as exc:  # e.g. a masker that cannot fit the grid: this configuration cannot run
-            exc.run_failed = True  # type: ignore[attr-defined]
+            exc.run_failed = True  # type: ignore[attr-defined]  # a mark the failure handler reads with getattr
             raise
         self.model = self.built.model.to(dist.device)
         if rc.compile:

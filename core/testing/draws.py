@@ -83,9 +83,9 @@ def count_draws(*modules: types.ModuleType) -> Iterator[Draws]:
         for module in modules:
             if getattr(module, "torch", None) is not torch:
                 raise ValueError(f"{module.__name__} has no global `torch` to count draws through")
-            module.torch = proxy  # type: ignore[attr-defined]
+            module.torch = proxy  # type: ignore[attr-defined]  # a module global, unknown to ModuleType
             patched.append(module)
         yield draws
     finally:
         for module in patched:
-            module.torch = torch  # type: ignore[attr-defined]
+            module.torch = torch  # type: ignore[attr-defined]  # as above

@@ -21,7 +21,7 @@ def _conv_layers(layers: tuple[tuple[int, int, int], ...]) -> tuple[tuple[int, i
             f"conv_layers must be a non-empty list of [dim, kernel, stride] with positive values, "
             f"got {[list(layer) for layer in out]}"
         )
-    return out  # type: ignore[return-value]
+    return out  # type: ignore[return-value]  # the check above made every layer a 3-tuple
 
 
 @dataclass

@@ -79,8 +79,8 @@ def spatial_heads(
     """{head name: {"trained": acc, "random_init": acc}} for the contextual, post-local and pre-local heads."""
     from jepakit_sjepa.heads import PostLocalHead, PreLocalHead, SpatialFilterHead
 
-    xtr, ytr = splits.train.x, splits.train.y.numpy()  # type: ignore[attr-defined]
-    xte, yte = splits.test.x, splits.test.y.numpy()  # type: ignore[attr-defined]
+    xtr, ytr = splits.train.x, splits.train.y.numpy()
+    xte, yte = splits.test.x, splits.test.y.numpy()
     out: dict[str, dict[str, float]] = {}
     for name, cls in (("contextual", SpatialFilterHead), ("post_local", PostLocalHead), ("pre_local", PreLocalHead)):
         out[name] = {}
@@ -109,8 +109,8 @@ def finetuned(
     protocol)."""
     from jepakit_sjepa.heads import finetune_contextual
 
-    train = (splits.train.x, splits.train.y.numpy())  # type: ignore[attr-defined]
-    test = (splits.test.x, splits.test.y.numpy())  # type: ignore[attr-defined]
+    train = (splits.train.x, splits.train.y.numpy())
+    test = (splits.test.x, splits.test.y.numpy())
     return {
         row: round(finetune_contextual(enc, train, test, cfg.finetune, cfg.head.spatial_filters, precision), 2)
         for row, enc in (("trained", trained), ("random_init", random_init))

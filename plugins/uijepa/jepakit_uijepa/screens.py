@@ -94,7 +94,7 @@ def random_theme(app: str, rng: np.random.Generator) -> Theme:
         fg,
         accent,
         int(rng.integers(-2, 3)),
-        int(rng.integers(-2, 3)),  # type: ignore[arg-type]
+        int(rng.integers(-2, 3)),
         int(rng.integers(0, 24 * 60)),
     )
 
