@@ -65,6 +65,7 @@ def new_plugin(
     """Scaffold an installable plugin: one working part per kind, a NAME/tiny variant, and its tests."""
     from jepakit.cli.new_plugin import parse_kinds, write
 
+    refuse_taken(name)
     dest = out or Path(name)
     written = write(name, parse_kinds(kinds), dest)
     output.note(f"wrote {len(written)} files into {dest}/", style="green")
@@ -73,4 +74,34 @@ def new_plugin(
         f"       jepakit plugins info {name}\n"
         f"       python -m pytest {dest}/tests -q\n"
         f"       jepakit train {name}/tiny"
+    )
+
+
+#: Names no plugin may take: core's own parts, jepakit itself, and plugins.toml compositions (`local/NAME`).
+RESERVED = {"core": "jepakit's own parts", "jepakit": "jepakit itself", "local": "plugins.toml's [variants.NAME]"}
+
+
+def refuse_taken(name: str) -> None:
+    """Refuse a plugin name already taken: a reserved one, an installed plugin's (entry point), or an installed
+    distribution's (jepakit-NAME). Installing the scaffold would replace that distribution, or register parts
+    under another plugin's prefix."""
+    import importlib.metadata as md
+
+    from jepakit.framework.plugins import ENTRY_POINT_GROUP
+
+    dist = "jepakit-" + name.replace("_", "-")
+    owner = RESERVED.get(name.lower())
+    if owner is None:
+        for ep in md.entry_points(group=ENTRY_POINT_GROUP):
+            if ep.name.lower() == name.lower():
+                owner = f"the installed plugin {ep.name} ({ep.dist.name if ep.dist else 'no distribution'})"
+                break
+    if owner is None:
+        try:
+            owner = f"the installed distribution {dist} {md.version(dist)}"
+        except md.PackageNotFoundError:
+            return
+    raise JepakitError(
+        f'"{name}" is taken: it names {owner}',
+        f"choose another name (a scaffold called {name} would install as {dist} and replace it or clash with it)",
     )

@@ -96,6 +96,10 @@ def find_part(state: Any, name: str, kind: str | None = None) -> PartSpec:
     if found:
         which = ", ".join(f"{singular(s.kind)} {s.name}" for s in found)
         raise JepakitError(f'"{name}" names several parts: {which}', "pass --kind to pick one")
+    plugin = name.split("/", 1)[0] if "/" in name else ""
+    if plugin in reg.unavailable:  # its plugin did not load: say which and why, suggest nothing else
+        hint = reg.unknown(kinds[0], name, ()).hint
+        raise JepakitError(f'no part called "{name}": plugin "{plugin}" {reg.unavailable[plugin]}', hint)
     known = [n for s in reg.list() if s.kind in kinds for n in (s.name, s.short, *s.aliases)]
     raise JepakitError(f'no part called "{name}".{did_you_mean(name, known)}', "`jepakit list` shows every part")
 
@@ -133,20 +137,37 @@ def _doc(cls: type | None) -> str:
 
 def show_cmd(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="A part or variant name (qualified, short or alias).")],
+    name: Annotated[
+        str,
+        typer.Argument(
+            metavar="NAME",
+            help="A part or variant name (qualified, short or alias), a run file or run directory, "
+            "or a run-level table: optim, run, eval.",
+        ),
+    ],
     kind: Annotated[str | None, typer.Option("--kind", help="Only look in this kind.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Show a part's settings or a variant's resolved config.
+    """Show a part's settings, a variant's or a run file's resolved config, or a run-level table.
 
-    A part: every setting with its type and default. A variant: the TOML a run file would resolve to.
+    A part, or optim / run / eval: every setting with its type and default. A variant, a run file or a run
+    directory: the TOML it resolves to.
     """
+    from jepakit.cli.show_run import SECTIONS, is_run_file, show_run_file, show_section
+
     full = normalize_kind(kind) if kind else None
     if kind and full is None:
         raise JepakitError(
             f'unknown kind "{kind}".{did_you_mean(kind, ALL_KINDS)}', f"kinds are: {', '.join(ALL_KINDS)}"
         )
+    if name in SECTIONS and full is None:
+        show_section(name, as_json)
+        return
     state = load_state(ctx)
+    if full is None and is_run_file(name):
+        show_run_file(state, name, as_json)
+        return
+    warn_broken(state)  # a part of a broken plugin is missing, or (a variant) does not resolve: say why first
     spec = find_part(state, name, full)
     info = part_dict(spec)
     if spec.kind == "variants":

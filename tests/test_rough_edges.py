@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from helpers import write_plugins_toml
+import pytest
+from helpers import FIXTURES, write_plugins_toml
 from typer.testing import CliRunner
 
 from jepakit.cli.app import app
@@ -242,3 +243,66 @@ def test_an_unreadable_config_shows_that_run_as_broken_and_goes_on(tmp_path, plu
     assert result.exit_code == 0, result.output
     html = (root / "report.html").read_text(encoding="utf-8")
     assert "good" in html and "bad" in html and "broken" in html
+
+
+# --- 6. a part of a broken or disabled plugin: name the plugin and why ------------------------------------------
+
+
+def error_text(result) -> str:
+    """The Error: and Hint: lines (not the warnings before them)."""
+    return result.stderr[result.stderr.index("Error:") :]
+
+
+def test_a_variant_of_a_broken_plugin_names_the_plugin_and_its_error(tmp_path):
+    toml = write_plugins_toml(tmp_path, f'[plugins]\npaths = ["{FIXTURES / "plugins" / "broken_variant.py"}"]\n')
+    result = cli("--plugins-toml", str(toml), "train", "broken_variant/tiny", "--no-eval")
+    assert_error(result, 2)
+    assert 'plugin "broken_variant" is broken' in error_text(result)
+    assert "jepakit_this_dependency_is_missing" in error_text(result) and "Did you mean" not in result.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_part_of_a_disabled_plugin_says_it_is_disabled(tmp_path):
+    toml = write_plugins_toml(tmp_path, '[plugins]\ndisable = ["ijepa"]\n')
+    result = cli("--plugins-toml", str(toml), "validate", "tijepa/tijepa-tiny")
+    assert_error(result, 2, '"ijepa/multiblock"', 'plugin "ijepa" is disabled', "disable")
+
+
+def test_show_warns_about_a_broken_plugin_and_names_it(tmp_path):
+    toml = write_plugins_toml(tmp_path, f'[plugins]\npaths = ["{FIXTURES / "plugins" / "broken_variant.py"}"]\n')
+    result = cli("--plugins-toml", str(toml), "show", "broken_variant/tiny")
+    assert_error(result, 2)
+    assert 'plugin "broken_variant" is broken' in error_text(result) and "Warning:" in result.stderr
+    result = cli("--plugins-toml", str(toml), "show", "core/vit")
+    assert result.exit_code == 0 and 'plugin "broken_variant" is broken' in result.stderr, result.output
+
+
+# --- 7. a plugin module that raises at import -------------------------------------------------------------------
+
+
+def test_a_part_whose_module_raises_at_import_is_attributed_and_recorded(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(FIXTURES / "plugins" / "lazy"))
+    toml = write_plugins_toml(tmp_path, f'[plugins]\npaths = ["{FIXTURES / "plugins" / "lazy_boom.py"}"]\n')
+    run_file = tmp_path / "run.toml"
+    run_file.write_text('variant = "ijepa/ijepa-tiny"\n[masker]\nuse = "lazy_boom/boom"\n', encoding="utf-8")
+    out = tmp_path / "run"
+    result = cli("--plugins-toml", str(toml), "train", str(run_file), "--out", str(out), "--no-eval")
+    assert_error(result, 2, 'plugin "lazy_boom"', "lazy_boom/boom", "lazy_boom_masks.py", "RuntimeError")
+    assert "internal error" not in result.stderr
+    failure = json.loads((out / "failure.json").read_text())
+    assert "lazy_boom/boom" in failure["error"] and "masks.py is broken at import" in failure["error"]
+
+
+# --- 8. `new plugin` refuses the name of an installed or bundled plugin ----------------------------------------
+
+
+@pytest.mark.parametrize("name", ["ijepa", "core", "jepakit", "local", "vjepa"])
+def test_new_plugin_refuses_an_installed_or_reserved_name(tmp_path, name):
+    result = cli("new", "plugin", name, "-o", str(tmp_path / "p"))
+    assert_error(result, 2, name)
+    assert "Hint:" in result.stderr and not (tmp_path / "p").exists()
+
+
+def test_new_plugin_still_writes_a_free_name(tmp_path):
+    result = cli("new", "plugin", "myjepa", "-o", str(tmp_path / "p"))
+    assert result.exit_code == 0, result.output

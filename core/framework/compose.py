@@ -62,8 +62,9 @@ class OptimConfig:
     clip_grad: float = 0.0  # max grad norm; 0 = off (the paper clips nothing)
 
     def __post_init__(self) -> None:
-        if self.steps < 1 or self.batch_size < 1:
-            raise ValueError("steps and batch_size must be at least 1")
+        for name in ("steps", "batch_size"):  # "optim: steps must be at least 1, got -1" names the key
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if not 0.0 <= self.warmup < 1.0:
             raise ValueError(f"warmup is a fraction of steps in [0, 1), got {self.warmup}")
 
@@ -412,11 +413,7 @@ def _named_parts(reg, kind: str, value: Any, key: str) -> dict[str, Part]:
     for name, (table, where, use_key) in _named_entries(value, kind, key).items():
         use = str(table.get("use", name))
         if reg.resolve(kind, use) is None:  # a short name is the usual spelling here: suggest among those too
-            known = [n for s in reg.list(kind) for n in (s.name, s.short)]
-            raise JepakitError(
-                f'{use_key}: unknown {singular(kind)} "{use}".{did_you_mean(use, known)}',
-                f"`jepakit list {kind}` shows the {kind} installed plugins provide",
-            )
+            raise reg.unknown(kind, use, [n for s in reg.list(kind) for n in (s.name, s.short)], use_key)
         parts[name] = _part(reg, kind, {"use": use, **table}, where, use_key)
     return parts
 
