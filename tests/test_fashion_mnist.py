@@ -103,5 +103,5 @@ def test_ijepa_fmnist_trains_a_few_steps_and_probes(plugin_state, tmp_path: Path
     ]
     summary = train(resolve_run({"variant": "ijepa/ijepa-fmnist"}, plugin_state, sets))
     ev = summary["eval"]
-    assert summary["steps"] == 3 and ev["dataset"] == "fashion-mnist32"
+    assert summary["steps"] == 3 and ev["dataset"] == "fashion-mnist28"
     assert 0 <= ev["trained"] <= 100 and 0 <= ev["baseline_raw"] <= 100

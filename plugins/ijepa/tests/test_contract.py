@@ -14,6 +14,7 @@ def test_plugin_meets_the_contracts():
         "ijepa/ijepa",
         "ijepa/ijepa-tiny",
         "ijepa/ijepa-tiny-plain",
+        "ijepa/ijepa-fmnist",
         "ijepa/bench",
     }
 
