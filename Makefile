@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 PLUGINS := $(wildcard plugins/*/pyproject.toml)
 STAMP  := $(VENV)/.jepakit-installed
 
-.PHONY: demo test install bench clean fashion-mnist
+.PHONY: demo test lint install bench clean fashion-mnist
 
 $(STAMP): pyproject.toml constraints.txt $(PLUGINS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,14 @@ demo: $(STAMP)
 
 test: $(STAMP) fashion-mnist
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q
+
+# Lint and types (CI runs this before the tests): ruff's checks and formatting over the Python trees, then mypy
+# over the `jepakit` package (tools/typecheck.py: core/ + cli/ as one package; strict on the public API).
+LINT_PATHS := core cli plugins tests benchmarks tools
+lint: $(STAMP)
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/ruff format --check $(LINT_PATHS)
+	$(PY) tools/typecheck.py
 
 # Fashion-MNIST (core/fashion-mnist, ijepa/ijepa-fmnist) comes from Debian's dataset-fashion-mnist package:
 # installed with apt-get when it is missing and we are root on a machine with apt-get; otherwise nothing
