@@ -12,7 +12,8 @@ from helpers import FIXTURES, write_plugins_toml
 
 from jepakit.engine.loader import MaskCollator, sample_masks
 from jepakit.errors import JepakitError
-from jepakit.framework.compose import Part, _accepted, build_part, resolve_run
+from jepakit.framework.build import _accepted
+from jepakit.framework.compose import Part, build_part, resolve_run
 from jepakit.framework.plugins import load_plugins
 from jepakit.framework.registry import PartSpec
 

@@ -15,16 +15,17 @@ validate` runs only this; `train` then calls `build`.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from jepakit.errors import JepakitError, did_you_mean
+from jepakit.framework.build import build_part as build_part  # re-exported: composition's entry points in one place
 from jepakit.framework.config import apply_overrides, build_dataclass, deep_merge, load_toml, to_plain
 from jepakit.framework.plugins import PluginState
 from jepakit.framework.registry import PartSpec, singular
+from jepakit.framework.settings import EvalConfig, OptimConfig, RunConfig
 
 if TYPE_CHECKING:  # pragma: no cover
     from jepakit.framework.eval_sets import EvalSet
@@ -43,87 +44,6 @@ SECTIONS = ("variant", *ROLES, "loss", "optim", "run", "eval")
 DEFAULT_METHOD = "core/jepa"
 JEPA_ROLES = ("encoder", "masker", "predictor", "target", "data")
 ANY_METHOD_ROLES = ("encoder", "data")
-
-
-@dataclass
-class OptimConfig:
-    """AdamW with I-JEPA's schedules: linear warm-up start_lr -> lr, cosine to final_lr; weight decay cosine
-    from weight_decay to final_weight_decay (biases and norms excluded)."""
-
-    steps: int = 500
-    batch_size: int = 128
-    lr: float = 1e-3
-    start_lr: float = 2e-4
-    final_lr: float = 1e-6
-    warmup: float = 0.1  # fraction of steps
-    weight_decay: float = 0.04
-    final_weight_decay: float = 0.4
-    betas: tuple[float, float] = (0.9, 0.999)
-    clip_grad: float = 0.0  # max grad norm; 0 = off (the paper clips nothing)
-
-    def __post_init__(self) -> None:
-        for name in ("steps", "batch_size"):  # "optim: steps must be at least 1, got -1" names the key
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if not 0.0 <= self.warmup < 1.0:
-            raise ValueError(f"warmup is a fraction of steps in [0, 1), got {self.warmup}")
-
-
-@dataclass
-class RunConfig:
-    """Where and how a run executes."""
-
-    out: str = ""  # run directory; default runs/<variant name>
-    seed: int = 0
-    precision: Literal["fp32", "bf16"] = "fp32"  # bf16 = autocast on the run's device (CPU or CUDA)
-    device: Literal["auto", "cpu", "cuda"] = "auto"  # auto: CUDA when torch sees a GPU, else CPU
-    compile: bool = False  # torch.compile the encoder, predictor and teacher (opt-in: minutes of compile first)
-    threads: int = 0  # torch threads; 0 = all cores
-    workers: int = 1  # DataLoader workers sampling masks; 0 = in the main process
-    log_every: int = 10
-    ckpt_every: int = 100
-    keep_checkpoints: int = 2
-    monitor_every: int = 100  # collapse monitors (feature std, effective rank) every this many steps
-    on_nan: Literal["stop", "skip"] = "stop"  # a non-finite loss or gradient: stop (exit 1) or skip the step
-    collapse_std: float = 1e-3  # feature std below this at `collapse_patience` monitors in a row = collapse
-    collapse_patience: int = 3
-    on_collapse: Literal["warn", "stop"] = "warn"  # warn in the log and eval.json, or also stop (exit 1)
-    #: the signal a scheduler sends ahead of a stop (SLURM `--signal=B:USR1@120`): checkpoint at the next step
-    #: and exit 75 to be requeued and resumed; SIGINT and SIGTERM always checkpoint and exit 130
-    stop_signal: Literal["SIGTERM", "SIGINT", "SIGUSR1", "SIGUSR2", "SIGHUP"] = "SIGTERM"
-    #: loggers besides metrics.jsonl: a list of names (["core/tensorboard"]) or a table per logger with its
-    #: settings ([run.loggers.tensorboard] flush_secs = 5); resolved to the list of their names
-    loggers: list[str] | dict[str, dict[str, Any]] = field(default_factory=list)
-
-
-@dataclass
-class EvalConfig:
-    """Frozen-feature evaluation: each head fits on the train split and scores on the test split.
-
-    `heads` is a list of names (the exact set) or a table per head with its settings, merged into the
-    variant's heads (`[eval.heads.knn] k = 10`); resolved to the list of their names. `primary` names the head
-    whose score is the run's verdict (eval.json's top level); empty = the first linear-probe head, else the first.
-    """
-
-    readout: Literal["mean", "last4_mean", "rows_mean"] = "mean"
-    heads: list[str] | dict[str, dict[str, Any]] = field(default_factory=lambda: ["core/linear-probe", "core/knn"])
-    encoder: Literal["target", "context"] = "target"  # I-JEPA probes the EMA target encoder
-    primary: str = ""
-    #: labelled evaluation sets, `[eval.sets.NAME] use = "<dataset>"` + its settings + `max_samples`; empty =
-    #: the pretraining dataset's own train/test split. Resolved to the list of their names (framework/eval_sets.py)
-    sets: list[str] | dict[str, dict[str, Any]] = field(default_factory=list)
-    #: the online probe while training (core/engine/online.py): k-NN accuracy and RankMe of the evaluated encoder
-    #: on a fixed subset every this many steps, next to their random-init figures; 0 = off. 50 costs the tiny
-    #: presets about 2 % of their training time (benchmarks/README.md)
-    online_every: int = 50
-    online_samples: int = 512  # the fixed stratified subset: this many train samples (the bank), as many test ones
-    online_linear: bool = False  # also a linear probe on the same features (slower than the k-NN)
-
-    def __post_init__(self) -> None:
-        if self.online_every < 0:
-            raise ValueError(f"online_every is a number of steps (0 = off), got {self.online_every}")
-        if self.online_samples < 2:
-            raise ValueError(f"online_samples must be at least 2, got {self.online_samples}")
 
 
 @dataclass
@@ -478,41 +398,3 @@ def check_compatible(parts: dict[str, Part]) -> None:
             f"encodes {enc.spec.modality}",
             f"pick a {enc.spec.modality} dataset (`jepakit list datasets`) or an encoder for {data.spec.modality}",
         )
-
-
-def build_part(part: Part, **context: Any) -> Any:
-    """Import a part's target and construct it; config errors raised while building name the part's key.
-
-    Like pluggy with hook arguments, composition *offers* context keywords (`input_shape`, `grid`, `meta`, ...)
-    and the constructor takes the ones it names, so adding an offer never breaks an existing part.
-    """
-    factory = part.spec.load()
-    context = _accepted(factory, context)
-    try:
-        return factory(part.cfg, **context) if part.cfg is not None else factory(**context)
-    except JepakitError:
-        raise
-    except (ValueError, TypeError) as exc:
-        raise JepakitError(
-            f"{part.key}: {part.spec.name} could not be built: {exc}", f"check the settings in [{part.key}]"
-        ) from exc
-    except (KeyboardInterrupt, SystemExit, MemoryError):
-        raise
-    except Exception as exc:  # a plugin's constructor may raise anything
-        raise JepakitError(
-            f'{part.key}: {part.spec.name} (plugin "{part.spec.plugin}") failed to build: {type(exc).__name__}: {exc}',
-            f"a bug in plugin {part.spec.plugin}: report it to its authors, or pick another part "
-            f"(`jepakit plugins info {part.spec.plugin}`)",
-        ) from exc
-
-
-def _accepted(factory: Any, context: dict[str, Any]) -> dict[str, Any]:
-    """The context keywords `factory` names (all of them if it takes **kwargs or has no readable signature)."""
-    try:
-        params = inspect.signature(factory).parameters.values()
-    except (TypeError, ValueError):
-        return context
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
-        return context
-    names = {p.name for p in params if p.kind is not inspect.Parameter.POSITIONAL_ONLY}
-    return {k: v for k, v in context.items() if k in names}
