@@ -180,6 +180,13 @@ def test_unlabelled_folder_trains_and_asks_for_labels_at_evaluation(plugin_state
     }
     summary = train(resolve_run(run, plugin_state, sets), do_eval=False)
     assert summary["steps"] == 3 and (out / "checkpoints" / "step-0000003.json").is_file()
+    from typer.testing import CliRunner
+
+    from jepakit.cli.app import app
+
+    embedded = CliRunner().invoke(app, ["embed", str(out), "--data", "run", "--out", str(tmp_path / "f.npy")])
+    assert embedded.exit_code == 0, embedded.output
+    assert np.load(tmp_path / "f.npy").shape[0] == 12  # unlabelled data embeds its pretraining images
     assert not ImageFolderConfig(path=str(root)).labelled  # known before training: evaluation needs labels
     with pytest.raises(JepakitError, match="no label") as err:
         train(resolve_run(run, plugin_state, [*sets[:-1], f"run.out={json.dumps(str(tmp_path / 'run2'))}"]))
