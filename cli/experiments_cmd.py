@@ -41,15 +41,14 @@ def sweep(
 ) -> None:
     """Run every combination of --grid values over --seeds; resumable; a failing run never stops the others."""
     from jepakit.cli.context import load_state
-    from jepakit.cli.run_cmd import run_source
+    from jepakit.cli.run_cmd import resolve_arg
     from jepakit.experiments.scheduler import run_sweep, write_manifest
     from jepakit.experiments.sweep import expand, parse_grid, parse_seeds
-    from jepakit.framework.compose import resolve_run
 
     plan = expand(parse_grid(grid or []), parse_seeds(seeds))
     state = load_state(ctx)
     for run in plan:  # every combination is checked before the first one starts
-        resolve_run(run_source(source), state, [*(overrides or []), *run.overrides()])
+        resolve_arg(source, state, [*(overrides or []), *run.overrides()])
     root = out or Path("sweeps") / source.stem.replace("/", "-")
     write_manifest(root, str(source), grid or [], seeds, overrides or [], plan)
     summary = run_sweep(
@@ -150,6 +149,13 @@ def _print_runs(statuses: list[dict[str, Any]]) -> None:
         console.print(output.table("runs that cannot be read", ["run", "status", "why"], rows))
 
 
+def must_exist(*paths: Path) -> None:
+    """A path that is not there is "not found" (a typo), not a folder without runs."""
+    for path in paths:
+        if not path.exists():
+            raise JepakitError(f"{path}: not found", "pass a run directory or a folder of runs (a sweep's --out)")
+
+
 def runs(
     directory: Annotated[Path, typer.Argument(metavar="DIR", help="A run directory or a folder of runs.")] = Path(
         "runs"
@@ -159,6 +165,7 @@ def runs(
     """Table of runs: status, variant, the settings that differ, the primary metric, duration."""
     from jepakit.experiments.sweep import find_runs, run_status
 
+    must_exist(directory)
     found = find_runs(directory)
     if not found:
         raise JepakitError(
@@ -182,6 +189,7 @@ def compare(
     from jepakit.experiments.compare import fmt, group_runs, label, plot_comparison, set_tables, several_variants
     from jepakit.experiments.sweep import find_runs, run_status
 
+    must_exist(*directories)
     paths = [p for d in directories for p in find_runs(d)]
     if not paths:
         raise JepakitError("no run directories among the arguments", "pass run directories or a sweep folder")
@@ -231,6 +239,7 @@ def report(
     from jepakit.experiments.report import build_report
     from jepakit.experiments.sweep import find_runs
 
+    must_exist(target)
     if not find_runs(target):
         raise JepakitError(f"no run directories at {target}", "pass a run directory or a sweep folder")
     path = out or target / "report.html"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 from typing import Annotated
 
@@ -54,15 +55,23 @@ def _requirements_of(plugins_toml: Path) -> list[str]:
     return list(settings.require)
 
 
-def _pip(args: list[str]) -> None:
+def _pip(args: list[str], verbose: bool = False) -> None:
+    """Run pip; its output is shown with -v, else only when it fails (a successful install is one line)."""
     cmd = [sys.executable, "-m", "pip", *args]
-    output.note("running: " + " ".join(cmd))
+    if verbose:
+        output.note("running: " + " ".join(cmd))
     try:
-        proc = subprocess.run(cmd, check=False)
+        proc = subprocess.run(cmd, check=False, **({} if verbose else {"capture_output": True, "text": True}))
     except OSError as exc:
         raise RunFailed(f"could not run pip: {exc}", "is pip installed in this Python environment?") from exc
     if proc.returncode != 0:
+        said = "\n".join(x for x in (proc.stdout, proc.stderr) if isinstance(x, str) and x.strip())
+        if said:
+            sys.stderr.write(said.rstrip() + "\n")
         raise RunFailed(f"pip {args[0]} failed (exit {proc.returncode})", "see pip's output above")
+
+
+Verbose = Annotated[bool, typer.Option("-v", "--verbose", help="Show pip's command line and output.")]
 
 
 def install(
@@ -81,8 +90,13 @@ def install(
     editable: Annotated[
         bool, typer.Option("-e", "--editable", help="Install the given local folders in editable mode.")
     ] = False,
+    verbose: Verbose = False,
 ) -> None:
-    """Install plugins with pip into the Python that runs jepakit."""
+    """Install plugins with pip into the Python that runs jepakit.
+
+    Examples: jepakit plugins install jepakit-ijepa; jepakit plugins install -e plugins/ijepa;
+    jepakit plugins install -r plugins.toml
+    """
     args: list[str] = []
     for name in names or []:
         args += install_target(name, editable)
@@ -93,21 +107,28 @@ def install(
         raise JepakitError("nothing to install", "name a plugin distribution or folder, or pass -r plugins.toml")
     if editable and "-e" not in args:
         raise JepakitError("--editable needs a local folder", "e.g. jepakit plugins install -e plugins/ijepa")
-    _pip(["install", *args])
-    output.note("done; `jepakit plugins list` shows what is loaded", style="green")
+    if not verbose:
+        output.note("installing with pip (-v shows its output) ...")
+    _pip(["install", *args], verbose)
+    output.note("installed; `jepakit plugins list` shows what is loaded", style="green")
 
 
 def uninstall(
     ctx: typer.Context,
     names: Annotated[list[str], typer.Argument(metavar="NAME...", help="Distribution or plugin names.")],
     yes: Annotated[bool, typer.Option("-y", "--yes", help="Do not ask for confirmation.")] = False,
+    verbose: Verbose = False,
 ) -> None:
-    """Uninstall plugin distributions (never jepakit itself)."""
+    """Uninstall plugin distributions (never jepakit itself).
+
+    Example: jepakit plugins uninstall ijepa -y
+    """
     dists = [_distribution(ctx, n) for n in names]
     if not yes and not typer.confirm(f"Uninstall {', '.join(dists)}?"):
         output.note("nothing uninstalled")
         raise typer.Exit(1)
-    _pip(["uninstall", "-y", *dists])
+    _pip(["uninstall", "-y", *dists], verbose)
+    output.note(f"uninstalled {', '.join(dists)}", style="green")
 
 
 def _distribution(ctx: typer.Context, name: str) -> str:
@@ -128,6 +149,12 @@ def _distribution(ctx: typer.Context, name: str) -> str:
             f'refusing to uninstall "{dist}": it is jepakit itself',
             f"use `{Path(sys.executable).name} -m pip uninstall jepakit` if you really mean it",
         )
+    try:  # pip would skip it with a warning and exit 0: a typo must not look like a success
+        metadata.distribution(dist)
+    except metadata.PackageNotFoundError:
+        raise JepakitError(
+            f'"{name}" is not installed', "`jepakit plugins list` shows the installed plugins and distributions"
+        ) from None
     return dist
 
 

@@ -48,6 +48,23 @@ def run_source(arg: Path) -> Path | dict[str, Any]:
     return {"variant": arg.as_posix()}
 
 
+def resolve_arg(
+    arg: Path, state: Any, overrides: list[str] | None = None, source: Path | dict[str, Any] | None = None
+) -> Any:
+    """`resolve_run` of a command's RUN.toml|VARIANT|RUN_DIR argument (or of `source`, what it stands for): a
+    name that is no file, no run directory and no variant is "not found", not only an unknown variant."""
+    from jepakit.framework.compose import resolve_run
+
+    source = run_source(arg) if source is None else source
+    try:
+        return resolve_run(source, state, overrides or [])
+    except JepakitError as exc:
+        if not (isinstance(source, dict) and exc.message.startswith("variant: unknown variant")):
+            raise
+        why = exc.message.removeprefix("variant: ").rstrip(".")
+        raise JepakitError(f"{arg}: not found (no such run file or run directory, and {why})", exc.hint) from None
+
+
 #: What jepakit itself leaves in a run directory before its config.toml exists (a sweep's log, the lock).
 RUN_LEFTOVERS = {"sweep.log", ".lock", ".write-test", "run.json", "failure.json", "metrics.jsonl"}
 
@@ -95,12 +112,11 @@ def validate(ctx: typer.Context, run_file: RunFile, overrides: SetOpt = None) ->
 
     Every key is checked against its part's settings and every part name against the installed plugins.
     """
-    from jepakit.framework.compose import resolve_run
     from jepakit.framework.eval_sets import check_evaluable
 
     state = load_state(ctx)
     warn_broken(state)
-    resolved = resolve_run(run_source(run_file), state, overrides or [])
+    resolved = resolve_arg(run_file, state, overrides)
     check_evaluable(resolved)
     n = len(resolved.parts) + len(resolved.losses)
     output.out().print(f"OK: {resolved.variant} ({n} parts)", markup=False, highlight=False)
@@ -169,13 +185,12 @@ def train_cmd(
     With --nproc N (or under torchrun) each process trains on 1/N of every batch; docs/distributed.md.
     """
     from jepakit.engine.launch import rank_env
-    from jepakit.framework.compose import resolve_run
     from jepakit.framework.eval_sets import check_evaluable
 
     state = load_state(ctx)
     warn_broken(state)
     source, out = train_target(run_file, out, resume)
-    resolved = resolve_run(source, state, overrides or [])
+    resolved = resolve_arg(run_file, state, overrides, source)
     if not no_eval:
         check_evaluable(resolved)  # before hours of training: where would the probes get their labels?
     target = out or Path(resolved.run.out)

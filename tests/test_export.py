@@ -166,7 +166,9 @@ def test_bad_input_is_exit_2_with_a_hint(run_dir, tmp_path):
         assert "Error:" in result.stderr and "Hint:" in result.stderr and "Traceback" not in result.output
         assert needle in result.stderr, result.stderr
 
+    (tmp_path / "nothing").mkdir()  # a folder without config.toml (a missing one is "not found")
     refused(cli("export", str(tmp_path / "nothing"), "--out", str(tmp_path / "o")), "not a run directory")
+    refused(cli("export", str(tmp_path / "missing"), "--out", str(tmp_path / "o")), "not found")
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "notes.txt").write_text("mine", encoding="utf-8")
     refused(cli("export", str(run_dir), "--out", str(tmp_path / "busy")), "not empty")

@@ -227,3 +227,84 @@ def test_a_sweep_without_evaluation_end_to_end(tmp_path):
     assert result.exit_code == 0, result.output
     assert "run 1/1 seed=0: finished, final loss" in result.stderr
     assert not (tmp_path / "sw" / "seed=0" / "eval.json").exists()
+
+
+# --- 5. messages -----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("eval", "gone"),
+        ("export", "gone", "--out", "x"),
+        ("runs", "gone"),
+        ("compare", "gone"),
+        ("report", "gone"),
+        ("validate", "runs/gone"),
+        ("train", "--resume", "runs/gone"),
+    ],
+)
+def test_a_missing_directory_is_not_found(args):
+    result = cli(*args)
+    assert_error(result, 2, "gone: not found")
+    assert "not a run directory" not in result.stderr
+
+
+def test_validate_and_show_understand_a_run_directory_and_a_run_file(finished):
+    assert "OK: ijepa/ijepa-tiny" in cli("validate", str(finished)).stdout
+    for target in (finished, finished / "config.toml"):
+        result = cli("show", str(target))
+        assert result.exit_code == 0, result.output
+        assert 'variant = "ijepa/ijepa-tiny"' in result.stdout and "patch_size = 2" in result.stdout
+    shown = json.loads(cli("show", str(finished), "--json").stdout)
+    assert shown["kind"] == "run" and shown["resolved"]["optim"]["steps"] == 2
+
+
+def test_show_describes_the_run_level_tables():
+    result = cli("show", "optim")
+    assert result.exit_code == 0, result.output
+    assert "warmup" in result.stdout and "fraction of steps" in result.stdout
+    for section, key in (("run", "device"), ("eval", "online_every")):
+        info = json.loads(cli("show", section, "--json").stdout)
+        assert info["kind"] == "section" and key in [f["name"] for f in info["fields"]]
+    assert "jepakit show optim" in cli("validate", TINY, "--set", "optim.steps=-1").stderr
+
+
+@pytest.mark.parametrize(
+    "setting,needle",
+    [
+        ("run.device=gpu", 'Did you mean "cuda"?'),
+        ("optim.steps=-1", "optim: steps must be at least 1, got -1"),
+        ("optim.batch_size=0", "optim: batch_size must be at least 1, got 0"),
+    ],
+)
+def test_bad_settings_say_which_key_and_what_was_meant(setting, needle):
+    assert_error(cli("validate", TINY, "--set", setting), 2, needle)
+
+
+@pytest.fixture
+def pip_calls(monkeypatch):
+    import subprocess
+
+    calls: list[tuple[list[str], dict]] = []
+
+    def fake(cmd, **kwargs):
+        calls.append((cmd, kwargs))
+        return subprocess.CompletedProcess(cmd, 0, stdout="Successfully installed a lot\n", stderr="")
+
+    monkeypatch.setattr(subprocess, "run", fake)
+    return calls
+
+
+def test_plugins_uninstall_of_what_is_not_installed_exits_2(pip_calls):
+    assert_error(cli("plugins", "uninstall", "jepakit-not-there", "-y"), 2, "is not installed")
+    assert pip_calls == []
+
+
+def test_plugins_install_is_quiet_unless_verbose(pip_calls):
+    quiet = cli("plugins", "install", "jepakit-foo")
+    assert quiet.exit_code == 0, quiet.output
+    assert "running:" not in quiet.output and "Successfully" not in quiet.output
+    assert pip_calls[0][1].get("capture_output") is True
+    loud = cli("plugins", "install", "jepakit-foo", "-v")
+    assert loud.exit_code == 0 and "running:" in loud.stderr and not pip_calls[1][1].get("capture_output")

@@ -57,16 +57,11 @@ def run_encoder(path: Path, state: Any, predictor: bool = False) -> tuple[nn.Mod
     """(the evaluated encoder, its EncoderInfo, extras) of a run directory; extras hold the predictor if asked."""
     from jepakit.engine.ckpt import latest_checkpoint
     from jepakit.engine.export import EncoderInfo, build_encoder_part, load_weights
-    from jepakit.engine.runs import RunDir
+    from jepakit.engine.runs import existing_run
     from jepakit.framework.compose import resolve_run
     from jepakit.framework.config import load_toml, to_plain
 
-    run_dir = RunDir(path)
-    if not run_dir.config.is_file():
-        raise JepakitError(
-            f"{run_dir.path} is not a run directory (no config.toml)",
-            "pass the --out directory of a `jepakit train` run",
-        )
+    run_dir = existing_run(path)
     resolved = resolve_run(load_toml(run_dir.config), state)
     found = latest_checkpoint(run_dir.checkpoints)
     if found is None:

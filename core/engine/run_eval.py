@@ -23,7 +23,7 @@ from jepakit.engine.ckpt import latest_checkpoint, unpack_state
 from jepakit.engine.eval_data import cap_splits, eval_stage
 from jepakit.engine.jepa import Built, build, build_encoder
 from jepakit.engine.results import as_result, read_eval, write_eval
-from jepakit.engine.runs import RunDir
+from jepakit.engine.runs import RunDir, existing_run
 from jepakit.errors import JepakitError
 from jepakit.framework.compose import Part, ResolvedRun, build_part, resolve_run
 from jepakit.framework.config import load_toml
@@ -161,12 +161,7 @@ def head_factory(part: Any) -> Any:
 
 def load_run(path: str | Path, state: PluginState) -> tuple[ResolvedRun, Built, RunDir]:
     """Rebuild a run from RUN_DIR/config.toml and load its newest good checkpoint."""
-    run_dir = RunDir(path)
-    if not run_dir.config.is_file():
-        raise JepakitError(
-            f"{run_dir.path} is not a run directory (no config.toml)",
-            "pass the --out directory of a `jepakit train` run",
-        )
+    run_dir = existing_run(path)
     resolved = resolve_run(load_toml(run_dir.config), state)
     resolved.run.out = str(run_dir.path)
     built = build(resolved)

@@ -129,6 +129,23 @@ class RunDir:
         atomic_write_text(self.eval_json, json.dumps(result, indent=1) + "\n")
 
 
+def existing_run(path: str | Path) -> RunDir:
+    """A run directory to read (eval, export, embed): "not found" when nothing is there, "not a run directory"
+    only for a folder without config.toml, so a typo and a wrong folder read differently."""
+    run_dir = RunDir(path)
+    if not run_dir.path.exists():
+        raise JepakitError(
+            f"{run_dir.path}: not found",
+            "pass the --out directory of a `jepakit train` run (`jepakit runs` lists them)",
+        )
+    if not run_dir.config.is_file():
+        raise JepakitError(
+            f"{run_dir.path} is not a run directory (no config.toml)",
+            "pass the --out directory of a `jepakit train` run",
+        )
+    return run_dir
+
+
 def collapse_streak(rows: list[dict[str, Any]], threshold: float) -> int:
     """How many of the latest collapse monitors in a metrics log read a feature std below `threshold`."""
     streak = 0

@@ -70,7 +70,8 @@ def build_dataclass(cls: type[T], data: dict[str, Any], key: str) -> T:
     try:
         return cls(**values)
     except (TypeError, ValueError) as exc:  # __post_init__ checks raise ValueError with their own message
-        raise JepakitError(f"{key}: {exc}", f"see `jepakit show` for the valid settings of [{key}]") from exc
+        show = f"`jepakit show {key}`" if key in ("optim", "run", "eval") else "`jepakit show`"  # run-level tables
+        raise JepakitError(f"{key}: {exc}", f"see {show} for the valid settings of [{key}]") from exc
 
 
 def coerce(value: Any, tp: Any, key: str) -> Any:
@@ -91,7 +92,9 @@ def coerce(value: Any, tp: Any, key: str) -> Any:
     if origin is Literal:
         if value in args:
             return value
-        raise _type_error(key, value, " or ".join(repr(a) for a in args), did_you_mean(value, map(str, args)))
+        meant = LIKELY.get(str(value).strip().lower())
+        hint = f' Did you mean "{meant}"?' if meant in args else did_you_mean(value, map(str, args))
+        raise _type_error(key, value, " or ".join(repr(a) for a in args), hint)
     if tp is bool:
         if isinstance(value, bool):
             return value
@@ -125,6 +128,23 @@ def coerce(value: Any, tp: Any, key: str) -> Any:
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return build_dataclass(tp, value, key)
     return value
+
+
+#: What people write for a choice, and the choice they mean when it is offered: `run.device = "gpu"` is "cuda",
+#: never the "cpu" that spelling alone would suggest.
+LIKELY = {
+    "gpu": "cuda",
+    "cuda:0": "cuda",
+    "nvidia": "cuda",
+    "float32": "fp32",
+    "fp16": "bf16",
+    "float16": "bf16",
+    "half": "bf16",
+    "bfloat16": "bf16",
+    "ctrl-c": "SIGINT",
+    "term": "SIGTERM",
+    "usr1": "SIGUSR1",
+}
 
 
 def _show(value: Any) -> str:
