@@ -20,7 +20,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import torch
 
@@ -38,7 +38,8 @@ from jepakit.engine.ckpt import (
 from jepakit.engine.distributed import Dist, move_batch
 from jepakit.engine.jepa import build
 from jepakit.engine.launch import check_shardable
-from jepakit.engine.loader import input_pixels, input_rows, make_loader, sample_masks, stack_inputs
+from jepakit.engine.loader import make_loader
+from jepakit.engine.monitors import collapse_monitor, draw_run_plots, monitor_batch
 from jepakit.engine.online import OnlineProbe
 from jepakit.engine.resume import check_resume, elapsed_before, new_horizon, resume_command
 from jepakit.engine.runs import RunDir, collapse_streak
@@ -216,7 +217,7 @@ class _Training:
             atomic_write_text(run_dir.config, dumps_toml(self.resolved.to_dict()))
             atomic_write_text(run_dir.metrics, "")
         dist.broadcast_module(self.model)  # identical students and teachers on every rank, whatever init did
-        self.monitor_x = _monitor_batch(self.built.splits.pretrain_set)
+        self.monitor_x = monitor_batch(self.built.splits.pretrain_set)
         self.loader = make_loader(
             self.built.splits.pretrain_set,
             self.built.masker,
@@ -388,61 +389,9 @@ class _Training:
         if not self.main:
             return summary
         resolved, built, run_dir = self.resolved, self.built, self.run_dir
-        _plots(run_dir, built, self.start == 0)
+        draw_run_plots(run_dir, built, self.start == 0)
         if self.do_eval:
             from jepakit.engine.run_eval import evaluate_and_write  # the method evaluates, core writes eval.json
 
             summary["eval"] = evaluate_and_write(resolved, built, run_dir).to_dict()
         return summary
-
-
-def _monitor_batch(dataset: Any, n: int = 512) -> Any:
-    """A fixed set of training inputs for the collapse monitors (the first n, always the same)."""
-    n = min(n, len(dataset))
-    return stack_inputs([dataset[i][0] for i in range(n)])
-
-
-@torch.no_grad()
-def collapse_monitor(model: torch.nn.Module, x: Any) -> dict[str, float]:
-    """Per-dimension std and effective rank of the teacher's mean-pooled features: collapse shows here first."""
-    from jepakit.engine.evaluate import collapse_stats
-
-    teacher = cast(torch.nn.Module, model.teacher)  # the training contract: any method's model has a teacher
-    was_training = teacher.training
-    device = next(teacher.parameters()).device
-    teacher.eval()
-    n = len(x["image"] if isinstance(x, dict) else x)
-    feats = torch.cat(
-        [teacher(move_batch(input_rows(x, i, i + 256), device)).mean(dim=1) for i in range(0, n, 256)]
-    )  # [n, D]
-    teacher.train(was_training)
-    stats = collapse_stats(feats.float().cpu().numpy())
-    return {
-        "feature_std": round(float(stats["feature_std"]), 5),
-        "effective_rank": round(float(stats["effective_rank"]), 3),
-    }
-
-
-def _plots(run_dir: RunDir, built: Any, draw_masks: bool) -> None:
-    """Loss curve always, the online probe's curve when it ran; masks drawn over sample inputs once per run."""
-    from jepakit.library import plots
-
-    run_dir.plots.mkdir(exist_ok=True)
-    rows = run_dir.read_metrics()
-    plots.plot_loss(rows, run_dir.plots / "loss.png")
-    if any("online_knn" in r for r in rows):
-        plots.plot_online_probe(rows, run_dir.plots / "online_probe.png")
-    masker = built.masker
-    if masker is None or not (draw_masks or not (run_dir.plots / "masks.png").exists()):
-        return
-    data = built.splits.pretrain_set
-    x = input_pixels(stack_inputs([data[i][0] for i in range(min(4, len(data)))]))
-    if hasattr(masker, "draw"):  # the masker knows its geometry best (spectrograms, scalp maps, curricula)
-        masker.draw(x, run_dir.plots / "masks")
-        return
-    masks = sample_masks(masker, len(x), torch.Generator().manual_seed(0), step=0, total_steps=1)
-    grid = tuple(masker.grid)
-    if len(grid) == 2:
-        plots.plot_masks(x, masks.context, masks.targets, grid, run_dir.plots / "masks.png")
-    elif len(grid) == 3:
-        plots.plot_masks_3d(x, masks.context, masks.targets, grid, run_dir.plots / "masks.png")
