@@ -110,14 +110,17 @@ def train_target(run_file: Path, out: Path | None, resume: bool) -> tuple[Path |
 def validate(ctx: typer.Context, run_file: RunFile, overrides: SetOpt = None) -> None:
     """Check a run file without building anything.
 
-    Every key is checked against its part's settings and every part name against the installed plugins.
+    Every key is checked against its part's settings and every part name against the installed plugins; then
+    what the parts' constructors would refuse without a tensor (data paths, the patch grid, the masker's fit).
     """
+    from jepakit.framework.checks import check_run
     from jepakit.framework.eval_sets import check_evaluable
 
     state = load_state(ctx)
     warn_broken(state)
     resolved = resolve_arg(run_file, state, overrides)
     check_evaluable(resolved)
+    check_run(resolved)
     n = len(resolved.parts) + len(resolved.losses)
     output.out().print(f"OK: {resolved.variant} ({n} parts)", markup=False, highlight=False)
 

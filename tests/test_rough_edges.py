@@ -214,6 +214,59 @@ def test_compare_across_variants_groups_each_variant_by_its_own_settings(tmp_pat
     assert "encoder.depth" not in table.stdout and "optim.lr=0.001" in table.stdout
 
 
+# --- 4. validate refuses what train would refuse ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "needles"),
+    [
+        (["data.use=core/image-folder"], ["data.path is empty"]),
+        (["data.use=core/image-folder", "data.path=no/such/folder"], ["data.path", "not found"]),
+        (["data.size=33"], ["encoder.patch_size", "33x33"]),
+        (["data.size=4", "data.digit_size=4"], ["masker.min_keep = 4 cannot be met", "2x2"]),
+        (["optim.lr=-1"], ["optim: lr must not be negative"]),
+        (["optim.start_lr=-0.1"], ["optim: start_lr must not be negative"]),
+    ],
+)
+def test_validate_refuses_what_train_would_refuse(overrides, needles):
+    result = cli("validate", "ijepa/ijepa-tiny", *[a for o in overrides for a in ("--set", o)])
+    assert_error(result, 2, "Hint:", *needles)
+
+
+def test_validate_refuses_an_evaluation_set_of_another_input_shape(tmp_path):
+    run = tmp_path / "run.toml"
+    run.write_text('variant = "ijepa/ijepa-tiny"\n[eval.sets.big]\nuse = "core/digits"\nsize = 32\n')
+    assert_error(cli("validate", str(run)), 2, "eval.sets.big", "[1, 32, 32]", "[1, 16, 16]")
+
+
+def test_validate_still_passes_the_tiny_variants_and_a_real_image_folder(tmp_path):
+    for variant in ("ijepa/ijepa-tiny", "ajepa/ajepa-tiny", "vjepa/vjepa-tiny", "tijepa/tijepa-tiny"):
+        result = cli("validate", variant)
+        assert result.exit_code == 0, (variant, result.output)
+    (tmp_path / "photos" / "cat").mkdir(parents=True)
+    result = cli(
+        "validate",
+        "ijepa/ijepa-tiny",
+        "--set",
+        "data.use=core/image-folder",
+        "--set",
+        "data.size=16",
+        "--set",
+        f"data.path={tmp_path / 'photos'}",
+    )
+    assert result.exit_code == 0, result.output
+
+
+def test_declared_input_shapes_are_the_built_ones(plugin_state):
+    from jepakit.framework.checks import check_part
+    from jepakit.framework.compose import build_part, resolve_run
+
+    for overrides in ([], ["data.channels=3", "data.size=24"], ["data.use=core/glyphs"]):
+        part = resolve_run({"variant": "ijepa/ijepa-tiny"}, plugin_state, overrides).parts["data"]
+        declared = check_part(part, {})["input_shape"]
+        assert tuple(build_part(part, seed=0).input_shape) == tuple(declared), overrides
+
+
 # --- 5. one unreadable run does not hide the others ---------------------------------------------------------------
 
 

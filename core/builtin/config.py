@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
+from jepakit.errors import JepakitError
 from jepakit.interfaces import range_pair
 
 
@@ -30,6 +31,26 @@ class ViTConfig:
             raise ValueError(f"embed_dim {self.embed_dim} is not divisible by num_heads {self.num_heads}")
         if min(self.patch_size, self.embed_dim, self.depth, self.num_heads) < 1:
             raise ValueError("patch_size, embed_dim, depth and num_heads must be positive")
+
+    def token_grid(self, input_shape: tuple[int, ...]) -> tuple[int, int]:
+        """The patch grid of a (C, H, W) input: what the encoder's constructor and `jepakit validate` check."""
+        if len(input_shape) != 3:
+            raise JepakitError(
+                f"encoder: a 2-D ViT needs (C, H, W) inputs, the dataset gives {tuple(input_shape)}",
+                "pick an encoder whose layout matches the dataset",
+            )
+        _, h, w = input_shape
+        p = self.patch_size
+        if h % p or w % p:
+            raise JepakitError(
+                f"encoder.patch_size: {p} does not divide the input size {h}x{w}",
+                "choose a patch size that divides the image size (or change data.size)",
+            )
+        return h // p, w // p
+
+    def check(self, input_shape: tuple[int, ...]) -> dict[str, Any]:
+        """Without tensors (`jepakit.framework.checks`): the grid and width this encoder gives those inputs."""
+        return {"grid": self.token_grid(input_shape), "embed_dim": self.embed_dim}
 
 
 @dataclass
@@ -154,6 +175,10 @@ class DigitsConfig:
         if not 10 <= self.test_size <= 1797 - 10:
             raise ValueError(f"test_size must lie in [10, 1787] so both splits hold every class, got {self.test_size}")
 
+    def check(self) -> dict[str, Any]:
+        """The input shape it declares (`jepakit.framework.checks`): one upsampled digit."""
+        return {"input_shape": (self.channels, self.size, self.size)}
+
 
 @dataclass
 class GlyphsConfig:
@@ -181,6 +206,10 @@ class GlyphsConfig:
             raise ValueError(f"per_class must be at least 2 so both splits hold every class, got {self.per_class}")
         if not 0.0 < self.test_fraction < 1.0:
             raise ValueError(f"test_fraction must lie in (0, 1), got {self.test_fraction}")
+
+    def check(self) -> dict[str, Any]:
+        """The input shape it declares (`jepakit.framework.checks`): one grayscale letter."""
+        return {"input_shape": (1, self.size, self.size)}
 
 
 AUGMENTS = ("none", "ijepa")
@@ -246,6 +275,11 @@ class ImageFolderConfig:
         loose = any(p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES for p in entries)
         return not loose and (not entries or any(p.is_dir() for p in entries))
 
+    def check(self, key: str = "data") -> dict[str, Any]:
+        """Without reading an image (`jepakit.framework.checks`): the path names a folder; the input shape."""
+        folder_of(self.path, key, "core/image-folder reads your own images", "a folder of images", "/path/to/images")
+        return {"input_shape": (self.channels, self.size, self.size)}
+
 
 @dataclass
 class FashionMNISTConfig:
@@ -275,6 +309,23 @@ class FashionMNISTConfig:
             if 0 < getattr(self, key) < 20:
                 raise ValueError(f"{key} must be 0 (all) or at least 20 (2 per class), got {getattr(self, key)}")
         _check_augment(self)
+
+    def check(self, key: str = "data") -> dict[str, Any]:
+        """Without reading a file (`jepakit.framework.checks`): the folder exists; the input shape."""
+        reads = "core/fashion-mnist reads the idx files of dataset-fashion-mnist"
+        folder_of(self.path, key, reads, "the folder of its four idx .gz files", "/usr/share/datasets/fashion-mnist")
+        return {"input_shape": (1, self.size, self.size)}
+
+
+def folder_of(path: str, key: str, reads: str, what: str, example: str) -> Path:
+    """The folder a dataset's `path` setting names; an empty or absent one is a JepakitError naming the key."""
+    if not path.strip():
+        raise JepakitError(f"{key}.path is empty: {reads}", f'set {key}.path = "{example}" ({what})')
+    root = Path(path).expanduser()
+    if not root.is_dir():
+        found = "is a file, not a folder" if root.is_file() else "folder not found"
+        raise JepakitError(f"{key}.path: {found}: {root}", f"check the path; it must be {what}")
+    return root
 
 
 @dataclass

@@ -32,26 +32,6 @@ from jepakit.library.data import IMAGE_SUFFIXES
 log = logging.getLogger("jepakit")
 
 
-def _local_root(cfg: HFDatasetConfig) -> Path:
-    if not cfg.path.strip():
-        raise JepakitError(
-            "data.path is empty: core/hf-dataset reads local Parquet, Arrow or imagefolder data",
-            'set data.path = "/data/my-dataset" (a folder or a .parquet/.arrow file)',
-        )
-    root = Path(cfg.path).expanduser()
-    if root.exists():
-        return root
-    if "/" in cfg.path.strip("/") and not cfg.path.startswith((".", "/", "~")):
-        raise JepakitError(
-            f"data.path: {cfg.path} is not a local file or folder (a hub name?); core/hf-dataset "
-            "reads local data only and never downloads",
-            f"make a local copy where there is network, e.g. `huggingface-cli download {cfg.path} "
-            f"--repo-type dataset --local-dir /data/{cfg.path.split('/')[-1]}`, then set data.path "
-            "to that folder",
-        )
-    raise JepakitError(f"data.path: not found: {root}", "check the path; it must be a local file or folder")
-
-
 def _detect(root: Path, fmt: str) -> str:
     if fmt != "auto":
         return fmt
@@ -236,7 +216,7 @@ def hf_dataset(cfg: HFDatasetConfig, seed: int = 0) -> DataSplits:
     probe split ignores the run's `seed`.
     """
     require("datasets", "core/hf-dataset")
-    root = _local_root(cfg)
+    root = cfg.local_root()
     kind, column = cfg.sample_column()
     fmt = _detect(root, cfg.format)
     label = cfg.label_column.strip()

@@ -6,7 +6,6 @@ import torch
 from torch import nn
 
 from jepakit.builtin.config import PredictorConfig, ViTConfig
-from jepakit.errors import JepakitError
 from jepakit.library.layers import Block, TokenEncoder, gather_tokens, init_transformer, sincos_pos_embed
 
 
@@ -17,19 +16,9 @@ class VisionTransformer(TokenEncoder):
 
     def __init__(self, cfg: ViTConfig, input_shape: tuple[int, ...]) -> None:
         super().__init__()
-        if len(input_shape) != 3:
-            raise JepakitError(
-                f"encoder: a 2-D ViT needs (C, H, W) inputs, the dataset gives {tuple(input_shape)}",
-                "pick an encoder whose layout matches the dataset",
-            )
-        chans, h, w = input_shape
+        grid = cfg.token_grid(input_shape)  # the same arithmetic `jepakit validate` checks without tensors
         p = cfg.patch_size
-        if h % p or w % p:
-            raise JepakitError(
-                f"encoder.patch_size: {p} does not divide the input size {h}x{w}",
-                "choose a patch size that divides the image size (or change data.size)",
-            )
-        self._build(cfg, nn.Conv2d(chans, cfg.embed_dim, kernel_size=p, stride=p), (h // p, w // p))
+        self._build(cfg, nn.Conv2d(input_shape[0], cfg.embed_dim, kernel_size=p, stride=p), grid)
 
 
 class TransformerPredictor(nn.Module):

@@ -7,8 +7,10 @@ a waveform), how the probes' labelled subset is split, and how many shards' samp
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
+from jepakit.errors import JepakitError
 from jepakit.interfaces import range_pair
 
 
@@ -80,6 +82,14 @@ class WebDatasetConfig(ShardSampleFields):
         """False without a label_key: read before training, so an unlabelled run must name its [eval.sets]."""
         return bool(self.label_key.strip())
 
+    def check(self, key: str = "data") -> None:
+        """Without opening a shard (`jepakit.framework.checks`): some shard is named."""
+        if not (self.urls.strip() if isinstance(self.urls, str) else self.urls):
+            raise JepakitError(
+                f"{key}.urls is empty: core/webdataset reads tar shards",
+                f'set {key}.urls = "/data/shards/train-{{000000..000099}}.tar" (a brace pattern) or a list',
+            )
+
     def sample_keys(self) -> tuple[str, list[str]]:
         """("image" | "audio", the member extensions to try in order)."""
         if self.audio_key.strip():
@@ -115,6 +125,30 @@ class HFDatasetConfig(ShardSampleFields):
     def labelled(self) -> bool:
         """False without a label_column: read before training, so an unlabelled run must name its [eval.sets]."""
         return bool(self.label_column.strip())
+
+    def local_root(self, key: str = "data") -> Path:
+        """The local file or folder `path` names; empty, absent or a hub name is a JepakitError naming the key."""
+        if not self.path.strip():
+            raise JepakitError(
+                f"{key}.path is empty: core/hf-dataset reads local Parquet, Arrow or imagefolder data",
+                f'set {key}.path = "/data/my-dataset" (a folder or a .parquet/.arrow file)',
+            )
+        root = Path(self.path).expanduser()
+        if root.exists():
+            return root
+        if "/" in self.path.strip("/") and not self.path.startswith((".", "/", "~")):
+            raise JepakitError(
+                f"{key}.path: {self.path} is not a local file or folder (a hub name?); core/hf-dataset "
+                "reads local data only and never downloads",
+                f"make a local copy where there is network, e.g. `huggingface-cli download {self.path} "
+                f"--repo-type dataset --local-dir /data/{self.path.split('/')[-1]}`, then set {key}.path "
+                "to that folder",
+            )
+        raise JepakitError(f"{key}.path: not found: {root}", "check the path; it must be a local file or folder")
+
+    def check(self, key: str = "data") -> None:
+        """Without reading data (`jepakit.framework.checks`): the path names local data."""
+        self.local_root(key)
 
     def sample_column(self) -> tuple[str, str]:
         """("image" | "audio", the column a sample is decoded from)."""

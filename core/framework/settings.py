@@ -32,6 +32,9 @@ class OptimConfig:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if not 0.0 <= self.warmup < 1.0:
             raise ValueError(f"warmup is a fraction of steps in [0, 1), got {self.warmup}")
+        for name in ("lr", "start_lr", "final_lr", "weight_decay", "final_weight_decay", "clip_grad"):
+            if getattr(self, name) < 0:  # a negative rate ascends the loss: never what was meant
+                raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
 
 
 @dataclass

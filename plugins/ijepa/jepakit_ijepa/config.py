@@ -57,3 +57,10 @@ class MultiBlockConfig:
             setattr(self, name, range_pair(name, getattr(self, name), 0.0, 1.0, open_low=True))
         for name in ("target_aspect", "context_aspect"):  # height / width
             setattr(self, name, range_pair(name, getattr(self, name), 0.0, float("inf"), open_low=True))
+
+    def check(self, grid: tuple[int, ...]) -> None:
+        """Without tensors (`jepakit validate`, given the grid the encoder declares): the masker's own grid
+        checks, so a `min_keep` that cannot be met on that grid is refused before training starts."""
+        from jepakit_ijepa.geometry import as_grid, validate
+
+        validate(self, as_grid(grid))

@@ -11,19 +11,15 @@ retries are drawn and scored at once, the last level cuts nothing out, and a gri
 
 from __future__ import annotations
 
-import itertools
-import math
-
 import torch
 
-from jepakit import JepakitError
 from jepakit.interfaces import MaskSet
+from jepakit_ijepa import geometry
 from jepakit_ijepa.config import MultiBlockConfig
+from jepakit_ijepa.geometry import Size
 
 #: Context positions tried per relaxation level before one more target cut-out is given up (the official timeout).
 RETRIES = 20
-
-Size = tuple[int, int]
 
 
 class MultiBlockMasker:
@@ -36,13 +32,8 @@ class MultiBlockMasker:
     layout = "grid2d"
 
     def __init__(self, cfg: MultiBlockConfig, grid: tuple[int, ...]) -> None:
-        if len(grid) != 2 or min(grid) < 1:
-            raise JepakitError(
-                f"masker: ijepa/multiblock needs a 2-D token grid, got {tuple(grid)}",
-                "use it with a 2-D image encoder such as core/vit",
-            )
         self.cfg = cfg
-        self.grid: tuple[int, int] = (int(grid[0]), int(grid[1]))
+        self.grid: tuple[int, int] = geometry.as_grid(grid)
         # The official code keeps a block only if it has *more* than min_keep tokens; ours asks for at least.
         self._strict = int(cfg.reference_quirks)
         self._tgt_need = cfg.min_keep + self._strict  # fewest tokens a target block may have
@@ -137,13 +128,8 @@ class MultiBlockMasker:
     # ------------------------------------------------------------------------------------------- block sizes
 
     def _size(self, k: int, aspect: float) -> Size:
-        """A block of about k tokens with height/width `aspect`: h = round(sqrt(k a)), w = round(sqrt(k / a)).
-
-        Clipped to the grid, at least 1; the reference caps blocks at H-1 x W-1 (its `while h >= H` loop).
-        """
-        H, W = self.grid
-        h, w = int(round(math.sqrt(k * aspect))), int(round(math.sqrt(k / aspect)))
-        return max(1, min(h, H - self._strict)), max(1, min(w, W - self._strict))
+        """A block of about k tokens with height/width `aspect` (`geometry.block_size`)."""
+        return geometry.block_size(self.grid, self._strict, k, aspect)
 
     def _draw_size(self, scale: tuple[float, float], aspect: tuple[float, float], generator: torch.Generator) -> Size:
         """Scale ~ U(scale), aspect ~ U(aspect); k = int(N * scale) tokens as in the official code.
@@ -158,86 +144,9 @@ class MultiBlockMasker:
         a = aspect[0] + u_a * (aspect[1] - aspect[0])
         return self._size(int(self.grid[0] * self.grid[1] * s), a)
 
-    def _possible_sizes(self, scale: tuple[float, float], aspect: tuple[float, float]) -> set[Size]:
-        """Every size `_draw_size` can return: int() and round() are piecewise constant, so evaluating at each
-        breakpoint and midway between breakpoints covers them all (exactly, unlike a dense sample)."""
-        N = self.grid[0] * self.grid[1]
-        (s0, s1), (a0, a1) = scale, aspect
-        ks = range(int(N * s0), int(N * s1) + 1)
-
-        def with_midpoints(points: list[float]) -> list[float]:
-            pts = sorted(set(points))
-            return pts + [(x + y) / 2 for x, y in itertools.pairwise(pts)]
-
-        if not self.cfg.reference_quirks:  # independent draws: per k, the aspect breakpoints of that k
-            return {self._size(k, a) for k in ks for a in with_midpoints([a0, a1, *_aspect_breaks(k, a0, a1)])}
-        us = [0.0, 1.0]  # one shared draw u: breakpoints where int(N s(u)) or a round() flips
-        if s1 > s0:
-            us += [(k / N - s0) / (s1 - s0) for k in ks]
-        if a1 > a0:
-            us += [(a - a0) / (a1 - a0) for k in ks for a in _aspect_breaks(k, a0, a1)]
-        return {
-            self._size(int(N * (s0 + u * (s1 - s0))), a0 + u * (a1 - a0))
-            for u in with_midpoints([u for u in us if 0.0 <= u <= 1.0])
-        }
-
     # -------------------------------------------------------------------------------------------- validation
 
     def _validate(self) -> None:
-        """Reject a grid on which a valid sample cannot exist, naming the key to change and the largest value
-        that would work. The official collator loops forever instead (e.g. 8x8 grid with min_keep 10)."""
-        cfg, (H, W) = self.cfg, self.grid
-        where = f"the {H}x{W} token grid"
-        if cfg.reference_quirks and min(H, W) < 2:
-            raise JepakitError(
-                f"masker.reference_quirks: the official block placement needs a grid at least 2x2, got {where}",
-                "set masker.reference_quirks = false",
-            )
-        tgt = self._possible_sizes(cfg.target_scale, cfg.target_aspect)
-        ctx = self._possible_sizes(cfg.context_scale, cfg.context_aspect)
-        limits = {
-            "its smallest target block": min(h * w for h, w in tgt),
-            "its smallest context block": min(h * w for h, w in ctx),
-        }
-        if not cfg.allow_overlap:
-            best = self._best_context(ctx, tgt)
-            if best == 0:
-                raise JepakitError(
-                    f"masker.target_scale: on {where} the target blocks always cover the whole context block, "
-                    "so no context token is left",
-                    "use a smaller masker.target_scale, a finer token grid (smaller patch size), "
-                    "or masker.allow_overlap = true",
-                )
-            limits["the context left after cutting out the smallest targets"] = best
-        what, tokens = min(limits.items(), key=lambda kv: kv[1])
-        largest = tokens - self._strict  # largest min_keep that every batch can satisfy
-        if cfg.min_keep > largest:
-            rule = " (reference_quirks asks for more than min_keep)" if self._strict else ""
-            why = (
-                f"it exceeds the {H * W} tokens of {where}"
-                if cfg.min_keep > H * W
-                else f"on {where} {what} has {tokens} token{'s' * (tokens != 1)}{rule}"
-            )
-            raise JepakitError(
-                f"masker.min_keep = {cfg.min_keep} cannot be met: {why}",
-                f"set masker.min_keep <= {largest}, or use a finer token grid (smaller patch size)",
-            )
-
-    def _best_context(self, ctx: set[Size], tgt: set[Size]) -> int:
-        """Most context tokens that can survive the cut-outs, over all drawable sizes: all M targets stacked on
-        one spot and pushed as far from the context block as corner ranges allow."""
-        H, W = self.grid
-        c = torch.tensor(sorted(ctx))[:, None, :]  # [Pc, 1, 2]
-        t = torch.tensor(sorted(tgt))[None, :, :]  # [1, Pt, 2]
-        over_h = (c[..., 0] + t[..., 0] - H + self._strict).clamp(min=0)  # [Pc, Pt] least shared rows
-        over_w = (c[..., 1] + t[..., 1] - W + self._strict).clamp(min=0)  # [Pc, Pt] least shared columns
-        return int((c[..., 0] * c[..., 1] - over_h * over_w).max())
-
-
-def _aspect_breaks(k: int, a0: float, a1: float) -> list[float]:
-    """Aspects in [a0, a1] where round(sqrt(k a)) or round(sqrt(k / a)) changes value (crosses j + 0.5)."""
-    if k <= 0:
-        return []
-    hs = [(j + 0.5) ** 2 / k for j in range(int(math.sqrt(k * a1)) + 1)]
-    ws = [k / (j + 0.5) ** 2 for j in range(int(math.sqrt(k / a0)) + 1)]
-    return [a for a in hs + ws if a0 <= a <= a1]
+        """Reject a grid on which a valid sample cannot exist (`geometry.validate`, which `jepakit validate`
+        runs too, through MultiBlockConfig.check, before any tensor exists)."""
+        geometry.validate(self.cfg, self.grid)
