@@ -17,7 +17,7 @@ import typer
 from typer.core import TyperGroup
 
 from jepakit import __version__
-from jepakit.cli import output
+from jepakit.cli import helptext, output
 from jepakit.cli.context import CliContext
 from jepakit.errors import EXIT_INTERRUPTED, EXIT_RUNTIME, JepakitError
 
@@ -68,6 +68,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
     add_completion=False,
     rich_markup_mode=None,
+    context_settings=helptext.CONTEXT_SETTINGS,
 )
 
 
@@ -84,7 +85,7 @@ def root(
         Path | None,
         typer.Option(
             "--plugins-toml",
-            metavar="PATH",
+            metavar="PLUGINS_TOML",
             help="plugins.toml to use (default: $JEPAKIT_PLUGINS_TOML, else ./plugins.toml if present)",
         ),
     ] = None,
@@ -108,6 +109,8 @@ def _register() -> None:
     experiments_cmd.register(app)
     bench_cmd.register(app)
     product_cmd.register(app)
+    helptext.attach_examples(app)
+    helptext.metavars_only()
 
 
 _register()

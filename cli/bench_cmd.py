@@ -68,7 +68,7 @@ def print_result(result: dict[str, Any]) -> None:
 def bench_cmd(
     ctx: typer.Context,
     variant: Annotated[
-        Path, typer.Argument(metavar="VARIANT|RUN.toml", help="Variant name or run file to time.")
+        Path, typer.Argument(metavar="RUN.toml|VARIANT", help="Run file or variant name to time.")
     ] = Path(DEFAULT_VARIANT),
     precision: Annotated[
         str | None, typer.Option("--precision", metavar="fp32|bf16", help="run.precision (default: the variant's).")

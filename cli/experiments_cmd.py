@@ -32,7 +32,9 @@ def sweep(
     out: Annotated[
         Path | None, typer.Option("--out", metavar="DIR", help="Sweep folder (default: sweeps/<name>).")
     ] = None,
-    jobs: Annotated[int, typer.Option("--jobs", min=1, help="Runs at once; the cores are split between them.")] = 1,
+    jobs: Annotated[
+        int, typer.Option("--jobs", min=1, metavar="N", help="Runs at once; the cores are split between them.")
+    ] = 1,
     overrides: SetOpt = None,
     no_eval: Annotated[
         bool, typer.Option("--no-eval", help="Train without evaluating (evaluate later: jepakit eval RUN_DIR).")
@@ -157,9 +159,9 @@ def must_exist(*paths: Path) -> None:
 
 
 def runs(
-    directory: Annotated[Path, typer.Argument(metavar="DIR", help="A run directory or a folder of runs.")] = Path(
-        "runs"
-    ),
+    directory: Annotated[
+        Path, typer.Argument(metavar="RUN_DIR|SWEEP_DIR", help="A run directory or a folder of runs.")
+    ] = Path("runs"),
     as_json: JsonOpt = False,
 ) -> None:
     """Table of runs: status, variant, the settings that differ, the primary metric, duration."""
@@ -179,7 +181,7 @@ def runs(
 
 
 def compare(
-    directories: Annotated[list[Path], typer.Argument(metavar="RUN_DIR...", help="Runs, or folders of runs.")],
+    directories: Annotated[list[Path], typer.Argument(metavar="RUN_DIR|SWEEP_DIR", help="Runs, or folders of runs.")],
     as_json: JsonOpt = False,
     plot: Annotated[
         Path | None, typer.Option("--plot", metavar="FILE.png", help="Loss curves and metric per setting.")

@@ -51,7 +51,9 @@ def new_run(
 
 @app.command("plugin")
 def new_plugin(
-    name: Annotated[str, typer.Argument(help="Plugin name: lower-case letters and digits, e.g. myjepa.")],
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="Plugin name: lower-case letters and digits, e.g. myjepa.")
+    ],
     kinds: Annotated[
         str,
         typer.Option(

@@ -55,8 +55,12 @@ def warn_broken(state: Any) -> None:
 
 def list_cmd(
     ctx: typer.Context,
-    kind: Annotated[str | None, typer.Argument(help=f"One of: {', '.join(ALL_KINDS)} (default: all).")] = None,
-    pattern: Annotated[str | None, typer.Argument(help="fnmatch pattern on names, e.g. 'ijepa/*'.")] = None,
+    kind: Annotated[
+        str | None, typer.Argument(metavar="KIND", help=f"One of: {', '.join(ALL_KINDS)} (default: all).")
+    ] = None,
+    pattern: Annotated[
+        str | None, typer.Argument(metavar="PATTERN", help="fnmatch pattern on names, e.g. 'ijepa/*'.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """List registered parts (encoders, maskers, ..., variants)."""
@@ -145,7 +149,7 @@ def show_cmd(
             "or a run-level table: optim, run, eval.",
         ),
     ],
-    kind: Annotated[str | None, typer.Option("--kind", help="Only look in this kind.")] = None,
+    kind: Annotated[str | None, typer.Option("--kind", metavar="KIND", help="Only look in this kind.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Show a part's settings, a variant's or a run file's resolved config, or a run-level table.

@@ -76,7 +76,7 @@ Verbose = Annotated[bool, typer.Option("-v", "--verbose", help="Show pip's comma
 
 def install(
     names: Annotated[
-        list[str] | None, typer.Argument(metavar="NAME|PATH...", help="Distributions or plugin folders.")
+        list[str] | None, typer.Argument(metavar="NAME|PATH", help="Distributions or plugin folders.")
     ] = None,
     requirements: Annotated[
         Path | None,
@@ -115,7 +115,7 @@ def install(
 
 def uninstall(
     ctx: typer.Context,
-    names: Annotated[list[str], typer.Argument(metavar="NAME...", help="Distribution or plugin names.")],
+    names: Annotated[list[str], typer.Argument(metavar="NAME", help="Distribution or plugin names.")],
     yes: Annotated[bool, typer.Option("-y", "--yes", help="Do not ask for confirmation.")] = False,
     verbose: Verbose = False,
 ) -> None:

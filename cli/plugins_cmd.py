@@ -47,7 +47,7 @@ def list_plugins(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 @app.command("info")
 def info(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Plugin (entry-point) name or distribution name.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Plugin (entry-point) name or distribution name.")],
     as_json: JsonOpt = False,
 ) -> None:
     """Show one plugin: its record, the plugin API it targets, and every part it registers."""

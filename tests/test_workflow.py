@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -308,3 +309,41 @@ def test_plugins_install_is_quiet_unless_verbose(pip_calls):
     assert pip_calls[0][1].get("capture_output") is True
     loud = cli("plugins", "install", "jepakit-foo", "-v")
     assert loud.exit_code == 0 and "running:" in loud.stderr and not pip_calls[1][1].get("capture_output")
+
+
+# --- 6. help ---------------------------------------------------------------------------------------------------------
+
+
+def _command_paths() -> list[tuple[str, ...]]:
+    from typer.main import get_command
+
+    def walk(cmd, path):
+        yield path
+        for name, sub in getattr(cmd, "commands", {}).items():
+            yield from walk(sub, (*path, name))
+
+    return list(walk(get_command(app), ()))
+
+
+TYPE_NAMES = re.compile(r"<(?:str|int|float|bool|path|file|list\[[^\]]*\]|(?:int|float) range)>|\b(?:TEXT|INTEGER)\b")
+
+
+@pytest.mark.parametrize("path", _command_paths(), ids=lambda p: " ".join(p) or "jepakit")
+def test_every_command_has_help_with_examples_and_plain_metavars(path):
+    long = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "120"})
+    short = runner.invoke(app, [*path, "-h"], env={"COLUMNS": "120"})
+    assert long.exit_code == 0 and short.exit_code == 0, short.output
+    assert short.stdout == long.stdout
+    assert "Example" in long.stdout, long.stdout
+    assert not TYPE_NAMES.search(long.stdout), TYPE_NAMES.search(long.stdout)
+
+
+def test_the_help_examples_name_real_commands():
+    from jepakit.cli.helptext import EXAMPLES
+
+    paths = {" ".join(p) for p in _command_paths()}
+    assert set(EXAMPLES) <= paths
+    for lines in EXAMPLES.values():
+        for line in lines:
+            words = line.split()
+            assert words[0] == "jepakit" and (words[1] in paths or f"{words[1]} {words[2]}" in paths), line
