@@ -143,6 +143,8 @@ def test_eval_of_a_local_composition_run_from_another_folder(tmp_path, monkeypat
     run_file = str(tmp_path / "run" / "config.toml")  # the run's own config: resumable from here too
     result = cli("train", run_file, "--out", str(tmp_path / "run"), "--resume", "--no-eval", "--set", "optim.steps=3")
     assert result.exit_code == 0, result.output
+    result = cli("train", "--resume", str(tmp_path / "run"), "--no-eval", "--set", "optim.steps=4")  # the run dir
+    assert result.exit_code == 0, result.output
 
 
 # --- 3. tables over runs of several variants ----------------------------------------------------------------------

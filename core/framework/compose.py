@@ -8,9 +8,11 @@ A run file names a variant and overrides any part of it:
     [run]     out = "runs/ijepa-digits"
     [eval.heads.knn]  k = 10
 
-`resolve_run` checks everything that can be checked without tensors: every key against its part's config
-dataclass, every part name against the registry, and token layouts and modalities across parts. `jepakit
-validate` runs only this; `train` then calls `build`.
+`resolve_run` checks every key against its part's config dataclass, every part name against the registry, and
+token layouts and modalities across parts; `jepakit validate` adds the parts' own checks without tensors
+(`jepakit.framework.checks`: data paths, the patch grid, a masker's fit on it); `train` then calls `build`.
+A run that spells out every section (a run directory's config.toml) resolves even where its variant is
+unknown: a run directory needs only the plugins its parts come from.
 """
 
 from __future__ import annotations
