@@ -18,6 +18,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from jepakit.engine.runs import RunDir
     from jepakit.framework.compose import ResolvedRun
 
+# torch-free config checks, importable from here (the public module plugins' config modules use)
+from jepakit.config_checks import digits_split as digits_split
+from jepakit.config_checks import range_pair as range_pair
+
 
 @dataclass
 class MaskSet:
@@ -424,19 +428,3 @@ class EvalResult:
                 if isinstance(block, dict)
             },
         )
-
-
-def range_pair(name: str, value: Any, lo: float, hi: float, *, open_low: bool = False) -> tuple[float, float]:
-    """Validate a config's `[low, high]` setting: lo <= low <= high <= hi (lo < low with `open_low`).
-
-    For config dataclasses' `__post_init__` (torch-free); the ValueError becomes an error naming the key.
-    """
-    try:
-        v = tuple(float(x) for x in value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a [low, high] pair of numbers, got {value!r}") from None
-    low_ok = (lo < v[0]) if len(v) == 2 and open_low else (len(v) == 2 and lo <= v[0])
-    if len(v) != 2 or not (low_ok and v[0] <= v[1] <= hi):
-        bound = f"{lo} {'<' if open_low else '<='} low"
-        raise ValueError(f"{name} must be a [low, high] pair with {bound} <= high <= {hi}, got {list(v)}")
-    return v[0], v[1]

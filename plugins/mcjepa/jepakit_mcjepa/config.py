@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from jepakit.interfaces import range_pair
+from jepakit.interfaces import digits_split, range_pair
 
 
 def _positive(name: str, values: tuple[int, ...]) -> tuple[int, ...]:
@@ -85,13 +85,7 @@ class FlowDigitsConfig:
             )
         if not 0.0 < self.threshold < 1.0:
             raise ValueError(f"threshold must lie in (0, 1), got {self.threshold}")
-        total = self.limit or 1797
-        if not 0 <= self.limit <= 1797:
-            raise ValueError(f"limit must lie in [0, 1797] (0 = all digits), got {self.limit}")
-        if not 10 <= self.test_size <= total - 10:
-            raise ValueError(
-                f"test_size must lie in [10, {total - 10}] so both splits hold every class, got {self.test_size}"
-            )
+        digits_split(self.limit, self.test_size)
 
 
 @dataclass

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from jepakit.api import ViTConfig
-from jepakit.interfaces import range_pair
+from jepakit.interfaces import digits_split, range_pair
 
 
 @dataclass
@@ -93,13 +93,7 @@ class MovingDigitsConfig:
                 f"a {self.digit_size}-pixel digit moving {self.speed} px/frame for {self.frames} frames "
                 f"leaves a {self.size}-pixel canvas; use a larger size or fewer frames"
             )
-        total = self.limit or 1797
-        if not 0 <= self.limit <= 1797:
-            raise ValueError(f"limit must lie in [0, 1797] (0 = all digits), got {self.limit}")
-        if not 10 <= self.test_size <= total - 10:
-            raise ValueError(
-                f"test_size must lie in [10, {total - 10}] so both splits hold every class, got {self.test_size}"
-            )
+        digits_split(self.limit, self.test_size)
 
 
 @dataclass
