@@ -56,7 +56,7 @@ EXAMPLES: dict[str, list[str]] = {
     "plugins uninstall": ["jepakit plugins uninstall myjepa -y"],
     "new": ["jepakit new run --from ijepa/ijepa-tiny", "jepakit new plugin myjepa"],
     "new run": ["jepakit new run --from ijepa/ijepa-tiny", "jepakit new run --from ijepa/ijepa-tiny -o my-run.toml"],
-    "new plugin": ["jepakit new plugin myjepa", "jepakit new plugin myjepa --out plugins/"],
+    "new plugin": ["jepakit new plugin myjepa", "jepakit new plugin myjepa --out plugins/myjepa"],
 }
 
 

@@ -71,10 +71,11 @@ def new_plugin(
     dest = out or Path(name)
     written = write(name, parse_kinds(kinds), dest)
     output.note(f"wrote {len(written)} files into {dest}/", style="green")
-    output.note(
-        f"next:  jepakit plugins install -e {dest}\n"
+    output.note(  # the same lines as docs/writing-a-plugin.md and the plugin's README.md
+        f"next:  cd {dest}\n"
+        "       jepakit plugins install -e .\n"
         f"       jepakit plugins info {name}\n"
-        f"       python -m pytest {dest}/tests -q\n"
+        "       python -m pytest tests -q\n"
         f"       jepakit train {name}/tiny"
     )
 

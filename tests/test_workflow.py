@@ -347,3 +347,29 @@ def test_the_help_examples_name_real_commands():
         for line in lines:
             words = line.split()
             assert words[0] == "jepakit" and (words[1] in paths or f"{words[1]} {words[2]}" in paths), line
+
+
+# --- 7. docs agree with the code ---------------------------------------------------------------------------------------
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+def test_hooks_md_spells_modalities_as_the_plugins_register_them(plugin_state):
+    registered = {s.modality for s in plugin_state.registry.list()}
+    documented = re.search(r"\| `modality` \|([^|]*)\|", (DOCS / "hooks.md").read_text(encoding="utf-8")).group(1)
+    for modality in re.findall(r"`([^`]+)`", documented):
+        assert modality in registered, f"docs/hooks.md names modality {modality!r}; plugins register {registered}"
+
+
+def test_the_plugin_install_command_is_the_same_in_docs_scaffold_and_cli(tmp_path):
+    from jepakit.cli.new_plugin import write
+
+    def install_line(text: str) -> str:
+        return re.search(r"jepakit plugins install -e \S+", text).group(0)
+
+    written = write("myjepa", ["masker"], tmp_path / "myjepa")
+    readme = next(p for p in written if p.name == "README.md").read_text(encoding="utf-8")
+    docs = (DOCS / "writing-a-plugin.md").read_text(encoding="utf-8").split("## 2.")[1]
+    printed = cli("new", "plugin", "yourjepa", "--out", str(tmp_path / "yourjepa")).stderr
+    assert install_line(readme) == install_line(docs) == install_line(printed) == "jepakit plugins install -e ."
+    assert "python -m pytest tests -q" in readme and "python -m pytest tests -q" in docs
