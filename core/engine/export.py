@@ -230,7 +230,7 @@ def load_encoder(path: str | Path, *, state: Any = None) -> tuple[nn.Module, Enc
 def _from_export(path: Path, state: Any) -> tuple[nn.Module, EncoderInfo]:
     from safetensors.torch import load_file
 
-    from jepakit.engine.published import to_jepakit_key
+    from jepakit.engine.vit_keys import to_jepakit_key
 
     try:
         info = EncoderInfo.from_dict(json.loads((path / "config.json").read_text(encoding="utf-8")))
@@ -312,7 +312,7 @@ def write_export(
 
     from jepakit.engine.ckpt import atomic_write, atomic_write_text
     from jepakit.engine.export_card import model_card
-    from jepakit.engine.published import to_timm_key
+    from jepakit.engine.vit_keys import to_timm_key
 
     if fmt not in FORMATS:
         raise JepakitError(f"--format: unknown format {fmt!r}", f"choose one of: {', '.join(FORMATS)}")

@@ -1,12 +1,12 @@
-"""Published I-JEPA and V-JEPA checkpoints as jepakit export directories, and the timm key layout.
+"""Published I-JEPA and V-JEPA checkpoints as jepakit export directories.
 
 The official training code saves `torch.save({"encoder": ..., "target_encoder": ..., "predictor": ..., "opt": ...,
 "epoch": ...})` with each model wrapped in DistributedDataParallel (keys start with `module.`) and, for V-JEPA, in
 a multi-mask wrapper (`module.backbone.`). The encoders are pre-norm ViTs whose parameter names are timm's: so one
-table maps the official layout, timm's layout and jepakit's onto each other. The published models differ from
-jepakit's in one respect: their sin-cos position table is stored in the checkpoint (I-JEPA puts the column
-coordinate in the first half of the channels, V-JEPA splits channels per axis in its own way), so the export keeps
-that table and `load_encoder` uses it instead of recomputing jepakit's.
+table maps the official layout, timm's layout and jepakit's onto each other (engine/vit_keys.py). The published
+models differ from jepakit's in one respect: their sin-cos position table is stored in the checkpoint (I-JEPA
+puts the column coordinate in the first half of the channels, V-JEPA splits channels per axis in its own way), so
+the export keeps that table and `load_encoder` uses it instead of recomputing jepakit's.
 
 Files are read with `torch.load(weights_only=True)` only: tensors and plain containers, never arbitrary objects,
 so a crafted pickle is refused before any of its code can run.
@@ -23,34 +23,8 @@ from typing import Any
 
 import torch
 
+from jepakit.engine.vit_keys import BLOCK_NAME, strip_prefixes, to_jepakit_key, to_timm_key
 from jepakit.errors import JepakitError
-
-#: official / timm name -> jepakit name, per block (blocks.{i}.<name>)
-BLOCK_KEYS: dict[str, str] = {
-    "norm1.weight": "norm1.weight",
-    "norm1.bias": "norm1.bias",
-    "attn.qkv.weight": "attn.qkv.weight",
-    "attn.qkv.bias": "attn.qkv.bias",
-    "attn.proj.weight": "attn.proj.weight",
-    "attn.proj.bias": "attn.proj.bias",
-    "norm2.weight": "norm2.weight",
-    "norm2.bias": "norm2.bias",
-    "mlp.fc1.weight": "mlp.0.weight",
-    "mlp.fc1.bias": "mlp.0.bias",
-    "mlp.fc2.weight": "mlp.2.weight",
-    "mlp.fc2.bias": "mlp.2.bias",
-}
-#: official / timm name -> jepakit name, outside the blocks
-TOP_KEYS: dict[str, str] = {
-    "patch_embed.proj.weight": "patch_embed.weight",
-    "patch_embed.proj.bias": "patch_embed.bias",
-    "pos_embed": "pos_embed",
-    "norm.weight": "norm.weight",
-    "norm.bias": "norm.bias",
-}
-#: wrapper prefixes the official code's DDP and multi-mask wrappers add (and torch.compile's)
-PREFIXES = ("module.", "backbone.", "_orig_mod.")
-_BLOCK = re.compile(r"^blocks\.(\d+)\.(.+)$")
 
 #: the papers' ViT sizes: embed_dim, depth, num_heads, mlp_ratio (ViT-g: 48/11, hidden 6144)
 ARCHS: dict[str, tuple[int, int, int, float]] = {
@@ -78,39 +52,6 @@ IMAGENET = {
     "range": "ImageNet-standardised ((pixel / 255 - mean) / std)",
 }
 WEIGHTS_LICENCE = "cc-by-nc-4.0"  # the I-JEPA and V-JEPA releases' licence (weights and code)
-
-
-def strip_prefixes(key: str) -> str:
-    """`module.backbone.blocks.0...` -> `blocks.0...`: the wrappers' prefixes, in any order, at the start only."""
-    changed = True
-    while changed:
-        changed = False
-        for p in PREFIXES:
-            if key.startswith(p):
-                key, changed = key[len(p) :], True
-    return key
-
-
-def to_jepakit_key(key: str) -> str | None:
-    """An official / timm parameter name as jepakit's encoder names it (None: not part of the encoder)."""
-    if key in TOP_KEYS:
-        return TOP_KEYS[key]
-    m = _BLOCK.match(key)
-    if m and m.group(2) in BLOCK_KEYS:
-        return f"blocks.{m.group(1)}.{BLOCK_KEYS[m.group(2)]}"
-    return None
-
-
-def to_timm_key(key: str) -> str | None:
-    """A jepakit encoder key in timm's (= the official) layout; the inverse of `to_jepakit_key`."""
-    top = {v: k for k, v in TOP_KEYS.items()}
-    if key in top:
-        return top[key]
-    m = _BLOCK.match(key)
-    inverse = {v: k for k, v in BLOCK_KEYS.items()}
-    if m and m.group(2) in inverse:
-        return f"blocks.{m.group(1)}.{inverse[m.group(2)]}"
-    return None
 
 
 def read_weights(path: Path) -> Any:
@@ -220,7 +161,7 @@ def convert(
             )
     conv, pos = tensors["patch_embed.weight"], tensors["pos_embed"]
     dim, chans = int(conv.shape[0]), int(conv.shape[1])
-    depth = 1 + max((int(m.group(1)) for k in tensors if (m := _BLOCK.match(k))), default=-1)
+    depth = 1 + max((int(m.group(1)) for k in tensors if (m := BLOCK_NAME.match(k))), default=-1)
     if depth < 1 or f"blocks.{depth - 1}.mlp.0.weight" not in tensors:
         raise JepakitError("the encoder has no complete transformer block", "the file is incomplete")
     hidden = int(tensors["blocks.0.mlp.0.weight"].shape[0])
