@@ -373,3 +373,43 @@ def test_the_plugin_install_command_is_the_same_in_docs_scaffold_and_cli(tmp_pat
     printed = cli("new", "plugin", "yourjepa", "--out", str(tmp_path / "yourjepa")).stderr
     assert install_line(readme) == install_line(docs) == install_line(printed) == "jepakit plugins install -e ."
     assert "python -m pytest tests -q" in readme and "python -m pytest tests -q" in docs
+
+
+# --- 8. the verdict names a probe that disagrees ------------------------------------------------------------------
+
+
+def _two_probes(knn: dict) -> dict:
+    linear = {"trained": 80.0, "random_init": 40.0, "raw": 70.0}
+    return {
+        "metric": "accuracy",
+        **{k: linear[k] for k in ("trained", "random_init")},
+        "baseline_raw": 70.0,
+        "primary": "linear-probe",
+        "n_test": 1000,
+        "metrics": {"linear-probe": linear, "knn": knn},
+    }
+
+
+def test_the_verdict_says_when_another_probe_disagrees(capsys):
+    from jepakit.cli import output
+    from jepakit.engine.results import verdict
+
+    split = verdict(_two_probes({"trained": 47.1, "random_init": 30.0, "raw": 76.3}))
+    assert split.outcome == "useful" and "beats random init and raw input" in split.words  # the primary decides
+    assert "Not every probe agrees: knn accuracy trained 47.1 vs random init 30 vs raw input 76.3" in split.text
+    assert split.text.endswith("beats random init but not raw input")
+    agreeing = verdict(_two_probes({"trained": 85.0, "random_init": 30.0, "raw": 70.0}))
+    assert agreeing.disagree == () and "Not every probe" not in agreeing.text
+    output.print_eval(_two_probes({"trained": 47.1, "random_init": 30.0, "raw": 76.3}))
+    assert "Not every probe agrees" in capsys.readouterr().out
+
+
+def test_the_report_shows_the_same_verdict(tmp_path):
+    from jepakit.engine.results import verdict
+    from jepakit.experiments.report import build_report
+
+    ev = _two_probes({"trained": 47.1, "random_init": 30.0, "raw": 76.3})
+    run = _swept(tmp_path, "run", steps=4, done=4)
+    (run / "eval.json").write_text(json.dumps(ev))
+    page = build_report(run)
+    assert "Not every probe agrees: knn accuracy" in page and verdict(ev).words in page

@@ -79,7 +79,9 @@ class Verdict:
 
     `outcome` is one of "useful" (beats random init and the baseline), "beats_random_init", "no_gain", "worse",
     "no_scores"; `words` says it for people; `comparison` holds the numbers it rests on; `margin` is the noise
-    margin used (0 where the metric has none).
+    margin used (0 where the metric has none). `disagree` names the other probes whose own verdict differs (the
+    k-NN below raw input while the linear probe beats it): the verdict rests on the primary score, but a reader
+    must not take it as every probe's.
     """
 
     outcome: str
@@ -87,11 +89,13 @@ class Verdict:
     comparison: str = ""
     metric: str = ""
     margin: float = 0.0
+    disagree: tuple[str, ...] = ()
 
     @property
     def text(self) -> str:
         """The one line the CLI prints and the report shows."""
-        return f"Verdict: {self.comparison}: {self.words}" if self.comparison else f"Verdict: {self.words}"
+        line = f"Verdict: {self.comparison}: {self.words}" if self.comparison else f"Verdict: {self.words}"
+        return f"{line}. Not every probe agrees: {'; '.join(self.disagree)}" if self.disagree else line
 
     def __str__(self) -> str:
         return self.text
@@ -131,14 +135,45 @@ def judged_scores(result: EvalResult) -> Scores | None:
     return None
 
 
+#: One probe's outcome in a few words, for the probes whose verdict differs from the judged score's.
+IN_SHORT = {
+    "useful": "beats random init and {base}",
+    "beats_random_init": "beats random init but not {base}",
+    "no_gain": "no clear gain over random init",
+    "worse": "worse than random init",
+}
+
+
 def verdict(result: EvalResult | dict[str, Any]) -> Verdict:
     """Say whether training helped. Differences within the noise margin (two standard errors of the test
-    accuracy) are called what they are: no clear gain; a tie is never "worse", whatever the margin."""
+    accuracy) are called what they are: no clear gain; a tie is never "worse", whatever the margin. The verdict
+    reads the primary score; every other probe whose own verdict differs is named with its numbers."""
     result = as_result(result)
     sc = judged_scores(result)
     if sc is None:
         return Verdict("no_scores", "no comparable scores in the evaluation")
-    # judged_scores picked `sc` for having both numbers, which mypy cannot see through the call
+    judged = _judge(sc, result)
+    base = result.baseline_label or "raw input"
+    disagree = []
+    for name, other in result.scores.items():
+        if other is sc or other == sc or not (_is_num(other.trained) and _is_num(other.random_init)):
+            continue
+        own = _judge(other, result)
+        if own.outcome != judged.outcome:
+            numbers = f"trained {fmt(other.trained)} vs random init {fmt(other.random_init)}"
+            numbers += f" vs {base} {fmt(other.raw)}" if _is_num(other.raw) else ""
+            disagree.append(f"{_head_label(name, other)} {numbers}: {IN_SHORT[own.outcome].format(base=base)}")
+    return dataclasses.replace(judged, disagree=tuple(disagree))
+
+
+def _head_label(head: str, scores: Scores) -> str:
+    """ "knn accuracy"; a head that names its own metric (MC-JEPA's content probes) is said once."""
+    return head if head == scores.metric or head.endswith(scores.metric) else f"{head} {scores.metric}"
+
+
+def _judge(sc: Scores, result: EvalResult) -> Verdict:
+    """The verdict of one score with a trained and a random-init number (`verdict` picks which)."""
+    # the caller checked that `sc` has both numbers, which mypy cannot see through the call
     trained, rand, raw = float(sc.trained), float(sc.random_init), sc.raw  # type: ignore[arg-type]
     sign = 1.0 if sc.higher_is_better else -1.0
     margin = noise_margin(sc, result.n_test)
