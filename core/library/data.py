@@ -99,6 +99,22 @@ class ClassFolderData:
     test: np.ndarray
 
 
+def load_or_skip(
+    file: Path, suffixes: tuple[str, ...], load: Callable[[Path], Any], skipped: list[str]
+) -> tuple[bool, Any]:
+    """(True, `load(file)`), or (False, None) with the file added to `skipped`: it has another suffix, or `load`
+    raised (any decoder or header failure means "skip this file", never a reason to stop)."""
+    if file.suffix.lower() not in suffixes:
+        skipped.append(str(file))
+        return False, None
+    try:
+        return True, load(file)
+    except Exception as exc:  # see above: skipped and counted, the caller warns once
+        log.debug("skipping %s: %s", file, exc)
+        skipped.append(str(file))
+        return False, None
+
+
 def read_class_folders(
     cfg: Any, suffixes: tuple[str, ...], load: Callable[[Path], Any], *, source: str, noun: str
 ) -> ClassFolderData:
@@ -116,16 +132,10 @@ def read_class_folders(
     skipped: list[str] = []
     for label, folder in enumerate(folders):
         for file in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")):
-            if file.suffix.lower() not in suffixes:
-                skipped.append(str(file))
-                continue
-            try:
-                items.append(load(file))
-            except Exception as exc:  # any decoder failure means "skip this file"
-                log.debug("skipping %s: %s", file, exc)
-                skipped.append(str(file))
-                continue
-            labels.append(label)
+            ok, item = load_or_skip(file, suffixes, load, skipped)
+            if ok:
+                items.append(item)
+                labels.append(label)
     if skipped:
         log.warning(
             "%s: skipped %d unreadable file(s) under %s (not %s, or failed to load); first: %s",

@@ -24,7 +24,7 @@ import torch
 from torch.utils.data import Dataset
 
 from jepakit.errors import JepakitError
-from jepakit.library.data import IMAGE_SUFFIXES, fit_image
+from jepakit.library.data import IMAGE_SUFFIXES, fit_image, load_or_skip
 
 log = logging.getLogger("jepakit")
 
@@ -100,15 +100,9 @@ def list_images(root: Path, suffixes: tuple[str, ...] = IMAGE_SUFFIXES) -> tuple
         for name in sorted(names):
             if name.startswith("."):
                 continue
-            file = Path(folder) / name
-            if file.suffix.lower() not in suffixes:
-                skipped.append(str(file))
-                continue
-            try:
-                files.append(check_image(file))
-            except Exception as exc:  # any header failure means "skip this file"
-                log.debug("skipping %s: %s", file, exc)
-                skipped.append(str(file))
+            ok, path = load_or_skip(Path(folder) / name, suffixes, check_image, skipped)
+            if ok:
+                files.append(path)
     return files, skipped
 
 
