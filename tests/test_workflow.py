@@ -413,3 +413,9 @@ def test_the_report_shows_the_same_verdict(tmp_path):
     (run / "eval.json").write_text(json.dumps(ev))
     page = build_report(run)
     assert "Not every probe agrees: knn accuracy" in page and verdict(ev).words in page
+
+
+def test_quickstart_documents_resume_and_extension():
+    text = (DOCS / "quickstart.md").read_text(encoding="utf-8")
+    assert "jepakit train --resume runs/second --set optim.steps=" in text and "horizon" in text
+    assert "<run file>" not in text
