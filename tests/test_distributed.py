@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import TOY_MODEL
 from safetensors.torch import load_file
 from typer.testing import CliRunner
 
@@ -26,15 +27,7 @@ from jepakit.interfaces import MaskSet
 STEPS = 4
 SETS = [
     "data.use=core/digits",
-    "data.size=16",
-    "data.digit_size=0",
-    "encoder.patch_size=2",
-    "encoder.embed_dim=32",
-    "encoder.depth=1",
-    "encoder.num_heads=2",
-    "predictor.embed_dim=16",
-    "predictor.depth=1",
-    "predictor.num_heads=2",
+    *TOY_MODEL,
     "optim.batch_size=16",
     f"optim.steps={STEPS}",
     "run.ckpt_every=2",

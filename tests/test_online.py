@@ -11,6 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from helpers import TOY_MODEL
 
 from jepakit.engine import online as online_mod
 from jepakit.engine.online import OnlineProbe, collapse_signature, random_init_of, signature_warnings
@@ -23,15 +24,7 @@ from jepakit.interfaces import EvalResult, Scores
 
 SMALL = [
     "data.use=core/digits",
-    "data.size=16",
-    "data.digit_size=0",
-    "encoder.patch_size=2",
-    "encoder.embed_dim=32",
-    "encoder.depth=1",
-    "encoder.num_heads=2",
-    "predictor.embed_dim=16",
-    "predictor.depth=1",
-    "predictor.num_heads=2",
+    *TOY_MODEL,
     "optim.batch_size=32",
     "optim.steps=12",
     "run.ckpt_every=4",

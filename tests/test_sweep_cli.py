@@ -10,19 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import TOY_MODEL
 
 from jepakit.engine.runs import RunDir
 
 TOY = [
-    "data.size=16",
-    "data.digit_size=0",
-    "encoder.patch_size=2",
-    "encoder.embed_dim=32",
-    "encoder.depth=1",
-    "encoder.num_heads=2",
-    "predictor.embed_dim=16",
-    "predictor.depth=1",
-    "predictor.num_heads=2",
+    *TOY_MODEL,
     "optim.batch_size=32",
     "optim.steps=6",
     "run.ckpt_every=2",

@@ -10,6 +10,7 @@ import sys
 import time
 
 import pytest
+from helpers import TOY_MODEL
 
 from jepakit.engine.runs import RunDir
 from jepakit.engine.train import train
@@ -18,15 +19,7 @@ from jepakit.framework.compose import resolve_run
 
 SMALL = [
     "data.use=core/digits",
-    "data.size=16",
-    "data.digit_size=0",
-    "encoder.patch_size=2",
-    "encoder.embed_dim=32",
-    "encoder.depth=1",
-    "encoder.num_heads=2",
-    "predictor.embed_dim=16",
-    "predictor.depth=1",
-    "predictor.num_heads=2",
+    *TOY_MODEL,
     "optim.batch_size=32",
     "optim.steps=12",
     "run.ckpt_every=4",

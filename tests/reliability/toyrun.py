@@ -7,18 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from helpers import TOY_MODEL
+
 STEPS, CKPT_EVERY = 32, 4
 SETS = [
     "data.use=core/digits",
-    "data.size=16",
-    "data.digit_size=0",
-    "encoder.patch_size=2",
-    "encoder.embed_dim=32",
-    "encoder.depth=1",
-    "encoder.num_heads=2",
-    "predictor.embed_dim=16",
-    "predictor.depth=1",
-    "predictor.num_heads=2",
+    *TOY_MODEL,
     "optim.batch_size=32",
     f"optim.steps={STEPS}",
     f"run.ckpt_every={CKPT_EVERY}",
