@@ -60,8 +60,8 @@ def _pip(args: list[str], verbose: bool = False) -> None:
     cmd = [sys.executable, "-m", "pip", *args]
     if verbose:
         output.note("running: " + " ".join(cmd))
-    try:
-        proc = subprocess.run(cmd, check=False, **({} if verbose else {"capture_output": True, "text": True}))
+    try:  # verbose: pip writes to this terminal; else its output is kept to show on failure
+        proc = subprocess.run(cmd, check=False, capture_output=not verbose, text=True)
     except OSError as exc:
         raise RunFailed(f"could not run pip: {exc}", "is pip installed in this Python environment?") from exc
     if proc.returncode != 0:

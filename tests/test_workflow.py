@@ -349,7 +349,7 @@ def test_the_help_examples_name_real_commands():
             assert words[0] == "jepakit" and (words[1] in paths or f"{words[1]} {words[2]}" in paths), line
 
 
-# --- 7. docs agree with the code ---------------------------------------------------------------------------------------
+# --- 7. docs agree with the code --------------------------------------------------------------------------------------
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 

@@ -68,8 +68,9 @@ def dataset_source(part: Any, seed: int, split: str, info: Any) -> Source:
             f"--data {part.spec.name} gives inputs of shape {list(shape)}, the encoder reads {list(info.input_shape)}",
             "set the dataset's size and channels to match, e.g. --set size=... --set channels=...",
         )
-    named = [(s, getattr(splits, s)) for s in ("train", "test")
-             if split in ("all", s) and getattr(splits, s) is not None]
+    named = [
+        (s, getattr(splits, s)) for s in ("train", "test") if split in ("all", s) and getattr(splits, s) is not None
+    ]
     if not named and splits.pretrain is not None and split in ("all", "train"):  # unlabelled data: what trains
         named = [("pretrain", splits.pretrain)]
     return Source(splits.name, sum(len(ds) for _, ds in named), _split_batches(named), list(splits.class_names or []))
