@@ -111,6 +111,7 @@ def plot_online_probe(metrics_rows: list[dict[str, Any]], path: str | Path) -> P
             )
     ax.set_xlabel("step")
     ax.set_ylabel("accuracy (%)")
+    handles = list(ax.get_legend_handles_labels()[0])
     if any("online_rankme" in r for r in rows):
         ax2 = ax.twinx()
         ax2.plot(steps, [r.get("online_rankme", np.nan) for r in rows], ":", color="tab:orange", label="RankMe")
@@ -118,8 +119,9 @@ def plot_online_probe(metrics_rows: list[dict[str, Any]], path: str | Path) -> P
             ax2.axhline(init["online_rankme_random_init"], color="tab:orange", ls=(0, (1, 4)), lw=0.8)
         ax2.set_ylabel("RankMe (effective rank)", color="tab:orange")
         ax2.tick_params(axis="y", colors="tab:orange")
+        handles += ax2.get_legend_handles_labels()[0]
     ax.set_title("online probe (above the dashed line = learning; falling back to it = collapse)", fontsize=9)
-    ax.legend(loc="lower right", fontsize=7)
+    ax.legend(handles=handles, loc="lower right", fontsize=7)
     ax.grid(alpha=0.3)
     return save_png(fig, path)
 
