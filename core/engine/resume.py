@@ -60,11 +60,29 @@ def config_changes(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
     ]
 
 
+def complete_checkpoints(directory: Path) -> list[int]:
+    """Steps whose checkpoint has both files and a JSON that reads as its step: what a resume can continue from.
+
+    A stray JSON (a half-pruned checkpoint, a file someone dropped there) does not count; the tensors' hash is
+    verified when the checkpoint is loaded, which falls back to the previous one if it does not match.
+    """
+    steps = []
+    for step in list_checkpoints(directory):
+        stem = directory / f"step-{step:07d}"
+        try:
+            meta = json.loads(stem.with_suffix(".json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(meta, dict) and meta.get("step") == step and stem.with_suffix(".safetensors").is_file():
+            steps.append(step)
+    return steps
+
+
 def check_resume(run_dir: RunDir, resolved: ResolvedRun) -> int | None:
     """Before any tensor is built: the step `--resume` would continue from (None when the directory holds no
     checkpoint), after checking that the run's config.toml is this config. optim.steps may differ (a finished
     run extended, an unfinished one shortened) but not fall below the newest checkpoint."""
-    steps = list_checkpoints(run_dir.checkpoints)
+    steps = complete_checkpoints(run_dir.checkpoints)
     if not steps:
         return None
     if run_dir.config.is_file():
