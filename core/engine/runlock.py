@@ -88,6 +88,14 @@ def holder(run_dir: Path) -> int | None:
         os.close(fd)
 
 
+def refuse_if_busy(run_dir: Path) -> None:
+    """Raise the "in use" error when another live process holds the directory's lock (checked before anything
+    else about a second command, so a busy directory is what it is told first)."""
+    pid = holder(run_dir) if run_dir.is_dir() else None
+    if pid is not None and pid != os.getpid():
+        raise _busy(run_dir, pid)
+
+
 def _busy(run_dir: Path, pid: int | None) -> JepakitError:
     who = f" (pid {pid})" if pid else ""
     return JepakitError(

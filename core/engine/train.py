@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-from jepakit.engine import faults
+from jepakit.engine import faults, runlock
 from jepakit.engine.ckpt import (
     atomic_write_text,
     latest_checkpoint,
@@ -74,6 +74,7 @@ def train(
         check_evaluable(resolved)
     run_dir = RunDir(resolved.run.out)
     if resume:
+        runlock.refuse_if_busy(run_dir.path)  # a busy directory is said first, as the lock would say it
         check_resume(run_dir, resolved)  # a config mismatch is said before any tensor is built
     dist = Dist.setup(resolved.run.device)
     try:
