@@ -169,3 +169,8 @@ def test_draw_writes_early_and_late_pictures(tmp_path):
     paths = m.draw(torch.randn(4, 1, 31 * 128), tmp_path / "masks")
     assert [p.name for p in paths] == ["masks_early.png", "masks_late.png"]
     assert all(p.stat().st_size > 1000 for p in paths)
+
+
+def test_an_empty_context_is_a_config_error():
+    with pytest.raises(ValueError, match="min_keep must be at least 1"):
+        CurriculumConfig(min_keep=0)
