@@ -266,7 +266,13 @@ def _launch(
 
 def eval_cmd(
     ctx: typer.Context,
-    run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A directory written by `jepakit train`.")],
+    run_dir: Annotated[
+        Path,
+        typer.Argument(
+            metavar="RUN_DIR",
+            help="A directory written by `jepakit train` (or by `jepakit export` / `import`, with --data).",
+        ),
+    ],
     data: Annotated[
         str | None,
         typer.Option(
@@ -313,10 +319,20 @@ def eval_cmd(
 
     if data is None and (overrides or max_samples is not None or name):
         raise JepakitError("--set, --max-samples and --name describe a --data set", "add --data DATASET|FOLDER")
+    from jepakit.engine.probe_export import is_export, probe_export
+
+    exported = is_export(run_dir)
+    if exported and data is None:
+        raise JepakitError(
+            f"{run_dir} is an exported encoder, not a run: it has no evaluation set of its own",
+            f"name one: jepakit eval {run_dir} --data core/digits (a dataset part or a folder of class folders)",
+        )
     state = load_state(ctx)
     with EvalProgress() as features, evaluation_progress(None if as_json else features):
         if data is None:
             result = evaluate_run(run_dir, state)
+        elif exported:
+            block_name, block = probe_export(run_dir, state, data, overrides or [], max_samples, name)
         else:
             block_name, block = probe_run(run_dir, state, data, overrides or [], max_samples, name)
     if data is not None:
@@ -324,7 +340,8 @@ def eval_cmd(
             output.print_json({"set": block_name, **block.to_dict()})
         else:
             output.print_eval(block, set_name=block_name)
-            output.note(f"added the set {block_name!r} to {run_dir / 'eval.json'}", style="green")
+            where = run_dir / (f"eval-{block_name}.json" if exported else "eval.json")
+            output.note(f"wrote the set {block_name!r} to {where}", style="green")
     elif as_json:
         output.print_json(result.to_dict())
     else:

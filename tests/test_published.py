@@ -250,3 +250,26 @@ def test_a_flat_safetensors_state_dict_imports_too(tmp_path):
     x = torch.randn(1, 3, 56, 56)
     with torch.no_grad():
         torch.testing.assert_close(encoder(x), target(x), atol=1e-5, rtol=1e-5)
+
+
+def test_an_imported_encoder_is_evaluated_on_a_labelled_set(tmp_path):
+    """import -> eval --data: the published encoder, the same part at random init and the raw input, one protocol;
+    the result lands beside the export (eval-NAME.json), and eval without --data says what to add."""
+    kw = dict(chans=3, dim=32, depth=1, heads=2, hidden=64, patch=4, tokens=16)
+    context, target = _pair(**kw)
+    torch.save(official_checkpoint(context, target, "module."), tmp_path / "ijepa.pth.tar")
+    exp = tmp_path / "exp"
+    imported = cli("import", str(tmp_path / "ijepa.pth.tar"), "--kind", "ijepa", "--num-heads", "2", "--out", str(exp))
+    assert imported.exit_code == 0, imported.output
+    result = cli(
+        "eval", str(exp), "--data", "core/digits", "--set", "data.size=16", "--set", "data.channels=3",
+        "--max-samples", "200", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    block = json.loads(result.stdout)
+    assert block["set"] == "digits" and block["metric"] == "accuracy"
+    assert all(isinstance(block[row], float) for row in ("trained", "random_init", "baseline_raw"))
+    assert json.loads((exp / "eval-digits.json").read_text(encoding="utf-8"))["trained"] == block["trained"]
+    assert not (exp / "eval.json").exists()
+    assert_refused(cli("eval", str(exp)), "exported encoder", "--data")
+    assert_refused(cli("eval", str(exp), "--data", "core/digits"), "shape")
