@@ -37,7 +37,7 @@ from jepakit.engine.ckpt import (
 )
 from jepakit.engine.distributed import Dist, move_batch
 from jepakit.engine.jepa import build
-from jepakit.engine.launch import check_shardable
+from jepakit.engine.launch import check_shardable, rank_env
 from jepakit.engine.loader import make_loader
 from jepakit.engine.monitors import collapse_monitor, draw_run_plots, monitor_batch
 from jepakit.engine.online import OnlineProbe
@@ -74,7 +74,8 @@ def train(
         check_evaluable(resolved)
     run_dir = RunDir(resolved.run.out)
     if resume:
-        runlock.refuse_if_busy(run_dir.path)  # a busy directory is said first, as the lock would say it
+        if rank_env().rank == 0:  # rank 0 takes the lock; the other ranks of a launch run beside its holder
+            runlock.refuse_if_busy(run_dir.path)  # a busy directory is said first, as the lock would say it
         check_resume(run_dir, resolved)  # a config mismatch is said before any tensor is built
     dist = Dist.setup(resolved.run.device)
     try:
