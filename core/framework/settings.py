@@ -82,7 +82,7 @@ class EvalConfig:
     sets: list[str] | dict[str, dict[str, Any]] = field(default_factory=list)
     #: the online probe while training (core/engine/online.py): k-NN accuracy and RankMe of the evaluated encoder
     #: on a fixed subset every this many steps, next to their random-init figures; 0 = off. 50 costs the tiny
-    #: presets at most 3 % of their training time (benchmarks/README.md)
+    #: presets 1-4 % of their training time (benchmarks/README.md)
     online_every: int = 50
     online_samples: int = 512  # the fixed stratified subset: this many train samples (the bank), as many test ones
     online_linear: bool = False  # also a linear probe on the same features (slower than the k-NN)
