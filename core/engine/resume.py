@@ -82,8 +82,7 @@ def check_resume(run_dir: RunDir, resolved: ResolvedRun) -> int | None:
     """Before any tensor is built: the step `--resume` would continue from (None when the directory holds no
     checkpoint), after checking that the run's config.toml is this config. optim.steps may differ (a finished
     run extended, an unfinished one shortened) but not fall below the newest checkpoint."""
-    steps = complete_checkpoints(run_dir.checkpoints)
-    if not steps:
+    if not list_checkpoints(run_dir.checkpoints):
         return None
     if run_dir.config.is_file():
         changes = config_changes(load_toml(run_dir.config), resolved.to_dict())
@@ -94,6 +93,9 @@ def check_resume(run_dir: RunDir, resolved: ResolvedRun) -> int | None:
                 f"continue it as it was with: {resume_command(run_dir.path)} (it reads the run's own config.toml), "
                 "or train these settings into a new --out",
             )
+    steps = complete_checkpoints(run_dir.checkpoints)  # a stray JSON is no step to continue from
+    if not steps:
+        return None
     if resolved.optim.steps < steps[-1]:
         raise JepakitError(
             f"--resume: optim.steps = {resolved.optim.steps} is below the step of {run_dir.path}'s newest "
