@@ -110,3 +110,31 @@ def test_user_variants_from_plugins_toml_are_listed(tmp_path):
     state = load_plugins(write_plugins_toml(tmp_path, body))
     spec = state.registry.get("variants", "local/my-jepa")
     assert spec.summary == "mine" and spec.spec["encoder"]["use"] == "core/vit"
+
+
+@pytest.mark.parametrize("where", ["project", "package", "plugin_file"])
+def test_a_scaffold_folder_in_paths_loads_as_one_plugin(tmp_path, where):
+    """`[plugins] paths` may name what `jepakit new plugin` made (the project, its package, or its plugin.py):
+    it loads as one plugin under its own name, and its lazily imported parts resolve."""
+    from jepakit.cli.new_plugin import write
+
+    name = f"pathplug{where.replace('_', '')}"
+    write(name, ["masker"], tmp_path / name)
+    target = {
+        "project": tmp_path / name,
+        "package": tmp_path / name / f"jepakit_{name}",
+        "plugin_file": tmp_path / name / f"jepakit_{name}" / "plugin.py",
+    }[where]
+    state = load_plugins(write_plugins_toml(tmp_path, f'[plugins]\npaths = ["{target}"]\n'))
+    local = [r for r in state.records if str(tmp_path) in r.distribution]
+    assert [(r.name, r.status) for r in local] == [(name, "ok")], [(r.name, r.status, r.error) for r in local]
+    assert ("variants", f"{name}/tiny") in state.registry
+    spec = state.registry.get("maskers", f"{name}/random")
+    assert spec.load().__name__  # the "module:attr" target imports by name
+
+
+def test_a_folder_without_any_plugin_is_a_broken_record(tmp_path):
+    (tmp_path / "empty").mkdir()
+    state = load_plugins(write_plugins_toml(tmp_path, '[plugins]\npaths = ["empty"]\n'))
+    rec = next(r for r in state.records if r.name == "empty")
+    assert rec.status == "broken" and "holds no plugin" in rec.error

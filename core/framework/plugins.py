@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import importlib
 import importlib.metadata as md
 import importlib.util
 import os
@@ -37,7 +38,7 @@ class PluginSettings:
 
     require: list[str] = field(default_factory=list)  # "jepakit-ijepa>=0.1": checked against installed versions
     disable: list[str] = field(default_factory=list)  # plugin (entry-point) names never loaded
-    paths: list[str] = field(default_factory=list)  # local .py files or folders of them, loaded as plugins
+    paths: list[str] = field(default_factory=list)  # local plugin projects, packages, .py files or folders of them
     strict: bool = False  # any plugin error is fatal (exit 2) instead of a `broken` row
 
 
@@ -196,15 +197,30 @@ def _load_entry_points(settings: PluginSettings, records: list[PluginRecord]) ->
 
 
 def _load_path(path: Path, settings: PluginSettings, records: list[PluginRecord]) -> list[tuple[PluginRecord, object]]:
-    """A local plugin file, or every top-level .py file in a folder (no packaging needed)."""
+    """A local plugin without installing it: a project folder (with pyproject.toml, as `jepakit new plugin` makes),
+    a package folder (with __init__.py), a single .py file, or a folder of loose .py files (each one plugin)."""
     if not path.exists():
         rec = PluginRecord(
             path.stem, str(path), status="broken", error=f"plugin path not found: {path}", source=str(path)
         )
         records.append(rec)
         return []
-    files = sorted(path.glob("*.py")) if path.is_dir() else [path]
     out: list[tuple[PluginRecord, object]] = []
+    package = _local_package(path) if path.is_dir() else _module_in_package(path)
+    if package is not None:
+        name, root, module = package
+        rec = PluginRecord(name, str(path), source=module)
+        if name in settings.disable:
+            rec.status = "disabled"
+            records.append(rec)
+        else:
+            _import_timed(rec, functools.partial(_import_from, root, module), records, out)
+        return out
+    files = sorted(path.glob("*.py")) if path.is_dir() else [path]
+    if not files:
+        rec = PluginRecord(path.name, str(path), status="broken", source=str(path))
+        rec.error = f"{path} holds no plugin: no pyproject.toml, no __init__.py and no .py files"
+        records.append(rec)
     for file in files:
         rec = PluginRecord(file.stem, str(file), source=str(file))
         if file.stem in settings.disable:
@@ -213,6 +229,48 @@ def _load_path(path: Path, settings: PluginSettings, records: list[PluginRecord]
             continue
         _import_timed(rec, functools.partial(_exec_file, file), records, out)
     return out
+
+
+def _local_package(path: Path) -> tuple[str, Path, str] | None:
+    """(plugin name, folder to put on sys.path, module to import) for a project or package folder, else None.
+
+    A project folder names its plugin module in `[project.entry-points.jepakit]`; a package folder is loaded
+    through its `plugin.py` when it has one. Parts are registered as "module:attr" strings imported later, so
+    the package must be importable by name: its parent folder goes on sys.path (here, and in every process
+    that loads plugins, since each reads the same plugins.toml).
+    """
+    pyproject = path / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            entries = load_toml(pyproject).get("project", {}).get("entry-points", {}).get(ENTRY_POINT_GROUP, {})
+        except Exception:  # an unreadable pyproject: fall through to the package search below
+            entries = {}
+        if entries:
+            name, module = next(iter(entries.items()))
+            return str(name), path, str(module)
+        inner = sorted(p for p in path.iterdir() if (p / "__init__.py").is_file() and p.name.startswith("jepakit_"))
+        if inner:
+            path = inner[0]
+    if (path / "__init__.py").is_file():
+        module = f"{path.name}.plugin" if (path / "plugin.py").is_file() else path.name
+        return path.name.removeprefix("jepakit_"), path.parent, module
+    return None
+
+
+def _module_in_package(file: Path) -> tuple[str, Path, str] | None:
+    """A .py file inside a package (e.g. a scaffold's plugin.py) is imported as `package.module`, so that its
+    absolute imports of sibling modules work; a loose file returns None and is executed on its own."""
+    if file.suffix != ".py" or not (file.parent / "__init__.py").is_file():
+        return None
+    pkg = file.parent
+    return pkg.name.removeprefix("jepakit_"), pkg.parent, f"{pkg.name}.{file.stem}"
+
+
+def _import_from(root: Path, module: str) -> ModuleType:
+    """Import `module` with `root` on sys.path (first, so the local copy wins over nothing else installed)."""
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    return importlib.import_module(module)
 
 
 def _exec_file(file: Path) -> ModuleType:
