@@ -15,7 +15,7 @@ import typer
 from jepakit.cli import output
 from jepakit.cli.context import load_state
 from jepakit.cli.parts_cmd import warn_broken
-from jepakit.cli.run_cmd import JsonOpt, SetOpt, run_source
+from jepakit.cli.run_cmd import JsonOpt, SetOpt, resolve_arg
 from jepakit.errors import JepakitError
 
 DEFAULT_VARIANT = "ijepa/bench"  # = jepakit.experiments.bench.DEFAULT_VARIANT (not imported: that module imports torch)
@@ -95,11 +95,9 @@ def bench_cmd(
     FLOP/s over this machine's measured matmul peak in the same precision. Numbers vary between machines and
     runs; compare rows measured in one session.
     """
-    from jepakit.framework.compose import resolve_run
-
     state = load_state(ctx)
     warn_broken(state)
-    resolved = resolve_run(run_source(variant), state, bench_overrides(overrides or [], precision, workers, compile_))
+    resolved = resolve_arg(variant, state, bench_overrides(overrides or [], precision, workers, compile_))
     output.note(f"bench: {resolved.variant} {resolved.run.precision}, {warmup} warm-up + {steps} timed steps ...")
     from jepakit.experiments.bench import run_bench
 

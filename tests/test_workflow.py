@@ -243,6 +243,7 @@ def test_a_sweep_without_evaluation_end_to_end(tmp_path):
         ("report", "gone"),
         ("validate", "runs/gone"),
         ("train", "--resume", "runs/gone"),
+        ("bench", "./gone"),
     ],
 )
 def test_a_missing_directory_is_not_found(args):
