@@ -114,9 +114,13 @@ def test_a_resume_without_a_checkpoint_says_it_starts_from_scratch(tmp_path):
 def test_extending_a_finished_run(finished, tmp_path):
     """--resume with a larger optim.steps continues a finished run; the new horizon is said and recorded."""
     run = copy_of(finished, tmp_path)
+    (run / "eval.json").write_text('{"step": 2}')  # what an evaluation at step 2 left
     result = cli("train", "--resume", str(run), "--set", "optim.steps=3", "--no-eval")
     assert result.exit_code == 0, result.output
     assert "optim.steps 2 -> 3" in result.stderr and "resuming" in result.stderr
+    # the old evaluation no longer describes the encoder: kept under its step's name, not left as eval.json
+    assert not (run / "eval.json").exists() and (run / "eval.step-2.json").read_text() == '{"step": 2}'
+    assert "eval.step-2.json" in result.stderr
     assert [r["step"] for r in RunDir(run).read_metrics()] == [1, 2, 3]
     assert "steps = 3" in (run / "config.toml").read_text()
     shorter = cli("train", "--resume", str(run), "--set", "optim.steps=1", "--no-eval")

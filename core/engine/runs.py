@@ -128,6 +128,15 @@ class RunDir:
         a method's result first)."""
         atomic_write_text(self.eval_json, json.dumps(result, indent=1) + "\n")
 
+    def retire_eval(self, step: int) -> Path | None:
+        """Rename eval.json to eval.step-STEP.json once training went on past the step it evaluated (an
+        extension with --no-eval): it no longer describes this encoder, but it is kept, not deleted."""
+        if not self.eval_json.is_file():
+            return None
+        old = self.path / f"eval.step-{step}.json"
+        self.eval_json.replace(old)
+        return old
+
 
 def existing_run(path: str | Path) -> RunDir:
     """A run directory to read (eval, export, embed): "not found" when nothing is there, "not a run directory"
