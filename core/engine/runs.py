@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +136,7 @@ class RunDir:
             return None
         old = self.path / f"eval.step-{step}.json"
         self.eval_json.replace(old)
+        logging.getLogger("jepakit").warning("eval.json described the run at step %d: kept as %s", step, old.name)
         return old
 
 

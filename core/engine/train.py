@@ -392,13 +392,8 @@ class _Training:
             return summary
         resolved, built, run_dir = self.resolved, self.built, self.run_dir
         draw_run_plots(run_dir, built, self.start == 0)
-        if self.done > self.start and not self.do_eval and (old := run_dir.retire_eval(self.start)):
-            log.warning(
-                "%s described the run at step %d; kept as %s (evaluate: jepakit eval)",
-                "eval.json",
-                self.start,
-                old.name,
-            )
+        if self.done > self.start and not self.do_eval:
+            run_dir.retire_eval(self.start)  # an extension: the old eval.json described the shorter run
         if self.do_eval:
             from jepakit.engine.run_eval import evaluate_and_write  # the method evaluates, core writes eval.json
 
