@@ -184,7 +184,8 @@ def compare(
     directories: Annotated[list[Path], typer.Argument(metavar="RUN_DIR|SWEEP_DIR", help="Runs, or folders of runs.")],
     as_json: JsonOpt = False,
     plot: Annotated[
-        Path | None, typer.Option("--plot", metavar="FILE.png", help="Loss curves and metric per setting.")
+        Path | None,
+        typer.Option("--plot", metavar="FILE", help="Loss curves and metric per setting (.png, .svg, .pdf, .jpg)."),
     ] = None,
 ) -> None:
     """Side-by-side metrics, grouped over seeds as mean +- std, with the random-init and raw baselines."""
@@ -192,6 +193,11 @@ def compare(
     from jepakit.experiments.sweep import find_runs, run_status
 
     must_exist(*directories)
+    if plot is not None and plot.suffix.lower() not in (".png", ".svg", ".pdf", ".jpg", ".jpeg"):
+        raise JepakitError(
+            f"--plot {plot}: unknown figure format {plot.suffix or '(no suffix)'!r}",
+            "name a .png, .svg, .pdf or .jpg file; the format follows the suffix",
+        )
     paths = [p for d in directories for p in find_runs(d)]
     if not paths:
         raise JepakitError("no run directories among the arguments", "pass run directories or a sweep folder")

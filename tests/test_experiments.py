@@ -106,13 +106,50 @@ def test_statuses_and_grouping_over_seeds(tmp_path):
     assert differing([s["config"] for s in statuses.values()]) == ["optim.lr", "run.seed"]
 
     groups = group_runs([statuses[n] for n in ("a0", "a1", "a2", "b0", "b1", "b2")])
-    assert [g["settings"] for g in groups] == [{"optim.lr": 1e-3}, {"optim.lr": 5e-4}]
-    a, b = groups
+    assert [g["settings"] for g in groups] == [{"optim.lr": 5e-4}, {"optim.lr": 1e-3}]  # by value, not as text
+    b, a = groups
     assert a["seeds"] == [0, 1, 2] and a["trained"] == {"mean": 82.0, "std": 2.0, "n": 3}  # sample std
     assert a["random_init"] == {"mean": 51.0, "std": 1.0, "n": 3}
     assert a["heads"]["linear"]["raw"] == {"mean": 40.0, "std": 0.0, "n": 3}
     assert b["trained"] == {"mean": 70.0, "std": 0.0, "n": 1}  # only finished runs count
     assert b["status"] == {"failed": 1, "finished": 1, "interrupted": 1}
+
+
+def test_the_comparison_plot_shows_values_baselines_and_a_numeric_order(tmp_path):
+    """What a user reads off `compare --plot`: groups top-down by value, trained / random init / raw input with
+    their values written out, an axis spanning the values (not from 0), and the format its suffix names."""
+    from jepakit.experiments.compare import comparison_figure, plot_comparison
+
+    runs = [
+        _fake_run(tmp_path, n, lr, seed, acc)
+        for n, lr, seed, acc in [
+            ("a0", 1e-3, 0, 80.0),
+            ("a1", 1e-3, 1, 84.0),
+            ("b0", 5e-4, 0, 70.0),
+            ("c0", 1e-2, 0, 75.0),
+        ]
+    ]
+    statuses = [run_status(p) for p in runs]
+    groups = group_runs(statuses)
+    fig = comparison_figure(groups, statuses)
+    ax = fig.axes[1]
+    top_down = [
+        t.get_text() for _, t in sorted(zip(ax.get_yticks(), ax.get_yticklabels(), strict=True), key=lambda p: -p[0])
+    ]
+    assert top_down == ["optim.lr=0.0005", "optim.lr=0.001", "optim.lr=0.01"]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["trained", "random init", "raw input"]
+    texts = [t.get_text() for t in ax.texts]
+    assert "82.00±2.83" in texts and "70.00" in texts and "40.00" in texts
+    lo, hi = ax.get_xlim()
+    assert 0 < lo < 40 and hi > 84  # spans the values, from raw input's 40 to trained's 84 + std
+    assert (tmp_path / "x.svg").exists() is False
+    plot_comparison(groups, statuses, tmp_path / "x.svg")
+    assert (tmp_path / "x.svg").read_text().lstrip().startswith("<?xml")
+    plot_comparison(groups, statuses, tmp_path / "x.jpg")
+    assert (tmp_path / "x.jpg").read_bytes()[:3] == b"\xff\xd8\xff"  # JPEG, not PNG bytes under a .jpg name
+    with pytest.raises(ValueError, match="unknown figure format"):
+        plot_comparison(groups, statuses, tmp_path / "x.bmpx")
 
 
 def test_scheduler_skips_finished_runs_and_resumes_interrupted_ones(tmp_path):

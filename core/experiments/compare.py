@@ -41,6 +41,7 @@ def group_runs(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     raw over the group's seeds.
     """
     groups: dict[str, dict[str, Any]] = {}
+    order = {v: i for i, v in enumerate(by_variant(runs))}
     for variant, members in by_variant([r for r in runs if r.get("status") != "broken"]).items():
         keys = differing([r["config"] for r in members], ignore=BOOKKEEPING | {"run.seed"})
         for r in members:
@@ -53,7 +54,19 @@ def group_runs(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
             g["runs"].append(r["name"])
             g["seeds"].append(flat.get("run.seed"))
             g["members"].append(r)
-    return [_summarise(g) for g in groups.values()]
+    ordered = sorted(groups.values(), key=lambda g: (order[g["variant"]], setting_key(g["settings"])))
+    return [_summarise(g) for g in ordered]
+
+
+def setting_key(settings: dict[str, Any]) -> tuple[tuple[int, float, str], ...]:
+    """Sort key for a group's settings: numbers by value (0.0005 before 0.001), then anything else as text."""
+    key = []
+    for v in settings.values():
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            key.append((1, 0.0, json.dumps(v, sort_keys=True, default=str)))
+        else:
+            key.append((0, float(v), ""))
+    return tuple(key)
 
 
 def _summarise(g: dict[str, Any]) -> dict[str, Any]:
@@ -142,18 +155,36 @@ def _loss_curve(path: Path) -> tuple[list[int], list[float]]:
     return steps, losses
 
 
+#: the three rows of every comparison, as the plot draws them: (summary key, legend label, colour, marker)
+PLOT_ROWS = (
+    ("trained", "trained", "tab:blue", "o"),
+    ("random_init", "random init", "tab:gray", "s"),
+    ("baseline_raw", "raw input", "tab:orange", "D"),
+)
+
+
 def plot_comparison(groups: list[dict[str, Any]], runs: list[dict[str, Any]], path: str | Path) -> Path:
-    """Left: loss curves (one colour per group, one line per seed). Right: primary metric per group, trained vs
-    random init, mean with +-std error bars."""
+    """`comparison_figure`, written in the format the file's suffix names (.png, .svg, .pdf, .jpg)."""
+    from jepakit.library.plots import save_figure
+
+    return save_figure(comparison_figure(groups, runs), path)
+
+
+def comparison_figure(groups: list[dict[str, Any]], runs: list[dict[str, Any]]) -> Any:
+    """Left: loss curves (one colour per group, one line per seed). Right: the primary metric per group as
+    points with +-std error bars over seeds for trained, random init and raw input, each value written beside
+    its point; the axis spans the values (not from 0, which hides small differences), groups read top-down
+    in the order of the tables."""
     import matplotlib
 
-    from jepakit.library.plots import new_figure, save_png
+    from jepakit.library.plots import new_figure
 
     by_name = {r["name"]: r for r in runs}
     names = [group_label(g, several_variants(groups)) for g in groups]
     palette = matplotlib.colormaps["tab10"]
-    fig = new_figure(11, 4.2)
+    fig = new_figure(12, max(3.6, 1.6 + 0.55 * len(groups)))
     ax_loss, ax_metric = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    fig.subplots_adjust(wspace=0.1 + 0.012 * max(map(len, names), default=0))  # room for the setting labels
     for i, g in enumerate(groups):
         colour = palette(i % 10)
         for j, name in enumerate(g["runs"]):
@@ -162,24 +193,42 @@ def plot_comparison(groups: list[dict[str, Any]], runs: list[dict[str, Any]], pa
                 ax_loss.plot(steps, losses, color=colour, lw=1.2, alpha=0.8, label=names[i] if j == 0 else None)
     ax_loss.set_xlabel("step")
     ax_loss.set_ylabel("loss")
-    ax_loss.set_title("training loss", fontsize=9)
+    ax_loss.set_title("training loss (one line per seed)", fontsize=10)
     if any(line.get_label() and not line.get_label().startswith("_") for line in ax_loss.get_lines()):
-        ax_loss.legend(fontsize=6)
-    xs = list(range(len(groups)))
-    for offset, row, bar_colour in ((-0.18, "trained", "tab:blue"), (0.18, "random_init", "tab:gray")):
-        means = [g[row]["mean"] if g[row]["mean"] is not None else float("nan") for g in groups]
-        stds = [g[row]["std"] or 0.0 for g in groups]
-        ax_metric.bar(
-            [x + offset for x in xs],
-            means,
-            width=0.34,
-            yerr=stds,
-            color=bar_colour,
-            capsize=3,
-            label=row.replace("_", " "),
-        )
-    ax_metric.set_xticks(xs, names, rotation=20, ha="right", fontsize=6)
-    ax_metric.set_ylabel(next((g["metric"] for g in groups if g["metric"]), "metric") or "metric")
-    ax_metric.set_title("primary metric per setting (mean +- std over seeds)", fontsize=9)
-    ax_metric.legend(fontsize=7)
-    return save_png(fig, path)
+        ax_loss.legend(fontsize=8, loc="upper right")
+    ys = list(range(len(groups)))[::-1]  # the first group on top
+    values: list[float] = []
+    for k, (row, text, colour, marker) in enumerate(PLOT_ROWS):
+        dy = 0.22 * (1 - k)
+        labelled = False  # one legend entry per row
+        for y, g in zip(ys, groups, strict=True):
+            mean, std = g[row]["mean"], g[row]["std"] or 0.0
+            if mean is None:
+                continue
+            values += [mean - std, mean + std]
+            ax_metric.errorbar(
+                mean, y + dy, xerr=std, fmt=marker, color=colour, capsize=3, ms=6, label=None if labelled else text
+            )
+            labelled = True
+            shown = f"{mean:.2f}" if not std else f"{mean:.2f}±{std:.2f}"
+            ax_metric.annotate(
+                shown,
+                (mean + std, y + dy),
+                xytext=(4, 0),
+                textcoords="offset points",
+                fontsize=8,
+                va="center",
+                color=colour,
+            )
+    if values:
+        lo, hi = min(values), max(values)
+        pad = max(hi - lo, 1e-6) * 0.25
+        ax_metric.set_xlim(lo - pad, hi + 2 * pad)  # room on the right for the values
+    ax_metric.set_yticks(ys, names, fontsize=9)
+    ax_metric.set_ylim(-0.6, len(groups) - 0.4)
+    metric = next((g["metric"] for g in groups if g["metric"]), None) or "metric"
+    ax_metric.set_xlabel(metric)
+    ax_metric.set_title(f"{metric} per setting (mean ± std over seeds)", fontsize=10)
+    ax_metric.grid(axis="x", alpha=0.3)
+    ax_metric.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3, frameon=False)
+    return fig

@@ -45,6 +45,29 @@ def save_png(fig: Any, path: str | Path) -> Path:
     return path
 
 
+#: what a figure may be saved as, by the file's suffix (matplotlib's format names)
+FIGURE_FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf", ".jpg": "jpeg", ".jpeg": "jpeg"}
+
+
+def save_figure(fig: Any, path: str | Path) -> Path:
+    """Write the figure atomically in the format its suffix names (FIGURE_FORMATS); ValueError for another."""
+    path = Path(path)
+    fmt = FIGURE_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise ValueError(f"{path}: unknown figure format {path.suffix!r}; use one of {', '.join(FIGURE_FORMATS)}")
+    if fmt == "png":
+        return save_png(fig, path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            fig.savefig(f, format=fmt, dpi=110, bbox_inches="tight")
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return path
+
+
 def _numpy(a: Any) -> np.ndarray:
     """Tensors (any device, with grad) or array-likes to numpy, without importing torch here."""
     if hasattr(a, "detach"):
