@@ -244,3 +244,16 @@ def test_report_of_a_sweep_folder_embeds_every_image(tmp_path):
     assert len(p.srcs) == 1 + 3 + 1  # comparison plot, a loss plot per run, one PCA
     single = _parse(build_report(run))
     assert "resolved config" in " ".join(single.text) and len(single.srcs) == 2
+
+
+def test_a_report_of_a_short_run_shows_one_collapse_measurement_as_a_row_not_a_dot(tmp_path):
+    from jepakit.experiments.report import run_section
+
+    run = _fake_run(tmp_path, "short", 1e-3, 0, 80.0, done=2)
+    rows = [{"step": 1, "loss": 1.0}, {"step": 2, "loss": 0.5, "feature_std": 0.12, "effective_rank": 7.5}]
+    (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (run / "run.json").write_text(json.dumps({"command": ["/venv/bin/jepakit", "train", "x"], "plugins_used": ["a"]}))
+    html = run_section(run)
+    assert 'alt="collapse monitors"' not in html
+    assert "<td>2</td><td>0.12</td><td>7.5</td>" in html
+    assert "<td>command</td><td>jepakit train x</td>" in html and "<td>plugins used</td><td>a</td>" in html

@@ -85,3 +85,8 @@ def test_a_small_sweep_survives_failures_and_kills_and_reports(tmp_path):
     html = (tmp_path / "r.html").read_text()
     assert html.count("data:image/png;base64,") >= 1 + 4 + 2  # comparison, a loss plot per run, masks of finished
     assert "embedding (PCA, coloured by label)" in html
+    # what a reader sees: the sweep's grid, seeds and command; statuses and lists in words, not JSON or reprs
+    assert "<td>grid</td><td>masker.min_keep=4,60</td>" in html and "<td>seeds</td><td>0,1</td>" in html
+    assert "<td>command</td><td>jepakit sweep ijepa/ijepa-tiny --grid" in html
+    assert "<td>command</td><td>jepakit train " in html  # each run's own command, not the interpreter's path
+    assert "2 finished" in html and "{&quot;" not in html and "[&#x27;" not in html

@@ -18,6 +18,7 @@ from typing import Any
 from jepakit.engine import faults, runlock
 from jepakit.engine.ckpt import atomic_write_text
 from jepakit.errors import JepakitError, RunFailed
+from jepakit.framework.settings import typed_command
 from jepakit.interfaces import EvalResult
 
 
@@ -107,7 +108,7 @@ class RunDir:
             "variant": resolved.variant,
             "seed": resolved.run.seed,
             "precision": resolved.run.precision,
-            "command": sys.argv,
+            "command": typed_command(sys.argv),  # what the user typed, e.g. "jepakit train ijepa/ijepa-tiny"
             "python": platform.python_version(),
             "platform": platform.platform(),
             "torch": version("torch"),

@@ -38,11 +38,42 @@ def _table(head: list[str], rows: list[list[Any]]) -> str:
     return f"<table><tr>{th}</tr>{body}</table>"
 
 
-def _monitor_png(rows: list[dict[str, Any]]) -> bytes | None:
-    """Feature std and effective rank of the teacher over training (the collapse monitors)."""
-    mon = [r for r in rows if "feature_std" in r]
-    if not mon:
-        return None
+def _shown(key: str, value: Any) -> str:
+    """A run.json value as a reader wants it: the command as typed, lists comma-separated, mappings as
+    "name version" pairs (not Python or JSON syntax)."""
+    if key == "command" and isinstance(value, list):  # run.json of older runs: the raw argv
+        from jepakit.framework.settings import typed_command
+
+        return typed_command([str(v) for v in value])
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or "-"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}".strip() for k, v in value.items()) or "-"
+    return str(value)
+
+
+def _status(counts: dict[str, int]) -> str:
+    """{"finished": 2, "failed": 1} -> "2 finished, 1 failed"."""
+    return ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "-"
+
+
+def _sweep_header(target: Path) -> list[str]:
+    """How the sweep was made (sweep.json): the command, the grid, the seeds and the fixed --set options."""
+    manifest = _json_object(target / "sweep.json")
+    if not manifest:
+        return []
+    rows = [
+        ["command", manifest.get("command") or "-"],
+        ["run file or variant", manifest.get("source") or "-"],
+        ["grid", "; ".join(manifest.get("grid") or []) or "-"],
+        ["seeds", manifest.get("seeds") or "-"],
+        ["fixed settings (--set)", ", ".join(manifest.get("set") or []) or "-"],
+    ]
+    return [_table(["sweep", "value"], rows)]
+
+
+def _monitor_png(mon: list[dict[str, Any]]) -> bytes:
+    """Feature std and effective rank of the teacher over training (the collapse monitors), from 2+ rows."""
     from jepakit.library.plots import new_figure
 
     fig = new_figure(6.0, 3.0)
@@ -99,12 +130,7 @@ def run_section(path: Path, level: int = 2) -> str:
     )
     meta = _json_object(path / "run.json")
     if meta:
-        shown = {k: (" ".join(v) if k == "command" else v) for k, v in meta.items()}
-        parts.append(
-            _table(
-                ["run metadata", "value"], [[k, json.dumps(v) if isinstance(v, dict) else v] for k, v in shown.items()]
-            )
-        )
+        parts.append(_table(["run metadata", "value"], [[k.replace("_", " "), _shown(k, v)] for k, v in meta.items()]))
     ev = evaluation(path) if st["trained"] is not None else None
     if ev is not None:
         main = ev.main
@@ -123,9 +149,18 @@ def run_section(path: Path, level: int = 2) -> str:
     plots = path / "plots"
     loss_png = (plots / "loss.png").read_bytes() if (plots / "loss.png").is_file() else _loss_png(_rows(path))
     parts.append("<h4>loss and learning rate</h4>" + _img(loss_png, "loss and learning rate"))
-    monitor = _monitor_png(_rows(path))
-    if monitor:
-        parts.append("<h4>collapse monitors</h4>" + _img(monitor, "collapse monitors"))
+    mon = [r for r in _rows(path) if "feature_std" in r]
+    if len(mon) >= 2:  # a curve needs two points; one measurement is a table row
+        parts.append("<h4>collapse monitors</h4>" + _img(_monitor_png(mon), "collapse monitors"))
+    elif mon:
+        row = mon[0]
+        parts.append(
+            "<h4>collapse monitors</h4>"
+            + _table(
+                ["step", "feature std", "effective rank"],
+                [[row["step"], row["feature_std"], row.get("effective_rank", "-")]],
+            )
+        )
     online = _online_png(plots, _rows(path))
     if online:
         parts.append(
@@ -217,7 +252,7 @@ def build_report(target: Path) -> str:
                 fmt(g["trained"]),
                 fmt(g["random_init"]),
                 fmt(g["baseline_raw"]),
-                json.dumps(g["status"]),
+                _status(g["status"]),
             ]
             for g in groups
         ]
@@ -233,6 +268,7 @@ def build_report(target: Path) -> str:
             [
                 f"<h1>jepakit sweep report: {html.escape(target.name)}</h1>",
                 f"<p>{len(runs)} runs in {len(groups)} settings; primary metric: {html.escape(str(metric))}</p>",
+                *_sweep_header(target),
                 *[
                     f'<p class="warn">left out {html.escape(s["name"])}: {html.escape(s.get("error", ""))}</p>'
                     for s in statuses

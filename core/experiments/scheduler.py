@@ -22,6 +22,7 @@ from typing import IO, Any
 
 from jepakit.errors import Interrupted
 from jepakit.experiments.sweep import PlannedRun, run_status
+from jepakit.framework.settings import typed_command
 
 #: Called as notify(run name, event) with event "started", "finished", "failed (exit N)" or "skipped (finished)".
 Notify = Callable[[str, str], None]
@@ -48,7 +49,15 @@ def write_manifest(
     root.mkdir(parents=True, exist_ok=True)
     (root / "sweep.json").write_text(
         json.dumps(
-            {"source": source, "grid": grid, "seeds": seeds, "set": overrides, "runs": [r.name for r in plan]}, indent=1
+            {
+                "source": source,
+                "grid": grid,
+                "seeds": seeds,
+                "set": overrides,
+                "command": typed_command(sys.argv),
+                "runs": [r.name for r in plan],
+            },
+            indent=1,
         )
     )
 

@@ -7,6 +7,7 @@ re-exports them with the resolved run that holds them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 
@@ -92,3 +93,15 @@ class EvalConfig:
             raise ValueError(f"online_every is a number of steps (0 = off), got {self.online_every}")
         if self.online_samples < 2:
             raise ValueError(f"online_samples must be at least 2, got {self.online_samples}")
+
+
+def typed_command(argv: list[str]) -> str:
+    """The command as the user would type it again: `jepakit train ...` for the CLI, whether it ran as the
+    console script (argv[0] a venv path) or as `python -m jepakit.cli` (a sweep's runs); a script's own argv
+    otherwise. Arguments are shell-quoted."""
+    import shlex
+
+    first = Path(argv[0]) if argv else Path()
+    if first.name == "jepakit" or first.match("*cli/__main__.py"):
+        return shlex.join(["jepakit", *argv[1:]])
+    return shlex.join(argv)
