@@ -78,3 +78,43 @@ def test_atomic_write_replaces_existing(tmp_path: Path) -> None:
     path.write_bytes(b"old")
     plots.plot_loss([{"step": 0, "loss": 1.0}, {"step": 1, "loss": 0.5}], path)
     _assert_png(path)
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """The figures the plot functions draw, captured as they are saved (what the PNG shows, as text a test reads)."""
+    figures = []
+    save = plots.save_png
+
+    def keep(fig, path):
+        figures.append(fig)
+        return save(fig, path)
+
+    monkeypatch.setattr(plots, "save_png", keep)
+    return figures
+
+
+def test_what_the_plots_say(tmp_path: Path, drawn) -> None:
+    """Legends and captions a reader relies on: the lr curve is in the legend; mask captions say what the blocks
+    are, in words and with correct plurals; the PCA legend names classes and its title the encoder."""
+    plots.plot_loss([{"step": s, "loss": 1.0 / (s + 1), "lr": 1e-3} for s in range(5)], tmp_path / "l.png")
+    legend = [t.get_text() for t in drawn[-1].axes[0].get_legend().get_texts()]
+    assert legend == ["loss", "learning rate (right axis)"]
+
+    images = np.zeros((2, 1, 16, 16))  # a black canvas: the grey 'neither' cells must stay explained
+    ctx = np.array([[2, 3, 6, 7], [8, 9, 12, 13]])
+    tgt = np.array([[[0, 1, 4, 5]], [[10, 11, 14, 15]]])
+    plots.plot_masks(images, ctx, tgt, (4, 4), tmp_path / "m.png")
+    fig = drawn[-1]
+    assert [ax.get_title() for ax in fig.axes] == ["context 4 tokens\n1 target x 4 tokens"] * 2
+    assert fig._suptitle.get_text() == plots.MASK_LEGEND and "grey: in neither" in plots.MASK_LEGEND
+    assert "outline" in plots.MASK_LEGEND and len(fig.axes[0].patches) == 1  # the caption's outline is drawn
+    assert plots.mask_caption(19, 4, 12) == "context 19 tokens, 4 targets x 12 tokens"
+
+    labels = np.repeat(np.arange(3), 10)
+    feats = np.random.default_rng(0).normal(size=(30, 5)) + labels[:, None]
+    names = ["cat", "dog", "bird"]
+    plots.plot_embedding_pca(feats, labels, tmp_path / "p.png", class_names=names, title="target encoder")
+    ax = drawn[-1].axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == names
+    assert ax.get_title().startswith("target encoder: PCA")

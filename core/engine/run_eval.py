@@ -72,7 +72,13 @@ def evaluate_built(
             workers=resolved.run.workers,
             label="embedding plot, test split",
         )
-        plots.plot_embedding_pca(feats, labels, run_dir.plots / "embedding_pca.png")
+        plots.plot_embedding_pca(
+            feats,
+            labels,
+            run_dir.plots / "embedding_pca.png",
+            class_names=built.splits.class_names,
+            title=f"{resolved.eval.encoder} encoder ({resolved.eval.readout}), test split",
+        )
     except (ValueError, RuntimeError) as exc:  # a plot must never lose an evaluation
         log.warning("embedding plot skipped: %s", exc)
     return result

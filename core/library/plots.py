@@ -16,6 +16,30 @@ from typing import Any
 import numpy as np
 
 CONTEXT_RGBA = (0.15, 0.45, 1.0, 0.35)  # context tokens: translucent blue
+NEITHER_RGBA = (0.55, 0.55, 0.55, 0.55)  # tokens in neither set (dropped by the masker): grey
+TARGET_ALPHA = 0.18  # target cells: a light tint of their block's colour, so the input stays visible
+MASK_LEGEND = (
+    "blue tint: context (the encoder sees it); coloured outline + light tint: a target block (predicted); "
+    "grey: in neither"
+)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def mask_caption(n_context: int, n_targets: int, target_size: int) -> str:
+    """ "context 19 tokens, 4 targets x 12 tokens": what one sample's masks hold, in words."""
+    return f"context {_plural(n_context, 'token')}, {_plural(n_targets, 'target')} x {_plural(target_size, 'token')}"
+
+
+def _mask_overlay(n_tok: int, ctx: np.ndarray, tgt: np.ndarray, palette: Any) -> np.ndarray:
+    """[N, RGBA]: grey for tokens in neither set, blue for context, each target block lightly in its colour."""
+    overlay = np.tile(np.array(NEITHER_RGBA), (n_tok, 1))
+    overlay[ctx] = CONTEXT_RGBA
+    for m in range(tgt.shape[0]):
+        overlay[tgt[m]] = (*palette((m + 1) % 10)[:3], TARGET_ALPHA)
+    return overlay
 
 
 def new_figure(w: float, h: float) -> Any:
@@ -98,13 +122,16 @@ def plot_loss(metrics_rows: list[dict[str, Any]], path: str | Path) -> Path:
         ax.set_yscale("log")
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
+    handles, names = ax.get_legend_handles_labels()
     if any("lr" in r for r in rows):
         lr = np.array([r.get("lr", np.nan) for r in rows], dtype=float)
         ax2 = ax.twinx()
-        ax2.plot(steps, lr, color="grey", ls=":", lw=1.0, label="lr")
-        ax2.set_ylabel("lr", color="grey")
+        ax2.plot(steps, lr, color="grey", ls=":", lw=1.0, label="learning rate (right axis)")
+        ax2.set_ylabel("learning rate", color="grey")
         ax2.tick_params(axis="y", colors="grey")
-    ax.legend(loc="upper right", fontsize=7)
+        more, more_names = ax2.get_legend_handles_labels()
+        handles, names = handles + more, names + more_names
+    ax.legend(handles, names, loc="upper right", fontsize=7)
     ax.grid(alpha=0.3, which="both")
     return save_png(fig, path)
 
@@ -189,11 +216,9 @@ def plot_masks(images: Any, context_idx: Any, target_idx: Any, grid: tuple[int, 
         ax = fig.add_subplot(1, k, i + 1)
         img, cmap = _to_display(x[i])
         ax.imshow(img, cmap=cmap, vmin=0, vmax=1, extent=(0, gw, gh, 0), interpolation="nearest")
-        overlay = np.zeros((n_tok, 4))  # [N, RGBA]
-        overlay[ctx[i]] = CONTEXT_RGBA
+        overlay = _mask_overlay(n_tok, ctx[i], tgt[i], palette)  # [N, RGBA]
         for m in range(tgt.shape[1]):
             colour = palette((m + 1) % 10)[:3]
-            overlay[tgt[i, m]] = (*colour, 0.5)
             rows, cols = np.divmod(np.unique(tgt[i, m]), gw)  # bounding box of the block, in grid cells
             ax.add_patch(
                 Rectangle(
@@ -210,8 +235,8 @@ def plot_masks(images: Any, context_idx: Any, target_idx: Any, grid: tuple[int, 
         ax.set_ylim(gh, 0)
         ax.set_xticks([])
         ax.set_yticks([])
-        ax.set_title(f"ctx {ctx.shape[1]} / {tgt.shape[1]}x{tgt.shape[2]} tgt", fontsize=7)
-    fig.suptitle("blue: context tokens; outlined colours: target blocks", fontsize=8)
+        ax.set_title(mask_caption(ctx.shape[1], tgt.shape[1], tgt.shape[2]).replace(", ", "\n"), fontsize=7)
+    fig.suptitle(MASK_LEGEND, fontsize=8)
     return save_png(fig, path)
 
 
@@ -221,7 +246,8 @@ def plot_masks_3d(
     """Video masks as frame strips: one row per sample, one column per tubelet time step.
 
     videos [K, C, T, H, W], context_idx [K, Nc], target_idx [K, M, Nt], flat indices on `grid` (gt, gh, gw).
-    Blue: context; colours: target blocks. A tube mask shows as the same cells lit in every column.
+    Blue: context; colours: target blocks; grey: neither (the input itself may be black, e.g. a blank canvas).
+    A tube mask shows as the same cells lit in every column.
     """
     import matplotlib
 
@@ -234,10 +260,9 @@ def plot_masks_3d(
     k = min(samples, len(x))
     fig = new_figure(1.6 * gt, 1.8 * k)
     for i in range(k):
-        flat = np.zeros((gt * gh * gw, 4))  # [N, RGBA]
-        flat[ctx[i]] = CONTEXT_RGBA
-        for m in range(tgt.shape[1]):
-            flat[tgt[i, m]] = (*palette((m + 1) % 10)[:3], 0.5)
+        flat = _mask_overlay(gt * gh * gw, ctx[i], tgt[i], palette)  # [N, RGBA]
+        for m in range(tgt.shape[1]):  # targets need a stronger tint here: no outlines on a strip
+            flat[tgt[i, m], 3] = 0.45
         overlay = flat.reshape(gt, gh, gw, 4)  # [T, H, W, RGBA]
         for t in range(gt):
             ax = fig.add_subplot(k, gt, i * gt + t + 1)
@@ -248,14 +273,21 @@ def plot_masks_3d(
             ax.set_yticks([])
             if i == 0:
                 ax.set_title(f"t={t * step}", fontsize=7)
-    fig.suptitle(f"blue: context ({ctx.shape[1]} tokens); colours: {tgt.shape[1]} target blocks", fontsize=8)
+    fig.suptitle(
+        f"{mask_caption(ctx.shape[1], tgt.shape[1], tgt.shape[2])} per clip. Blue: context; colours: target "
+        "blocks; grey: neither; columns: tubelet time steps",
+        fontsize=8,
+    )
     return save_png(fig, path)
 
 
-def plot_embedding_pca(feats: Any, labels: Any, path: str | Path) -> Path:
+def plot_embedding_pca(
+    feats: Any, labels: Any, path: str | Path, *, class_names: list[str] | None = None, title: str = ""
+) -> Path:
     """The first two principal components of features [N, F], coloured by label.
 
-    A quick look at class structure and collapse: collapsed features show as a line or a dot.
+    A quick look at class structure and collapse: collapsed features show as a line or a dot. `class_names`
+    name the labels in the legend (indices otherwise); `title` says which encoder and split the points are.
     """
     z = _numpy(feats).astype(np.float64)
     y = _numpy(labels).reshape(-1)
@@ -270,14 +302,20 @@ def plot_embedding_pca(feats: Any, labels: Any, path: str | Path) -> Path:
         xy = np.concatenate([xy, np.zeros((len(xy), 2 - xy.shape[1]))], axis=1)
     var = s**2 / max(float((s**2).sum()), 1e-12)
     classes, codes = np.unique(y, return_inverse=True)
-    fig = new_figure(4.5, 4.0)
+    fig = new_figure(6.0, 4.2)
     ax = fig.add_subplot(1, 1, 1)
-    sc = ax.scatter(xy[:, 0], xy[:, 1], c=codes, cmap="tab20" if len(classes) <= 20 else "viridis", s=5)
+    cmap = "tab10" if len(classes) <= 10 else "tab20" if len(classes) <= 20 else "viridis"
+    sc = ax.scatter(xy[:, 0], xy[:, 1], c=codes, cmap=cmap, s=6, alpha=0.8, vmin=0, vmax=max(len(classes) - 1, 1))
     if len(classes) <= 20:
         handles, _ = sc.legend_elements(num=None)  # one handle per distinct code
-        ax.legend(handles, [str(c) for c in classes], fontsize=6, markerscale=0.6, loc="best", ncol=2)
+        names = [class_names[int(c)] if class_names and _is_index(c, len(class_names)) else str(c) for c in classes]
+        ax.legend(handles, names, fontsize=7, markerscale=1.2, loc="center left", bbox_to_anchor=(1.01, 0.5))
     ev = [f"{100 * v:.1f}%" for v in list(var[:2]) + [0.0] * (2 - len(var[:2]))]
     ax.set_xlabel(f"PC1 ({ev[0]})")
     ax.set_ylabel(f"PC2 ({ev[1]})")
-    ax.set_title(f"embedding PCA, n={len(z)}", fontsize=8)
+    ax.set_title(f"{title}: PCA, n={len(z)}" if title else f"embedding PCA, n={len(z)}", fontsize=9)
     return save_png(fig, path)
+
+
+def _is_index(c: Any, n: int) -> bool:
+    return isinstance(c, (int, np.integer)) and 0 <= int(c) < n
