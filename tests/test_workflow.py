@@ -424,3 +424,9 @@ def test_quickstart_documents_resume_and_extension():
     text = (DOCS / "quickstart.md").read_text(encoding="utf-8")
     assert "jepakit train --resume runs/second --set optim.steps=" in text and "horizon" in text
     assert "<run file>" not in text
+
+
+def test_compare_plot_refuses_a_format_it_cannot_write(finished, tmp_path):
+    result = cli("compare", str(finished), "--plot", str(tmp_path / "cmp.bmp"))
+    assert_error(result, 2, "unknown figure format '.bmp'", ".svg")
+    assert not (tmp_path / "cmp.bmp").exists()
