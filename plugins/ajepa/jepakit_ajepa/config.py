@@ -50,17 +50,18 @@ class CurriculumConfig:
 
 @dataclass
 class LogMelFields:
-    """The log-mel front end (AudioMAE / A-JEPA conventions; paper: 16 kHz, 128 bins, 25 ms window, 10 ms hop,
-    1024 frames = a 10.24 s clip). Clips are cut or zero-padded to (frames - 1) * hop samples, so a centred STFT
-    gives exactly `frames` frames. Log energies are normalised with the train split's mean and std."""
+    """The log-mel front end: torchaudio's Kaldi fbank as AudioMAE / A-JEPA call it (paper: 16 kHz, 128 bins,
+    25 ms window, 10 ms shift, 1024 frames = a 10.24 s clip; Kaldi's lowest band edge 20 Hz). Clips are cut or
+    zero-padded to (frames - 1) * hop + window samples, so Kaldi's edge-snipped framing gives exactly `frames`
+    frames. Log energies are normalised with the train split's mean and std."""
 
     sample_rate: int = 16000
     n_mels: int = 128
     frames: int = 1024
     win_ms: float = 25.0
     hop_ms: float = 10.0
-    f_min: float = 0.0
-    f_max: float = 0.0  # 0 = Nyquist (sample_rate / 2)
+    f_min: float = 20.0  # Kaldi's low_freq (its default, which AudioMAE keeps)
+    f_max: float = 0.0  # Kaldi's high_freq; 0 = Nyquist (sample_rate / 2)
 
     def _check_frontend(self) -> None:
         if self.sample_rate < 1000:
@@ -143,3 +144,30 @@ class AudioFolderConfig(LogMelFields):
         self._check_frontend()
         if not 0.0 < self.test_fraction < 1.0:
             raise ValueError(f"test_fraction must lie in (0, 1), got {self.test_fraction}")
+
+
+#: Where Debian's fluid-soundfont-gm (MIT) installs the FluidR3 General MIDI SoundFont.
+FLUID_R3 = "/usr/share/sounds/sf2/FluidR3_GM.sf2"
+
+
+@dataclass
+class SoundFontConfig(LogMelFields):
+    """Instrument recordings from a General MIDI SoundFont (default: Debian's fluid-soundfont-gm), an NSynth-like
+    task: every recording a GM preset plays (stereo halves count once; drum kits are left out) is rendered as a
+    note at each of `semitones` above its root key, from its onset, looped as the file says, and labelled with the
+    GM instrument family (16 classes). The split is by recording: no recording is in both train and test."""
+
+    path: str = FLUID_R3
+    semitones: list[float] = field(default_factory=lambda: [-5.0, 0.0, 7.0])  # pitches per recording
+    test_fraction: float = 0.2
+    seed: int = 0  # the split; independent of the run's seed
+    max_recordings: int = 0  # 0 = all; else the first N (quick tests)
+
+    def __post_init__(self) -> None:
+        self._check_frontend()
+        if not self.semitones or not all(-24.0 <= s <= 24.0 for s in self.semitones):
+            raise ValueError(f"semitones must list pitch offsets in [-24, 24], got {self.semitones}")
+        if not 0.0 < self.test_fraction < 1.0:
+            raise ValueError(f"test_fraction must lie in (0, 1), got {self.test_fraction}")
+        if self.max_recordings < 0:
+            raise ValueError(f"max_recordings must be 0 (all) or positive, got {self.max_recordings}")

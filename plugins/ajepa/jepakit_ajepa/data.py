@@ -8,16 +8,20 @@ encoder, the masker's pictures and the raw baseline (`raw_features`, the flatten
 from __future__ import annotations
 
 import functools
+import hashlib
+import struct
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from jepakit.api import ImageSplit, read_class_folders, stratified_split
+from jepakit import JepakitError
+from jepakit.api import ImageSplit, cache_dir, read_class_folders, stratified_split
 from jepakit.interfaces import DataSplits
 from jepakit_ajepa.audio import LogMel, RawLogMel, frontend_numbers
-from jepakit_ajepa.config import AudioFolderConfig, LogMelFields, SpokenDigitsConfig
+from jepakit_ajepa.config import AudioFolderConfig, LogMelFields, SoundFontConfig, SpokenDigitsConfig
+from jepakit_ajepa.soundfont import GM_FAMILIES, SoundFontError, read_soundfont, recordings, render
 from jepakit_ajepa.synth import DIGIT_WORDS, grid_of, load_or_synthesize, resample
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
@@ -143,3 +147,70 @@ def audio_folder(cfg: AudioFolderConfig, seed: int = 0) -> DataSplits:
     )
     x = torch.from_numpy(np.stack(data.items))[:, None]  # [N, 1, S]
     return _splits(data.root.name or "audio", cfg, x, data.labels, data.train, data.test, data.names, data.skipped)
+
+
+# ------------------------------------------------------------------------------------------ SoundFont instruments
+
+
+def _rendered(cfg: SoundFontConfig, length: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(clips int16 [N, length], family labels [N], recording ids [N]); cached on disk by file and settings."""
+    path = Path(cfg.path).expanduser()
+    if not path.is_file():
+        raise JepakitError(
+            f"data.path: the SoundFont {path} does not exist",
+            "install Debian's fluid-soundfont-gm (`apt-get install fluid-soundfont-gm`, MIT licence), "
+            "or set data.path to another General MIDI .sf2 file",
+        )
+    st = path.stat()
+    key = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{cfg.semitones}|{cfg.sample_rate}|{length}|v1"
+    cache = cache_dir()
+    file = cache / f"soundfont-{hashlib.sha1(key.encode()).hexdigest()[:16]}.npz" if cache is not None else None
+    if file is not None and file.is_file():
+        with np.load(file) as z:
+            return z["clips"], z["labels"], z["recording"]
+    try:
+        sf = read_soundfont(path)
+        recs = recordings(sf)
+    except (SoundFontError, OSError, struct.error) as exc:
+        raise JepakitError(
+            f"data.path: {path} is not a SoundFont 2 file this reader understands: {exc}",
+            "point data.path at a General MIDI .sf2 file (Debian: fluid-soundfont-gm)",
+        ) from None
+    if not recs:
+        raise JepakitError(f"data.path: {path} has no melodic General MIDI presets", "use a General MIDI SoundFont")
+    clips = np.stack(
+        [render(sf, r, s, cfg.sample_rate, length, resample) for r in recs for s in cfg.semitones]
+    )  # [R * P, length]
+    clips = np.round(clips * 32767.0).astype(np.int16)
+    labels = np.repeat([r.family for r in recs], len(cfg.semitones)).astype(np.int64)
+    recording = np.repeat(np.arange(len(recs)), len(cfg.semitones))
+    if file is not None:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = file.with_suffix(".tmp.npz")
+        np.savez(tmp, clips=clips, labels=labels, recording=recording)
+        tmp.replace(file)
+    return clips, labels, recording
+
+
+def soundfont_instruments(cfg: SoundFontConfig, seed: int = 0) -> DataSplits:
+    """Notes rendered from a SoundFont's recordings, labelled by GM instrument family; split by recording.
+
+    The split is stratified over recordings (each recording's family), then every pitch of a recording follows
+    it, so the probes never see a test recording at another pitch. The run's `seed` is ignored.
+    """
+    length = frontend_numbers(cfg.frontend())["samples"]
+    clips, labels, recording = _rendered(cfg, length)
+    n_rec = int(recording.max()) + 1
+    if cfg.max_recordings:
+        n_rec = min(n_rec, cfg.max_recordings)
+        keep = recording < n_rec
+        clips, labels, recording = clips[keep], labels[keep], recording[keep]
+    rec_label = np.zeros(n_rec, dtype=np.int64)
+    rec_label[recording] = labels
+    counts = np.bincount(rec_label, minlength=len(GM_FAMILIES))
+    strat = np.where(counts[rec_label] >= 2, rec_label, -1)  # a family with one recording cannot be stratified
+    rec_train, rec_test = stratified_split(strat, float(cfg.test_fraction), int(cfg.seed))
+    train = np.flatnonzero(np.isin(recording, rec_train))
+    test = np.flatnonzero(np.isin(recording, rec_test))
+    x = torch.from_numpy(clips.astype(np.float32) / 32767.0)[:, None]  # [N, 1, S]
+    return _splits(f"soundfont-{Path(cfg.path).stem}", cfg, x, labels, train, test, list(GM_FAMILIES))

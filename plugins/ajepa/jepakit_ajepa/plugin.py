@@ -11,7 +11,7 @@ from __future__ import annotations
 from jepakit import hookimpl
 from jepakit.api import ViTConfig
 from jepakit.hookspecs import RegisterFn, RegisterVariantFn
-from jepakit_ajepa.config import AudioFolderConfig, CurriculumConfig, SpokenDigitsConfig
+from jepakit_ajepa.config import AudioFolderConfig, CurriculumConfig, SoundFontConfig, SpokenDigitsConfig
 
 JEPAKIT_PLUGIN_API = "1"
 
@@ -108,6 +108,11 @@ TINY_PLAIN = {
 TINY = {**TINY_PLAIN, "loss": {"pred": {"use": "core/l2"}, "vicreg": {"use": "core/vicreg", "weight": 1.0}}}
 
 
+#: The tiny preset pretrained and probed on real instrument recordings: Debian's FluidR3 GM SoundFont rendered at 3
+#: pitches per recording (817 recordings, 2,451 clips of 2.06 s), labelled by GM family (16), split by recording.
+#: Same front end, model and schedule as `ajepa-tiny`.
+TINY_INSTRUMENTS = {**TINY, "data": {**TINY["data"], "use": "ajepa/soundfont-instruments"}}
+
 #: Speed workload for `jepakit bench` (the I-JEPA bench's model sizes on audio): ViT-Tiny 192 x 12 x 3 on the tiny
 #: preset's 32 x 128 log-mel with 4 x 4 patches -> 8 x 32 = 256 tokens, predictor 96 x 6 x 3, batch 32.
 BENCH = {
@@ -151,6 +156,13 @@ def jepa_register_datasets(register: RegisterFn) -> None:
         summary="'zero'..'nine' in 32 eSpeak NG voices x rates x pitches, onset/gain/noise; offline, cached",
     )
     register(
+        "soundfont-instruments",
+        "jepakit_ajepa.data:soundfont_instruments",
+        config=SoundFontConfig,
+        modality="audio",
+        summary="GM SoundFont recordings (Debian fluid-soundfont-gm) as notes, 16 GM families, split by recording",
+    )
+    register(
         "audio-folder",
         "jepakit_ajepa.data:audio_folder",
         config=AudioFolderConfig,
@@ -178,6 +190,12 @@ def jepa_register_variants(register: RegisterVariantFn) -> None:
         TINY_PLAIN,
         modality="audio",
         summary="ajepa-tiny without the anti-collapse term: the paper's objective alone",
+    )
+    register(
+        "ajepa-tiny-instruments",
+        TINY_INSTRUMENTS,
+        modality="audio",
+        summary="ajepa-tiny on real instrument recordings (FluidR3 GM SoundFont), probed on the 16 GM families",
     )
     register(
         "bench",

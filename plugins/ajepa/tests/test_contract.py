@@ -27,6 +27,8 @@ def test_plugin_meets_the_contracts():
         "ajepa/curriculum",
         "ajepa/spoken-digits",
         "ajepa/audio-folder",
+        "ajepa/soundfont-instruments",
+        "ajepa/ajepa-tiny-instruments",
         "ajepa/ajepa",
         "ajepa/ajepa-tiny",
         "ajepa/ajepa-tiny-plain",

@@ -15,7 +15,7 @@ from jepakit_ajepa.data import _digit_clips, audio_folder, spoken_digits
 
 from jepakit.errors import JepakitError
 
-FRONT = {"sample_rate": 8000, "n_mels": 32, "frames": 32, "win_ms": 25.0, "hop_ms": 16.0}  # 31 * 128 samples
+FRONT = {"sample_rate": 8000, "n_mels": 32, "frames": 32, "win_ms": 25.0, "hop_ms": 16.0}  # 31 * 128 + 200 samples
 SMALL = {
     **FRONT,
     "voices": ["en", "en-us"],
@@ -77,7 +77,7 @@ def test_synthesis_is_cached_on_disk_under_a_key_of_every_setting(cache, monkeyp
 def test_spoken_digits_splits_meta_and_raw_log_mel(cache):
     s = spoken_digits(SpokenDigitsConfig(**SMALL))
     assert s.modality == "audio" and s.num_classes == 10 and s.class_names[7] == "seven"
-    assert s.input_shape == (1, 31 * 128) and len(s.train) == 30 and len(s.test) == 10
+    assert s.input_shape == (1, 31 * 128 + 200) and len(s.train) == 30 and len(s.test) == 10
     assert sorted(s.test.y.tolist()) == list(range(10)), "stratified: one test clip per digit"
     assert float(s.train.x.abs().max()) <= 1.0 and float(s.train.x.std()) > 0.01
     assert s.meta["frontend"]["n_mels"] == 32 and s.meta["logmel_std"] > 0
@@ -122,7 +122,7 @@ def test_audio_folder_reads_resamples_and_skips_bad_files(tmp_path, caplog):
         s = audio_folder(AudioFolderConfig(path=str(root), test_fraction=0.3, **FRONT))
     assert "skipped 3 unreadable file(s)" in caplog.text
     assert len(s.train) + len(s.test) == 7 and s.class_names == ["high", "low"] and len(s.train.skipped) == 3
-    assert s.input_shape == (1, 31 * 128) and s.modality == "audio"
+    assert s.input_shape == (1, 31 * 128 + 200) and s.modality == "audio"
     spec = LogMel(s.meta["frontend"]).logmel(s.train.x)[:, 0].mean(1)  # [N, n_mels]
     # the resampled tones sit in the right half of the mels
     for x_spec, y in zip(spec, s.train.y.tolist(), strict=True):

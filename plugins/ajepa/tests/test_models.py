@@ -13,7 +13,7 @@ from jepakit.errors import JepakitError
 
 FRONT = {"sample_rate": 8000, "n_mels": 32, "frames": 64, "win_ms": 25.0, "hop_ms": 16.0, "f_min": 0.0, "f_max": 0.0}
 META = {"frontend": FRONT, "logmel_mean": -4.0, "logmel_std": 2.5}
-SAMPLES = 63 * 128
+SAMPLES = 63 * 128 + 200  # 64 Kaldi frames of 200 samples, hop 128
 CFG = ViTConfig(patch_size=8, embed_dim=32, depth=2, num_heads=2)
 
 
