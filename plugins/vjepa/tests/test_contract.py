@@ -17,6 +17,8 @@ def test_plugin_meets_the_contracts():
         "vjepa/tube",
         "vjepa/moving-digits",
         "vjepa/video-folder",
+        "vjepa/real-footage",
+        "vjepa/vjepa-tiny-footage",
         "vjepa/vjepa",
         "vjepa/vjepa-tiny",
         "vjepa/vjepa-tiny-plain",
