@@ -8,6 +8,7 @@ statistics and the raw log-mel baseline, and hands the settings to the encoder a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from jepakit.interfaces import range_pair
 
@@ -171,3 +172,32 @@ class SoundFontConfig(LogMelFields):
             raise ValueError(f"test_fraction must lie in (0, 1), got {self.test_fraction}")
         if self.max_recordings < 0:
             raise ValueError(f"max_recordings must be 0 (all) or positive, got {self.max_recordings}")
+
+
+#: Where Debian's asterisk-core-sounds-en-wav (CC-BY-SA) installs Allison Smith's recorded digit prompts.
+ALLISON_DIGITS = "/usr/share/asterisk/sounds/en_US_f_Allison/digits"
+
+
+@dataclass
+class HumanDigitsConfig(SpokenDigitsConfig):
+    """Real speech: the digits "zero".."nine" recorded by one human speaker (Debian's asterisk-core-sounds-en-wav,
+    `0.wav`..`9.wav`), one recording per digit, as an evaluation set.
+
+    With one recording per class a probe cannot be fitted and tested on different recordings of this speaker, so
+    `probe_train` = "espeak" (default) fits the probes on the synthesised spoken digits (this config's eSpeak
+    settings) and tests them on the human recordings: a synthetic-to-real transfer test. "human" fits and tests
+    on disjoint draws of the human recordings' variations (the same 10 recordings on both sides: a test of
+    invariance to onset, level and noise, not of generalisation to new recordings). Every human clip gets a
+    random onset, gain and pink noise as the synthesised ones do (`variations` clips per digit).
+    """
+
+    path: str = ALLISON_DIGITS
+    probe_train: Literal["espeak", "human"] = "espeak"
+    variations: int = 20  # clips per digit recording
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.probe_train not in ("espeak", "human"):
+            raise ValueError(f'probe_train must be "espeak" or "human", got {self.probe_train!r}')
+        if self.variations < 2:
+            raise ValueError(f"variations must be at least 2, got {self.variations}")

@@ -20,7 +20,13 @@ from jepakit import JepakitError
 from jepakit.api import ImageSplit, cache_dir, read_class_folders, stratified_split
 from jepakit.interfaces import DataSplits
 from jepakit_ajepa.audio import LogMel, RawLogMel, frontend_numbers
-from jepakit_ajepa.config import AudioFolderConfig, LogMelFields, SoundFontConfig, SpokenDigitsConfig
+from jepakit_ajepa.config import (
+    AudioFolderConfig,
+    HumanDigitsConfig,
+    LogMelFields,
+    SoundFontConfig,
+    SpokenDigitsConfig,
+)
 from jepakit_ajepa.soundfont import GM_FAMILIES, SoundFontError, read_soundfont, recordings, render
 from jepakit_ajepa.synth import DIGIT_WORDS, grid_of, load_or_synthesize, resample
 
@@ -119,11 +125,49 @@ def spoken_digits(cfg: SpokenDigitsConfig, seed: int = 0) -> DataSplits:
     return _splits(f"spoken-digits-{cfg.sample_rate // 1000}k", cfg, x, y, train, test, list(DIGIT_WORDS))
 
 
+def human_digits(cfg: HumanDigitsConfig, seed: int = 0) -> DataSplits:
+    """One human speaker's recorded digits as the test split; the probes' train split is the synthesised digits
+    (probe_train = "espeak") or other variations of the same recordings ("human"). The run's seed is ignored."""
+    root = Path(cfg.path).expanduser()
+    files = [root / f"{d}.wav" for d in range(10)]
+    missing = [f.name for f in files if not f.is_file()]
+    if missing:
+        raise JepakitError(
+            f"data.path: {root} lacks {', '.join(missing)} (the recorded digits 0.wav..9.wav)",
+            "install Debian's asterisk-core-sounds-en-wav (`apt-get install asterisk-core-sounds-en-wav`, "
+            "CC-BY-SA), or set data.path to a folder holding 0.wav..9.wav",
+        )
+    length = frontend_numbers(cfg.frontend())["samples"]
+    try:
+        words = [_load_audio(f, cfg.sample_rate, None) for f in files]
+    except Exception as exc:  # soundfile raises its own error types
+        raise JepakitError(
+            f"data.path: a recording under {root} is unreadable: {exc}", "reinstall the package"
+        ) from None
+    words = [w[: int(np.flatnonzero(np.abs(w) > 1e-4).max(initial=0)) + 1] for w in words]  # drop the zero padding
+    n = cfg.variations
+    human = torch.from_numpy(_record([words[d] for d in range(10) for _ in range(n)], length, cfg))[:, None]
+    y_human = np.repeat(np.arange(10), n)
+    if cfg.probe_train == "human":
+        train, test = stratified_split(y_human, float(cfg.test_fraction), int(cfg.seed))
+        return _splits(f"human-digits-{cfg.sample_rate // 1000}k", cfg, human, y_human, train, test, list(DIGIT_WORDS))
+    synth_cfg = SpokenDigitsConfig(
+        **{k: v for k, v in asdict(cfg).items() if k in SpokenDigitsConfig.__dataclass_fields__}
+    )
+    synth = spoken_digits(synth_cfg)
+    x = torch.cat([synth.train.x, synth.test.x, human])
+    y = np.concatenate([synth.train.y.numpy(), synth.test.y.numpy(), y_human])
+    n_synth = len(synth.train) + len(synth.test)
+    train, test = np.arange(n_synth), np.arange(n_synth, len(y))
+    return _splits(f"human-digits-{cfg.sample_rate // 1000}k-from-espeak", cfg, x, y, train, test, list(DIGIT_WORDS))
+
+
 # ------------------------------------------------------------------------------------------------ audio folder
 
 
-def _load_audio(path: Path, sample_rate: int, length: int) -> np.ndarray:
-    """float32 [length] mono at sample_rate, cut or zero-padded; raises on unreadable or empty files."""
+def _load_audio(path: Path, sample_rate: int, length: int | None) -> np.ndarray:
+    """float32 [length] mono at sample_rate, cut or zero-padded (None: the whole recording); raises on unreadable
+    or empty files."""
     import soundfile as sf
 
     data, rate = sf.read(str(path), dtype="float32", always_2d=True)  # [S, C]
@@ -132,7 +176,7 @@ def _load_audio(path: Path, sample_rate: int, length: int) -> np.ndarray:
     wave = resample(data.mean(axis=1), int(rate), sample_rate)[:length]
     if not np.isfinite(wave).all():
         raise ValueError("non-finite samples")
-    return np.pad(wave, (0, length - len(wave)))
+    return wave if length is None else np.pad(wave, (0, length - len(wave)))
 
 
 def audio_folder(cfg: AudioFolderConfig, seed: int = 0) -> DataSplits:

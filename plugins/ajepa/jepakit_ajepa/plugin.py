@@ -11,7 +11,13 @@ from __future__ import annotations
 from jepakit import hookimpl
 from jepakit.api import ViTConfig
 from jepakit.hookspecs import RegisterFn, RegisterVariantFn
-from jepakit_ajepa.config import AudioFolderConfig, CurriculumConfig, SoundFontConfig, SpokenDigitsConfig
+from jepakit_ajepa.config import (
+    AudioFolderConfig,
+    CurriculumConfig,
+    HumanDigitsConfig,
+    SoundFontConfig,
+    SpokenDigitsConfig,
+)
 
 JEPAKIT_PLUGIN_API = "1"
 
@@ -161,6 +167,13 @@ def jepa_register_datasets(register: RegisterFn) -> None:
         config=SoundFontConfig,
         modality="audio",
         summary="GM SoundFont recordings (Debian fluid-soundfont-gm) as notes, 16 GM families, split by recording",
+    )
+    register(
+        "human-digits",
+        "jepakit_ajepa.data:human_digits",
+        config=HumanDigitsConfig,
+        modality="audio",
+        summary="one human speaker's recorded digits (asterisk-core-sounds-en-wav) as a test set; probes fit on eSpeak",
     )
     register(
         "audio-folder",

@@ -28,6 +28,7 @@ def test_plugin_meets_the_contracts():
         "ajepa/spoken-digits",
         "ajepa/audio-folder",
         "ajepa/soundfont-instruments",
+        "ajepa/human-digits",
         "ajepa/ajepa-tiny-instruments",
         "ajepa/ajepa",
         "ajepa/ajepa-tiny",
