@@ -1,21 +1,29 @@
-"""Your own EEG: EDF, BDF, FIF or BrainVision recordings read with MNE, annotations as labels.
+"""Your own EEG: EDF, BDF, FIF or BrainVision recordings read with MNE, annotations as labels, streamed.
 
-Each file is band-passed, resampled and scaled like the paper's inputs (volts -> microvolts, here / scale_uv),
-then cut into windows of `window_s` seconds starting `tmin` after each annotation. A file that cannot be read,
-holds NaN/inf in a channel, or yields no trial is skipped: the skips are counted and logged as one warning per
-load (each file named with its reason); if nothing usable remains, a JepakitError names every file.
+Listing opens each file with `preload=False` (header and annotations only): memory does not grow with the
+collection. A window is read when the loader asks for it, in the DataLoader's workers: the window plus a margin
+on each side is band-passed, resampled (polyphase) and scaled like the paper's inputs (volts -> microvolts, here
+/ scale_uv), then the margin is cut off, so the filter's edge effects fall outside the window (the margin is
+half the FIR filter's length, as MNE designs it for `l_freq`). A file that cannot be opened, has no EEG channel
+the montage places, or yields no trial is skipped at listing time: the skips are counted and logged as one
+warning per load (each file named with its reason). A window that holds NaN or inf is found when it is read:
+it is replaced by the next readable window (deterministically) and counted in a warning, as core's image
+folder does with a corrupt image. If nothing usable remains, a JepakitError names every file.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
+from torch.utils.data import Dataset
 
 from jepakit import JepakitError
-from jepakit.api import ImageSplit, stratified_split
+from jepakit.api import stratified_split
 from jepakit.interfaces import DataSplits
 from jepakit_sjepa.config import EEGFilesConfig
 from jepakit_sjepa.data import BandPower
@@ -23,6 +31,8 @@ from jepakit_sjepa.montage import electrode_positions, montage_positions
 
 log = logging.getLogger("jepakit")
 SUFFIXES = (".edf", ".bdf", ".fif", ".vhdr")
+OPEN_FILES = 16  # recordings each process keeps open (MNE Raw objects without data)
+MAX_SUBSTITUTES = 64  # windows tried after a bad one before giving up
 
 
 class _Skip(Exception):
@@ -37,61 +47,155 @@ def _files(path: Path) -> list[Path]:
     raise JepakitError(f"data.path: {path} does not exist", "point data.path at an EEG file or a folder of them")
 
 
-def _read(path: Path, cfg: EEGFilesConfig) -> tuple[list[str], np.ndarray, list[tuple[float, str]]]:
-    """(EEG channel names, data [C, L] scaled, [(onset seconds, description)]) after filtering and resampling."""
+def _open(path: Path) -> Any:
+    """The recording with its EEG channels picked, data left on disk."""
     import mne
 
     try:
-        raw = mne.io.read_raw(path, preload=True, verbose="error")
+        raw = mne.io.read_raw(path, preload=False, verbose="error")
     except Exception as exc:  # MNE raises many types for a damaged file
         raise _Skip(f"unreadable ({type(exc).__name__}: {str(exc)[:120]})") from exc
     raw.pick("eeg", exclude=[])
     if not raw.ch_names:
         raise _Skip("no EEG channels")
-    data = raw.get_data()
-    bad = [raw.ch_names[i] for i in np.flatnonzero(~np.isfinite(data).all(axis=1))]
-    if bad:
-        raise _Skip(f"channel(s) {bad[:4]} hold NaN or inf")
-    raw.filter(cfg.l_freq, min(cfg.h_freq, raw.info["sfreq"] / 2 - 0.5), verbose="error")
-    if abs(raw.info["sfreq"] - cfg.sfreq) > 1e-6:
-        raw.resample(cfg.sfreq, verbose="error")
-    events = [(float(a["onset"]) - raw.first_time, str(a["description"])) for a in raw.annotations]
-    return list(raw.ch_names), raw.get_data() * 1e6 / cfg.scale_uv, events
+    return raw
+
+
+def margin_s(l_freq: float) -> float:
+    """Seconds read beyond each side of a window: half MNE's default FIR length for this high-pass (3.3 / the
+    transition band, the band being l_freq / 4 clipped to [2 Hz, l_freq]) plus half a second."""
+    band = min(max(l_freq * 0.25, 2.0), l_freq)
+    return 0.5 * 3.3 / band + 0.5
+
+
+class EEGWindows(Dataset):
+    """Windows [C, L] float32 read on demand from recordings on disk; y the annotation's class.
+
+    Holds only numbers per window (file index, first sample at the file's rate, label) and the file paths; each
+    process opens the files itself (at most OPEN_FILES at once), so forked or spawned workers share nothing.
+    """
+
+    source = "sjepa/eeg-files"
+
+    def __init__(
+        self,
+        files: list[str],
+        rows: list[list[int]],
+        rates: list[float],
+        index: np.ndarray,
+        labels: np.ndarray,
+        cfg: EEGFilesConfig,
+    ) -> None:
+        self.files, self.rows, self.rates = files, rows, rates
+        self.index = np.asarray(index, dtype=np.int64)  # [N, 2]: file, first sample at the file's own rate
+        self.labels = np.asarray(labels, dtype=np.int64)  # [N]
+        self.cfg = cfg
+        self.length = int(round(cfg.window_s * cfg.sfreq))
+        self.failed: dict[int, str] = {}
+        self._raws: OrderedDict[int, Any] = OrderedDict()
+
+    def __len__(self) -> int:
+        return int(len(self.labels))
+
+    def subset(self, keep: np.ndarray) -> EEGWindows:
+        return EEGWindows(self.files, self.rows, self.rates, self.index[keep], self.labels[keep], self.cfg)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_raws": OrderedDict()}  # open files stay in the process that opened them
+
+    def _raw(self, f: int) -> Any:
+        if f in self._raws:
+            self._raws.move_to_end(f)
+        else:
+            self._raws[f] = _open(Path(self.files[f]))
+            if len(self._raws) > OPEN_FILES:
+                self._raws.popitem(last=False)
+        return self._raws[f]
+
+    def window(self, i: int) -> np.ndarray:
+        """Window i as the eager reader made it: band-pass, resample, scale; [C, L] float32."""
+        import mne
+
+        cfg = self.cfg
+        f, start = (int(v) for v in self.index[i])
+        raw, rate = self._raw(f), self.rates[f]
+        n = int(round(cfg.window_s * rate))
+        pad = int(round(margin_s(cfg.l_freq) * rate))
+        lo, hi = max(0, start - pad), min(raw.n_times, start + n + pad)
+        seg = raw.get_data(picks=self.rows[f], start=lo, stop=hi)  # [C, n + margins] volts
+        if not np.isfinite(seg).all():
+            raise ValueError("the window or its filter margin holds NaN or inf")
+        seg = mne.filter.filter_data(seg, rate, cfg.l_freq, min(cfg.h_freq, rate / 2 - 0.5), verbose="error")
+        if abs(rate - cfg.sfreq) > 1e-6:
+            # polyphase: a finite filter, so a window read with its margin equals the whole file resampled
+            seg = mne.filter.resample(seg, up=cfg.sfreq, down=rate, method="polyphase", verbose="error")
+        first = int(round((start - lo) * cfg.sfreq / rate))
+        out = seg[:, first : first + self.length] * 1e6 / cfg.scale_uv
+        if out.shape[1] != self.length:
+            raise ValueError(f"window holds {out.shape[1]} samples, expected {self.length}")
+        return out.astype(np.float32)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        n = len(self)
+        i = int(i) % n
+        for attempt in range(min(n, MAX_SUBSTITUTES)):
+            j = (i + attempt) % n
+            if j in self.failed:
+                continue
+            try:
+                return torch.from_numpy(self.window(j)), int(self.labels[j])
+            except Exception as exc:  # a bad window must not stop a long run
+                self.failed[j] = f"{type(exc).__name__}: {exc}"
+                log.warning(
+                    "%s: window %d of %s unusable (%s); using the next window instead (%d failed in this process)",
+                    self.source,
+                    j,
+                    Path(self.files[int(self.index[j, 0])]).name,
+                    self.failed[j],
+                    len(self.failed),
+                )
+        raise JepakitError(
+            f"{self.source}: window {i} and the {min(n, MAX_SUBSTITUTES) - 1} after it are unusable",
+            "check the recordings for NaN/inf samples (e.g. mne.io.read_raw(...).get_data())",
+        )
 
 
 def eeg_files(cfg: EEGFilesConfig, seed: int = 0) -> DataSplits:
-    """Windows [C, L] of every usable file; labels = annotation descriptions; stratified trial split."""
+    """Windows [C, L] of every usable file, streamed; labels = annotation descriptions; stratified trial split."""
     if not cfg.path:
         raise JepakitError("data.path: empty", "set data.path to an EEG file or folder (EDF, BDF, FIF, BrainVision)")
     files = _files(Path(cfg.path).expanduser())
     if not files:
         raise JepakitError(f"data.path: no {'/'.join(SUFFIXES)} files under {cfg.path}", "check the folder")
     known = {k.lower() for k in montage_positions(cfg.montage)}
-    length = int(round(cfg.window_s * cfg.sfreq))
-    loaded, skipped = [], []
+    opened, skipped = [], []
     for f in files:
         try:
-            names, data, events = _read(f, cfg)
-            names_known = [n for n in names if n.lower() in known]
-            if not names_known:
+            raw = _open(f)
+            if not any(n.lower() in known for n in raw.ch_names):
                 raise _Skip(f"no channel with a position in montage {cfg.montage}")
-            loaded.append((f, names, data, events))
+            opened.append((f, raw))
         except _Skip as why:
             skipped.append(f"{f.name}: {why}")
-    common = _common_channels([(names, {x.lower() for x in names}) for _, names, _, _ in loaded], known)
-    xs, ys = [], []
-    for f, names, data, events in loaded:
-        rows = [names.index(c) for c in common]
-        trials = [(d, int(round((t + cfg.tmin) * cfg.sfreq))) for t, d in events if not cfg.labels or d in cfg.labels]
-        trials = [(d, s) for d, s in trials if 0 <= s and s + length <= data.shape[1]]
-        if not trials:
+    common = _common_channels([(raw.ch_names, {x.lower() for x in raw.ch_names}) for _, raw in opened], known)
+    paths, rows, rates, index, ys = [], [], [], [], []
+    for f, raw in opened:
+        rate = float(raw.info["sfreq"])
+        n = int(round(cfg.window_s * rate))
+        events = [(float(a["onset"]) - raw.first_time, str(a["description"])) for a in raw.annotations]
+        starts = [(d, int(round((t + cfg.tmin) * rate))) for t, d in events if not cfg.labels or d in cfg.labels]
+        starts = [(d, s) for d, s in starts if 0 <= s and s + n <= raw.n_times]
+        if not starts:
             skipped.append(f"{f.name}: no annotation with a full {cfg.window_s} s window")
             continue
-        xs.extend(data[rows, s : s + length] for _, s in trials)
-        ys.extend(d for d, _ in trials)
+        index.extend((len(paths), s) for _, s in starts)
+        ys.extend(d for d, _ in starts)
+        paths.append(str(f))
+        rows.append([raw.ch_names.index(c) for c in common])
+        rates.append(rate)
     if skipped:
         log.warning("sjepa/eeg-files: skipped %d of %d file(s): %s", len(skipped), len(files), "; ".join(skipped))
-    if not xs:
+    if not ys:
         raise JepakitError(
             f"data.path: no usable EEG trials in {cfg.path} ({len(skipped)} file(s) skipped: {'; '.join(skipped)})",
             "check the files, their annotations and data.labels",
@@ -104,23 +208,21 @@ def eeg_files(cfg: EEGFilesConfig, seed: int = 0) -> DataSplits:
             f"data: need at least 2 labels with 2 trials each, got {counts}",
             "annotate more events or widen data.labels",
         )
-    x = torch.as_tensor(np.stack(xs), dtype=torch.float32)  # [N, C, L]
+    windows = EEGWindows(paths, rows, rates, np.asarray(index), y, cfg)
     n_test = max(len(classes), int(round(cfg.test_fraction * len(y))))
     train, test = stratified_split(y, n_test, cfg.split_seed)
-    yt = torch.as_tensor(y)
-    pos = electrode_positions(common, cfg.montage)
     meta = {
         "ch_names": common,
-        "ch_pos": pos.tolist(),
+        "ch_pos": electrode_positions(common, cfg.montage).tolist(),
         "sfreq": float(cfg.sfreq),
         "units": f"{cfg.scale_uv} uV",
         "skipped": skipped,
     }
     return DataSplits(
         name=f"eeg-files-{Path(cfg.path).name}",
-        train=ImageSplit(x[train], yt[train], skipped),
-        test=ImageSplit(x[test], yt[test], skipped),
-        input_shape=tuple(x.shape[1:]),
+        train=windows.subset(train),
+        test=windows.subset(test),
+        input_shape=(len(common), windows.length),
         num_classes=len(classes),
         modality="eeg",
         class_names=classes,
