@@ -26,23 +26,26 @@ MONITOR_SAMPLES = 512  # collapse stats use the first 512 training images, as th
 
 def _readout(encoder: torch.nn.Module, x: torch.Tensor, readout: str, tokens: bool = False) -> torch.Tensor:
     """Pooled [b, F], or per-token [b, N, F] when `tokens` (for heads such as the attentive probe)."""
-    if readout == "mean":
-        z = encoder(x)  # [b, N, D] final-normed
-        return z if tokens else z.mean(dim=1)
-    if readout == "rows_mean":
-        z = encoder(x)  # [b, N, D], N = prod(grid) row-major
-        if tokens:
-            return z
-        grid = getattr(encoder, "grid", None)
-        if not grid or len(grid) < 2:
-            raise JepakitError(
-                "eval.readout: rows_mean needs an encoder with a token grid of 2 or more axes",
-                'use readout = "mean" for this encoder',
-            )
-        return z.reshape(len(z), grid[0], -1, z.shape[-1]).mean(dim=2).flatten(1)  # [b, grid[0] * D]
-    blocks = cast(Encoder, encoder).forward_layers(x, 4)  # last 4 blocks: an Encoder's contract
-    layers = [F.layer_norm(z, z.shape[-1:]) for z in blocks]  # [b, N, D] each
-    return torch.cat(layers, dim=-1) if tokens else torch.cat([z.mean(dim=1) for z in layers], dim=1)  # [b, (N,) 4D]
+    if readout in ("mean", "rows_mean"):
+        z = encoder(x)  # [b, N, D] final-normed, N = prod(grid) row-major
+    else:
+        blocks = cast(Encoder, encoder).forward_layers(x, 4)  # last 4 blocks: an Encoder's contract
+        z = torch.cat([F.layer_norm(b, b.shape[-1:]) for b in blocks], dim=-1)  # [b, N, 4D]
+    return z if tokens else pool_tokens(z, readout, getattr(encoder, "grid", None))
+
+
+def pool_tokens(z: Any, readout: str, grid: Any = None) -> Any:
+    """Token features [b, N, F] (tensor or array) -> the readout's pooled features [b, F']: the mean over tokens
+    ("mean"; "last4_mean", whose per-layer means concatenated are the mean of the concatenation), or per first
+    grid axis ("rows_mean": [b, grid[0] * F]). Heads on pooled and on token features can so share one pass."""
+    if readout != "rows_mean":
+        return z.mean(1)
+    if not grid or len(grid) < 2:
+        raise JepakitError(
+            "eval.readout: rows_mean needs an encoder with a token grid of 2 or more axes",
+            'use readout = "mean" for this encoder',
+        )
+    return z.reshape(len(z), grid[0], -1, z.shape[-1]).mean(2).reshape(len(z), -1)  # [b, grid[0] * F]
 
 
 def extract_features(
@@ -144,6 +147,7 @@ def evaluate_encoders(
     heads: dict[str, Callable[[], Head]] | None = None,
     primary: str | None = None,
     workers: int = 0,
+    features: dict[str, Any] | None = None,
 ) -> EvalResult:
     """Every head on trained features, random-init features and raw inputs, plus collapse monitors.
 
@@ -151,6 +155,10 @@ def evaluate_encoders(
     per row, so all three rows share one protocol. Scores are percentages rounded to 2 decimals. Returns an
     `EvalResult` with one `Scores` per head (primary: `primary`, else the linear probe where there is one) and
     no variant: the caller knows which run it is. `workers` DataLoader processes read splits not held in memory.
+
+    Each split passes through each encoder once: when a head reads tokens, the pooled features are pooled from
+    those tokens (`pool_tokens`). `features`, when given, receives the rows' (train, test) pooled features, so a
+    caller (the embedding plot) need not extract them again.
     """
     heads = dict(heads) if heads is not None else {"linear": LinearProbe, "knn": KNNProbe}
     if not heads:
@@ -174,9 +182,21 @@ def evaluate_encoders(
             label=f"{row}{' tokens' if tokens else ''}, {split} split",
         )
 
+    needs_tokens = any(head_input(factory()) == "tokens" for factory in heads.values())
+    token_rows: dict[str, Any] = {}
+
+    def encoded(enc: torch.nn.Module, row: str) -> tuple[Any, Any]:
+        """(train, test) pooled features of one encoder; with a token head, pooled from its token features."""
+        if not needs_tokens:
+            return feats(enc, row.replace("_", " "), "train"), feats(enc, row.replace("_", " "), "test")
+        token_rows[row] = tuple(feats(enc, row.replace("_", " "), split, tokens=True) for split in ("train", "test"))
+        grid = getattr(enc, "grid", None)
+        pooled = [(pool_tokens(torch.from_numpy(t), readout, grid).numpy(), y) for t, y in token_rows[row]]
+        return pooled[0], pooled[1]  # torch's reduction: the same numbers as pooling batch by batch
+
     rows = {
-        "trained": (feats(trained, "trained", "train"), feats(trained, "trained", "test")),
-        "random_init": (feats(random_init, "random init", "train"), feats(random_init, "random init", "test")),
+        "trained": encoded(trained, "trained"),
+        "random_init": encoded(random_init, "random_init"),
         "raw": tuple(
             raw_features(
                 getattr(splits, split),
@@ -187,18 +207,12 @@ def evaluate_encoders(
             for split in ("train", "test")
         ),
     }
-    token_rows: dict[str, Any] = {}
+    if features is not None:
+        features.update(rows)
 
     def tokens_of(row: str) -> Any:
-        """Token features for heads with `input = "tokens"`, extracted once; raw inputs count as one token."""
-        if row not in token_rows:
-            enc = {"trained": trained, "random_init": random_init}.get(row)
-            token_rows[row] = (
-                rows[row]
-                if enc is None
-                else tuple(feats(enc, row.replace("_", " "), split, tokens=True) for split in ("train", "test"))
-            )
-        return token_rows[row]
+        """Token features for heads with `input = "tokens"`; raw inputs count as one token."""
+        return token_rows.get(row, rows[row])
 
     metrics: dict[str, dict[str, float]] = {}
     described: list[str] = []

@@ -43,7 +43,7 @@ def evaluate_built(
     `random_init` lets a method that scores more than core's heads (sjepa) build that encoder once and pass it;
     by default it is rebuilt under the run's seed, exactly the trained encoder's starting point.
     """
-    from jepakit.engine.evaluate import evaluate_encoders, extract_features
+    from jepakit.engine.evaluate import evaluate_encoders
     from jepakit.library import plots
 
     model = built.model
@@ -53,6 +53,7 @@ def evaluate_built(
         torch.manual_seed(resolved.run.seed)
         random_init = build_encoder(resolved, built.splits)
     heads = {name: head_factory(part) for name, part in resolved.heads.items()}
+    extracted: dict[str, Any] = {}  # the rows' features, filled by evaluate_encoders
     result = evaluate_encoders(
         trained,
         random_init,
@@ -61,17 +62,12 @@ def evaluate_built(
         heads=heads,
         primary=resolved.eval.primary or None,
         workers=resolved.run.workers,
+        features=extracted,
     )
     faults.point("eval")  # features extracted, nothing written yet
     result = dataclasses.replace(result, variant=resolved.variant, encoder=resolved.eval.encoder)
     try:
-        feats, labels = extract_features(
-            trained,
-            built.splits.test,
-            readout=resolved.eval.readout,
-            workers=resolved.run.workers,
-            label="embedding plot, test split",
-        )
+        feats, labels = extracted["trained"][1]  # the test split's features, as the probes read them
         plots.plot_embedding_pca(
             feats,
             labels,

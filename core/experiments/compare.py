@@ -198,7 +198,7 @@ def comparison_figure(groups: list[dict[str, Any]], runs: list[dict[str, Any]]) 
         ax_loss.legend(fontsize=8, loc="upper right")
     ys = list(range(len(groups)))[::-1]  # the first group on top
     values: list[float] = []
-    for k, (row, text, colour, marker) in enumerate(PLOT_ROWS):
+    for k, (row, text, row_colour, marker) in enumerate(PLOT_ROWS):
         dy = 0.22 * (1 - k)
         labelled = False  # one legend entry per row
         for y, g in zip(ys, groups, strict=True):
@@ -207,7 +207,7 @@ def comparison_figure(groups: list[dict[str, Any]], runs: list[dict[str, Any]]) 
                 continue
             values += [mean - std, mean + std]
             ax_metric.errorbar(
-                mean, y + dy, xerr=std, fmt=marker, color=colour, capsize=3, ms=6, label=None if labelled else text
+                mean, y + dy, xerr=std, fmt=marker, color=row_colour, capsize=3, ms=6, label=None if labelled else text
             )
             labelled = True
             shown = f"{mean:.2f}" if not std else f"{mean:.2f}±{std:.2f}"
@@ -218,7 +218,7 @@ def comparison_figure(groups: list[dict[str, Any]], runs: list[dict[str, Any]]) 
                 textcoords="offset points",
                 fontsize=8,
                 va="center",
-                color=colour,
+                color=row_colour,
             )
     if values:
         lo, hi = min(values), max(values)
