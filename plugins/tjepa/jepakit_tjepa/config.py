@@ -1,0 +1,180 @@
+"""Config dataclasses of T-JEPA's parts. Torch-free: they are the TOML schemas of `[encoder]`, `[masker]`, ...
+
+Field defaults are the paper's (arXiv 2410.05016) as its code sets them (jose-melo/t-jepa, `src/configs.py`;
+docs/variants/tjepa.md); the tiny preset overrides them in plugin.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from jepakit.interfaces import range_pair
+
+
+@dataclass
+class TabularEncoderConfig:
+    """One token per column (a per-feature linear map of a number, an embedding row of a category) plus a
+    learned feature-position embedding and a numerical/categorical type embedding, then `reg_tokens` learned
+    [REG] tokens appended after the columns; a transformer over all of them.
+
+    Paper: 64 wide, 4 layers, 8 heads, feed-forward 256 (mlp_ratio 4), 1 [REG] token (`--n_cls_tokens`).
+    `reg_tokens = 0` is the collapse ablation: the paper's point is that without them training collapses.
+    """
+
+    embed_dim: int = 64
+    depth: int = 4
+    num_heads: int = 8
+    mlp_ratio: float = 4.0
+    reg_tokens: int = 1
+    qkv_bias: bool = True
+    norm_eps: float = 1e-5
+
+    def __post_init__(self) -> None:
+        if min(self.embed_dim, self.depth, self.num_heads) < 1:
+            raise ValueError("embed_dim, depth and num_heads must be positive")
+        if self.embed_dim % self.num_heads:
+            raise ValueError(f"embed_dim {self.embed_dim} is not divisible by num_heads {self.num_heads}")
+        if not 0 <= self.reg_tokens <= 64:
+            raise ValueError(f"reg_tokens must lie in [0, 64], got {self.reg_tokens}")
+
+    def check(self, input_shape: tuple[int, ...]) -> dict[str, Any]:
+        """Without tensors (`jepakit validate`): a row of F columns gives F + reg_tokens tokens."""
+        return {"grid": (int(input_shape[0]) + self.reg_tokens,), "embed_dim": self.embed_dim}
+
+
+@dataclass
+class ColumnMaskConfig:
+    """T-JEPA's masks (the code's `MaskCollator`): per batch one context subset and `num_targets` target subsets
+    of the columns. Their sizes are drawn once per batch as shares of the column count (the code's
+    `round(F * share)` bounds); the context is drawn first and every target from the columns it left, so context
+    and targets never overlap (`allow_overlap = False`, the default) while targets may share columns. [REG]
+    tokens are always in the context and never a target.
+    """
+
+    context_share: tuple[float, float] = (0.2, 0.4)
+    target_share: tuple[float, float] = (0.2, 0.4)
+    num_targets: int = 4
+
+    def __post_init__(self) -> None:
+        self.context_share = range_pair("context_share", self.context_share, 0.0, 1.0, open_low=True)
+        self.target_share = range_pair("target_share", self.target_share, 0.0, 1.0, open_low=True)
+        if self.num_targets < 1:
+            raise ValueError(f"num_targets must be at least 1, got {self.num_targets}")
+
+
+@dataclass
+class TabularPredictorConfig:
+    """The paper's transformer predictor: context tokens projected to `embed_dim`, plus fixed sin-cos positions;
+    one mask token per target column (position only), run once per target subset; projected back.
+    Paper: 2 layers, width 64, 4 heads, feed-forward 256."""
+
+    embed_dim: int = 64
+    depth: int = 2
+    num_heads: int = 4
+    mlp_ratio: float = 4.0
+
+    def __post_init__(self) -> None:
+        if min(self.embed_dim, self.depth, self.num_heads) < 1:
+            raise ValueError("embed_dim, depth and num_heads must be positive")
+        if self.embed_dim % self.num_heads:
+            raise ValueError(f"embed_dim {self.embed_dim} is not divisible by num_heads {self.num_heads}")
+
+
+def _fraction(name: str, value: float) -> None:
+    if not 0.0 < value < 1.0:
+        raise ValueError(f"{name} must lie in (0, 1), got {value}")
+
+
+@dataclass
+class AdultConfig:
+    """UCI Adult (census income > 50K), read from the copy inside the `mglearn` wheel (never downloaded).
+
+    Preprocessing as the paper (FT-Transformer's): numbers through scikit-learn's QuantileTransformer (normal
+    output), categories as ordinal codes (0 = missing or unseen), both fitted on the training split only.
+    A fixed stratified split (`test_fraction`, `split_seed`); `max_rows` keeps a stratified subset (0 = all).
+    """
+
+    test_fraction: float = 0.2
+    split_seed: int = 0
+    max_rows: int = 0
+
+    def __post_init__(self) -> None:
+        _fraction("test_fraction", self.test_fraction)
+        if self.max_rows < 0 or 0 < self.max_rows < 40:
+            raise ValueError(f"max_rows must be 0 (all rows) or at least 40, got {self.max_rows}")
+
+
+@dataclass
+class TableConfig:
+    """Your own table: a CSV (`,` or `sep`) or Parquet file. `label` names the class column ("" = unlabelled:
+    everything pretrains and evaluation needs a labelled `[eval.sets]`). Column types are inferred (text and
+    booleans are categorical, numbers numerical) unless listed in `categorical` / `numerical`; `drop` leaves
+    columns out. Missing values: numbers get the training median, categories a "missing" code, as do categories
+    unseen in training. Malformed lines, rows without a label and rows with nothing readable are skipped and
+    counted in one warning.
+    """
+
+    path: str = ""
+    label: str = ""
+    categorical: list[str] = field(default_factory=list)
+    numerical: list[str] = field(default_factory=list)
+    drop: list[str] = field(default_factory=list)
+    sep: str = ","
+    test_fraction: float = 0.2
+    split_seed: int = 0
+    max_rows: int = 0
+    max_categories: int = 1000  # a categorical column with more distinct values than this is refused (an id?)
+
+    def __post_init__(self) -> None:
+        _fraction("test_fraction", self.test_fraction)
+        if self.max_rows < 0:
+            raise ValueError(f"max_rows must be 0 (all rows) or positive, got {self.max_rows}")
+        if self.max_categories < 2:
+            raise ValueError(f"max_categories must be at least 2, got {self.max_categories}")
+        overlap = set(self.categorical) & set(self.numerical)
+        if overlap:
+            raise ValueError(f"columns declared both categorical and numerical: {sorted(overlap)}")
+
+
+@dataclass
+class MLPProbeConfig:
+    """The small MLP probe on frozen features: standardise (train statistics), one hidden ReLU layer with
+    dropout, AdamW with cosine decay. Small label budgets get at least `min_steps` steps."""
+
+    hidden: int = 256
+    epochs: int = 10
+    min_steps: int = 200
+    batch_size: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 1e-2
+    dropout: float = 0.2
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if min(self.hidden, self.epochs, self.batch_size) < 1 or self.min_steps < 0 or not self.lr > 0:
+            raise ValueError("hidden, epochs and batch_size must be at least 1, min_steps >= 0 and lr positive")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must lie in [0, 1), got {self.dropout}")
+
+
+@dataclass
+class TJEPAMethodConfig:
+    """T-JEPA's evaluation: every head of the run on frozen features of the paper's readout (`readout`: the
+    [REG] token(s) concatenated with the mean of the column tokens; "reg" or "columns" for either alone), at
+    full labels and at each of `label_budgets` labelled training rows (a stratified subset, `budget_draws`
+    draws averaged), each for the trained encoder, the same network at random init and the raw preprocessed
+    features (one-hot categories + quantile numbers)."""
+
+    readout: Literal["reg_mean", "reg", "columns"] = "reg_mean"
+    label_budgets: list[int] = field(default_factory=lambda: [256, 1024])
+    budget_draws: int = 3
+    budget_seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.readout not in ("reg_mean", "reg", "columns"):
+            raise ValueError(f'readout must be "reg_mean", "reg" or "columns", got {self.readout!r}')
+        if any(int(b) < 4 for b in self.label_budgets):
+            raise ValueError(f"label_budgets must be at least 4 rows each, got {list(self.label_budgets)}")
+        if self.budget_draws < 1:
+            raise ValueError(f"budget_draws must be at least 1, got {self.budget_draws}")
