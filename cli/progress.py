@@ -129,7 +129,8 @@ class EvalProgress:
         else:
             if (now - t0 >= self.min_s and done >= total) or now - self._last.get(label, t0) >= self.every_s:
                 self._last[label] = now
-                sys.stderr.write(f"features {label}: {done}/{total} ({now - t0:.1f} s)\n")
+                what = label if label.rsplit(": ", 1)[-1].startswith("probe ") else f"features {label}"
+                sys.stderr.write(f"{what}: {done}/{total} ({now - t0:.1f} s)\n")
                 sys.stderr.flush()
             if done >= total:
                 self._started.pop(label, None)

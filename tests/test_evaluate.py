@@ -231,3 +231,34 @@ def test_head_contract_helpers_supply_the_declared_defaults() -> None:
     bad.input = "pixels"
     with pytest.raises(ValueError, match="input must be one of"):
         head_input(bad)
+
+
+@pytest.mark.parametrize("readout", ["mean", "last4_mean", "rows_mean"])
+def test_one_pass_per_encoder_and_split_and_progress_per_probe(readout: str) -> None:
+    """With a token head (the attentive probe) beside pooled ones, each split passes through each encoder once,
+    the pooled features are pooled from the tokens (equal to a pooled pass), and every probe reports its rows."""
+    from jepakit.builtin.config import AttentiveProbeConfig
+    from jepakit.builtin.heads import AttentiveProbe
+    from jepakit.engine.eval_data import evaluation_progress
+
+    torch.manual_seed(0)
+    trained, random_init, splits = TinyEncoder(), TinyEncoder(), _splits()
+    seen: list[tuple[str, int, int]] = []
+    kept: dict = {}
+    heads = {
+        "linear": LinearProbe,
+        "attentive": lambda: AttentiveProbe(AttentiveProbeConfig(epochs=2, num_heads=2, batch_size=32)),
+    }
+    with evaluation_progress(lambda label, done, total: seen.append((label, done, total))):
+        evaluate_encoders(trained, random_init, splits, readout=readout, heads=heads, features=kept)
+    passes = [label for label, done, total in seen if done == total and not label.startswith("probe")]
+    encoder_passes = [p for p in passes if not p.startswith(("raw", "collapse"))]
+    assert sorted(encoder_passes) == sorted(
+        f"{row} tokens, {split} split" for row in ("trained", "random init") for split in ("train", "test")
+    )
+    pooled, _ = extract_features(trained, splits.test, readout=readout)
+    assert np.array_equal(kept["trained"][1][0], pooled)  # pooled from tokens == a pooled pass
+    probes = [(label, done, total) for label, done, total in seen if label.startswith("probe")]
+    assert [(label.split(" (")[0], done, total) for label, done, total in probes] == [
+        ("probe linear", k, 3) for k in (1, 2, 3)
+    ] + [("probe attentive", k, 3) for k in (1, 2, 3)]

@@ -56,6 +56,12 @@ def eval_stage(label: str) -> Iterator[None]:
         _STAGE.reset(token)
 
 
+def report_progress(label: str, done: int, total: int, t0: float) -> None:
+    """Report `done` of `total` units of an evaluation stage that is not a feature pass (a probe fitted per
+    row): the same callback and stage prefix as the feature passes, `t0` the stage's perf_counter start."""
+    _report(label, done, total, t0)
+
+
 def _report(label: str, done: int, total: int, t0: float) -> None:
     stage = _STAGE.get()
     full = f"{stage}: {label}" if stage and label else stage or label or "features"

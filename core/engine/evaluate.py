@@ -8,6 +8,7 @@ random init *and* raw pixels under that one protocol.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -16,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from jepakit.builtin.heads import KNNProbe, LinearProbe
-from jepakit.engine.eval_data import batches
+from jepakit.engine.eval_data import batches, report_progress
 from jepakit.errors import JepakitError
 from jepakit.interfaces import DataSplits, Encoder, EvalResult, Head, Scores, describe_head, head_input
 
@@ -219,12 +220,14 @@ def evaluate_encoders(
     first: dict[str, Head] = {}
     for name, factory in heads.items():
         metrics[name] = {}
-        for row in rows:
+        t0 = time.perf_counter()
+        for k, row in enumerate(rows, 1):
             head = factory()
             first.setdefault(name, head)
             train, test = tokens_of(row) if head_input(head) == "tokens" else rows[row]
             head.fit(*train)
             metrics[name][row] = round(float(head.score(*test)[head.metric]), 2)
+            report_progress(f"probe {name} (trained, random init, raw input)", k, len(rows), t0)
         described.append(f"{name}: {describe_head(first[name])}")
     main = _primary(heads, primary)
     for label, (train_y, test_y) in splits.extra_labels.items():
