@@ -147,7 +147,15 @@ class DataSplits:
       (caption tokens), `label` (what y means);
     - UI sessions (uijepa): `references`* (per class, every accepted phrasing), `held_out`* (per class, whether
       its intent is unseen in training);
-    - optical flow (mcjepa): `ground_truth_flow`, `speed`, `frames`.
+    - optical flow (mcjepa): `ground_truth_flow`, `speed`, `frames`;
+    - tables (tjepa): `columns`*, `cardinalities`* (0 = number, k = categories), `kinds`, `source`, `label`,
+      `skipped`;
+    - fMRI (brainjepa): `gradients`* (per ROI connectivity-gradient coordinates [R, k]), `subjects`, `frames`,
+      `origin`;
+    - trajectories (actjepa): `obs_dim`*, `act_dim`*, `chunk`*, `state_groups`*, `obs_mean`*, `obs_std`*,
+      `image_size`*, `tasks`*, `env`*, `probe_targets`*, `episodes`, `pixels`, `demo_seed`, `expert_failures`,
+      `skipped`;
+    - point clouds (pointjepa): `up_axis`, `models`, `labelled`, `duplicates_dropped`, `source`, `skipped`.
     """
 
     name: str
