@@ -14,7 +14,7 @@ from jepakit.testing.runs import train_tiny
 SMALL = [
     "optim.steps=3",
     "optim.batch_size=16",
-    "encoder.num_groups=8",
+    "encoder.num_groups=16",
     "encoder.group_size=8",
     "encoder.pointnet_dims=[8, 16, 16]",
     "encoder.embed_dim=32",
@@ -28,7 +28,6 @@ SMALL = [
     "data.classes=3",
     "data.train_per_class=8",
     "data.test_per_class=4",
-    "masker.target_scale=[0.125, 0.2]",
     "method.repeats=1",
     "method.folds=3",
 ]
