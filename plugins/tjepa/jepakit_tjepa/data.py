@@ -68,16 +68,10 @@ def adult(cfg: AdultConfig, seed: int = 0) -> DataSplits:
     """UCI Adult: 32,561 rows, 6 numerical + 8 categorical columns, income > 50K; `seed` (the run's) is unused so
     every run scores on the same split."""
     path = adult_path()
-    bad: list[int] = []
-    df = pd.read_csv(
-        path,
-        header=None,
-        names=ADULT_COLUMNS,
-        skipinitialspace=True,
-        dtype=str,
-        engine="python",
-        on_bad_lines=lambda line: bad.append(len(line)),  # type: ignore[arg-type,return-value]
-    )
+    # the C parser (5x faster than the python one) skips malformed lines; count them from the file's lines
+    df = pd.read_csv(path, header=None, names=ADULT_COLUMNS, skipinitialspace=True, dtype=str, on_bad_lines="skip")
+    with path.open(encoding="utf-8", errors="replace") as f:
+        bad = [1] * max(0, sum(1 for line in f if line.strip()) - len(df))
     return split_table(
         df,
         name="adult",

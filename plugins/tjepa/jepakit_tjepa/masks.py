@@ -90,7 +90,7 @@ class ColumnMasker:
         ax.imshow(codes.numpy(), cmap="viridis", vmin=0, vmax=2, aspect="auto")
         ax.set_yticks(range(4), [f"row {i}" for i in range(4)])
         ax.set_xlabel(f"token ({self.n_cols} columns, then {n - self.n_cols} [REG])")
-        ax.set_title(f"context (green), any of {M} targets (yellow), hidden (purple)")
+        ax.set_title(f"context (teal), any of {M} targets (yellow), hidden (purple)")
         path = Path(path_stem).with_suffix(".png")
         save_png(fig, path)
         return [path]
