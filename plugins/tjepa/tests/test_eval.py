@@ -15,11 +15,11 @@ def test_mlp_probe_learns_a_nonlinear_rule_and_is_seeded():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((600, 4)).astype(np.float32)
     y = (x[:, 0] * x[:, 1] > 0).astype(int)  # XOR of signs: no linear probe gets this
-    probe = MLPProbe(MLPProbeConfig(epochs=200, hidden=64, batch_size=64))
+    probe = MLPProbe(MLPProbeConfig(epochs=1, min_steps=200, hidden=64, batch_size=100, lr=1e-2))
     probe.fit(x[:400], y[:400])
     acc = probe.score(x[400:], y[400:])["accuracy"]
     assert acc >= 85.0
-    again = MLPProbe(MLPProbeConfig(epochs=200, hidden=64, batch_size=64))
+    again = MLPProbe(MLPProbeConfig(epochs=1, min_steps=200, hidden=64, batch_size=100, lr=1e-2))
     again.fit(x[:400], y[:400])
     assert again.score(x[400:], y[400:])["accuracy"] == acc
     with pytest.raises(RuntimeError):
