@@ -27,11 +27,17 @@ SMALL = {
 }
 
 
+@pytest.fixture(scope="module")
+def synth_cache(tmp_path_factory):
+    """One eSpeak cache for the module: the synthesis is the slow part, and it is tested in test_data.py."""
+    return tmp_path_factory.mktemp("cache")
+
+
 @pytest.fixture()
-def recordings(tmp_path, monkeypatch):
+def recordings(tmp_path, monkeypatch, synth_cache):
     """A folder like asterisk's digits/: 0.wav..9.wav, each a tone of its own pitch (8 kHz, 16-bit), plus a
     number that must be ignored."""
-    monkeypatch.setenv("JEPAKIT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("JEPAKIT_CACHE", str(synth_cache))
     _digit_clips.cache_clear()
     root = tmp_path / "digits"
     root.mkdir()
