@@ -142,7 +142,7 @@ class AttentiveProbe:
         x = self._tokens(feats)
         self._mean = x.mean(dim=(0, 1), keepdim=True)
         self._std = x.std(dim=(0, 1), keepdim=True).clamp_min(1e-6)
-        x = (x - self._mean) / self._std
+        x = (x - self._mean).div_(self._std)  # one copy of [N, T, F], standardised in place
         self._classes, inverse = np.unique(np.asarray(labels), return_inverse=True)
         y = torch.as_tensor(inverse, dtype=torch.long)  # [N] class indices
         with torch.random.fork_rng():
