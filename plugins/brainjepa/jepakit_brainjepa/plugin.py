@@ -76,7 +76,7 @@ TINY: dict[str, Any] = {
         "readout": "rows_mean",
         "encoder": "target",
         "heads": ["core/linear-probe", "core/knn"],
-        "online_every": 0,  # the online k-NN would read 94 x 96 windows every 50 steps: a third of the run
+        "online_every": 0,  # measured: its first k-NN (503 windows of 94 x 96, both rows) took 44 s
     },
 }
 
