@@ -60,6 +60,10 @@ def check_tasks(tasks: tuple[str, ...] | list[str], key: str = "data.tasks") -> 
 def make_env(task: str, image_size: int = 0) -> Any:
     """A task whose every reset draws new object/goal positions from the env's seeded generator; `image_size`
     > 0 adds an offscreen renderer of that size (rgb_array)."""
+    if image_size:
+        # measured: importing triton (torch._dynamo loads it; AdamW's constructor imports torch._dynamo) after an
+        # EGL context exists segfaults in this environment, so load it before the first render
+        import torch._dynamo  # noqa: F401
     mw = _metaworld()
     cls = mw.ALL_V3_ENVIRONMENTS_GOAL_OBSERVABLE[f"{task}-goal-observable"]
     env = cls(render_mode="rgb_array") if image_size else cls()
