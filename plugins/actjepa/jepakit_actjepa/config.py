@@ -58,6 +58,7 @@ class MetaWorldDemosConfig:
     nonexpert_per_task: int = 0
     nonexpert: str = "noisy"  # "noisy" (expert + noise_std Gaussian) or "random"
     noise_std: float = 0.5
+    labelled_share: float = 0.0  # > 0: this share of every batch is expert windows (0 = in proportion to counts)
     test_per_task: int = 8
     chunk: int = 8  # actions and future observations predicted per step
     max_steps: int = 200
@@ -74,6 +75,8 @@ class MetaWorldDemosConfig:
         _positive(max_steps=self.max_steps, image_size=self.image_size)
         if self.nonexpert_per_task < 0 or self.tail < 0 or self.noise_std < 0:
             raise ValueError("nonexpert_per_task, tail and noise_std must be non-negative")
+        if not 0.0 <= self.labelled_share <= 1.0:
+            raise ValueError(f"labelled_share must lie in [0, 1], got {self.labelled_share}")
         if self.nonexpert not in ("noisy", "random"):
             raise ValueError(f'nonexpert must be "noisy" or "random", got {self.nonexpert!r}')
 

@@ -86,6 +86,29 @@ class WindowSplit(Dataset):
         return self.obs[torch.minimum(idx, self.ends - 1)][:, list(dims)], inside
 
 
+class LabelledShare(Dataset):
+    """What the trainer reads when `labelled_share` > 0: every drawn window is an expert window with probability
+    `share`, else a non-expert one, picked by the loader's key (a pure function of run seed, step and index), so
+    batches stay reproducible and resumable. Without it, a batch holds labelled windows in proportion to their
+    count, and many non-expert episodes starve the action loss (docs/variants/actjepa.md)."""
+
+    def __init__(self, split: WindowSplit, share: float) -> None:
+        self.split, self.share = split, float(share)
+        self.labelled = torch.nonzero(split.expert).flatten()  # [N_expert]
+        self.unlabelled = torch.nonzero(~split.expert).flatten()  # [N_nonexpert]
+
+    def __len__(self) -> int:
+        return len(self.split)
+
+    def __getitem__(self, i: int) -> tuple[Any, int]:
+        return self.split[i]
+
+    def sample(self, index: int, key: int) -> tuple[Any, int]:
+        g = np.random.default_rng(key)
+        pool = self.labelled if g.random() < self.share else self.unlabelled
+        return self.split[int(pool[g.integers(len(pool))])]
+
+
 def obs_stats(episodes: list[Episode]) -> tuple[list[float], list[float]]:
     """Per-dimension mean and std of the training observations (std floored: constant entries stay finite)."""
     obs = np.concatenate([e.obs for e in episodes])
@@ -99,9 +122,13 @@ def make_splits(
     chunk: int,
     meta: dict[str, Any],
     task_names: list[str],
+    labelled_share: float = 0.0,
 ) -> DataSplits:
-    """DataSplits of windows; meta gets obs/act sizes, the train split's observation statistics and the counts."""
+    """DataSplits of windows; meta gets obs/act sizes, the train split's observation statistics and the counts.
+    `labelled_share` > 0 (with both expert and non-expert training episodes) fixes the expert share of batches."""
     tr, te = WindowSplit(train, chunk), WindowSplit(test, chunk)
+    mixed = bool(tr.expert.any()) and not bool(tr.expert.all())
+    pretrain = LabelledShare(tr, labelled_share) if labelled_share > 0 and mixed else None
     mean, std = obs_stats(train)
     od, ad = train[0].obs.shape[1], train[0].act.shape[1]
     meta = {
@@ -128,6 +155,7 @@ def make_splits(
         modality="trajectory",
         class_names=list(task_names),
         meta=meta,
+        pretrain=pretrain,
     )
 
 
@@ -207,7 +235,8 @@ def _cache_path(cfg: MetaWorldDemosConfig) -> Any:
     root = cache_dir()
     if root is None:
         return None
-    key = hashlib.sha256(json.dumps([CACHE_VERSION, asdict(cfg)], sort_keys=True).encode()).hexdigest()[:16]
+    episodes_only = {k: v for k, v in asdict(cfg).items() if k not in ("chunk", "labelled_share")}  # not episodes
+    key = hashlib.sha256(json.dumps([CACHE_VERSION, episodes_only], sort_keys=True).encode()).hexdigest()[:16]
     return root / "actjepa" / f"metaworld-{key}.npz"
 
 
@@ -266,4 +295,6 @@ def metaworld_demos(cfg: MetaWorldDemosConfig, seed: int = 0) -> DataSplits:
     name = f"metaworld-{len(cfg.tasks)}tasks-{cfg.demos_per_task}demos"
     if cfg.nonexpert_per_task:
         name += f"+{cfg.nonexpert_per_task}{cfg.nonexpert}"
-    return make_splits(name, train, test, cfg.chunk, meta, list(cfg.tasks))
+    if cfg.nonexpert_per_task and cfg.labelled_share:
+        name += f"-share{cfg.labelled_share:g}"
+    return make_splits(name, train, test, cfg.chunk, meta, list(cfg.tasks), cfg.labelled_share)

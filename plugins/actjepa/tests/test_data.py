@@ -98,3 +98,15 @@ def test_seeded_resets_change_positions_and_repeat(tmp_path, monkeypatch):
     assert splits.input_shape == (5, 39 + 4 + 2) and list(tmp_path.rglob("*.npz"))
     again = metaworld_demos(cfg)  # from the cache
     assert torch.equal(again.train.x, splits.train.x) and torch.equal(again.test.x, splits.test.x)
+
+
+def test_labelled_share_fixes_the_expert_share_of_drawn_windows():
+    from jepakit_actjepa.data import LabelledShare
+
+    split = WindowSplit([_episode(4), _episode(30, expert=False, task=1)], chunk=2)  # 3 expert, 29 non-expert
+    mixed = LabelledShare(split, 0.5)
+    drawn = [mixed.sample(i, key) for i, key in enumerate(range(400))]
+    share = sum(y == 0 for _, y in drawn) / len(drawn)
+    assert 0.4 < share < 0.6, share
+    assert torch.equal(mixed.sample(3, 7)[0], mixed.sample(3, 7)[0]), "a key always draws the same window"
+    assert torch.equal(mixed[5][0], split[5][0]), "indexing stays the clean window"
