@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from jepakit import JepakitError
-from jepakit.api import Block, gather_tokens, init_transformer, sincos_1d
+from jepakit.api import Block, TokenEncoder, gather_tokens, init_transformer, sincos_1d
 from jepakit_tjepa.config import TabularEncoderConfig, TabularPredictorConfig
 
 
@@ -77,10 +77,11 @@ class ColumnTokenizer(nn.Module):
         return z + self.bias + self.position + self.type_embed[self.kinds]  # [B, F, D]
 
 
-class TabularEncoder(nn.Module):
+class TabularEncoder(TokenEncoder):
     """forward(x [B, F], keep [B, Nc] | None) -> [B, Nc or F + R, D]: T-JEPA's context / target encoder.
 
-    Tokens are gathered before the blocks (the context path costs O(Nc)); outputs are final-normed.
+    Core's `TokenEncoder` with its own tokens (columns, then [REG]): `forward` and `forward_layers` are core's,
+    so tokens are gathered before the blocks (the context path costs O(Nc)) and outputs are final-normed.
     """
 
     layout = "columns"
@@ -114,23 +115,6 @@ class TabularEncoder(nn.Module):
             )
         cols = self.tokenizer(x)  # [B, F, D]
         return torch.cat([cols, self.reg[None].expand(len(x), -1, -1)], dim=1)  # [B, F + R, D]
-
-    def forward(self, x: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
-        z = self.tokens(x)  # [B, N, D]
-        if keep is not None:
-            z = gather_tokens(z, keep)  # [B, Nc, D]
-        for block in self.blocks:
-            z = block(z)
-        return self.norm(z)
-
-    def forward_layers(self, x: torch.Tensor, n: int) -> list[torch.Tensor]:
-        """Outputs of the last min(n, depth) blocks on the full row, each [B, N, D] (the last final-normed)."""
-        z, outs = self.tokens(x), []
-        for block in self.blocks:
-            z = block(z)
-            outs.append(z)
-        outs[-1] = self.norm(outs[-1])
-        return outs[-n:]
 
 
 class TabularPredictor(nn.Module):
