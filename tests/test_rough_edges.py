@@ -206,8 +206,8 @@ def test_compare_across_variants_groups_each_variant_by_its_own_settings(tmp_pat
     assert result.exit_code == 0, result.output
     groups = json.loads(result.stdout)
     assert [(g["variant"], g["settings"], len(g["runs"])) for g in groups] == [
+        ("ijepa/ijepa-tiny", {"optim.lr": 0.0005}, 2),  # within a variant, settings by value
         ("ijepa/ijepa-tiny", {"optim.lr": 0.001}, 2),
-        ("ijepa/ijepa-tiny", {"optim.lr": 0.0005}, 2),
         ("vjepa/vjepa-tiny", {}, 2),
     ]
     table = runner.invoke(app, ["compare", str(root)], env={"COLUMNS": "100"})

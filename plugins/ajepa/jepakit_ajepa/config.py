@@ -7,6 +7,7 @@ statistics and the raw log-mel baseline, and hands the settings to the encoder a
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -47,6 +48,19 @@ class CurriculumConfig:
         self.curriculum = range_pair("curriculum", self.curriculum, 0.0, 1.0)
         if not 0.0 <= self.time_prob <= 1.0:
             raise ValueError(f"time_prob must lie in [0, 1], got {self.time_prob}")
+
+    def check(self, grid: tuple[int, ...]) -> None:
+        """Without tensors (`jepakit validate`, given the encoder's grid): a (time, frequency) grid, and a
+        `min_keep` that the largest context block can hold once the smallest target is cut out of it."""
+        if len(grid) != 2 or min(grid) < 1:
+            raise ValueError(f"ajepa/curriculum needs a (time, frequency) token grid, the encoder gives {tuple(grid)}")
+        n = grid[0] * grid[1]
+        room = math.ceil(self.context_scale[1] * n) - max(1, math.floor(self.target_scale[0] * n))
+        if self.min_keep > room:
+            raise ValueError(
+                f"min_keep = {self.min_keep} cannot be met on the {grid[0]}x{grid[1]} grid: the largest context "
+                f"block less the smallest target leaves about {max(room, 0)} tokens"
+            )
 
 
 @dataclass

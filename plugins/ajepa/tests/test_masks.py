@@ -174,3 +174,12 @@ def test_draw_writes_early_and_late_pictures(tmp_path):
 def test_an_empty_context_is_a_config_error():
     with pytest.raises(ValueError, match="min_keep must be at least 1"):
         CurriculumConfig(min_keep=0)
+
+
+def test_the_curriculum_check_refuses_what_the_grid_cannot_hold():
+    """`jepakit validate` (given a grid): a non-(time, frequency) grid and an unreachable min_keep fail early."""
+    CurriculumConfig().check((16, 4))
+    with pytest.raises(ValueError, match="time, frequency"):
+        CurriculumConfig().check((4, 4, 4))
+    with pytest.raises(ValueError, match="min_keep = 64 cannot be met on the 8x8 grid"):
+        CurriculumConfig(min_keep=64).check((8, 8))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
+from jepakit import JepakitError
 from jepakit.api import ViTConfig
 from jepakit.interfaces import digits_split, range_pair
 
@@ -47,6 +49,21 @@ class TubeConfig:
         self.temporal_scale = range_pair("temporal_scale", self.temporal_scale, 0.0, 1.0, open_low=True)
         self.aspect = range_pair("aspect", self.aspect, 0.0, float("inf"), open_low=True)
 
+    def check(self, grid: tuple[int, ...]) -> None:
+        """Without tensors (`jepakit validate`, given the encoder's grid): the grid the masker needs, and a
+        `min_keep` that leaves room for at least the smallest tube the generators in use can draw."""
+        if len(grid) not in (2, 3) or min(grid) < 1:
+            raise ValueError(f"vjepa/tube needs a (T, H, W) token grid, the encoder gives {tuple(grid)}")
+        t, h, w = (1, *grid) if len(grid) == 2 else tuple(grid)
+        scales = {"short": self.short_scale[0], "long": self.long_scale[0]}
+        smallest_area = min(scales[g] for g in (("short", "long") if self.generator == "mixed" else (self.generator,)))
+        smallest = max(1, math.floor(smallest_area * h * w)) * max(1, math.floor(self.temporal_scale[0] * t))
+        if self.min_keep > t * h * w - smallest:
+            raise ValueError(
+                f"min_keep = {self.min_keep} cannot be met: a {t}x{h}x{w} grid holds {t * h * w} tokens and the "
+                f"smallest target tube takes {smallest}"
+            )
+
 
 @dataclass
 class VideoViTConfig(ViTConfig):
@@ -63,6 +80,33 @@ class VideoViTConfig(ViTConfig):
         super().__post_init__()
         if self.tubelet_size < 1:
             raise ValueError(f"tubelet_size must be positive, got {self.tubelet_size}")
+
+    def tubelet_grid(self, input_shape: tuple[int, ...]) -> tuple[int, int, int]:
+        """The (T', H', W') token grid of (C, T, H, W) clips, or of (C, H, W) images read as clips of
+        `tubelet_size` repeated frames: what the encoder's constructor and `jepakit validate` check."""
+        shape = tuple(int(s) for s in input_shape)
+        if len(shape) not in (3, 4):
+            raise JepakitError(
+                f"encoder: a video ViT needs (C, T, H, W) clips, the dataset gives {shape}",
+                "pick a video dataset such as vjepa/moving-digits, or an encoder for this data",
+            )
+        frames, h, w = (self.tubelet_size, *shape[1:]) if len(shape) == 3 else shape[1:]
+        t, p = self.tubelet_size, self.patch_size
+        if frames % t:
+            raise JepakitError(
+                f"encoder.tubelet_size: {t} does not divide the clip length {frames}",
+                "choose a tubelet size that divides data.frames",
+            )
+        if h % p or w % p:
+            raise JepakitError(
+                f"encoder.patch_size: {p} does not divide the frame size {h}x{w}",
+                "choose a patch size that divides the frame size (or change data.size)",
+            )
+        return frames // t, h // p, w // p
+
+    def check(self, input_shape: tuple[int, ...]) -> dict[str, Any]:
+        """Without tensors: the tubelet grid and width this encoder gives those inputs."""
+        return {"grid": self.tubelet_grid(input_shape), "embed_dim": self.embed_dim}
 
 
 @dataclass
@@ -94,6 +138,10 @@ class MovingDigitsConfig:
                 f"leaves a {self.size}-pixel canvas; use a larger size or fewer frames"
             )
         digits_split(self.limit, self.test_size)
+
+    def check(self) -> dict[str, Any]:
+        """The clip shape it declares (`jepakit validate` passes it to the encoder's check): [1, T, S, S]."""
+        return {"input_shape": (1, self.frames, self.size, self.size)}
 
 
 @dataclass

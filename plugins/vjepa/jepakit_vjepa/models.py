@@ -8,7 +8,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from jepakit import JepakitError
 from jepakit.api import TokenEncoder
 from jepakit_vjepa.config import VideoViTConfig
 
@@ -26,26 +25,11 @@ class VideoViT(TokenEncoder):
     def __init__(self, cfg: VideoViTConfig, input_shape: tuple[int, ...]) -> None:
         super().__init__()
         shape = tuple(int(s) for s in input_shape)
-        if len(shape) not in (3, 4):
-            raise JepakitError(
-                f"encoder: a video ViT needs (C, T, H, W) clips, the dataset gives {shape}",
-                "pick a video dataset such as vjepa/moving-digits, or an encoder for this data",
-            )
+        grid = cfg.tubelet_grid(shape)  # refuses shapes the tubelets do not tile
         self.image_input = len(shape) == 3
-        chans, frames, h, w = (shape[0], cfg.tubelet_size, *shape[1:]) if self.image_input else shape
         t, p = cfg.tubelet_size, cfg.patch_size
-        if frames % t:
-            raise JepakitError(
-                f"encoder.tubelet_size: {t} does not divide the clip length {frames}",
-                "choose a tubelet size that divides data.frames",
-            )
-        if h % p or w % p:
-            raise JepakitError(
-                f"encoder.patch_size: {p} does not divide the frame size {h}x{w}",
-                "choose a patch size that divides the frame size (or change data.size)",
-            )
-        tubelets = nn.Conv3d(chans, cfg.embed_dim, kernel_size=(t, p, p), stride=(t, p, p))
-        self._build(cfg, tubelets, (frames // t, h // p, w // p))
+        tubelets = nn.Conv3d(shape[0], cfg.embed_dim, kernel_size=(t, p, p), stride=(t, p, p))
+        self._build(cfg, tubelets, grid)
 
     def tokens(self, x: torch.Tensor) -> torch.Tensor:
         """x [B, C, T, H, W] (or [B, C, H, W] images) -> tubelet tokens with positions [B, T'H'W', D]."""
