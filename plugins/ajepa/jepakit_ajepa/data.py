@@ -1,20 +1,24 @@
 """A-JEPA's datasets: spoken digits synthesised offline with eSpeak NG, and a loader for the user's recordings.
 
-Both return mono waveforms [N, 1, S] (S = the front end's clip length) with a fixed stratified split that ignores
-the run's seed, and put the front end's settings and the train split's log-mel statistics in `meta`, so the
-encoder, the masker's pictures and the raw baseline (`raw_features`, the flattened log-mel) all use one front end.
+They return mono waveforms [1, S] (S = the front end's clip length; the user's folder streams them from disk,
+decoded in the DataLoader's workers) with a fixed stratified split that ignores the run's seed, and put the front
+end's settings and the train split's log-mel statistics in `meta`, so the encoder, the masker's pictures and the
+raw baseline (`raw_features`, the flattened log-mel) all use one front end.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import logging
+import os
 import struct
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import torch
+from torch.utils.data import Dataset
 
 from jepakit import JepakitError
 from jepakit.api import ImageSplit, cache_dir, read_class_folders, stratified_split
@@ -30,7 +34,10 @@ from jepakit_ajepa.config import (
 from jepakit_ajepa.soundfont import GM_FAMILIES, SoundFontError, read_soundfont, recordings, render
 from jepakit_ajepa.synth import DIGIT_WORDS, grid_of, load_or_synthesize, resample
 
+log = logging.getLogger("jepakit")
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
+STATS_CLIPS = 256  # training clips (seeded subset) decoded for the audio folder's log-mel mean/std
+MAX_SUBSTITUTES = 16  # files tried after one that fails to decode, before the error
 
 
 def _splits(
@@ -44,10 +51,24 @@ def _splits(
     skipped: list[str] | None = None,
 ) -> DataSplits:
     """DataSplits with the front end in meta and the raw log-mel baseline; statistics from the train split."""
-    settings = cfg.frontend()
     tr, te = torch.as_tensor(train), torch.as_tensor(test)
-    mean, std = LogMel(settings).fit(x[tr])
+    mean, std = LogMel(cfg.frontend()).fit(x[tr])
     yt = torch.as_tensor(y, dtype=torch.long)
+    train_ds, test_ds = ImageSplit(x[tr], yt[tr], skipped), ImageSplit(x[te], yt[te], skipped)
+    return _package(name, cfg, train_ds, test_ds, tuple(int(s) for s in x.shape[1:]), classes, mean, std)
+
+
+def _package(
+    name: str,
+    cfg: LogMelFields,
+    train: Dataset,
+    test: Dataset,
+    input_shape: tuple[int, ...],
+    classes: list[str],
+    mean: float,
+    std: float,
+) -> DataSplits:
+    settings = cfg.frontend()
     meta = {
         "frontend": settings,
         "logmel_mean": mean,
@@ -57,9 +78,9 @@ def _splits(
     }
     return DataSplits(
         name=name,
-        train=ImageSplit(x[tr], yt[tr], skipped),
-        test=ImageSplit(x[te], yt[te], skipped),
-        input_shape=tuple(int(s) for s in x.shape[1:]),
+        train=train,
+        test=test,
+        input_shape=input_shape,
         num_classes=len(classes),
         modality="audio",
         class_names=list(classes),
@@ -179,18 +200,92 @@ def _load_audio(path: Path, sample_rate: int, length: int | None) -> np.ndarray:
     return wave if length is None else np.pad(wave, (0, length - len(wave)))
 
 
-def audio_folder(cfg: AudioFolderConfig, seed: int = 0) -> DataSplits:
-    """The user's recordings, `path/<class>/*.wav|flac|ogg`, loaded eagerly as mono clips at cfg.sample_rate.
+def _check_audio(path: Path) -> Path:
+    """The listing-time check: soundfile reads the header (format, frames) without decoding samples."""
+    import soundfile as sf
 
+    if sf.info(str(path)).frames <= 0:
+        raise ValueError("no audio samples")
+    return path
+
+
+class AudioFiles(Dataset):
+    """Recordings decoded on demand: x float32 [1, S] (mono, resampled, cut or zero-padded), y the class.
+
+    Holds only root-relative paths in one numpy bytes array and the labels, so a pickled split (what each
+    DataLoader worker receives) does not grow with the audio. A file that fails to decode is replaced by the
+    next index (deterministically) and counted in a warning, as core's image folder does.
+    """
+
+    source = "ajepa/audio-folder"
+
+    def __init__(
+        self, root: Path, files: list[Path], labels: np.ndarray, sample_rate: int, length: int, skipped: list[str]
+    ) -> None:
+        self.root = str(root)
+        self.paths = np.array([os.fsencode(os.path.relpath(f, root)) for f in files], dtype=np.bytes_)  # [N]
+        self.labels = np.asarray(labels, dtype=np.int64)  # [N]
+        self.sample_rate, self.length = int(sample_rate), int(length)
+        self.skipped: list[str] = list(skipped)  # left out at listing time
+        self.failed: dict[int, str] = {}  # index -> why, in this process
+
+    def __len__(self) -> int:
+        return int(len(self.labels))
+
+    def path(self, i: int) -> Path:
+        return Path(self.root) / os.fsdecode(bytes(self.paths[i]))
+
+    def subset(self, keep: np.ndarray) -> AudioFiles:
+        out = AudioFiles.__new__(AudioFiles)
+        out.__dict__.update(self.__dict__, paths=self.paths[keep], labels=self.labels[keep], failed={})
+        return out
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        n = len(self)
+        if not -n <= int(i) < n:
+            raise IndexError(f"index {i} out of range for {n} samples")
+        i = int(i) % n
+        for attempt in range(min(n, MAX_SUBSTITUTES)):
+            j = (i + attempt) % n
+            if j in self.failed:
+                continue
+            try:
+                wave = _load_audio(self.path(j), self.sample_rate, self.length)
+                return torch.from_numpy(wave)[None], int(self.labels[j])  # [1, S]
+            except Exception as exc:  # a bad file must not stop a long run
+                self.failed[j] = f"{type(exc).__name__}: {exc}"
+                log.warning(
+                    "%s: could not decode %s (%s); using the next sample instead (%d file(s) failed to decode "
+                    "in this process)",
+                    self.source,
+                    self.path(j),
+                    self.failed[j],
+                    len(self.failed),
+                )
+        raise JepakitError(
+            f"{self.source}: {self.path(i)} and the {min(n, MAX_SUBSTITUTES) - 1} files after it failed to decode",
+            "check the recordings (e.g. soundfile.read(path))",
+        )
+
+
+def audio_folder(cfg: AudioFolderConfig, seed: int = 0) -> DataSplits:
+    """The user's recordings, `path/<class>/*.wav|flac|ogg`, streamed as mono clips at cfg.sample_rate.
+
+    Listing reads each file's header only (soundfile.info); clips are decoded in the DataLoader's workers.
     Unreadable files (truncated, not audio, empty) are skipped with one warning that counts them and names the
-    first; if a class keeps fewer than 2 clips, a JepakitError names the class and its first bad file.
+    first; if a class keeps fewer than 2 clips, a JepakitError names the class and its first bad file. The
+    log-mel mean/std in meta come from a seeded subset of at most STATS_CLIPS (256) training clips.
     """
     length = frontend_numbers(cfg.frontend())["samples"]
-    data = read_class_folders(
-        cfg, AUDIO_SUFFIXES, lambda f: _load_audio(f, cfg.sample_rate, length), source="audio-folder", noun="recording"
-    )
-    x = torch.from_numpy(np.stack(data.items))[:, None]  # [N, 1, S]
-    return _splits(data.root.name or "audio", cfg, x, data.labels, data.train, data.test, data.names, data.skipped)
+    data = read_class_folders(cfg, AUDIO_SUFFIXES, _check_audio, source="audio-folder", noun="recording")
+    files = AudioFiles(data.root, data.items, data.labels, cfg.sample_rate, length, data.skipped)
+    train, test = files.subset(data.train), files.subset(data.test)
+    pick = np.arange(len(train))
+    if len(pick) > STATS_CLIPS:  # a bounded, seeded subset: the statistics cost no more for a large folder
+        pick = np.sort(np.random.default_rng(int(cfg.split_seed)).choice(len(pick), STATS_CLIPS, replace=False))
+    mean, std = LogMel(cfg.frontend()).fit(torch.stack([train[int(i)][0] for i in pick]))
+    name = data.root.name or "audio"
+    return _package(name, cfg, train, test, (1, length), data.names, mean, std)
 
 
 # ------------------------------------------------------------------------------------------ SoundFont instruments

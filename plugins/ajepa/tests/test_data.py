@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import pickle
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ import torch
 from jepakit_ajepa import synth
 from jepakit_ajepa.audio import LogMel
 from jepakit_ajepa.config import AudioFolderConfig, SpokenDigitsConfig
-from jepakit_ajepa.data import _digit_clips, audio_folder, spoken_digits
+from jepakit_ajepa.data import _digit_clips, _load_audio, audio_folder, spoken_digits
 
 from jepakit.errors import JepakitError
 
@@ -123,10 +124,40 @@ def test_audio_folder_reads_resamples_and_skips_bad_files(tmp_path, caplog):
     assert "skipped 3 unreadable file(s)" in caplog.text
     assert len(s.train) + len(s.test) == 7 and s.class_names == ["high", "low"] and len(s.train.skipped) == 3
     assert s.input_shape == (1, 31 * 128 + 200) and s.modality == "audio"
-    spec = LogMel(s.meta["frontend"]).logmel(s.train.x)[:, 0].mean(1)  # [N, n_mels]
+    # the folder streams (no .x/.y tensors since it decodes per item): read the clips one by one
+    x = torch.stack([s.train[i][0] for i in range(len(s.train))])
+    spec = LogMel(s.meta["frontend"]).logmel(x)[:, 0].mean(1)  # [N, n_mels]
     # the resampled tones sit in the right half of the mels
-    for x_spec, y in zip(spec, s.train.y.tolist(), strict=True):
+    for x_spec, y in zip(spec, [s.train[i][1] for i in range(len(s.train))], strict=True):
         assert (int(x_spec.argmax()) > 16) == (y == 0), "high class tones must sit in upper mel bins"
+
+
+def test_audio_folder_streams_small_pickles_and_eager_samples(tmp_path, caplog):
+    """A worker receives paths, not audio; a clip read on demand equals the old eager decode of the same file, the
+    statistics equal the eager ones while the train split is under STATS_CLIPS, and a file that breaks after
+    listing is replaced by the next one and counted."""
+    root = tmp_path / "sounds"
+    for i in range(40):
+        write_wav(root / "low" / f"{i}.wav", seconds=1.0, freq=300.0 + i)
+        write_wav(root / "high" / f"{i}.flac", seconds=1.0, freq=2000.0 + i, rate=44100, fmt="FLAC")
+    cfg = AudioFolderConfig(path=str(root), test_fraction=0.25, **FRONT)
+    s = audio_folder(cfg)
+    blob = pickle.dumps(s.train)
+    assert len(blob) < 20_000, len(blob)  # 60 clips of 4168 float32 samples would be ~1 MB
+    worker = pickle.loads(blob)
+    length = s.input_shape[1]
+    for i in (0, 7, len(worker) - 1):
+        x, y = worker[i]
+        eager = _load_audio(worker.path(i), cfg.sample_rate, length)  # what the eager loader stacked
+        assert x.shape == (1, length) and torch.equal(x[0], torch.from_numpy(eager))
+        assert s.class_names[y] == worker.path(i).parent.name
+    every = torch.stack([torch.from_numpy(_load_audio(s.train.path(i), 8000, length))[None] for i in range(60)])
+    mean, std = LogMel(s.meta["frontend"]).fit(every)
+    assert s.meta["logmel_mean"] == pytest.approx(mean, rel=1e-5) and s.meta["logmel_std"] == pytest.approx(std)
+    worker.path(3).write_bytes(b"RIFF0000WAVEfmt ")  # broken after listing: the next clip stands in
+    with caplog.at_level(logging.WARNING, logger="jepakit"):
+        assert torch.equal(worker[3][0], worker[4][0])
+    assert "using the next sample instead (1 file(s)" in caplog.text
 
 
 def test_audio_folder_names_the_bad_file_when_nothing_usable_remains(tmp_path):

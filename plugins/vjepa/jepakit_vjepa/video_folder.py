@@ -1,53 +1,96 @@
-"""The user's own videos: `path/<class>/<video file or folder of frames>`, cut into clips of N frames.
+"""The user's own videos: `path/<class>/<video file or folder of frames>`, cut into clips of N frames, streamed.
 
 Video files are decoded with PyAV (FFmpeg bundled in its wheel: MP4, AVI, MOV, MKV, WebM); GIFs with Pillow;
 a folder of images is one video, frames in file-name order. Each video yields `clips_per_video` clips of
-`frames` frames taken every `stride` frames, evenly spaced over its length. A file that cannot be decoded or is
-too short is skipped and counted (one warning names the count and the first file); when nothing usable is
-left the error names the folder.
+`frames` frames taken every `stride` frames, evenly spaced over its length.
+
+Listing reads metadata only (PyAV's stream frame count, or its packets counted without decoding; a GIF's
+n_frames; a frame folder's file names and image headers), so memory does not grow with the videos: a split
+holds (video, first frame) pairs, and a clip is decoded when the loader asks for it, in the DataLoader's
+workers. A file that cannot be opened or is too short is skipped at listing time and counted (one warning names
+the count and the first file); when a class has fewer than 2 usable videos the error names the folder. A clip
+that fails to decode later is replaced by the next clip (deterministically) and counted in a warning, as core's
+image folder does with a corrupt image.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
+from torch.utils.data import Dataset
 
 from jepakit import JepakitError
-from jepakit.api import IMAGE_SUFFIXES, ImageSplit, class_folders, fit_image, stratified_split
+from jepakit.api import IMAGE_SUFFIXES, class_folders, fit_image, stratified_split
 from jepakit.interfaces import DataSplits
 from jepakit_vjepa.config import VideoFolderConfig
 
 log = logging.getLogger("jepakit")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".gif")
+MAX_SUBSTITUTES = 16  # clips tried after one that fails to decode, before the error
 
 
-def _decode_file(path: Path, size: int, channels: int) -> list[np.ndarray]:
-    """Every frame of a video file as float32 [C, S, S] in [0, 1]; raises on anything undecodable."""
-    if path.suffix.lower() == ".gif":
-        from PIL import Image, ImageSequence
-
-        with Image.open(path) as im:
-            return [fit_image(frame, size, channels) for frame in ImageSequence.Iterator(im)]
+def _av() -> Any:
     try:
         import av
     except ImportError as exc:
-        raise JepakitError(f"data.path: {path.name} needs PyAV to decode", "pip install av") from exc
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        return [fit_image(frame.to_image(), size, channels) for frame in container.decode(stream)]
+        raise JepakitError("data.path: video files need PyAV to decode", "pip install av") from exc
+    return av
 
 
-def _decode_folder(path: Path, size: int, channels: int) -> list[np.ndarray]:
+def _frame_files(path: Path) -> list[Path]:
+    return sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def count_frames(path: Path) -> int:
+    """Frames in a video file or frame folder from metadata only (no pixel is decoded); raises if unreadable."""
     from PIL import Image
 
-    frames = []
-    for file in sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
-        with Image.open(file) as im:
-            frames.append(fit_image(im, size, channels))
-    return frames
+    if path.is_dir():
+        files = _frame_files(path)
+        for file in files:  # headers only, as core's image folder checks them
+            with Image.open(file) as im:
+                im.size  # noqa: B018
+        return len(files)
+    if path.suffix.lower() == ".gif":
+        with Image.open(path) as im:
+            return int(getattr(im, "n_frames", 1))
+    with _av().open(str(path)) as container:
+        stream = container.streams.video[0]
+        if stream.frames:
+            return int(stream.frames)
+        return sum(1 for packet in container.demux(stream) if packet.size)  # packets read, not decoded
+
+
+def read_frames(path: Path, size: int, channels: int, stop: int | None = None) -> list[np.ndarray]:
+    """The first `stop` frames (None: all) of a video file or frame folder, float32 [C, S, S] in [0, 1]."""
+    from PIL import Image, ImageSequence
+
+    if path.is_dir():
+        frames = []
+        for file in _frame_files(path)[:stop]:
+            with Image.open(file) as im:
+                frames.append(fit_image(im, size, channels))
+        return frames
+    if path.suffix.lower() == ".gif":
+        with Image.open(path) as im:
+            out = []
+            for frame in ImageSequence.Iterator(im):
+                if stop is not None and len(out) >= stop:
+                    break
+                out.append(fit_image(frame, size, channels))
+            return out
+    with _av().open(str(path)) as container:
+        out = []
+        for frame in container.decode(container.streams.video[0]):
+            if stop is not None and len(out) >= stop:
+                break
+            out.append(fit_image(frame.to_image(), size, channels))
+        return out
 
 
 def clip_starts(n_frames: int, span: int, clips: int) -> list[int]:
@@ -58,21 +101,90 @@ def clip_starts(n_frames: int, span: int, clips: int) -> list[int]:
     return sorted({round(last * i / max(clips - 1, 1)) for i in range(clips)}) if clips > 1 else [last // 2]
 
 
-def _clips(video: list[np.ndarray], cfg: VideoFolderConfig) -> list[np.ndarray]:
-    span = (cfg.frames - 1) * cfg.stride + 1
-    out = []
-    for start in clip_starts(len(video), span, cfg.clips_per_video):
-        out.append(np.stack(video[start : start + span : cfg.stride], axis=1))  # [C, T, S, S]
-    return out
+class VideoClips(Dataset):
+    """Clips [C, T, S, S] in [-1, 1] decoded on demand; y the class of the video's folder.
+
+    Holds only root-relative video paths (one numpy bytes array), (video, first frame) per clip and the labels,
+    so a pickled split (what a DataLoader worker receives) does not grow with the pixels.
+    """
+
+    source = "vjepa/video-folder"
+
+    def __init__(
+        self,
+        root: Path,
+        videos: list[Path],
+        index: np.ndarray,
+        labels: np.ndarray,
+        cfg: VideoFolderConfig,
+        skipped: list[str],
+    ) -> None:
+        self.root = str(root)
+        self.videos = np.array([os.fsencode(os.path.relpath(v, root)) for v in videos], dtype=np.bytes_)  # [V]
+        self.index = np.asarray(index, dtype=np.int64).reshape(-1, 2)  # [N, 2]: video, first frame
+        self.labels = np.asarray(labels, dtype=np.int64)  # [N]
+        self.size, self.channels, self.frames, self.stride = cfg.size, cfg.channels, cfg.frames, cfg.stride
+        self.skipped: list[str] = list(skipped)  # left out at listing time
+        self.failed: dict[int, str] = {}  # index -> why, in this process
+
+    def __len__(self) -> int:
+        return int(len(self.labels))
+
+    def subset(self, keep: np.ndarray) -> VideoClips:
+        out = VideoClips.__new__(VideoClips)
+        out.__dict__.update(self.__dict__, index=self.index[keep], labels=self.labels[keep], failed={})
+        return out
+
+    def path(self, i: int) -> Path:
+        return Path(self.root) / os.fsdecode(bytes(self.videos[self.index[i, 0]]))
+
+    def clip(self, i: int) -> torch.Tensor:
+        """Clip i as the eager loader stacked it: [C, T, S, S] in [-1, 1]."""
+        start, span = int(self.index[i, 1]), (self.frames - 1) * self.stride + 1
+        video = read_frames(self.path(i), self.size, self.channels, start + span)
+        if len(video) < start + span:
+            raise ValueError(f"decoded {len(video)} frames, the clip needs {start + span}")
+        x = np.stack(video[start : start + span : self.stride], axis=1)  # [C, T, S, S] in [0, 1]
+        return torch.from_numpy(x).mul_(2.0).sub_(1.0)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        n = len(self)
+        if not -n <= int(i) < n:
+            raise IndexError(f"index {i} out of range for {n} clips")
+        i = int(i) % n
+        for attempt in range(min(n, MAX_SUBSTITUTES)):
+            j = (i + attempt) % n
+            if j in self.failed:
+                continue
+            try:
+                return self.clip(j), int(self.labels[j])
+            except JepakitError:
+                raise
+            except Exception as exc:  # a bad file must not stop a long run
+                self.failed[j] = f"{type(exc).__name__}: {exc}"
+                log.warning(
+                    "%s: could not decode clip %d of %s (%s); using the next clip instead (%d failed in this process)",
+                    self.source,
+                    j,
+                    self.path(j),
+                    self.failed[j],
+                    len(self.failed),
+                )
+        raise JepakitError(
+            f"{self.source}: clip {i} of {self.path(i)} and the {min(n, MAX_SUBSTITUTES) - 1} after it failed "
+            "to decode",
+            "check the videos (e.g. play them, or av.open(path) and decode)",
+        )
 
 
 def video_folder(cfg: VideoFolderConfig, seed: int = 0) -> DataSplits:
     """Clips [C, T, S, S] in [-1, 1] with the class of their folder; the split keeps a video's clips together."""
     root = Path(cfg.path).expanduser()
     folders = class_folders(root, cfg)
-    clips: list[np.ndarray] = []
+    span = (cfg.frames - 1) * cfg.stride + 1
+    videos: list[Path] = []
+    index: list[tuple[int, int]] = []
     labels: list[int] = []
-    groups: list[int] = []  # which video a clip came from
     skipped: list[str] = []
     for label, folder in enumerate(folders):
         for entry in sorted(p for p in folder.iterdir() if not p.name.startswith(".")):
@@ -80,19 +192,18 @@ def video_folder(cfg: VideoFolderConfig, seed: int = 0) -> DataSplits:
                 skipped.append(str(entry))
                 continue
             try:
-                decode = _decode_folder if entry.is_dir() else _decode_file
-                got = _clips(decode(entry, cfg.size, cfg.channels), cfg)
+                starts = clip_starts(count_frames(entry), span, cfg.clips_per_video)
             except JepakitError:
                 raise
-            except Exception as exc:  # any decoder failure means "skip this file"
+            except Exception as exc:  # any reader failure means "skip this file"
                 log.debug("skipping %s: %s", entry, exc)
-                got = []
-            if not got:
+                starts = []
+            if not starts:
                 skipped.append(str(entry))
                 continue
-            clips += got
-            labels += [label] * len(got)
-            groups += [len(set(groups))] * len(got)
+            index += [(len(videos), s) for s in starts]
+            labels += [label] * len(starts)
+            videos.append(entry)
     if skipped:
         log.warning(
             "video-folder: skipped %d unreadable, non-video or too-short entr%s under %s; first: %s",
@@ -101,19 +212,12 @@ def video_folder(cfg: VideoFolderConfig, seed: int = 0) -> DataSplits:
             root,
             skipped[0],
         )
-    return _split(root, folders, clips, labels, groups, skipped, cfg)
+    return _split(root, folders, VideoClips(root, videos, np.asarray(index), np.asarray(labels), cfg, skipped), cfg)
 
 
-def _split(
-    root: Path,
-    folders: list[Path],
-    clips: list[np.ndarray],
-    labels: list[int],
-    groups: list[int],
-    skipped: list[str],
-    cfg: VideoFolderConfig,
-) -> DataSplits:
+def _split(root: Path, folders: list[Path], clips: VideoClips, cfg: VideoFolderConfig) -> DataSplits:
     names = [f.name for f in folders]
+    groups, labels = clips.index[:, 0].tolist(), clips.labels.tolist()  # which video a clip came from
     per_class = [len({g for g, lab in zip(groups, labels, strict=True) if lab == k}) for k in range(len(names))]
     if min(per_class) < 2:
         worst = names[int(np.argmin(per_class))]
@@ -126,16 +230,12 @@ def _split(
     vids = np.asarray(sorted(video_label))
     n_test = max(int(np.ceil(cfg.test_fraction * len(vids))), len(names))
     train_v, test_v = stratified_split(np.asarray([video_label[g] for g in vids]), n_test, cfg.split_seed)
-    test_set = set(vids[test_v].tolist())
-    x = torch.from_numpy(np.stack(clips)).mul_(2.0).sub_(1.0)  # [N, C, T, S, S]
-    y = torch.as_tensor(labels, dtype=torch.long)
-    is_test = torch.as_tensor([g in test_set for g in groups])
-    train, test = ImageSplit(x[~is_test], y[~is_test], skipped), ImageSplit(x[is_test], y[is_test], skipped)
+    is_test = np.isin(clips.index[:, 0], vids[test_v])
     return DataSplits(
         name=root.name or "videos",
-        train=train,
-        test=test,
-        input_shape=tuple(x.shape[1:]),
+        train=clips.subset(np.flatnonzero(~is_test)),
+        test=clips.subset(np.flatnonzero(is_test)),
+        input_shape=(cfg.channels, cfg.frames, cfg.size, cfg.size),
         num_classes=len(names),
         modality="video",
         class_names=names,

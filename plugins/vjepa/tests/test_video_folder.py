@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import pickle
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from jepakit_vjepa.config import VideoFolderConfig
-from jepakit_vjepa.video_folder import clip_starts, video_folder
+from jepakit_vjepa.video_folder import clip_starts, read_frames, video_folder
 from PIL import Image
 
 from jepakit.errors import JepakitError
@@ -66,11 +68,44 @@ def test_mp4_gif_and_frame_folders_become_clips(videos):
     assert len(splits.train) + len(splits.test) == 12  # 6 videos x 2 clips
     x, y = splits.train[0]
     assert x.min() >= -1 and x.max() <= 1
-    dark = splits.train.x[splits.train.y == 0].mean()
-    light = splits.train.x[splits.train.y == 1].mean()
+    # the folder streams (no .x/.y tensors since clips are decoded per item): read them one by one
+    xs = torch.stack([splits.train[i][0] for i in range(len(splits.train))])
+    ys = torch.as_tensor([splits.train[i][1] for i in range(len(splits.train))])
+    dark, light = xs[ys == 0].mean(), xs[ys == 1].mean()
     assert light > dark  # labels follow the class folders
-    moving = splits.train.x[0, 0]  # [T, S, S]: the square moves, so frames differ
+    moving = xs[0, 0]  # [T, S, S]: the square moves, so frames differ
     assert not np.allclose(moving[0].numpy(), moving[-1].numpy())
+
+
+def test_splits_pickle_small_and_clips_equal_the_eager_decode(videos, caplog):
+    """A worker receives paths and frame numbers, not pixels; a clip read on demand equals what the eager loader
+    stacked (every frame decoded, then every stride-th frame of the span); a video that breaks after listing is
+    replaced by the next clip and counted."""
+    cfg = VideoFolderConfig(path=str(videos), frames=4, stride=2, clips_per_video=3, size=16, test_fraction=0.34)
+    splits = video_folder(cfg)
+    for split in (splits.train, splits.test):
+        blob = pickle.dumps(split)
+        assert len(blob) < 4_000, len(blob)  # a clip alone is 3 * 4 * 16 * 16 float32 = 12 kB
+        worker = pickle.loads(blob)
+        for i in range(len(worker)):
+            x, y = worker[i]
+            video, start = worker.path(i), int(worker.index[i, 1])
+            frames = read_frames(video, 16, 3)  # the whole video, as the eager loader decoded it
+            assert start in clip_starts(len(frames), 7, 3)
+            eager = torch.from_numpy(np.stack(frames[start : start + 7 : 2], axis=1)) * 2 - 1
+            assert x.shape == (3, 4, 16, 16) and torch.equal(x, eager)
+            assert splits.class_names[y] == video.parent.name
+    worker = pickle.loads(pickle.dumps(splits.train))
+    broken = next(i for i in range(len(worker) - 1) if worker.path(i) != worker.path(i + 1))
+    path = worker.path(broken)
+    if path.is_dir():
+        for f in path.iterdir():
+            f.write_bytes(b"broken")
+    else:
+        path.write_bytes(b"broken")
+    with caplog.at_level(logging.WARNING, logger="jepakit"):
+        assert torch.equal(worker[broken][0], worker[broken + 1][0])
+    assert "using the next clip instead (1 failed" in caplog.text
 
 
 def test_broken_and_short_videos_are_skipped_and_counted(videos, caplog):
