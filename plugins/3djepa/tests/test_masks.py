@@ -3,14 +3,13 @@ context anchor's block minus every target patch; without centres the draws give 
 
 from __future__ import annotations
 
-import pickle
-
 import pytest
 import torch
 from jepakit_3djepa.config import ProximityMaskConfig
 from jepakit_3djepa.masks import ProximityBlockMasker, ProximityMasks, resolve
 
 from jepakit import JepakitError
+from jepakit.testing.contracts import worker_copy
 
 
 def centres(b: int, g: int) -> torch.Tensor:
@@ -47,7 +46,7 @@ def test_without_centres_the_blocks_are_runs_of_the_sequence():
 def test_draws_follow_the_generator_and_survive_pickling():
     m = ProximityBlockMasker(ProximityMaskConfig(), (32,))
     a = m(4, torch.Generator().manual_seed(5))
-    b = pickle.loads(pickle.dumps(m))(4, torch.Generator().manual_seed(5))
+    b = worker_copy(m)(4, torch.Generator().manual_seed(5))
     assert torch.equal(a.anchors, b.anchors) and torch.equal(a.context, b.context)
 
 

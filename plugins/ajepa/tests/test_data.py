@@ -15,6 +15,7 @@ from jepakit_ajepa.config import AudioFolderConfig, SpokenDigitsConfig
 from jepakit_ajepa.data import _digit_clips, _load_audio, audio_folder, spoken_digits
 
 from jepakit.errors import JepakitError
+from jepakit.testing.contracts import worker_copy
 
 FRONT = {"sample_rate": 8000, "n_mels": 32, "frames": 32, "win_ms": 25.0, "hop_ms": 16.0}  # 31 * 128 + 200 samples
 SMALL = {
@@ -144,7 +145,7 @@ def test_audio_folder_streams_small_pickles_and_eager_samples(tmp_path, caplog):
     s = audio_folder(cfg)
     blob = pickle.dumps(s.train)
     assert len(blob) < 20_000, len(blob)  # 60 clips of 4168 float32 samples would be ~1 MB
-    worker = pickle.loads(blob)
+    worker = worker_copy(s.train)  # what a worker holds, rebuilt in memory (no bytes unpickled)
     length = s.input_shape[1]
     for i in (0, 7, len(worker) - 1):
         x, y = worker[i]

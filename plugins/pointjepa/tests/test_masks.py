@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import pickle
-
 import pytest
 import torch
 from jepakit_pointjepa.config import SequenceMaskConfig
 from jepakit_pointjepa.masks import SequenceBlockMasker
 
 from jepakit import JepakitError
+from jepakit.testing.contracts import worker_copy
 
 
 def draw(seed: int, grid: int = 64, batch: int = 32):
@@ -43,7 +42,7 @@ def test_context_is_one_run_of_the_uncovered_patches(seed):
 def test_masks_follow_the_generator_and_survive_pickling():
     m = SequenceBlockMasker(SequenceMaskConfig(), (32,))
     a = m(8, torch.Generator().manual_seed(3))
-    b = pickle.loads(pickle.dumps(m))(8, torch.Generator().manual_seed(3))
+    b = worker_copy(m)(8, torch.Generator().manual_seed(3))
     assert torch.equal(a.context, b.context) and torch.equal(a.targets, b.targets)
 
 

@@ -14,6 +14,7 @@ from jepakit_vjepa.video_folder import clip_starts, read_frames, video_folder
 from PIL import Image
 
 from jepakit.errors import JepakitError
+from jepakit.testing.contracts import worker_copy
 
 
 def _frames(n: int, shade: int, size: int = 24) -> list[np.ndarray]:
@@ -86,7 +87,7 @@ def test_splits_pickle_small_and_clips_equal_the_eager_decode(videos, caplog):
     for split in (splits.train, splits.test):
         blob = pickle.dumps(split)
         assert len(blob) < 4_000, len(blob)  # a clip alone is 3 * 4 * 16 * 16 float32 = 12 kB
-        worker = pickle.loads(blob)
+        worker = worker_copy(split)  # what a worker holds, rebuilt in memory (no bytes unpickled)
         for i in range(len(worker)):
             x, y = worker[i]
             video, start = worker.path(i), int(worker.index[i, 1])
@@ -95,7 +96,7 @@ def test_splits_pickle_small_and_clips_equal_the_eager_decode(videos, caplog):
             eager = torch.from_numpy(np.stack(frames[start : start + 7 : 2], axis=1)) * 2 - 1
             assert x.shape == (3, 4, 16, 16) and torch.equal(x, eager)
             assert splits.class_names[y] == video.parent.name
-    worker = pickle.loads(pickle.dumps(splits.train))
+    worker = worker_copy(splits.train)
     broken = next(i for i in range(len(worker) - 1) if worker.path(i) != worker.path(i + 1))
     path = worker.path(broken)
     if path.is_dir():
