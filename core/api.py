@@ -61,6 +61,7 @@ if TYPE_CHECKING:
         read_class_folders,
         stratified_split,
     )
+    from jepakit.library.images import DecodedSamples
     from jepakit.library.layers import (
         Attention,
         Block,
@@ -101,6 +102,7 @@ __all__ = [
     "PredictorConfig",
     "ViTConfig",
     # data
+    "DecodedSamples",
     "IMAGE_SUFFIXES",
     "ClassFolderData",
     "ImageSplit",
@@ -177,6 +179,7 @@ _HOME: dict[str, str] = {
     "ResolvedRun": "jepakit.framework.compose",
     "EvalResult": "jepakit.interfaces",
     "Scores": "jepakit.interfaces",
+    "DecodedSamples": "jepakit.library.images",
     "IMAGE_SUFFIXES": "jepakit.library.data",
     "ClassFolderData": "jepakit.library.data",
     "ImageSplit": "jepakit.library.data",

@@ -36,7 +36,7 @@ import torch
 from jepakit.errors import JepakitError
 from jepakit.interfaces import DataSplits
 from jepakit.library.data import fit_image, stratified_split
-from jepakit.library.images import Augment, _Substituting, make_augment
+from jepakit.library.images import Augment, DecodedSamples, make_augment
 
 log = logging.getLogger("jepakit")
 
@@ -144,7 +144,7 @@ class AudioDecoder:
         return torch.from_numpy(wave)[None]  # [1, S]
 
 
-class ShardSamples(_Substituting):
+class ShardSamples(DecodedSamples):
     """Rows of a sharded store decoded on demand: x from `decoder`, y the label (-1 when unlabelled).
 
     `rows` are the reader's row ids of this view, `shard` the shard each lives in (the unit `epoch_order` keeps

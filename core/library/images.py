@@ -106,14 +106,24 @@ def list_images(root: Path, suffixes: tuple[str, ...] = IMAGE_SUFFIXES) -> tuple
     return files, skipped
 
 
-class _Substituting(Dataset):
-    """Shared decode-or-substitute logic: a sample that raises is replaced by the next index that decodes.
+class DecodedSamples(Dataset):
+    """A dataset decoded per item, where a sample that raises is replaced by the next index that decodes.
 
-    The substitute is deterministic ((i + 1) % n, (i + 2) % n, ...), so a batch stays a function of its key;
-    failures are counted per process (each DataLoader worker counts its own) and each logged once.
+    Subclasses hold what locates each sample (paths, offsets, windows) and `labels`, and implement
+    `_decode(i, key) -> x` (`key` is None for the clean sample, else the training key for seeded augmentation)
+    and, for messages, `_name(i)`. The substitute is deterministic ((i + 1) % n, (i + 2) % n, ...), so a batch
+    stays a function of its key; failures are counted per process (each DataLoader worker counts its own) and
+    each logged once; after `max_substitutes` failures in a row, a `JepakitError` with `hint`. A `JepakitError`
+    from `_decode` (a missing library, a bad setting) is the user's to see and is never substituted. The class
+    attributes name things in the data's own words (`unit`: "clip", "window"; `counted`: how the per-process
+    failure count reads).
     """
 
     source = "dataset"
+    unit = "sample"
+    counted = "file(s) failed to decode"
+    hint = "check the files (e.g. open them with an image viewer)"
+    max_substitutes = MAX_SUBSTITUTES
 
     def __init__(self, labels: np.ndarray) -> None:
         self.labels = np.asarray(labels, dtype=np.int64)  # [N]
@@ -131,27 +141,30 @@ class _Substituting(Dataset):
     def _get(self, i: int, key: int | None) -> tuple[torch.Tensor, int]:
         n = len(self)
         if not -n <= i < n:
-            raise IndexError(f"index {i} out of range for {n} samples")
+            raise IndexError(f"index {i} out of range for {n} {self.unit}s")
         i %= n
-        for attempt in range(min(n, MAX_SUBSTITUTES)):
+        tries = min(n, self.max_substitutes)
+        for attempt in range(tries):
             j = (i + attempt) % n
             if j in self.failed:
                 continue
             try:
                 return self._decode(j, key), int(self.labels[j])
+            except JepakitError:
+                raise
             except Exception as exc:  # a bad file must not stop a long run
                 self.failed[j] = f"{type(exc).__name__}: {exc}"
                 log.warning(
-                    "%s: could not decode %s (%s); using the next sample instead (%d file(s) failed to "
-                    "decode in this process)",
+                    "%s: could not decode %s (%s); using the next %s instead (%d %s in this process)",
                     self.source,
                     self._name(j),
                     self.failed[j],
+                    self.unit,
                     len(self.failed),
+                    self.counted,
                 )
         raise JepakitError(
-            f"{self.source}: {self._name(i)} and the {min(n, MAX_SUBSTITUTES) - 1} samples after it failed to decode",
-            "check the files (e.g. open them with an image viewer)",
+            f"{self.source}: {self._name(i)} and the {tries - 1} {self.unit}s after it failed to decode", self.hint
         )
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
@@ -163,7 +176,7 @@ class _Substituting(Dataset):
         return self._get(int(i), key)
 
 
-class ImageFiles(_Substituting):
+class ImageFiles(DecodedSamples):
     """Image files decoded on demand: x float32 [C, S, S] in [-1, 1], y the class (-1 when unlabelled).
 
     Holds only root-relative paths in one numpy bytes array (no Python object per file, so forked workers do
@@ -215,7 +228,7 @@ class ImageFiles(_Substituting):
         return torch.from_numpy(np.ascontiguousarray(arr)).mul_(2.0).sub_(1.0)  # the eager loader's values
 
 
-class UInt8Images(_Substituting):
+class UInt8Images(DecodedSamples):
     """Grey images kept as one uint8 array [N0, H, W] shared by every split, converted per item.
 
     `index` picks this split's rows. A sample is float32 [1, S, S] in [-1, 1], bilinearly resized from H x W

@@ -21,7 +21,7 @@ import torch
 from torch.utils.data import Dataset
 
 from jepakit import JepakitError
-from jepakit.api import ImageSplit, cache_dir, read_class_folders, stratified_split
+from jepakit.api import DecodedSamples, ImageSplit, cache_dir, read_class_folders, stratified_split
 from jepakit.interfaces import DataSplits
 from jepakit_ajepa.audio import LogMel, RawLogMel, frontend_numbers
 from jepakit_ajepa.config import (
@@ -37,7 +37,6 @@ from jepakit_ajepa.synth import DIGIT_WORDS, grid_of, load_or_synthesize, resamp
 log = logging.getLogger("jepakit")
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
 STATS_CLIPS = 256  # training clips (seeded subset) decoded for the audio folder's log-mel mean/std
-MAX_SUBSTITUTES = 16  # files tried after one that fails to decode, before the error
 
 
 def _splits(
@@ -209,28 +208,25 @@ def _check_audio(path: Path) -> Path:
     return path
 
 
-class AudioFiles(Dataset):
+class AudioFiles(DecodedSamples):
     """Recordings decoded on demand: x float32 [1, S] (mono, resampled, cut or zero-padded), y the class.
 
     Holds only root-relative paths in one numpy bytes array and the labels, so a pickled split (what each
     DataLoader worker receives) does not grow with the audio. A file that fails to decode is replaced by the
-    next index (deterministically) and counted in a warning, as core's image folder does.
+    next index (deterministically) and counted in a warning: core's `DecodedSamples`, as its image folder.
     """
 
     source = "ajepa/audio-folder"
+    hint = "check the recordings (e.g. soundfile.read(path))"
 
     def __init__(
         self, root: Path, files: list[Path], labels: np.ndarray, sample_rate: int, length: int, skipped: list[str]
     ) -> None:
+        super().__init__(labels)
         self.root = str(root)
         self.paths = np.array([os.fsencode(os.path.relpath(f, root)) for f in files], dtype=np.bytes_)  # [N]
-        self.labels = np.asarray(labels, dtype=np.int64)  # [N]
         self.sample_rate, self.length = int(sample_rate), int(length)
         self.skipped: list[str] = list(skipped)  # left out at listing time
-        self.failed: dict[int, str] = {}  # index -> why, in this process
-
-    def __len__(self) -> int:
-        return int(len(self.labels))
 
     def path(self, i: int) -> Path:
         return Path(self.root) / os.fsdecode(bytes(self.paths[i]))
@@ -240,32 +236,11 @@ class AudioFiles(Dataset):
         out.__dict__.update(self.__dict__, paths=self.paths[keep], labels=self.labels[keep], failed={})
         return out
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        n = len(self)
-        if not -n <= int(i) < n:
-            raise IndexError(f"index {i} out of range for {n} samples")
-        i = int(i) % n
-        for attempt in range(min(n, MAX_SUBSTITUTES)):
-            j = (i + attempt) % n
-            if j in self.failed:
-                continue
-            try:
-                wave = _load_audio(self.path(j), self.sample_rate, self.length)
-                return torch.from_numpy(wave)[None], int(self.labels[j])  # [1, S]
-            except Exception as exc:  # a bad file must not stop a long run
-                self.failed[j] = f"{type(exc).__name__}: {exc}"
-                log.warning(
-                    "%s: could not decode %s (%s); using the next sample instead (%d file(s) failed to decode "
-                    "in this process)",
-                    self.source,
-                    self.path(j),
-                    self.failed[j],
-                    len(self.failed),
-                )
-        raise JepakitError(
-            f"{self.source}: {self.path(i)} and the {min(n, MAX_SUBSTITUTES) - 1} files after it failed to decode",
-            "check the recordings (e.g. soundfile.read(path))",
-        )
+    def _name(self, i: int) -> str:
+        return str(self.path(i))
+
+    def _decode(self, i: int, key: int | None) -> torch.Tensor:
+        return torch.from_numpy(_load_audio(self.path(i), self.sample_rate, self.length))[None]  # [1, S]
 
 
 def audio_folder(cfg: AudioFolderConfig, seed: int = 0) -> DataSplits:

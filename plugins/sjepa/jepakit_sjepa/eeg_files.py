@@ -20,10 +20,9 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
 from jepakit import JepakitError
-from jepakit.api import stratified_split
+from jepakit.api import DecodedSamples, stratified_split
 from jepakit.interfaces import DataSplits
 from jepakit_sjepa.config import EEGFilesConfig
 from jepakit_sjepa.data import BandPower
@@ -32,7 +31,6 @@ from jepakit_sjepa.montage import electrode_positions, montage_positions
 log = logging.getLogger("jepakit")
 SUFFIXES = (".edf", ".bdf", ".fif", ".vhdr")
 OPEN_FILES = 16  # recordings each process keeps open (MNE Raw objects without data)
-MAX_SUBSTITUTES = 64  # windows tried after a bad one before giving up
 
 
 class _Skip(Exception):
@@ -68,7 +66,7 @@ def margin_s(l_freq: float) -> float:
     return 0.5 * 3.3 / band + 0.5
 
 
-class EEGWindows(Dataset):
+class EEGWindows(DecodedSamples):
     """Windows [C, L] float32 read on demand from recordings on disk; y the annotation's class.
 
     Holds only numbers per window (file index, first sample at the file's rate, label) and the file paths; each
@@ -76,6 +74,10 @@ class EEGWindows(Dataset):
     """
 
     source = "sjepa/eeg-files"
+    unit = "window"
+    counted = "window(s) unusable"
+    hint = "check the recordings for NaN/inf samples (e.g. mne.io.read_raw(...).get_data())"
+    max_substitutes = 64  # windows next to a NaN stretch come in runs
 
     def __init__(
         self,
@@ -86,16 +88,12 @@ class EEGWindows(Dataset):
         labels: np.ndarray,
         cfg: EEGFilesConfig,
     ) -> None:
+        super().__init__(labels)
         self.files, self.rows, self.rates = files, rows, rates
         self.index = np.asarray(index, dtype=np.int64)  # [N, 2]: file, first sample at the file's own rate
-        self.labels = np.asarray(labels, dtype=np.int64)  # [N]
         self.cfg = cfg
         self.length = int(round(cfg.window_s * cfg.sfreq))
-        self.failed: dict[int, str] = {}
         self._raws: OrderedDict[int, Any] = OrderedDict()
-
-    def __len__(self) -> int:
-        return int(len(self.labels))
 
     def subset(self, keep: np.ndarray) -> EEGWindows:
         return EEGWindows(self.files, self.rows, self.rates, self.index[keep], self.labels[keep], self.cfg)
@@ -135,29 +133,11 @@ class EEGWindows(Dataset):
             raise ValueError(f"window holds {out.shape[1]} samples, expected {self.length}")
         return out.astype(np.float32)
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        n = len(self)
-        i = int(i) % n
-        for attempt in range(min(n, MAX_SUBSTITUTES)):
-            j = (i + attempt) % n
-            if j in self.failed:
-                continue
-            try:
-                return torch.from_numpy(self.window(j)), int(self.labels[j])
-            except Exception as exc:  # a bad window must not stop a long run
-                self.failed[j] = f"{type(exc).__name__}: {exc}"
-                log.warning(
-                    "%s: window %d of %s unusable (%s); using the next window instead (%d failed in this process)",
-                    self.source,
-                    j,
-                    Path(self.files[int(self.index[j, 0])]).name,
-                    self.failed[j],
-                    len(self.failed),
-                )
-        raise JepakitError(
-            f"{self.source}: window {i} and the {min(n, MAX_SUBSTITUTES) - 1} after it are unusable",
-            "check the recordings for NaN/inf samples (e.g. mne.io.read_raw(...).get_data())",
-        )
+    def _name(self, i: int) -> str:
+        return f"window {i} of {Path(self.files[int(self.index[i, 0])]).name}"
+
+    def _decode(self, i: int, key: int | None) -> torch.Tensor:
+        return torch.from_numpy(self.window(i))
 
 
 def eeg_files(cfg: EEGFilesConfig, seed: int = 0) -> DataSplits:

@@ -22,16 +22,14 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
 from jepakit import JepakitError
-from jepakit.api import IMAGE_SUFFIXES, class_folders, fit_image, stratified_split
+from jepakit.api import IMAGE_SUFFIXES, DecodedSamples, class_folders, fit_image, stratified_split
 from jepakit.interfaces import DataSplits
 from jepakit_vjepa.config import VideoFolderConfig
 
 log = logging.getLogger("jepakit")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".gif")
-MAX_SUBSTITUTES = 16  # clips tried after one that fails to decode, before the error
 
 
 def _av() -> Any:
@@ -101,7 +99,7 @@ def clip_starts(n_frames: int, span: int, clips: int) -> list[int]:
     return sorted({round(last * i / max(clips - 1, 1)) for i in range(clips)}) if clips > 1 else [last // 2]
 
 
-class VideoClips(Dataset):
+class VideoClips(DecodedSamples):
     """Clips [C, T, S, S] in [-1, 1] decoded on demand; y the class of the video's folder.
 
     Holds only root-relative video paths (one numpy bytes array), (video, first frame) per clip and the labels,
@@ -109,6 +107,9 @@ class VideoClips(Dataset):
     """
 
     source = "vjepa/video-folder"
+    unit = "clip"
+    counted = "failed"
+    hint = "check the videos (e.g. play them, or av.open(path) and decode)"
 
     def __init__(
         self,
@@ -119,16 +120,12 @@ class VideoClips(Dataset):
         cfg: VideoFolderConfig,
         skipped: list[str],
     ) -> None:
+        super().__init__(labels)
         self.root = str(root)
         self.videos = np.array([os.fsencode(os.path.relpath(v, root)) for v in videos], dtype=np.bytes_)  # [V]
         self.index = np.asarray(index, dtype=np.int64).reshape(-1, 2)  # [N, 2]: video, first frame
-        self.labels = np.asarray(labels, dtype=np.int64)  # [N]
         self.size, self.channels, self.frames, self.stride = cfg.size, cfg.channels, cfg.frames, cfg.stride
         self.skipped: list[str] = list(skipped)  # left out at listing time
-        self.failed: dict[int, str] = {}  # index -> why, in this process
-
-    def __len__(self) -> int:
-        return int(len(self.labels))
 
     def subset(self, keep: np.ndarray) -> VideoClips:
         out = VideoClips.__new__(VideoClips)
@@ -147,34 +144,11 @@ class VideoClips(Dataset):
         x = np.stack(video[start : start + span : self.stride], axis=1)  # [C, T, S, S] in [0, 1]
         return torch.from_numpy(x).mul_(2.0).sub_(1.0)
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        n = len(self)
-        if not -n <= int(i) < n:
-            raise IndexError(f"index {i} out of range for {n} clips")
-        i = int(i) % n
-        for attempt in range(min(n, MAX_SUBSTITUTES)):
-            j = (i + attempt) % n
-            if j in self.failed:
-                continue
-            try:
-                return self.clip(j), int(self.labels[j])
-            except JepakitError:
-                raise
-            except Exception as exc:  # a bad file must not stop a long run
-                self.failed[j] = f"{type(exc).__name__}: {exc}"
-                log.warning(
-                    "%s: could not decode clip %d of %s (%s); using the next clip instead (%d failed in this process)",
-                    self.source,
-                    j,
-                    self.path(j),
-                    self.failed[j],
-                    len(self.failed),
-                )
-        raise JepakitError(
-            f"{self.source}: clip {i} of {self.path(i)} and the {min(n, MAX_SUBSTITUTES) - 1} after it failed "
-            "to decode",
-            "check the videos (e.g. play them, or av.open(path) and decode)",
-        )
+    def _name(self, i: int) -> str:
+        return f"clip {i} of {self.path(i)}"
+
+    def _decode(self, i: int, key: int | None) -> torch.Tensor:
+        return self.clip(i)
 
 
 def video_folder(cfg: VideoFolderConfig, seed: int = 0) -> DataSplits:
