@@ -10,6 +10,7 @@ registered by any plugin drops in with one line of TOML.
 from __future__ import annotations
 
 from jepakit_pointjepa.config import PointEvalConfig
+from jepakit_pointjepa.plugin import BENCH as POINT_BENCH
 
 from jepakit import hookimpl
 from jepakit.hookspecs import RegisterFn, RegisterVariantFn
@@ -89,20 +90,13 @@ TINY_CONCAT = {
 #: The tiny preset on generated shapes: no package needed.
 TINY_SHAPES = {**TINY, "data": {"use": "pointjepa/shapes", "points": 512, "stored": 512}}
 
-#: Speed workload for `jepakit bench` (pointjepa/bench's sizes): 1,024 points, 64 groups x 32, 192 x 12 x 3
-#: encoder, a 96 x 6 x 3 context-aware decoder, batch 32, generated shapes.
+#: Speed workload for `jepakit bench`: pointjepa/bench's encoder and data (1,024 points, 64 groups x 32,
+#: 192 x 12 x 3) with a 96 x 6 x 3 context-aware decoder, batch 32.
 BENCH = {
     **TINY,
-    "encoder": {
-        "use": "pointjepa/point-transformer",
-        "num_groups": 64,
-        "group_size": 32,
-        "embed_dim": 192,
-        "depth": 12,
-        "num_heads": 3,
-    },
+    "encoder": POINT_BENCH["encoder"],
     "predictor": {"use": "3djepa/context-decoder", "embed_dim": 96, "depth": 6, "num_heads": 3},
-    "data": {"use": "pointjepa/shapes", "points": 1024, "stored": 1024},
+    "data": POINT_BENCH["data"],
     "optim": {**TINY["optim"], "batch_size": 32},
 }
 
