@@ -42,6 +42,12 @@ class JEPA(nn.Module):
         ctx = self.encoder(x, keep=masks.context)  # [B, Nc, D]
         pred = self.predictor(ctx, masks.context, masks.targets)  # [B, M, Nt, D]
         tgt = self.target.targets(x, masks.targets)  # [B, M, Nt, D]
+        return self.energy(pred, tgt, ctx)
+
+    def energy(self, pred: torch.Tensor, tgt: torch.Tensor, ctx: torch.Tensor) -> StepOutput:
+        """The weighted sum of the energy terms on predictions and targets [B, M, Nt, D] (and the context
+        [B, Nc, D], for regularisers), with each term's value as a metric: a subclass that changes how
+        predictions are made (extra predictor inputs) reuses it."""
         loss = torch.zeros((), device=pred.device)
         metrics: dict[str, float] = {}
         for name, term in self.terms.items():

@@ -37,14 +37,7 @@ class PointJEPA(JEPA):
         else:
             pred = self.predictor(ctx, masks.context, masks.targets)
         tgt = self.target.targets(x, masks.targets)  # [B, M, Nt, D]
-        loss = torch.zeros((), device=pred.device)
-        metrics: dict[str, float] = {}
-        for name, term in self.terms.items():
-            value = term(pred, tgt, context=ctx)
-            metrics[f"loss/{name}"] = float(value.detach())
-            loss = loss + self.weights[name] * value
-        metrics["loss"] = float(loss.detach())
-        return StepOutput(loss, metrics)
+        return self.energy(pred, tgt, ctx)
 
 
 class PointJEPAMethod(JEPAMethod):
