@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+from collections.abc import Iterator
 from typing import Any
 
 from jepakit.errors import Interrupted, JepakitError, Preempted
@@ -53,6 +54,23 @@ class StopFlag:
         self._signals = stop_signals(stop_signal)
         self._requeue = {s for s in self._signals if s not in stop_signals("SIGTERM")}
         self._old: dict[int, Any] = {}
+        self._raise: tuple[str, str] | None = None
+
+    @contextlib.contextmanager
+    def raising(self, message: str, hint: str) -> Iterator[None]:
+        """Past the loop (plots, evaluation) there is no step boundary to wait for: a stop signal, or one that
+        came after the last step's check, ends the phase at once with `stop_error(message, hint)`. The handler
+        raises KeyboardInterrupt, as Python's own SIGINT handler does, because no `except Exception` of a decoder
+        or a plugin may swallow it; it becomes the stop's error here."""
+        if self.signal is not None:
+            raise stop_error(self.requeue, message, hint)
+        self._raise = (message, hint)
+        try:
+            yield
+        except KeyboardInterrupt:
+            raise stop_error(self.requeue, message, hint) from None
+        finally:
+            self._raise = None
 
     @property
     def requeue(self) -> bool:
@@ -69,6 +87,8 @@ class StopFlag:
         self.seen.add(signum)
         if self.signal is None:
             self.signal = signum
+        if self._raise is not None:
+            raise KeyboardInterrupt
 
     def __exit__(self, *exc: Any) -> None:
         for sig, handler in self._old.items():

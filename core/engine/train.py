@@ -169,7 +169,18 @@ class _Training:
                 if not worker_died_of_stop(exc, stop):
                     raise
                 self._stop_after_worker_death(stop, pending is None or self.done == pending + 1)
-        return self._finish()
+            with stop.raising(*self._finish_interrupted()):
+                return self._finish()
+
+    def _finish_interrupted(self) -> tuple[str, str]:
+        """What a stop during the plots or the evaluation says: training is over, nothing needs resuming."""
+        message = (
+            f"interrupted at step {self.done}, after training ended; last checkpoint: step {self.last_ckpt} in "
+            f"{self.run_dir.checkpoints}"
+        )
+        if self.do_eval:
+            return message, f"eval.json was not written; evaluate with: jepakit eval {self.run_dir.path}"
+        return message, "the training is complete: nothing needs resuming"
 
     # --- set up and resume ------------------------------------------------------------------------------------
 

@@ -123,8 +123,10 @@ def test_group_signals_checkpoint_at_the_step_reached_and_resume_exactly(tmp_pat
         sets = [*SETS, f"run.stop_signal={stop_signal}"]  # free to change on resume
         if how == "random":
             proc = _start(tmp_path, out, resume=not fresh, sets=sets)
-            _wait_past(out, before, proc)
-            time.sleep(rng.uniform(0.0, 1.0))
+            # a random step a few past where this process starts (the run takes 40 steps in about a second, so a
+            # delay in seconds would mostly land after the end), then a random moment within that step
+            _wait_past(out, before + rng.randint(0, 6), proc)
+            time.sleep(rng.uniform(0.0, 0.03))
             os.killpg(proc.pid, getattr(signal, sig))
         else:
             proc = _start(tmp_path, out, resume=not fresh, sets=sets, JEPAKIT_FAULT=sig)
@@ -132,7 +134,11 @@ def test_group_signals_checkpoint_at_the_step_reached_and_resume_exactly(tmp_pat
         fresh, tried = False, tried + 1
         reached, ckpts = _reached(out), _checkpoints(out)
         assert "Traceback" not in err and "internal error" not in err, err[-2000:]
-        if reached == STEPS and proc.returncode != code:  # the run ended before the signal came
+        if reached == STEPS and ("after training ended" in err or proc.returncode != code):
+            # the signal came after the last step (or not before the run ended): nothing is left to resume
+            assert proc.returncode in (0, code), f"{how} {sig}: exit {proc.returncode}\n{err[-2000:]}"
+            assert proc.returncode == 0 or "nothing needs resuming" in err, err[-2000:]
+            assert ckpts[-1] == STEPS
             finished_first += 1
             break
         assert proc.returncode == code, f"{how} {sig}: exit {proc.returncode}\n{err[-2000:]}"
@@ -191,6 +197,31 @@ def test_a_worker_killed_by_the_stop_signal_is_that_stop_not_a_crash(plugin_stat
     assert list_checkpoints(tmp_path / "r" / "checkpoints")[-1] == 3
     read_checkpoint(tmp_path / "r" / "checkpoints", 3)
     figures["workers killed by the stop signal read as the stop (exit 130)"] += 1
+
+
+@pytest.mark.parametrize("sig,do_eval", [(signal.SIGTERM, False), (signal.SIGINT, True)])
+def test_a_stop_after_the_last_step_says_training_is_complete(plugin_state, tmp_path, monkeypatch, sig, do_eval):
+    """A signal while the plots or the evaluation are made (no step boundary left to wait for) ends the run at
+    once with exit 130, saying that the training is complete and, when an evaluation was asked, how to run it."""
+    from jepakit.engine import train as train_module
+    from jepakit.errors import Interrupted
+    from jepakit.framework.compose import resolve_run
+
+    def plots_then_a_signal(*args: object) -> None:
+        os.kill(os.getpid(), sig)
+        time.sleep(2.0)  # the handler raises here
+        raise AssertionError("the stop signal did not end the phase")
+
+    monkeypatch.setattr(train_module, "draw_run_plots", plots_then_a_signal)
+    sets = [*toyrun.SETS, "optim.steps=4", f"run.out={json.dumps(str(tmp_path / 'r'))}"]
+    resolved = resolve_run({"variant": "ijepa/ijepa-tiny"}, plugin_state, sets)
+    with pytest.raises(Interrupted) as info:
+        train_module.train(resolved, do_eval=do_eval)
+    text = f"{info.value.message} {info.value.hint}"
+    assert info.value.exit_code == 130 and "step 4, after training ended" in text, text
+    assert ("jepakit eval" in text) == do_eval and ("nothing needs resuming" in text) != do_eval, text
+    assert list_checkpoints(tmp_path / "r" / "checkpoints")[-1] == 4
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handlers are the caller's again
 
 
 # --- SIGKILL: the lock and the workers --------------------------------------------------------------------------
