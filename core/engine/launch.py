@@ -12,6 +12,7 @@ must not leave the others waiting in a collective: the launcher stops them (SIGT
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import socket
@@ -31,6 +32,7 @@ GRACE_S = 10.0
 STOP_GRACE_S = 300.0
 #: Exit codes of a rank that stopped as asked, after the checkpoint.
 STOPPED = (EXIT_INTERRUPTED, EXIT_REQUEUE)
+LINUX = sys.platform.startswith("linux")
 #: Signals passed on to every rank: those `run.stop_signal` may name (core/framework/compose.py RunConfig), so
 #: a scheduler's warning to the launcher alone (SLURM `--signal=B:USR1@120` + a trap) reaches the trainers.
 FORWARDED = ("SIGINT", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGHUP")
@@ -145,6 +147,7 @@ def launch(
                     env=env,
                     stdout=None if rank == 0 else subprocess.DEVNULL,
                     stderr=log,
+                    preexec_fn=functools.partial(_stop_with_launcher, os.getpid()) if LINUX else None,
                 )
             )
         with _forward_signals(procs):
@@ -155,6 +158,22 @@ def launch(
                 failed_log.seek(0)
                 result.stderr_tail = failed_log.read()[-4000:].decode("utf-8", "replace")
     return result
+
+
+#: prctl(2) option: the signal the kernel sends this process when its parent dies (Linux).
+_PR_SET_PDEATHSIG = 1
+
+
+def _stop_with_launcher(launcher: int) -> None:
+    """In each rank, between fork and exec: SIGTERM from the kernel when the launcher dies. A launcher killed
+    outright (SIGKILL, the OOM killer) cannot pass a signal on, and its ranks would train on unseen, holding
+    the run directory; this way they stop as on any SIGTERM: checkpoint at the step reached, exit."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):  # no prctl here: the ranks outlive a killed launcher
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != launcher:  # the launcher died before the request took effect: nothing trained yet
+        os._exit(EXIT_INTERRUPTED)
 
 
 def _wait(procs: list[subprocess.Popen], poll_s: float) -> LaunchResult:

@@ -375,6 +375,23 @@ def test_ddp_group_sigterm_stops_every_rank_at_one_step_and_a_killed_rank_ends_t
     ended_s = time.monotonic() - t0
     assert proc.returncode == 1 and "rank 1 of 2 was killed by signal 9" in err, err[-3000:]
 
+    # the launcher alone SIGKILLed (kill -9, the OOM killer): its ranks get SIGTERM from the kernel and stop as
+    # on any SIGTERM, at one step, with its checkpoint, instead of training on unseen and holding the directory
+    before = _reached(out)
+    proc = _start(tmp_path, out, "--nproc", "2", resume=True, sets=sets)
+    _wait_past(out, before, proc)
+    ranks = _children(proc.pid)
+    assert len(ranks) == 2, ranks
+    os.kill(proc.pid, signal.SIGKILL)
+    _, err = proc.communicate(timeout=600)  # returns when rank 0, which shares the launcher's stderr, has exited
+    deadline = time.monotonic() + 120
+    while any(_alive(r) for r in ranks):
+        assert time.monotonic() < deadline, "ranks still running after their launcher was killed"
+        time.sleep(0.05)
+    assert "interrupted at step" in err and "Traceback" not in err, err[-3000:]
+    reached = _reached(out)
+    assert _checkpoints(out)[-1] == reached and RunDir(out).holder() is None
+
     final = subprocess.run(
         toyrun.command(out, "--no-eval", "--nproc", "2", resume=True, sets=sets),
         env=toyrun.env(tmp_path),
@@ -389,4 +406,5 @@ def test_ddp_group_sigterm_stops_every_rank_at_one_step_and_a_killed_rank_ends_t
         assert b == pytest.approx(a, rel=1e-5, abs=1e-7)  # 2 processes: equal up to float reduction order
     figures["DDP group SIGTERM: ranks stopped at one step, one checkpoint"] += 1
     figures["DDP rank SIGKILLed: the launch ended after (s)"] = round(ended_s, 1)
+    figures["DDP launcher SIGKILLed: ranks stopped with a checkpoint"] += 1
     figures["DDP stopped + killed runs finished like a clean run"] += 1
