@@ -2,7 +2,7 @@
 
 Field defaults are the paper's (arXiv 2409.19407 and its `configs/ukb_vitb_ep300.yaml`; docs/variants/brainjepa.md):
 450 ROIs x 160 frames, patch 16, ViT-B encoder, predictor 384 wide x 6 deep, the spatiotemporal mask scales.
-The tiny preset overrides sizes in plugin.py; it never changes the method.
+The tiny preset overrides sizes and the EMA momentum in plugin.py (config only); it never changes the method.
 """
 
 from __future__ import annotations
