@@ -215,13 +215,14 @@ def test_a_stop_after_the_last_step_says_training_is_complete(plugin_state, tmp_
     monkeypatch.setattr(train_module, "draw_run_plots", plots_then_a_signal)
     sets = [*toyrun.SETS, "optim.steps=4", f"run.out={json.dumps(str(tmp_path / 'r'))}"]
     resolved = resolve_run({"variant": "ijepa/ijepa-tiny"}, plugin_state, sets)
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}  # SIG_IGN under nohup or `&`
     with pytest.raises(Interrupted) as info:
         train_module.train(resolved, do_eval=do_eval)
     text = f"{info.value.message} {info.value.hint}"
     assert info.value.exit_code == 130 and "step 4, after training ended" in text, text
     assert ("jepakit eval" in text) == do_eval and ("nothing needs resuming" in text) != do_eval, text
     assert list_checkpoints(tmp_path / "r" / "checkpoints")[-1] == 4
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handlers are the caller's again
+    assert {s: signal.getsignal(s) for s in handlers} == handlers  # the handlers are the caller's again
 
 
 # --- SIGKILL: the lock and the workers --------------------------------------------------------------------------
