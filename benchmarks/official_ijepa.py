@@ -19,13 +19,11 @@ Both sides see random images: content does not change the cost of a step.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import copy
-import statistics
 import sys
-import time
 from pathlib import Path
+from typing import Any
 
+import official_step  # benchmarks/official_step.py: the driver both official-code benchmarks share
 import torch
 import torch.nn.functional as F
 
@@ -60,17 +58,6 @@ def official_ms_per_step(src: Path, precision: str, steps: int, warmup: int) -> 
         depth=6,
         num_heads=encoder.num_heads,
     )
-    target = copy.deepcopy(encoder)
-    for p in target.parameters():
-        p.requires_grad = False
-    params = list(encoder.parameters()) + list(predictor.parameters())
-    opt = torch.optim.AdamW(
-        [
-            {"params": [p for p in params if p.ndim > 1]},
-            {"params": [p for p in params if p.ndim <= 1], "weight_decay": 0.0},
-        ],
-        lr=1e-4,
-    )
     collator = MaskCollator(
         input_size=(IMG, IMG),
         patch_size=PATCH,
@@ -82,53 +69,35 @@ def official_ms_per_step(src: Path, precision: str, steps: int, warmup: int) -> 
         min_keep=10,
         allow_overlap=False,
     )
-    loader = torch.utils.data.DataLoader(
-        _RandomImages(),
-        batch_size=BATCH,
-        shuffle=True,
-        drop_last=True,
-        collate_fn=collator,
-        num_workers=1,
-        persistent_workers=True,
-    )
-    amp = torch.autocast("cpu", dtype=torch.bfloat16) if precision == "bf16" else contextlib.nullcontext()
-    times: list[float] = []
-    it = iter(loader)
-    for i in range(warmup + steps):
-        t0 = time.perf_counter()
-        try:
-            (imgs, _), masks_enc, masks_pred = next(it)
-        except StopIteration:
-            it = iter(loader)
-            (imgs, _), masks_enc, masks_pred = next(it)
-        with amp:
-            with torch.no_grad():
-                h = target(imgs)  # [B, 256, 192]
-                h = F.layer_norm(h, (h.size(-1),))
-                h = repeat_interleave_batch(apply_masks(h, masks_pred), len(imgs), repeat=len(masks_enc))
-            z = predictor(encoder(imgs, masks_enc), masks_enc, masks_pred)  # [4B, Nt, 192]
-            loss = F.smooth_l1_loss(z, h)
-        loss.backward()
-        opt.step()
-        opt.zero_grad()
+
+    def loss_fn(batch: Any, target: torch.nn.Module) -> torch.Tensor:
+        (imgs, _), masks_enc, masks_pred = batch
         with torch.no_grad():
-            m = 0.996
-            for q, k in zip(encoder.parameters(), target.parameters(), strict=True):
-                k.mul_(m).add_((1.0 - m) * q.detach())
-        if i >= warmup:
-            times.append((time.perf_counter() - t0) * 1000.0)
-    sys.path.remove(str(src))
-    return statistics.median(times)
+            h = target(imgs)  # [B, 256, 192]
+            h = F.layer_norm(h, (h.size(-1),))
+            h = repeat_interleave_batch(apply_masks(h, masks_pred), len(imgs), repeat=len(masks_enc))
+        z = predictor(encoder(imgs, masks_enc), masks_enc, masks_pred)  # [4B, Nt, 192]
+        return F.smooth_l1_loss(z, h)
+
+    try:
+        return official_step.official_ms_per_step(
+            encoder,
+            predictor,
+            _RandomImages(),
+            collator,
+            loss_fn,
+            batch_size=BATCH,
+            precision=precision,
+            steps=steps,
+            warmup=warmup,
+        )
+    finally:
+        sys.path.remove(str(src))
 
 
 def jepakit_result(precision: str, steps: int, warmup: int, compile_: bool = False) -> dict:
-    from jepakit.experiments.bench import run_bench
-    from jepakit.framework.compose import resolve_run
-    from jepakit.framework.plugins import load_plugins
-
     sets = [f"run.precision={precision}"] + (["run.compile=true"] if compile_ else [])
-    run = resolve_run({"variant": "ijepa/bench"}, load_plugins(), sets)
-    return run_bench(run, steps=steps, warmup=warmup)
+    return official_step.jepakit_result("ijepa/bench", sets, steps, warmup)
 
 
 def main() -> None:

@@ -28,14 +28,11 @@ Both sides see random clips: content does not change the cost of a step.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import copy
-import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
+import official_step  # benchmarks/official_step.py: the driver both official-code benchmarks share
 import torch
 import torch.nn.functional as F
 
@@ -90,70 +87,41 @@ def _official_models(src: Path) -> tuple[Any, Any, Any, Any]:
 def official_ms_per_step(src: Path, generator: str, precision: str, steps: int, warmup: int) -> float:
     """Median ms of the official training step with one mask generator (data wait included, as jepakit's bench)."""
     encoder, predictor, MaskCollator, apply_masks = _official_models(src)
-    target = copy.deepcopy(encoder)
-    for p in target.parameters():
-        p.requires_grad = False
-    params = list(encoder.parameters()) + list(predictor.parameters())
-    opt = torch.optim.AdamW(
-        [
-            {"params": [p for p in params if p.ndim > 1]},
-            {"params": [p for p in params if p.ndim <= 1], "weight_decay": 0.0},
-        ],
-        lr=1e-4,
-    )
     cfg = {**MASKS[generator], "temporal_scale": (1.0, 1.0), "aspect_ratio": (0.75, 1.5), "max_temporal_keep": 1.0}
     collator = MaskCollator(
         cfgs_mask=[cfg], crop_size=(SIZE, SIZE), num_frames=FRAMES, patch_size=PATCH, tubelet_size=TUBELET
     )
-    loader = torch.utils.data.DataLoader(
-        _RandomClips(),
-        batch_size=BATCH,
-        shuffle=True,
-        drop_last=True,
-        collate_fn=collator,
-        num_workers=1,
-        persistent_workers=True,
-    )
-    amp = torch.autocast("cpu", dtype=torch.bfloat16) if precision == "bf16" else contextlib.nullcontext()
-    times: list[float] = []
-    it = iter(loader)
-    for i in range(warmup + steps):
-        t0 = time.perf_counter()
-        try:
-            (clips, _), masks_enc, masks_pred = next(it)
-        except StopIteration:
-            it = iter(loader)
-            (clips, _), masks_enc, masks_pred = next(it)
-        with amp:
-            with torch.no_grad():
-                h = target(clips)  # [B, 256, 192]
-                h = F.layer_norm(h, (h.size(-1),))
-                h = apply_masks(h, masks_pred, concat=False)  # one [B, Nt, 192] per mask set
-            z = predictor(encoder(clips, masks_enc), h, masks_enc, masks_pred)  # one [B, Nt, 192] per mask set
-            loss = sum(torch.mean(torch.abs(zi - hi)) for zi, hi in zip(z, h, strict=True)) / len(masks_pred)
-            pstd = sum(torch.sqrt(zi.var(dim=1) + 0.0001) for zi in z) / len(z)
-            loss = loss + 0.0 * torch.mean(F.relu(1.0 - pstd))  # reg_coeff 0, computed as the official step does
-        loss.backward()
-        opt.step()
-        opt.zero_grad()
+
+    def loss_fn(batch: Any, target: torch.nn.Module) -> torch.Tensor:
+        (clips, _), masks_enc, masks_pred = batch
         with torch.no_grad():
-            m = 0.996
-            for q, k in zip(encoder.parameters(), target.parameters(), strict=True):
-                k.mul_(m).add_((1.0 - m) * q.detach())
-        if i >= warmup:
-            times.append((time.perf_counter() - t0) * 1000.0)
-    sys.path.remove(str(src))
-    return statistics.median(times)
+            h = target(clips)  # [B, 256, 192]
+            h = F.layer_norm(h, (h.size(-1),))
+            h = apply_masks(h, masks_pred, concat=False)  # one [B, Nt, 192] per mask set
+        z = predictor(encoder(clips, masks_enc), h, masks_enc, masks_pred)  # one [B, Nt, 192] per mask set
+        loss = sum(torch.mean(torch.abs(zi - hi)) for zi, hi in zip(z, h, strict=True)) / len(masks_pred)
+        pstd = sum(torch.sqrt(zi.var(dim=1) + 0.0001) for zi in z) / len(z)
+        return loss + 0.0 * torch.mean(F.relu(1.0 - pstd))  # reg_coeff 0, computed as the official step does
+
+    try:
+        return official_step.official_ms_per_step(
+            encoder,
+            predictor,
+            _RandomClips(),
+            collator,
+            loss_fn,
+            batch_size=BATCH,
+            precision=precision,
+            steps=steps,
+            warmup=warmup,
+        )
+    finally:
+        sys.path.remove(str(src))
 
 
 def jepakit_result(generator: str, precision: str, steps: int, warmup: int) -> dict:
-    from jepakit.experiments.bench import run_bench
-    from jepakit.framework.compose import resolve_run
-    from jepakit.framework.plugins import load_plugins
-
     sets = [f"run.precision={precision}", f'masker.generator="{generator}"']
-    run = resolve_run({"variant": "vjepa/bench"}, load_plugins(), sets)
-    return run_bench(run, steps=steps, warmup=warmup)
+    return official_step.jepakit_result("vjepa/bench", sets, steps, warmup)
 
 
 def main() -> None:
