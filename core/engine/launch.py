@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass
 from typing import IO, Any, NoReturn
 
+from jepakit.engine.stops import signal_on_parent_death
 from jepakit.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_REQUEUE, EXIT_RUNTIME, JepakitError
 
 #: Seconds a rank may take to exit after SIGTERM before it is killed.
@@ -160,20 +161,13 @@ def launch(
     return result
 
 
-#: prctl(2) option: the signal the kernel sends this process when its parent dies (Linux).
-_PR_SET_PDEATHSIG = 1
-
-
 def _stop_with_launcher(launcher: int) -> None:
     """In each rank, between fork and exec: SIGTERM from the kernel when the launcher dies. A launcher killed
     outright (SIGKILL, the OOM killer) cannot pass a signal on, and its ranks would train on unseen, holding
-    the run directory; this way they stop as on any SIGTERM: checkpoint at the step reached, exit."""
-    import ctypes
-
-    with contextlib.suppress(OSError, AttributeError):  # no prctl here: the ranks outlive a killed launcher
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-    if os.getppid() != launcher:  # the launcher died before the request took effect: nothing trained yet
-        os._exit(EXIT_INTERRUPTED)
+    the run directory; this way they stop as on any SIGTERM: checkpoint at the step reached, exit. (Without
+    prctl the ranks outlive a killed launcher.)"""
+    if not signal_on_parent_death(signal.SIGTERM, launcher) and os.getppid() != launcher:
+        os._exit(EXIT_INTERRUPTED)  # the launcher died before the request took effect: nothing trained yet
 
 
 def _wait(procs: list[subprocess.Popen], poll_s: float) -> LaunchResult:

@@ -28,6 +28,8 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from jepakit.engine.stops import signal_on_parent_death
+
 
 def _mix(seed: int, salt: int, value: int) -> int:
     return (seed * 1_000_003 + salt * 7_919 + value) % (2**63 - 1)
@@ -221,13 +223,9 @@ def _init_worker(worker_id: int, *, trainer: int, ignore: tuple[int, ...]) -> No
     _die_with(trainer)
 
 
-#: prctl(2) option: the signal the kernel sends this process when its parent dies (Linux).
-_PR_SET_PDEATHSIG = 1
-
-
 def _die_with(trainer: int) -> None:
-    """SIGKILL from the kernel when the trainer dies (PR_SET_PDEATHSIG), on Linux when the trainer forked this
-    worker. Elsewhere, or under a forkserver/spawn start, torch's own watchdog ends orphaned workers (at their
+    """SIGKILL from the kernel when the trainer dies (`signal_on_parent_death`), on Linux when the trainer forked
+    this worker. Elsewhere, or under a forkserver/spawn start, torch's own watchdog ends orphaned workers (at their
     next idle wait, within about 5 s)."""
     if not sys.platform.startswith("linux"):
         return
@@ -235,11 +233,5 @@ def _die_with(trainer: int) -> None:
         if multiprocessing.get_start_method(allow_none=True) in (None, "fork"):
             os._exit(0)  # forked by the trainer, which is already gone: nothing left to work for
         return  # started by a forkserver: the kernel would signal its death, not the trainer's
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):  # no prctl here: torch's watchdog remains
-        return
-    if os.getppid() != trainer:  # the trainer died before the request took effect
-        os._exit(0)
+    if not signal_on_parent_death(signal.SIGKILL, trainer) and os.getppid() != trainer:
+        os._exit(0)  # the trainer died before the request took effect (without prctl, torch's watchdog remains)

@@ -15,7 +15,9 @@ of the stop signal anyway, `worker_died_of_stop` recognises torch's error as tha
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -111,3 +113,22 @@ def worker_died_of_stop(exc: BaseException, stop: StopFlag) -> bool:
         return False
     names = [signal.strsignal(s) or "" for s in stop.seen]
     return "exited unexpectedly" in text or any(n and f"killed by signal: {n}" in text for n in names)
+
+
+#: prctl(2) option: the signal the kernel sends this process when its parent dies (Linux).
+_PR_SET_PDEATHSIG = 1
+
+
+def signal_on_parent_death(sig: int, parent: int) -> bool:
+    """Ask the kernel to send `sig` to this process when its parent dies (Linux prctl PR_SET_PDEATHSIG): DataLoader
+    workers (SIGKILL) and `--nproc` ranks (SIGTERM) must not outlive a killed trainer or launcher. False where
+    it cannot be asked (no prctl, not Linux), or when `parent` is already gone: the caller decides what then."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0)
+    except (OSError, AttributeError):
+        return False
+    return os.getppid() == parent  # the parent may have died before the request took effect
