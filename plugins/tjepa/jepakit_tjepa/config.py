@@ -49,12 +49,15 @@ class ColumnMaskConfig:
     of the columns. Their sizes are drawn once per batch as shares of the column count (the code's
     `round(F * share)` bounds); the context is drawn first and every target from the columns it left, so context
     and targets never overlap (`allow_overlap = False`, the default) while targets may share columns. [REG]
-    tokens are always in the context and never a target.
+    tokens are always in the context and never a target, unless `draw_reg`: then they are drawn like columns
+    (in the context, in a target or hidden), as the released code's index space does (its [REG] token is
+    position 0 of the drawn positions), so the [REG] output becomes a prediction target.
     """
 
     context_share: tuple[float, float] = (0.2, 0.4)
     target_share: tuple[float, float] = (0.2, 0.4)
     num_targets: int = 4
+    draw_reg: bool = False
 
     def __post_init__(self) -> None:
         self.context_share = range_pair("context_share", self.context_share, 0.0, 1.0, open_low=True)

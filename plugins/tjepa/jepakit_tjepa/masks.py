@@ -4,7 +4,8 @@ Per batch: a context size c and a target size t, each `min + round((max - min) *
 round(F * share), conditioned on c + t <= F (the code redraws until that holds). Per row: a random permutation;
 its first c columns are the context, and each of the M targets is a random t-subset of the other F - c columns
 (targets are disjoint from the context, not from each other). The [REG] tokens (grid indices F..F+R-1) are
-appended to every context and never become targets.
+appended to every context and never become targets, unless `draw_reg`: then the subsets are drawn from all F + R
+tokens alike, as in the released code, whose [REG] token is one of its drawn positions.
 
 It always terminates: instead of the code's redraw loop, the (c, t) pair is drawn once from the exact
 conditional distribution, computed at construction over every allowed pair; a column count on which no pair
@@ -48,12 +49,13 @@ class ColumnMasker:
                 "use it with the tabular encoder tjepa/transformer on a table dataset",
             )
         self.cfg, self.grid, self.n_cols = cfg, grid, n_cols
-        ctx, tgt = size_weights(n_cols, cfg.context_share), size_weights(n_cols, cfg.target_share)
+        self.n_draw = grid[0] if cfg.draw_reg else n_cols  # the tokens the subsets are drawn from
+        ctx, tgt = size_weights(self.n_draw, cfg.context_share), size_weights(self.n_draw, cfg.target_share)
         pairs = [(c, t, pc * pt) for c, pc in ctx.items() for t, pt in tgt.items() if c >= 1 and t >= 1]
-        allowed = [(c, t, w) for c, t, w in pairs if c + t <= n_cols]
+        allowed = [(c, t, w) for c, t, w in pairs if c + t <= self.n_draw]
         if not allowed:
             raise JepakitError(
-                f"masker.context_share / target_share: on {n_cols} column(s) no context of "
+                f"masker.context_share / target_share: on {self.n_draw} token(s) no context of "
                 f"{sorted(ctx)} columns leaves room for a target of {sorted(tgt)} columns "
                 "(each must hold at least one column and together at most all of them)",
                 "raise the shares (a share of 0.2 of 3 columns rounds to 0) or lower them so they fit together",
@@ -61,18 +63,19 @@ class ColumnMasker:
         self.sizes = torch.tensor([[c, t] for c, t, _ in allowed], dtype=torch.long)  # [P, 2]
         weights = torch.tensor([w for *_, w in allowed], dtype=torch.float64)
         self.probs = weights / weights.sum()  # [P] the code's sizes conditioned on c + t <= F
-        self.reg_idx = torch.arange(n_cols, grid[0], dtype=torch.long)  # [R]
+        # [R] the [REG] tokens added to every context (none when they are drawn like columns)
+        self.reg_idx = torch.arange(n_cols, n_cols if cfg.draw_reg else grid[0], dtype=torch.long)
 
     def __call__(self, batch_size: int, generator: torch.Generator) -> MaskSet:
-        B, F, M = batch_size, self.n_cols, self.cfg.num_targets
+        B, F, M = batch_size, self.n_draw, self.cfg.num_targets
         k = int(torch.multinomial(self.probs, 1, generator=generator))
         c, t = (int(v) for v in self.sizes[k])
-        perm = torch.rand(B, F, generator=generator).argsort(dim=1)  # [B, F] a random order of the columns
+        perm = torch.rand(B, F, generator=generator).argsort(dim=1)  # [B, F] a random order of the drawn tokens
         ctx = perm[:, :c].sort(dim=1).values  # [B, c]
         rest = perm[:, c:]  # [B, F - c] the columns the context left
         pick = torch.rand(B, M, F - c, generator=generator).argsort(dim=2)[:, :, :t]  # [B, M, t]
         tgt = torch.gather(rest[:, None].expand(B, M, F - c), 2, pick).sort(dim=2).values  # [B, M, t]
-        ctx = torch.cat([ctx, self.reg_idx.expand(B, -1)], dim=1)  # [B, c + R]: [REG] always visible
+        ctx = torch.cat([ctx, self.reg_idx.expand(B, -1)], dim=1)  # [B, c + R]: [REG] visible (R = 0 if drawn)
         return MaskSet(context=ctx, targets=tgt)
 
     def draw(self, x: torch.Tensor, path_stem: Path) -> list[Path]:

@@ -43,6 +43,24 @@ def test_context_and_targets_are_disjoint_and_reg_is_always_context():
                 assert not ctx & set(blk) and len(set(blk)) == len(blk)
 
 
+def test_draw_reg_draws_the_reg_tokens_like_columns():
+    # the released code's index space: [REG] is one of the drawn tokens (context, a target or hidden)
+    m = make(n_reg=1, draw_reg=True)
+    assert m.n_draw == 15 and m.reg_idx.numel() == 0
+    in_ctx = in_tgt = 0
+    for seed in range(40):
+        ms = m(16, torch.Generator().manual_seed(seed))
+        c, t = ms.context, ms.targets
+        assert 3 <= c.shape[1] <= 6  # round(15 * 0.2) = 3 .. round(15 * 0.4) = 6, no [REG] added
+        for row in range(16):
+            ctx = set(c[row].tolist())
+            assert all(not ctx & set(blk) for blk in t[row].tolist())
+        in_ctx += int((c == 14).any(dim=1).sum())
+        in_tgt += int((t == 14).flatten(1).any(dim=1).sum())
+    assert in_ctx > 0 and in_tgt > 0  # both happen
+    assert in_ctx < 40 * 16  # and it is not always visible
+
+
 def test_every_allowed_size_pair_occurs_and_targets_differ():
     m = make(context_share=[0.5, 0.8], target_share=[0.3, 0.6])  # some pairs exceed 14 columns
     seen = set()
