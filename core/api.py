@@ -13,8 +13,8 @@ The groups:
   around any encoder), the built bundle, the mask sampler the loader uses, the DDP batch gather;
 - data: the in-memory tensor split, stratified splitting, class folders (found, and read with skips counted),
   image fitting and loading, JSONL records, the cache folder;
-- training: precision (autocast), the cosine ramp, the seeded minibatch loop heads train with, VICReg's
-  variance and covariance terms;
+- training: precision (autocast), the cosine ramp, the EMA teacher's momentum ramp and update, the seeded
+  minibatch loop heads train with, VICReg's variance and covariance terms;
 - evaluation: feature extraction, raw baselines, collapse statistics, core's heads, the one evaluation routine for
   encoders, the result type and its one writer, the verdict;
 - plots: a figure of a given size and its atomic PNG save.
@@ -76,7 +76,7 @@ if TYPE_CHECKING:
     )
     from jepakit.library.losses import vicreg_var_cov
     from jepakit.library.plots import new_figure, save_png
-    from jepakit.library.training import autocast, cosine, fit_minibatches
+    from jepakit.library.training import autocast, cosine, ema_momentum, ema_update_, fit_minibatches
 
 __all__ = [
     # layers
@@ -116,6 +116,8 @@ __all__ = [
     # training
     "autocast",
     "cosine",
+    "ema_momentum",
+    "ema_update_",
     "fit_minibatches",
     "vicreg_var_cov",
     # evaluation
@@ -205,6 +207,8 @@ _HOME: dict[str, str] = {
     "save_png": "jepakit.library.plots",
     "autocast": "jepakit.library.training",
     "cosine": "jepakit.library.training",
+    "ema_momentum": "jepakit.library.training",
+    "ema_update_": "jepakit.library.training",
     "fit_minibatches": "jepakit.library.training",
 }
 

@@ -1,7 +1,9 @@
-"""core/library/training.py: the seeded minibatch loop heads train with (same numbers twice, caller's RNG kept)."""
+"""core/library/training.py: the seeded minibatch loop heads train with (same numbers twice, caller's RNG kept),
+and the EMA teacher's momentum ramp and update."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -69,3 +71,25 @@ def test_scheduler_steps_every_batch_and_bf16_runs():
         precision="bf16",
     )
     assert sched.last_epoch == 2 * 4  # 60 samples / 16 = 4 batches per epoch
+
+
+def test_ema_helpers_ramp_move_parameters_only_and_refuse_mismatched_modules():
+    from jepakit.api import ema_momentum, ema_update_
+
+    assert ema_momentum((0.99, 1.0), 0, 10) == pytest.approx(0.99)
+    assert ema_momentum((0.99, 1.0), 5, 10) == pytest.approx(0.995)
+    assert ema_momentum((0.99, 1.0), 99, 10) == pytest.approx(1.0)  # held after the run
+    assert ema_momentum((0.99, 1.0), 3, 0) == pytest.approx(1.0)  # a zero-step run does not divide by zero
+    student = nn.Sequential(nn.Linear(3, 3), nn.BatchNorm1d(3))
+    teacher = nn.Sequential(nn.Linear(3, 3), nn.BatchNorm1d(3))
+    with torch.no_grad():
+        for p in teacher.parameters():
+            p.zero_()
+        for p in student.parameters():
+            p.fill_(1.0)
+        student[1].running_mean.fill_(5.0)
+    ema_update_(teacher, student, 0.75)
+    assert all(torch.allclose(p, torch.full_like(p, 0.25)) for p in teacher.parameters())
+    assert torch.equal(teacher[1].running_mean, torch.zeros(3))  # buffers are left alone
+    with pytest.raises(ValueError, match="parameters"):
+        ema_update_(teacher, nn.Linear(3, 3), 0.5)

@@ -10,6 +10,7 @@ from torch import nn
 
 from jepakit.builtin.config import EMAConfig, StopGradConfig
 from jepakit.library.layers import gather_tokens
+from jepakit.library.training import ema_momentum, ema_update_
 
 
 class EMATarget(nn.Module):
@@ -32,8 +33,7 @@ class EMATarget(nn.Module):
         return self.encoder
 
     def momentum(self, step: int) -> float:
-        m0, m1 = self.cfg.momentum
-        return m0 + (m1 - m0) * min(step / self.total, 1.0)
+        return ema_momentum(self.cfg.momentum, step, self.total)
 
     @torch.no_grad()
     def targets(self, x: torch.Tensor, tgt_idx: torch.Tensor) -> torch.Tensor:
@@ -44,11 +44,7 @@ class EMATarget(nn.Module):
 
     @torch.no_grad()
     def update(self, encoder: nn.Module, step: int) -> None:
-        m = self.momentum(step)
-        teacher: list[torch.Tensor] = [p for p in self.encoder.parameters()]
-        student: list[torch.Tensor] = [p.detach() for p in encoder.parameters()]
-        torch._foreach_mul_(teacher, m)
-        torch._foreach_add_(teacher, student, alpha=1.0 - m)
+        ema_update_(self.encoder, encoder, self.momentum(step))
 
 
 class StopGradTarget(nn.Module):

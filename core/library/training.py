@@ -1,4 +1,5 @@
-"""Training helpers plugins share: precision, the cosine ramp, and the seeded minibatch loop heads train with."""
+"""Training helpers plugins share: precision, the cosine ramp, the EMA teacher's momentum ramp and update, and the
+seeded minibatch loop heads train with."""
 
 from __future__ import annotations
 
@@ -13,6 +14,26 @@ import torch
 def cosine(start: float, end: float, t: float) -> float:
     """Cosine interpolation from start (t=0) to end (t=1); t is clamped to [0, 1]."""
     return end + (start - end) * 0.5 * (1.0 + math.cos(math.pi * min(max(t, 0.0), 1.0)))
+
+
+def ema_momentum(momentum: tuple[float, float], step: int, total_steps: int) -> float:
+    """The EMA teacher's momentum at `step`: I-JEPA's linear ramp from momentum[0] to momentum[1] over
+    `total_steps`, held at momentum[1] after. One definition, so every teacher (core's `core/ema`, a plugin's own
+    method) ramps the same way and a preset's `[0.996, 1.0]` means the same thing everywhere."""
+    m0, m1 = momentum
+    return m0 + (m1 - m0) * min(step / max(1, total_steps), 1.0)
+
+
+@torch.no_grad()
+def ema_update_(teacher: torch.nn.Module, student: torch.nn.Module, momentum: float) -> None:
+    """teacher <- m * teacher + (1 - m) * student over the parameters (buffers are left alone), in place, as two
+    fused foreach ops. The two modules must have the same parameters in the same order (the teacher is a copy)."""
+    t: list[torch.Tensor] = list(teacher.parameters())
+    s = [p.detach() for p in student.parameters()]
+    if len(t) != len(s):
+        raise ValueError(f"ema_update_: the teacher has {len(t)} parameters, the student {len(s)}")
+    torch._foreach_mul_(t, momentum)
+    torch._foreach_add_(t, s, alpha=1.0 - momentum)
 
 
 def autocast(precision: str, device: torch.device) -> contextlib.AbstractContextManager[Any]:

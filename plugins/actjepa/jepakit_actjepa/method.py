@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from jepakit import JepakitError
-from jepakit.api import Built, ResolvedRun, build_encoder, vicreg_var_cov
+from jepakit.api import Built, ResolvedRun, build_encoder, ema_momentum, ema_update_, vicreg_var_cov
 from jepakit.interfaces import DataSplits, EvalResult, StepOutput
 from jepakit_actjepa.config import ActJEPAConfig
 from jepakit_actjepa.masks import chunk_loss, split_rows
@@ -81,15 +81,12 @@ class ActJEPA(nn.Module):
         return [p for p in self.parameters() if p.requires_grad]
 
     def momentum(self, step: int) -> float:
-        m0, m1 = self.cfg.ema
-        return m0 + (m1 - m0) * min(1.0, step / self.total_steps)
+        return ema_momentum(self.cfg.ema, step, self.total_steps)
 
     @torch.no_grad()
     def after_step(self, step: int) -> None:
         """EMA update of the target encoder with the momentum ramp (I-JEPA's linear m0 -> m1 over the run)."""
-        m = self.momentum(step)
-        for t, s in zip(self.target.parameters(), self.encoder.parameters(), strict=True):
-            t.mul_(m).add_(s.detach(), alpha=1.0 - m)
+        ema_update_(self.target, self.encoder, self.momentum(step))
 
     def _targets(self, obs: torch.Tensor, images: torch.Tensor | None) -> torch.Tensor:
         """Future observations [B, H, obs_dim] (+ images [B, H, 3, S, S]) -> layer-normed latents [B, H, D]."""
