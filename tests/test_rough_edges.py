@@ -361,3 +361,30 @@ def test_new_plugin_refuses_an_installed_or_reserved_name(tmp_path, name):
 def test_new_plugin_still_writes_a_free_name(tmp_path):
     result = cli("new", "plugin", "myjepa", "-o", str(tmp_path / "p"))
     assert result.exit_code == 0, result.output
+
+
+def test_validate_wires_shapes_for_a_method_that_declares_core_wiring():
+    from dataclasses import dataclass
+    from typing import ClassVar
+
+    from jepakit.framework.checks import wired_like_core
+    from jepakit.framework.compose import Part
+    from jepakit.framework.registry import PartSpec
+
+    @dataclass
+    class Wired:
+        wiring: ClassVar[str] = "core/jepa"
+
+    @dataclass
+    class Own:
+        pass
+
+    def method(name: str, cfg: type | None) -> Part:
+        return Part(
+            spec=PartSpec(kind="methods", name=name, plugin=name.split("/")[0], config=cfg), cfg=None, key="method"
+        )
+
+    assert wired_like_core(method("core/jepa", None))
+    assert wired_like_core(method("mine/jepa", Wired))
+    assert not wired_like_core(method("mine/flow", Own))  # its own wiring: parts checked without shapes
+    assert not wired_like_core(method("mine/flow", None))

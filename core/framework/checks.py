@@ -13,8 +13,10 @@ the context keywords it takes and is offered these:
 A check raises `JepakitError` (or ValueError, named after the part's key here) and may return a mapping of
 what it found out for the parts built after it: a dataset's `{"input_shape": (C, H, W)}`, an encoder's
 `{"grid": (gh, gw), "embed_dim": D}`. A check that needs a keyword nobody declared is skipped: the build will
-check it. Shapes are passed from data to encoder to masker and predictor only under the default method
-(`core/jepa`), whose wiring is known; another method's parts are checked without them.
+check it. Shapes are passed from data to encoder to masker and predictor under core's method (`core/jepa`) and
+under any method that builds its model the same way and says so on its config class, `wiring = "core/jepa"` (a
+`ClassVar`: T-JEPA's, Brain-JEPA's, Point-JEPA's, S-JEPA's methods subclass core's); another method's parts are
+checked without them, since only it knows how it wires them.
 """
 
 from __future__ import annotations
@@ -35,9 +37,7 @@ ORDER = ("data", "encoder", "masker", "predictor", "target", "method")
 def check_run(resolved: ResolvedRun) -> None:
     """Every part's `check`, in build order, with what the parts before it declared; then each evaluation set's
     declared input shape against the pretraining data's (what `jepakit eval` would refuse after training)."""
-    from jepakit.framework.compose import DEFAULT_METHOD
-
-    wired = resolved.parts["method"].spec.name == DEFAULT_METHOD  # core/jepa: data -> encoder -> masker, ...
+    wired = wired_like_core(resolved.parts["method"])  # data -> encoder -> masker, predictor
     context: dict[str, Any] = {}
     for role in ORDER:
         part = resolved.parts.get(role)
@@ -56,6 +56,17 @@ def check_run(resolved: ResolvedRun) -> None:
                 f"for the pretraining data's {list(want)}",
                 f"give [{es.part.key}] the settings that make {list(want)} (size, channels, ...)",
             )
+
+
+def wired_like_core(method: Part) -> bool:
+    """Whether `method` builds data -> encoder -> masker, predictor as `core/jepa` does: core's own, or one whose
+    config class declares `wiring = "core/jepa"`."""
+    from jepakit.framework.compose import DEFAULT_METHOD
+
+    if method.spec.name == DEFAULT_METHOD:
+        return True
+    cfg_cls = method.spec.config
+    return cfg_cls is not None and getattr(cfg_cls, "wiring", None) == DEFAULT_METHOD
 
 
 def check_part(part: Part, context: Mapping[str, Any]) -> dict[str, Any]:

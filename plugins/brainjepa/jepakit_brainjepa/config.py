@@ -8,7 +8,7 @@ The tiny preset overrides sizes and the EMA momentum in plugin.py (config only);
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from jepakit import JepakitError
 from jepakit.interfaces import range_pair
@@ -201,6 +201,8 @@ def _check_windows(frames: int, stride: int, pretrain_stride: int, n_gradients: 
 class BrainJEPAMethodConfig:
     """Brain-JEPA's evaluation on top of core's: the connectivity probe (`connectivity`, see evaluation.py), and
     whether it is the run's primary score (`primary`; else core's first linear probe on `eval.readout` is)."""
+
+    wiring: ClassVar[str] = "core/jepa"  # built by core's assemble: `jepakit validate` wires the shapes
 
     connectivity: bool = True
     primary: bool = True

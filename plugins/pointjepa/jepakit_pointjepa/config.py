@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from jepakit import JepakitError
 from jepakit.interfaces import range_pair
@@ -198,6 +199,8 @@ class PointEvalConfig:
     """`pointjepa/jepa`: core's masked JEPA (the predictor reads patch centres); evaluation = the papers'
     protocol: max + mean of the frozen tokens, a linear SVM and k-NN, repeated stratified k-fold
     cross-validation over every labelled cloud, trained vs random init vs D2 shape distribution + extents."""
+
+    wiring: ClassVar[str] = "core/jepa"  # built by core's assemble: `jepakit validate` wires the shapes
 
     folds: int = 5
     repeats: int = 3

@@ -7,7 +7,7 @@ the tiny preset overrides them in plugin.py.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 #: The paper's per-channel conv feature encoder (wav2vec style): (out dim, kernel, stride) per layer.
 #: 128 Hz -> 1 token per second (total stride 128, receptive field 1.1875 s).
@@ -212,6 +212,8 @@ class SJEPAMethodConfig:
     fine-tuned end to end (`finetune`, the paper's protocol), each trained vs random init, and the
     cross-montage transfer check (pre-train on the run's montage, probe on `transfer_montage` recordings
     simulated with other seeds). Transfer needs the simulated dataset; it is skipped for user files."""
+
+    wiring: ClassVar[str] = "core/jepa"  # built by core's assemble: `jepakit validate` wires the shapes
 
     heads: bool = True
     transfer: bool = True

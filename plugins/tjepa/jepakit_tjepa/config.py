@@ -7,7 +7,7 @@ docs/variants/tjepa.md); the tiny preset overrides them in plugin.py.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from jepakit.interfaces import range_pair
 
@@ -168,6 +168,8 @@ class TJEPAMethodConfig:
     full labels and at each of `label_budgets` labelled training rows (a stratified subset, `budget_draws`
     draws averaged), each for the trained encoder, the same network at random init and the raw preprocessed
     features (one-hot categories + quantile numbers)."""
+
+    wiring: ClassVar[str] = "core/jepa"  # built by core's assemble: `jepakit validate` wires the shapes
 
     readout: Literal["reg_mean", "reg", "columns"] = "reg_mean"
     label_budgets: list[int] = field(default_factory=lambda: [256, 1024])
