@@ -9,7 +9,31 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
+from jepakit import JepakitError
 from jepakit.interfaces import range_pair
+
+#: Adult's columns (adult.names): 6 numbers, 8 categories, the income class last
+ADULT_NUMERICAL = ["age", "fnlwgt", "education-num", "capital-gain", "capital-loss", "hours-per-week"]
+ADULT_CATEGORICAL = [
+    "workclass",
+    "education",
+    "marital-status",
+    "occupation",
+    "relationship",
+    "race",
+    "sex",
+    "native-country",
+]
+
+
+def size_weights(n: int, share: tuple[float, float]) -> dict[int, float]:
+    """{size: probability} of `lo + round((hi - lo) * u)`, u ~ U(0, 1), lo/hi = round(n * share)."""
+    lo, hi = round(n * share[0]), round(n * share[1])
+    span = hi - lo
+    if span == 0:
+        return {lo: 1.0}
+    # round() sends u in [0, 1/(2 span)) to lo and u in [1 - 1/(2 span), 1] to hi: half weight at both ends
+    return {lo + j: (0.5 if j in (0, span) else 1.0) / span for j in range(span + 1)}
 
 
 @dataclass
@@ -40,7 +64,8 @@ class TabularEncoderConfig:
 
     def check(self, input_shape: tuple[int, ...]) -> dict[str, Any]:
         """Without tensors (`jepakit validate`): a row of F columns gives F + reg_tokens tokens."""
-        return {"grid": (int(input_shape[0]) + self.reg_tokens,), "embed_dim": self.embed_dim}
+        n = int(input_shape[0])
+        return {"grid": (n + self.reg_tokens,), "embed_dim": self.embed_dim, "n_columns": n}
 
 
 @dataclass
@@ -64,6 +89,26 @@ class ColumnMaskConfig:
         self.target_share = range_pair("target_share", self.target_share, 0.0, 1.0, open_low=True)
         if self.num_targets < 1:
             raise ValueError(f"num_targets must be at least 1, got {self.num_targets}")
+
+    def size_pairs(self, n: int) -> list[tuple[int, int, float]]:
+        """Every allowed (context size, target size, weight) on `n` drawn tokens: the code's rounding law of each
+        share, both at least 1 and together at most n (the condition its redraw loop waits for). None allowed is
+        a `JepakitError` naming the shares."""
+        ctx, tgt = size_weights(n, self.context_share), size_weights(n, self.target_share)
+        pairs = [(c, t, pc * pt) for c, pc in ctx.items() for t, pt in tgt.items() if c >= 1 and t >= 1]
+        allowed = [(c, t, w) for c, t, w in pairs if c + t <= n]
+        if not allowed:
+            raise JepakitError(
+                f"masker.context_share / target_share: on {n} token(s) no context of "
+                f"{sorted(ctx)} columns leaves room for a target of {sorted(tgt)} columns "
+                "(each must hold at least one column and together at most all of them)",
+                "raise the shares (a share of 0.2 of 3 columns rounds to 0) or lower them so they fit together",
+            )
+        return allowed
+
+    def check(self, grid: tuple[int, ...], n_columns: int) -> None:
+        """Without tensors (`jepakit validate`): the shares must fit the columns (or every token, `draw_reg`)."""
+        self.size_pairs(int(grid[0]) if self.draw_reg else int(n_columns))
 
 
 @dataclass
@@ -106,6 +151,10 @@ class AdultConfig:
         _fraction("test_fraction", self.test_fraction)
         if self.max_rows < 0 or 0 < self.max_rows < 40:
             raise ValueError(f"max_rows must be 0 (all rows) or at least 40, got {self.max_rows}")
+
+    def check(self) -> dict[str, Any]:
+        """Without reading the file (`jepakit validate`): a row is Adult's 6 numbers and 8 categories."""
+        return {"input_shape": (len(ADULT_NUMERICAL) + len(ADULT_CATEGORICAL),)}
 
 
 @dataclass

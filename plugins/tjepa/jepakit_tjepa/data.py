@@ -14,21 +14,9 @@ import pandas as pd
 
 from jepakit import JepakitError
 from jepakit.interfaces import DataSplits
-from jepakit_tjepa.config import AdultConfig, TableConfig
+from jepakit_tjepa.config import ADULT_CATEGORICAL, ADULT_NUMERICAL, AdultConfig, TableConfig
 from jepakit_tjepa.tables import check_columns, infer_types, split_table
 
-#: Adult's columns (adult.names): 6 numbers, 8 categories, the income class last
-ADULT_NUMERICAL = ["age", "fnlwgt", "education-num", "capital-gain", "capital-loss", "hours-per-week"]
-ADULT_CATEGORICAL = [
-    "workclass",
-    "education",
-    "marital-status",
-    "occupation",
-    "relationship",
-    "race",
-    "sex",
-    "native-country",
-]
 ADULT_COLUMNS = [
     "age",
     "workclass",

@@ -24,16 +24,6 @@ from jepakit.interfaces import MaskSet
 from jepakit_tjepa.config import ColumnMaskConfig
 
 
-def size_weights(n: int, share: tuple[float, float]) -> dict[int, float]:
-    """{size: probability} of `lo + round((hi - lo) * u)`, u ~ U(0, 1), lo/hi = round(n * share)."""
-    lo, hi = round(n * share[0]), round(n * share[1])
-    span = hi - lo
-    if span == 0:
-        return {lo: 1.0}
-    # round() sends u in [0, 1/(2 span)) to lo and u in [1 - 1/(2 span), 1] to hi: half weight at both ends
-    return {lo + j: (0.5 if j in (0, span) else 1.0) / span for j in range(span + 1)}
-
-
 class ColumnMasker:
     """Masks on a (F + R,) column grid: context [B, c + R], targets [B, M, t]. Pickles (plain tensors only)."""
 
@@ -50,16 +40,7 @@ class ColumnMasker:
             )
         self.cfg, self.grid, self.n_cols = cfg, grid, n_cols
         self.n_draw = grid[0] if cfg.draw_reg else n_cols  # the tokens the subsets are drawn from
-        ctx, tgt = size_weights(self.n_draw, cfg.context_share), size_weights(self.n_draw, cfg.target_share)
-        pairs = [(c, t, pc * pt) for c, pc in ctx.items() for t, pt in tgt.items() if c >= 1 and t >= 1]
-        allowed = [(c, t, w) for c, t, w in pairs if c + t <= self.n_draw]
-        if not allowed:
-            raise JepakitError(
-                f"masker.context_share / target_share: on {self.n_draw} token(s) no context of "
-                f"{sorted(ctx)} columns leaves room for a target of {sorted(tgt)} columns "
-                "(each must hold at least one column and together at most all of them)",
-                "raise the shares (a share of 0.2 of 3 columns rounds to 0) or lower them so they fit together",
-            )
+        allowed = cfg.size_pairs(self.n_draw)
         self.sizes = torch.tensor([[c, t] for c, t, _ in allowed], dtype=torch.long)  # [P, 2]
         weights = torch.tensor([w for *_, w in allowed], dtype=torch.float64)
         self.probs = weights / weights.sum()  # [P] the code's sizes conditioned on c + t <= F

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 from jepakit_tjepa import masks
-from jepakit_tjepa.config import ColumnMaskConfig
-from jepakit_tjepa.masks import ColumnMasker, size_weights
+from jepakit_tjepa.config import ColumnMaskConfig, size_weights
+from jepakit_tjepa.masks import ColumnMasker
 
 from jepakit.errors import JepakitError
 from jepakit.testing.contracts import worker_copy
@@ -99,3 +99,18 @@ def test_pickles_and_is_deterministic(tmp_path):
     assert torch.equal(a.context, b.context) and torch.equal(a.targets, b.targets)
     paths = m.draw(torch.zeros(4, 14), tmp_path / "masks")
     assert paths == [tmp_path / "masks.png"] and paths[0].stat().st_size > 2000
+
+
+def test_validate_refuses_shares_that_cannot_fit_before_any_tensor():
+    from jepakit.framework.checks import check_run
+    from jepakit.framework.compose import resolve_run
+    from jepakit.framework.plugins import load_plugins
+
+    state = load_plugins()
+    check_run(resolve_run({"variant": "tjepa/tjepa-tiny"}, state, []))  # the preset passes
+    bad = ["masker.context_share=[0.01,0.02]"]  # rounds to 0 of Adult's 14 columns
+    with pytest.raises(JepakitError, match="masker.context_share / target_share: on 14 token"):
+        check_run(resolve_run({"variant": "tjepa/tjepa-tiny"}, state, bad))
+    # with draw_reg the shares are of all 15 tokens ([REG] included)
+    with pytest.raises(JepakitError, match="on 15 token"):
+        check_run(resolve_run({"variant": "tjepa/tjepa-tiny"}, state, [*bad, "masker.draw_reg=true"]))
