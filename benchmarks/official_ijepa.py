@@ -43,43 +43,42 @@ class _RandomImages(torch.utils.data.Dataset):
 
 def official_ms_per_step(src: Path, precision: str, steps: int, warmup: int) -> float:
     """Median ms of the official training step (data wait included, as in jepakit's bench)."""
-    sys.path.insert(0, str(src))
-    from src.masks.multiblock import MaskCollator
-    from src.masks.utils import apply_masks
-    from src.models import vision_transformer as vit
-    from src.utils.tensors import repeat_interleave_batch
+    with official_step.official_source(src):
+        from src.masks.multiblock import MaskCollator
+        from src.masks.utils import apply_masks
+        from src.models import vision_transformer as vit
+        from src.utils.tensors import repeat_interleave_batch
 
-    torch.manual_seed(0)
-    encoder = vit.vit_tiny(img_size=[IMG], patch_size=PATCH)
-    predictor = vit.vit_predictor(
-        num_patches=encoder.patch_embed.num_patches,
-        embed_dim=encoder.embed_dim,
-        predictor_embed_dim=96,
-        depth=6,
-        num_heads=encoder.num_heads,
-    )
-    collator = MaskCollator(
-        input_size=(IMG, IMG),
-        patch_size=PATCH,
-        enc_mask_scale=(0.85, 1.0),
-        pred_mask_scale=(0.15, 0.2),
-        aspect_ratio=(0.75, 1.5),
-        nenc=1,
-        npred=4,
-        min_keep=10,
-        allow_overlap=False,
-    )
+        torch.manual_seed(0)
+        encoder = vit.vit_tiny(img_size=[IMG], patch_size=PATCH)
+        predictor = vit.vit_predictor(
+            num_patches=encoder.patch_embed.num_patches,
+            embed_dim=encoder.embed_dim,
+            predictor_embed_dim=96,
+            depth=6,
+            num_heads=encoder.num_heads,
+        )
+        collator = MaskCollator(
+            input_size=(IMG, IMG),
+            patch_size=PATCH,
+            enc_mask_scale=(0.85, 1.0),
+            pred_mask_scale=(0.15, 0.2),
+            aspect_ratio=(0.75, 1.5),
+            nenc=1,
+            npred=4,
+            min_keep=10,
+            allow_overlap=False,
+        )
 
-    def loss_fn(batch: Any, target: torch.nn.Module) -> torch.Tensor:
-        (imgs, _), masks_enc, masks_pred = batch
-        with torch.no_grad():
-            h = target(imgs)  # [B, 256, 192]
-            h = F.layer_norm(h, (h.size(-1),))
-            h = repeat_interleave_batch(apply_masks(h, masks_pred), len(imgs), repeat=len(masks_enc))
-        z = predictor(encoder(imgs, masks_enc), masks_enc, masks_pred)  # [4B, Nt, 192]
-        return F.smooth_l1_loss(z, h)
+        def loss_fn(batch: Any, target: torch.nn.Module) -> torch.Tensor:
+            (imgs, _), masks_enc, masks_pred = batch
+            with torch.no_grad():
+                h = target(imgs)  # [B, 256, 192]
+                h = F.layer_norm(h, (h.size(-1),))
+                h = repeat_interleave_batch(apply_masks(h, masks_pred), len(imgs), repeat=len(masks_enc))
+            z = predictor(encoder(imgs, masks_enc), masks_enc, masks_pred)  # [4B, Nt, 192]
+            return F.smooth_l1_loss(z, h)
 
-    try:
         return official_step.official_ms_per_step(
             encoder,
             predictor,
@@ -91,8 +90,6 @@ def official_ms_per_step(src: Path, precision: str, steps: int, warmup: int) -> 
             steps=steps,
             warmup=warmup,
         )
-    finally:
-        sys.path.remove(str(src))
 
 
 def jepakit_result(precision: str, steps: int, warmup: int, compile_: bool = False) -> dict:

@@ -8,11 +8,26 @@ from __future__ import annotations
 import contextlib
 import copy
 import statistics
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import torch
+
+from jepakit.api import autocast
+
+
+@contextlib.contextmanager
+def official_source(src: Path) -> Iterator[None]:
+    """The official clone importable for the block (its code is the package `src`), off `sys.path` again after,
+    also when an import or the step fails."""
+    sys.path.insert(0, str(src))
+    try:
+        yield
+    finally:
+        sys.path.remove(str(src))
 
 
 def official_ms_per_step(
@@ -49,7 +64,7 @@ def official_ms_per_step(
         num_workers=1,
         persistent_workers=True,
     )
-    amp = torch.autocast("cpu", dtype=torch.bfloat16) if precision == "bf16" else contextlib.nullcontext()
+    amp = autocast(precision, torch.device("cpu"))
     times: list[float] = []
     it = iter(loader)
     for i in range(warmup + steps):

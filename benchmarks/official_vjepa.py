@@ -56,8 +56,7 @@ class _RandomClips(torch.utils.data.Dataset):
         return self.x[i], 0
 
 
-def _official_models(src: Path) -> tuple[Any, Any, Any, Any]:
-    sys.path.insert(0, str(src))
+def _official_models() -> tuple[Any, Any, Any, Any]:
     from src.masks.multiblock3d import MaskCollator
     from src.masks.utils import apply_masks
     from src.models import predictor as vit_pred
@@ -86,24 +85,24 @@ def _official_models(src: Path) -> tuple[Any, Any, Any, Any]:
 
 def official_ms_per_step(src: Path, generator: str, precision: str, steps: int, warmup: int) -> float:
     """Median ms of the official training step with one mask generator (data wait included, as jepakit's bench)."""
-    encoder, predictor, MaskCollator, apply_masks = _official_models(src)
-    cfg = {**MASKS[generator], "temporal_scale": (1.0, 1.0), "aspect_ratio": (0.75, 1.5), "max_temporal_keep": 1.0}
-    collator = MaskCollator(
-        cfgs_mask=[cfg], crop_size=(SIZE, SIZE), num_frames=FRAMES, patch_size=PATCH, tubelet_size=TUBELET
-    )
+    with official_step.official_source(src):
+        encoder, predictor, MaskCollator, apply_masks = _official_models()
+        cfg = {**MASKS[generator], "temporal_scale": (1.0, 1.0), "aspect_ratio": (0.75, 1.5), "max_temporal_keep": 1.0}
+        collator = MaskCollator(
+            cfgs_mask=[cfg], crop_size=(SIZE, SIZE), num_frames=FRAMES, patch_size=PATCH, tubelet_size=TUBELET
+        )
 
-    def loss_fn(batch: Any, target: torch.nn.Module) -> torch.Tensor:
-        (clips, _), masks_enc, masks_pred = batch
-        with torch.no_grad():
-            h = target(clips)  # [B, 256, 192]
-            h = F.layer_norm(h, (h.size(-1),))
-            h = apply_masks(h, masks_pred, concat=False)  # one [B, Nt, 192] per mask set
-        z = predictor(encoder(clips, masks_enc), h, masks_enc, masks_pred)  # one [B, Nt, 192] per mask set
-        loss = sum(torch.mean(torch.abs(zi - hi)) for zi, hi in zip(z, h, strict=True)) / len(masks_pred)
-        pstd = sum(torch.sqrt(zi.var(dim=1) + 0.0001) for zi in z) / len(z)
-        return loss + 0.0 * torch.mean(F.relu(1.0 - pstd))  # reg_coeff 0, computed as the official step does
+        def loss_fn(batch: Any, target: torch.nn.Module) -> torch.Tensor:
+            (clips, _), masks_enc, masks_pred = batch
+            with torch.no_grad():
+                h = target(clips)  # [B, 256, 192]
+                h = F.layer_norm(h, (h.size(-1),))
+                h = apply_masks(h, masks_pred, concat=False)  # one [B, Nt, 192] per mask set
+            z = predictor(encoder(clips, masks_enc), h, masks_enc, masks_pred)  # one [B, Nt, 192] per mask set
+            loss = sum(torch.mean(torch.abs(zi - hi)) for zi, hi in zip(z, h, strict=True)) / len(masks_pred)
+            pstd = sum(torch.sqrt(zi.var(dim=1) + 0.0001) for zi in z) / len(z)
+            return loss + 0.0 * torch.mean(F.relu(1.0 - pstd))  # reg_coeff 0, computed as the official step does
 
-    try:
         return official_step.official_ms_per_step(
             encoder,
             predictor,
@@ -115,8 +114,6 @@ def official_ms_per_step(src: Path, generator: str, precision: str, steps: int, 
             steps=steps,
             warmup=warmup,
         )
-    finally:
-        sys.path.remove(str(src))
 
 
 def jepakit_result(generator: str, precision: str, steps: int, warmup: int) -> dict:
